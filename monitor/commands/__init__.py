@@ -1,0 +1,11 @@
+"""CLI commands: one module per command (group), each exposing ``register(app)``.
+
+To add a command, write ``monitor/commands/<name>.py`` with ``register(app: typer.Typer) -> None`` and add
+its module name to :data:`COMMAND_MODULES` (the explicit registry; nothing registers itself on import).
+"""
+
+from __future__ import annotations
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "monitor.commands.db",
+)

@@ -1,0 +1,51 @@
+"""``driftwarden db upgrade|downgrade|current``: schema migrations (Alembic)."""
+
+from __future__ import annotations
+
+import typer
+
+from monitor.cli_support import AppState, fail
+from monitor.db import migrate
+
+
+def register(app: typer.Typer) -> None:
+    db_app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
+
+    @db_app.command("upgrade")
+    def upgrade(
+        ctx: typer.Context,
+        revision: str = typer.Argument("head", help="Target revision."),
+        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+    ) -> None:
+        """Create or upgrade the schema to REVISION (default: the newest)."""
+        url = db or AppState.of(ctx).settings.database_url
+        try:
+            migrate.upgrade(url, revision)
+        except Exception as exc:  # noqa: BLE001 - one clear line, exit 2
+            fail(f"db upgrade of {url!r} failed: {type(exc).__name__}: {exc}")
+        typer.echo(f"database {url} at revision {migrate.current_revision(url)}")
+
+    @db_app.command("downgrade")
+    def downgrade(
+        ctx: typer.Context,
+        revision: str = typer.Argument(..., help="Target revision ('base' empties the database)."),
+        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+    ) -> None:
+        """Downgrade the schema to REVISION."""
+        url = db or AppState.of(ctx).settings.database_url
+        try:
+            migrate.downgrade(url, revision)
+        except Exception as exc:  # noqa: BLE001
+            fail(f"db downgrade of {url!r} failed: {type(exc).__name__}: {exc}")
+        typer.echo(f"database {url} at revision {migrate.current_revision(url)}")
+
+    @db_app.command("current")
+    def current(
+        ctx: typer.Context,
+        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+    ) -> None:
+        """Print the schema revision of the database."""
+        url = db or AppState.of(ctx).settings.database_url
+        typer.echo(migrate.current_revision(url) or "empty")
+
+    app.add_typer(db_app, name="db")

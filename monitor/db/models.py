@@ -1,0 +1,258 @@
+"""Typed tables of the watcher.
+
+``models`` ─┬─ ``reference_profiles``   one row per built reference (hash + version)
+            ├─ ``window_results`` ─┬─ ``feature_results``   per-feature test outcome of a window
+            │                      ├─ ``metric_values``     business / performance metrics of a window
+            │                      └─ ``window_samples``    bounded sample kept for drill-down reports
+            └─ ``alerts`` ── ``alert_events``               one row per incident + its lifecycle history
+``dead_letters``        bad input, with raw bytes (bounded) and where it came from
+``consumer_offsets``    next offset per (group, topic, partition), written with the window results
+``window_checkpoints``  open window state, so a restart resumes it
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from monitor.db.base import Base, UTCDateTime, utcnow
+
+ALERT_STATUSES = ("open", "acknowledged", "resolved")
+SEVERITIES = ("info", "warning", "critical")
+
+
+class Model(Base):
+    __tablename__ = "models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    references: Mapped[list[ReferenceProfile]] = relationship(back_populates="model")
+
+
+class ReferenceProfile(Base):
+    __tablename__ = "reference_profiles"
+    __table_args__ = (UniqueConstraint("model_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(128))
+    n_rows: Mapped[int] = mapped_column(BigInteger)
+    columns: Mapped[list[str]] = mapped_column(JSON)
+    source: Mapped[str | None] = mapped_column(Text, nullable=True)
+    profile: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    model: Mapped[Model] = relationship(back_populates="references")
+
+
+class WindowResult(Base):
+    __tablename__ = "window_results"
+    __table_args__ = (
+        UniqueConstraint("model_id", "window_key"),
+        Index("ix_window_results_model_end", "model_id", "window_end"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    window_key: Mapped[str] = mapped_column(String(200))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    n_events: Mapped[int] = mapped_column(BigInteger)
+    reference_version: Mapped[int] = mapped_column(Integer)
+    preset: Mapped[str] = mapped_column(String(50))
+    dataset_drift: Mapped[bool] = mapped_column(Boolean)
+    drift_share: Mapped[float] = mapped_column(Float)
+    multivariate_statistic: Mapped[float | None] = mapped_column(Float, nullable=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    features: Mapped[list[FeatureResult]] = relationship(
+        back_populates="window", cascade="all, delete-orphan", passive_deletes=True
+    )
+    metrics: Mapped[list[MetricValue]] = relationship(
+        back_populates="window", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class FeatureResult(Base):
+    __tablename__ = "feature_results"
+    __table_args__ = (UniqueConstraint("window_id", "feature"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    window_id: Mapped[int] = mapped_column(ForeignKey("window_results.id", ondelete="CASCADE"))
+    feature: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    test: Mapped[str] = mapped_column(String(50))
+    statistic: Mapped[float | None] = mapped_column(Float, nullable=True)
+    p_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    threshold: Mapped[float] = mapped_column(Float)
+    drifted: Mapped[bool] = mapped_column(Boolean)
+    missing_rate_reference: Mapped[float | None] = mapped_column(Float, nullable=True)
+    missing_rate_current: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    window: Mapped[WindowResult] = relationship(back_populates="features")
+
+
+class MetricValue(Base):
+    __tablename__ = "metric_values"
+    __table_args__ = (
+        UniqueConstraint("window_id", "name"),
+        Index("ix_metric_values_model_name_ts", "model_id", "name", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    window_id: Mapped[int] = mapped_column(ForeignKey("window_results.id", ondelete="CASCADE"))
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    numerator: Mapped[float | None] = mapped_column(Float, nullable=True)
+    denominator: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    window: Mapped[WindowResult] = relationship(back_populates="metrics")
+
+
+class WindowSample(Base):
+    __tablename__ = "window_samples"
+
+    window_id: Mapped[int] = mapped_column(
+        ForeignKey("window_results.id", ondelete="CASCADE"), primary_key=True
+    )
+    format: Mapped[str] = mapped_column(String(20), default="parquet")
+    n_rows: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Alert(Base):
+    """One row per incident; at most one unresolved row per ``dedup_key`` (model + signal + feature)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index(
+            "uq_alerts_open_dedup_key",
+            "dedup_key",
+            unique=True,
+            postgresql_where=text("status <> 'resolved'"),
+            sqlite_where=text("status <> 'resolved'"),
+        ),
+        Index("ix_alerts_model_status", "model_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    dedup_key: Mapped[str] = mapped_column(String(500))
+    signal: Mapped[str] = mapped_column(String(100))
+    feature: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    severity: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    message: Mapped[str] = mapped_column(Text)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    windows_count: Mapped[int] = mapped_column(Integer, default=1)
+    clean_windows: Mapped[int] = mapped_column(Integer, default=0)
+    first_window_id: Mapped[int | None] = mapped_column(
+        ForeignKey("window_results.id", ondelete="SET NULL"), nullable=True
+    )
+    last_window_id: Mapped[int | None] = mapped_column(
+        ForeignKey("window_results.id", ondelete="SET NULL"), nullable=True
+    )
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ack_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolve_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    events: Mapped[list[AlertEvent]] = relationship(
+        back_populates="alert", cascade="all, delete-orphan", order_by="AlertEvent.id"
+    )
+
+
+class AlertEvent(Base):
+    """Audit trail of an alert: opened, seen again, acknowledged, resolved (by whom, with what note)."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    alert: Mapped[Alert] = relationship(back_populates="events")
+
+
+class DeadLetter(Base):
+    __tablename__ = "dead_letters"
+    __table_args__ = (Index("ix_dead_letters_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(500))
+    partition: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    error_class: Mapped[str] = mapped_column(String(100))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw_size: Mapped[int] = mapped_column(BigInteger)
+
+
+class ConsumerOffset(Base):
+    """Next offset to read, stored in the same transaction as the window results it covers."""
+
+    __tablename__ = "consumer_offsets"
+
+    group_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(300), primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_offset: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class WindowCheckpoint(Base):
+    """Serialized open-window state (per consumer group and key), so a restart resumes it."""
+
+    __tablename__ = "window_checkpoints"
+
+    group_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+__all__ = [
+    "ALERT_STATUSES",
+    "SEVERITIES",
+    "Alert",
+    "AlertEvent",
+    "ConsumerOffset",
+    "DeadLetter",
+    "FeatureResult",
+    "MetricValue",
+    "Model",
+    "ReferenceProfile",
+    "WindowCheckpoint",
+    "WindowResult",
+    "WindowSample",
+]

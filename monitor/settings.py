@@ -1,0 +1,61 @@
+"""Process-wide settings, read once from the environment (prefix ``DRIFTWARDEN_``) at the entry point.
+
+Pure code never reads the environment: the CLI builds one :class:`Settings` and passes it down.
+
+>>> s = Settings(database_url="sqlite:///x.db", kafka_bootstrap_servers="127.0.0.1:9092")
+>>> s.kafka_bootstrap_list
+['127.0.0.1:9092']
+>>> s.is_sqlite
+True
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///driftwarden.db"
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads; each field maps to ``DRIFTWARDEN_<FIELD_NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="DRIFTWARDEN_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: postgresql+psycopg://user@host:port/db, or sqlite:///file.db (embedded).",
+    )
+    kafka_bootstrap_servers: str = Field(default="localhost:9092", description="Comma-separated host:port list.")
+    kafka_predictions_topic: str = Field(default="driftwarden.predictions")
+    kafka_outcomes_topic: str = Field(default="driftwarden.outcomes")
+    kafka_consumer_group: str = Field(default="driftwarden")
+    kafka_dead_letter_topic: str | None = Field(
+        default=None, description="Optional topic that receives a copy of every dead-lettered message."
+    )
+    metrics_port: int = Field(default=9108, ge=0, le=65535, description="Port of /metrics and /healthz; 0 = off.")
+    webhook_url: str | None = Field(default=None, description="Slack-compatible webhook for alert notifications.")
+    log_level: str = Field(default="INFO")
+    dashboard_password: str | None = Field(default=None, description="When set, the dashboard asks for it.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"log level {value!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @property
+    def kafka_bootstrap_list(self) -> list[str]:
+        return [part.strip() for part in self.kafka_bootstrap_servers.split(",") if part.strip()]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def env_var_names() -> set[str]:
+    """The environment variable names :class:`Settings` reads (used to check docker-compose.yml)."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    return {f"{prefix}{name}".upper() for name in Settings.model_fields}
