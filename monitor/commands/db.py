@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         url = db or AppState.of(ctx).settings.database_url
         try:
             migrate.upgrade(url, revision)
-        except Exception as exc:  # noqa: BLE001 - one clear line, exit 2
+        except Exception as exc:
             fail(f"db upgrade of {url!r} failed: {type(exc).__name__}: {exc}")
         typer.echo(f"database {url} at revision {migrate.current_revision(url)}")
 
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         url = db or AppState.of(ctx).settings.database_url
         try:
             migrate.downgrade(url, revision)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             fail(f"db downgrade of {url!r} failed: {type(exc).__name__}: {exc}")
         typer.echo(f"database {url} at revision {migrate.current_revision(url)}")
 

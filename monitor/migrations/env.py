@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
+from monitor.db import models  # noqa: F401  (registers the tables on Base.metadata)
 from monitor.db.base import Base
 from monitor.db.engine import make_engine
-from monitor.db import models  # noqa: F401  (registers the tables on Base.metadata)
 
 config = context.config
 target_metadata = Base.metadata
