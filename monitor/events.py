@@ -1,0 +1,314 @@
+"""The event contract: typed prediction and outcome events, decoded from JSON bytes with msgspec.
+
+A prediction event says what a model saw and answered; an outcome event says what happened next (a label
+and/or business outcomes) and is joined to its prediction by ``event_id``. The JSON Schema files in
+``monitor/schemas/`` describe the same contract for producers; ``tests/unit/monitor/test_events_schema.py``
+checks that both agree.
+
+Decoding is the hot path (one call per Kafka message), so the happy path is a single typed msgspec decode.
+Only when it fails does :func:`diagnose` re-read the bytes to name the bad field and its value.
+
+>>> event = decode_prediction(
+...     b'{"model": "churn", "model_version": "3", "event_id": "e1", "ts": "2026-11-01T12:00:00Z",'
+...     b' "features": {"tenure": 12, "plan": "pro", "age": null}, "prediction": 0.83}'
+... )
+>>> event.model, event.features["tenure"], event.prediction
+('churn', 12.0, 0.83)
+>>> decode_outcome(b'{"event_id": "e1", "ts": "2026-11-01T12:05:00Z", "label": 1}').label
+1.0
+>>> try:
+...     decode_prediction(b'{"model": "churn", "model_version": "3", "event_id": "e1",'
+...                       b' "ts": "2026-11-01T12:00:00Z", "features": {"tenure": [3]}, "prediction": 1}')
+... except EventDecodeError as exc:
+...     print(exc.field, exc.value)
+features.tenure [3]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "EventDecodeError",
+    "FeatureValue",
+    "OutcomeEvent",
+    "OutcomeValue",
+    "PredictionEvent",
+    "PredictionValue",
+    "decode_any",
+    "decode_outcome",
+    "decode_prediction",
+    "encode_event",
+]
+
+DEFAULT_MAX_BYTES: Final = 1_048_576
+"""Messages larger than this (bytes) are rejected before decoding (reason ``oversized``)."""
+
+_FLOAT_MAX: Final = 1.7976931348623157e308
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+FiniteFloat = Annotated[float, msgspec.Meta(ge=-_FLOAT_MAX, le=_FLOAT_MAX)]
+Probability = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
+
+FeatureValue = FiniteFloat | str | bool | None
+"""A feature value: a finite number, a category (string), a flag, or ``null`` for missing."""
+
+PredictionValue = FiniteFloat | str | dict[Name, Probability]
+"""A prediction: a score, a class, or class probabilities ``{class: p}``."""
+
+OutcomeValue = FiniteFloat | str | bool
+"""A business outcome value (e.g. ``shown: true``, ``play_seconds: 93.5``)."""
+
+
+class PredictionEvent(msgspec.Struct, kw_only=True, tag="prediction", tag_field="kind"):
+    """What a model saw and answered. ``kind`` is optional on the predictions topic, required in mixed files."""
+
+    model: Name
+    model_version: Id
+    event_id: Id
+    ts: AwareDatetime
+    features: dict[Name, FeatureValue]
+    prediction: PredictionValue
+    segments: dict[Name, Annotated[str, msgspec.Meta(max_length=200)]] = {}
+
+
+class OutcomeEvent(msgspec.Struct, kw_only=True, tag="outcome", tag_field="kind"):
+    """What happened after a prediction: a ``label`` and/or business ``outcomes``; joined on ``event_id``."""
+
+    event_id: Id
+    ts: AwareDatetime
+    model: Name | None = None
+    label: FiniteFloat | str | bool | None = None
+    outcomes: dict[Name, OutcomeValue] = {}
+
+
+Event = PredictionEvent | OutcomeEvent
+EventKind = Literal["prediction", "outcome"]
+
+
+class EventDecodeError(ValueError):
+    """Bytes that are not a valid event. The message names the field and the bad value.
+
+    Attributes
+    ----------
+    reason : str
+        One line: what is wrong, where (``field``) and with what value.
+    kind : str
+        Short machine-readable class of the problem: ``oversized``, ``malformed``, ``not_finite``,
+        ``missing_field``, ``wrong_type``, ``invalid_value`` or ``no_outcome``.
+    field : str or None
+        Dotted path of the bad field (``features.tenure``), when known.
+    value : str or None
+        ``repr`` of the bad value (bounded to 80 characters), when known.
+    """
+
+    def __init__(self, reason: str, *, kind: str, field: str | None = None, value: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+        self.field = field
+        self.value = value
+
+
+_PREDICTION_DECODER: Final = msgspec.json.Decoder(PredictionEvent)
+_OUTCOME_DECODER: Final = msgspec.json.Decoder(OutcomeEvent)
+_ANY_DECODER: Final = msgspec.json.Decoder(Event)
+_ENCODER: Final = msgspec.json.Encoder()
+
+
+def decode_prediction(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> PredictionEvent:
+    """Decode one prediction event; raise :class:`EventDecodeError` naming the bad field and value."""
+    if len(raw) > max_bytes:
+        raise _oversized(raw, max_bytes)
+    try:
+        return _PREDICTION_DECODER.decode(raw)
+    except msgspec.MsgspecError as exc:
+        raise diagnose(raw, exc, PredictionEvent) from None
+
+
+def decode_outcome(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> OutcomeEvent:
+    """Decode one outcome event; it must carry a ``label`` or at least one business outcome."""
+    if len(raw) > max_bytes:
+        raise _oversized(raw, max_bytes)
+    try:
+        event = _OUTCOME_DECODER.decode(raw)
+    except msgspec.MsgspecError as exc:
+        raise diagnose(raw, exc, OutcomeEvent) from None
+    if event.label is None and not event.outcomes:
+        raise EventDecodeError(
+            f"outcome event {event.event_id!r} has neither a label nor any business outcome",
+            kind="no_outcome",
+            field="label",
+            value="None",
+        )
+    return event
+
+
+def decode_any(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> PredictionEvent | OutcomeEvent:
+    """Decode an event of either kind (mixed files): by its ``kind`` field, else by the presence of
+    ``features`` (a prediction) or not (an outcome).
+
+    >>> type(decode_any(b'{"kind": "outcome", "event_id": "e", "ts": "2026-01-01T00:00:00Z", "label": 0}'))
+    <class 'monitor.events.OutcomeEvent'>
+    """
+    if len(raw) > max_bytes:
+        raise _oversized(raw, max_bytes)
+    if b'"kind"' not in raw:
+        if b'"features"' in raw:
+            return decode_prediction(raw, max_bytes=max_bytes)
+        return decode_outcome(raw, max_bytes=max_bytes)
+    try:
+        event = _ANY_DECODER.decode(raw)
+    except msgspec.MsgspecError as exc:
+        raise diagnose(raw, exc, None) from None
+    if isinstance(event, OutcomeEvent) and event.label is None and not event.outcomes:
+        return decode_outcome(raw, max_bytes=max_bytes)  # raises the no_outcome error
+    return event
+
+
+def encode_event(event: PredictionEvent | OutcomeEvent) -> bytes:
+    """Encode an event as JSON bytes (with its ``kind``)."""
+    return _ENCODER.encode(event)
+
+
+# --- diagnosis (slow path: only for bad input) ----------------------------------------------------------
+
+_AT_PATH = re.compile(r" - at `(?P<path>[^`]+)`")
+_KEY_IN = re.compile(r" - at `key` in `(?P<path>[^`]+)`")
+_MISSING = re.compile(r"missing required field `(?P<field>[^`]+)`")
+_ITEM = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+|\.\.\.)\]")
+
+_VALUE_TYPES: Final[dict[str, Any]] = {
+    "features": FeatureValue,
+    "prediction": Probability,
+    "segments": Annotated[str, msgspec.Meta(max_length=200)],
+    "outcomes": OutcomeValue,
+}
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _oversized(raw: bytes, max_bytes: int) -> EventDecodeError:
+    return EventDecodeError(
+        f"message of {len(raw)} bytes exceeds the limit of {max_bytes} bytes",
+        kind="oversized",
+        value=str(len(raw)),
+    )
+
+
+def _non_finite(obj: Any, path: str = "") -> tuple[str, float] | None:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return path, obj
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            found = _non_finite(value, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    if isinstance(obj, list):
+        for i, value in enumerate(obj):
+            found = _non_finite(value, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def _walk(obj: Any, path: str) -> tuple[str, Any]:
+    """Follow a msgspec path like ``$.features[...]`` in ``obj``; returns (dotted field, value)."""
+    parts: list[str] = []
+    for match in _ITEM.finditer(path.removeprefix("$")):
+        name, index = match.group(1), match.group(2)
+        if name is not None:
+            parts.append(name)
+            obj = obj.get(name) if isinstance(obj, dict) else None
+        elif index == "...":
+            # A dict value failed: find the first entry that does not convert to the expected type.
+            expected = _VALUE_TYPES.get(parts[0]) if parts else None
+            if isinstance(obj, dict) and expected is not None:
+                for key, value in obj.items():
+                    try:
+                        msgspec.convert(value, expected)
+                    except msgspec.ValidationError:
+                        parts.append(str(key))
+                        obj = value
+                        break
+        elif isinstance(obj, list) and index is not None and int(index) < len(obj):
+            parts.append(index)
+            obj = obj[int(index)]
+    return ".".join(parts), obj
+
+
+def diagnose(raw: bytes, exc: Exception, struct: type | None) -> EventDecodeError:
+    """Turn a msgspec error into an :class:`EventDecodeError` naming the bad field and value."""
+    label = "event" if struct is None else ("prediction event" if struct is PredictionEvent else "outcome event")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return EventDecodeError(
+            f"{label} is not UTF-8 text: byte {raw[bad.start:bad.start + 1]!r} at position {bad.start}",
+            kind="malformed",
+            value=_short(raw[:40]),
+        )
+    try:
+        generic = json.loads(text)  # accepts NaN/Infinity, so we can name them
+    except ValueError as bad:
+        return EventDecodeError(f"{label} is not valid JSON: {bad}", kind="malformed", value=_short(text[:40]))
+    found = _non_finite(generic)
+    if found is not None:
+        field, number = found
+        return EventDecodeError(
+            f"{label} field {field!r} is {number!r}, but only finite numbers are allowed",
+            kind="not_finite",
+            field=field,
+            value=repr(number),
+        )
+    message = str(exc)
+    if not isinstance(exc, msgspec.ValidationError):
+        return EventDecodeError(f"{label} is not valid JSON: {message}", kind="malformed", value=_short(text[:40]))
+    missing = _MISSING.search(message)
+    if missing:
+        where = ""
+        at = _AT_PATH.search(message)
+        if at:
+            where = f" in {_walk(generic, at.group('path'))[0]!r}"
+        field = missing.group("field")
+        return EventDecodeError(
+            f"{label} is missing the required field {field!r}{where}", kind="missing_field", field=field
+        )
+    key_in = _KEY_IN.search(message)
+    if key_in:
+        field, container = _walk(generic, key_in.group("path"))
+        bad_keys = [k for k in container if not k or len(k) > 200] if isinstance(container, dict) else []
+        value = _short(bad_keys[0]) if bad_keys else None
+        problem = message.split(" - at ")[0]
+        return EventDecodeError(
+            f"{label} field {field!r} has an invalid key {value}: {problem}",
+            kind="invalid_value",
+            field=field,
+            value=value,
+        )
+    at = _AT_PATH.search(message)
+    if at:
+        field, value = _walk(generic, at.group("path"))
+        problem = message.split(" - at ")[0]
+        kind = "wrong_type" if problem.startswith("Expected `") and ", got `" in problem else "invalid_value"
+        return EventDecodeError(
+            f"{label} field {field!r} has value {_short(value)}: {problem}",
+            kind=kind,
+            field=field,
+            value=_short(value),
+        )
+    return EventDecodeError(
+        f"{label} is invalid: {message} (value {_short(text[:40])})", kind="wrong_type", value=_short(text[:40])
+    )
