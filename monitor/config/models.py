@@ -1,0 +1,258 @@
+"""The typed configuration of the watcher (pydantic): one :class:`MonitorConfig` holding many models.
+
+Every section is strict (unknown keys are errors, so a typo never silently falls back to a default).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from monitor.config.durations import Duration
+
+__all__ = [
+    "FEATURE_KINDS",
+    "AlertPolicy",
+    "Condition",
+    "MetricConfig",
+    "ModelConfig",
+    "MonitorConfig",
+    "PredictionConfig",
+    "ReferenceConfig",
+    "SampleConfig",
+    "SequentialConfig",
+    "VolumeConfig",
+    "WindowConfig",
+]
+
+FEATURE_KINDS = ("numeric", "categorical", "boolean", "text")
+FeatureKind = Literal["numeric", "categorical", "boolean", "text"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WindowConfig(_Strict):
+    """How a model's events are cut into windows.
+
+    ``type: count`` -> ``size`` events per window; ``type: time`` -> ``size`` seconds of event time.
+    ``slide`` (same unit as ``size``) makes windows overlap; ``None`` means tumbling (``slide == size``).
+    ``allowed_lateness`` (time windows): a window stays open that long after its end, in event time, so
+    late events still count; events later than that are counted as ``late`` and otherwise ignored.
+    ``idle_timeout``: with no new event for that long (processing time), the watermark of a time window is
+    pushed forward by the idle time, so the last window of a quiet stream still closes.
+    """
+
+    type: Literal["count", "time"] = "count"
+    size: Duration = 1000
+    slide: Duration | None = None
+    allowed_lateness: Duration = 0.0
+    idle_timeout: Duration | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> WindowConfig:
+        if self.size <= 0:
+            raise ValueError(f"size must be > 0, got {self.size}")
+        if self.type == "count":
+            if self.size != int(self.size):
+                raise ValueError(f"size of a count window must be a whole number of events, got {self.size}")
+            if self.slide is not None and self.slide != int(self.slide):
+                raise ValueError(f"slide of a count window must be a whole number, got {self.slide}")
+        if self.slide is not None and not 0 < self.slide <= self.size:
+            raise ValueError(f"slide must be > 0 and <= size ({self.size}), got {self.slide}")
+        if self.slide is not None and self.size / self.slide > 48:
+            raise ValueError(f"size / slide = {self.size / self.slide:g} overlapping windows; at most 48")
+        return self
+
+    @property
+    def step(self) -> float:
+        return self.size if self.slide is None else self.slide
+
+
+class PredictionConfig(_Strict):
+    """What ``prediction`` holds and which training column it is compared with.
+
+    ``score`` -> one number (tested as numeric column ``column``); ``class`` -> a label (categorical
+    ``column``); ``probabilities`` -> ``{class: probability}``: the top class goes to ``column`` and its
+    probability to ``<column>_score``.
+    """
+
+    kind: Literal["score", "class", "probabilities"] = "score"
+    column: str = "prediction"
+    near_constant_std_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
+
+
+class ReferenceConfig(_Strict):
+    """Where the training data is (for ``reference build``); the built profile lives in the database."""
+
+    path: Path | None = None
+
+
+class Condition(_Strict):
+    """One test on a joined outcome field: ``field op value`` (``op: truthy`` ignores ``value``)."""
+
+    field: str
+    op: Literal["truthy", "falsy", ">=", ">", "<=", "<", "==", "!="] = "truthy"
+    value: float | str | bool | None = None
+
+    @model_validator(mode="after")
+    def _needs_value(self) -> Condition:
+        if self.op not in ("truthy", "falsy") and self.value is None:
+            raise ValueError(f"op {self.op!r} needs a value")
+        return self
+
+
+class SequentialConfig(_Strict):
+    """A sequential detector (``detectors.sequential``) run over the per-window series of a metric."""
+
+    detector: Literal["page_hinkley", "cusum", "adwin"] = "page_hinkley"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class MetricConfig(_Strict):
+    """A per-window ratio of joined predictions: ``count(numerator) / count(denominator)``.
+
+    ``kind: take_rate`` fills ``denominator = [shown]`` and ``numerator = [shown, played, play_seconds >=
+    quality_play_seconds]`` unless given; ``kind: ctr`` fills ``[shown]`` / ``[shown, clicked]``;
+    ``kind: ratio`` takes both lists as written. A prediction counts in the numerator only if it also counts
+    in the denominator. The alert rule: value < ``reference_value * (1 - max_relative_drop)`` (when
+    ``reference_value`` is set and the denominator has at least ``min_denominator``), and/or the sequential
+    detector fires.
+    """
+
+    name: str
+    kind: Literal["take_rate", "ctr", "ratio"] = "ratio"
+    numerator: list[Condition] = Field(default_factory=list)
+    denominator: list[Condition] = Field(default_factory=list)
+    quality_play_seconds: float = Field(default=30.0, ge=0)
+    shown_field: str = "shown"
+    reference_value: float | None = Field(default=None, ge=0)
+    max_relative_drop: float = Field(default=0.2, gt=0, le=1)
+    min_denominator: int = Field(default=30, ge=1)
+    sequential: SequentialConfig | None = None
+
+    @model_validator(mode="after")
+    def _fill_kind(self) -> MetricConfig:
+        shown = Condition(field=self.shown_field)
+        if self.kind == "take_rate":
+            if not self.denominator:
+                object.__setattr__(self, "denominator", [shown])
+            if not self.numerator:
+                quality = [Condition(field="played"),
+                           Condition(field="play_seconds", op=">=", value=self.quality_play_seconds)]
+                object.__setattr__(self, "numerator", [shown, *quality])
+        elif self.kind == "ctr":
+            if not self.denominator:
+                object.__setattr__(self, "denominator", [shown])
+            if not self.numerator:
+                object.__setattr__(self, "numerator", [shown, Condition(field="clicked")])
+        elif not self.numerator:
+            raise ValueError("a ratio metric needs a numerator (a list of conditions)")
+        return self
+
+
+class VolumeConfig(_Strict):
+    """Traffic volume anomaly: window event rate vs the median of the last ``history`` windows."""
+
+    enabled: bool = True
+    history: int = Field(default=12, ge=2)
+    min_history: int = Field(default=3, ge=1)
+    drop_ratio: float = Field(default=0.5, gt=0, lt=1)
+    spike_ratio: float = Field(default=3.0, gt=1)
+
+
+class AlertPolicy(_Strict):
+    """When signals fire and how incidents end. See :mod:`monitor.alerts.signals` for the severity rules."""
+
+    auto_resolve_after: int = Field(default=3, ge=1)
+    critical_drift_share: float = Field(default=0.5, gt=0, le=1)
+    missing_rate_jump: float = Field(default=0.10, gt=0, le=1)
+    out_of_range_share: float = Field(default=0.05, gt=0, le=1)
+    min_window_events: int = Field(default=30, ge=1)
+    volume: VolumeConfig = Field(default_factory=VolumeConfig)
+    disabled_signals: list[str] = Field(default_factory=list)
+
+
+class SampleConfig(_Strict):
+    """Bounded sample of each window kept for drill-down (``enabled: false`` for privacy)."""
+
+    enabled: bool = True
+    size: int = Field(default=500, ge=1, le=100_000)
+
+
+class ModelConfig(_Strict):
+    """Everything the watcher needs to know about one model."""
+
+    name: str
+    features: dict[str, FeatureKind]
+    prediction: PredictionConfig = Field(default_factory=PredictionConfig)
+    reference: ReferenceConfig = Field(default_factory=ReferenceConfig)
+    window: WindowConfig = Field(default_factory=WindowConfig)
+    preset: str = "default"
+    tests: dict[str, str] = Field(default_factory=dict)
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    outcome_join_ttl: Duration = 3600.0
+    business_metrics: list[MetricConfig] = Field(default_factory=list)
+    alerts: AlertPolicy = Field(default_factory=AlertPolicy)
+    sample: SampleConfig = Field(default_factory=SampleConfig)
+    segments: list[str] = Field(default_factory=list)
+
+    @field_validator("features")
+    @classmethod
+    def _some_features(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("at least one feature is needed")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> ModelConfig:
+        known = set(self.columns)
+        for section in ("tests", "thresholds"):
+            for key in getattr(self, section):
+                if key not in known:
+                    raise ValueError(f"{section}: {key!r} is not a feature or prediction column of this model")
+        names = [m.name for m in self.business_metrics]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"business_metrics: duplicate metric name(s) {dupes}")
+        if self.prediction.column in self.features:
+            raise ValueError(f"prediction.column {self.prediction.column!r} is also a feature name")
+        return self
+
+    @property
+    def prediction_columns(self) -> dict[str, str]:
+        """Prediction column(s) of the window frames -> kind."""
+        col = self.prediction.column
+        if self.prediction.kind == "score":
+            return {col: "numeric"}
+        if self.prediction.kind == "class":
+            return {col: "categorical"}
+        return {col: "categorical", f"{col}_score": "numeric"}
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """Every tested column (features then prediction columns) -> kind."""
+        return {**self.features, **self.prediction_columns}
+
+    def overrides(self) -> dict[str, dict[str, Any]]:
+        """Per-column ``{"test": ..., "threshold": ...}`` for ``detectors.evaluate(overrides=...)``."""
+        out: dict[str, dict[str, Any]] = {}
+        for col, test in self.tests.items():
+            out.setdefault(col, {})["test"] = test
+        for col, threshold in self.thresholds.items():
+            out.setdefault(col, {})["threshold"] = threshold
+        return out
+
+
+class MonitorConfig(_Strict):
+    """The whole file: ``version: 1`` and ``models: {name: ModelConfig}``."""
+
+    version: Literal[1] = 1
+    models: dict[str, ModelConfig]
+    source: str | None = Field(default=None, description="The file it was loaded from (set by load_config).")
+
+    def model(self, name: str) -> ModelConfig | None:
+        return self.models.get(name)

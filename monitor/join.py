@@ -1,0 +1,153 @@
+"""Outcome join of one model: predictions and outcomes meet on ``event_id`` within a TTL (pure).
+
+Both sides wait: a prediction waits ``ttl`` seconds (event time) for its outcomes, and an outcome that
+arrives before its prediction waits ``ttl`` seconds for it. The join clock is the largest event time seen
+on either side; entries older than ``clock - ttl`` expire. A pair matches when ``|outcome.ts -
+prediction.ts| <= ttl``.
+
+Several outcome events of one prediction (shown, then played) are merged field by field with
+:func:`merge_outcome`, which is idempotent: a redelivered outcome changes nothing.
+
+Examples
+--------
+>>> j = OutcomeJoiner(ttl=60)
+>>> j.add_prediction("e1", 100.0, ["count:0"])
+[]
+>>> j.add_outcome("e1", 130.0, {"shown": True})
+['count:0']
+>>> j.add_outcome("e2", 140.0, {"shown": True})   # prediction not seen yet: the outcome waits
+[]
+>>> j.add_prediction("e2", 120.0, ["count:0"])
+[{'shown': True}]
+>>> j.add_outcome("e1", 500.0, {"played": True})  # e1 expired at clock 500: this outcome waits in vain
+[]
+>>> j.pending, j.stats
+((0, 1), {'matched': 2, 'late_or_unmatched': 0})
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["OutcomeJoiner", "merge_outcome"]
+
+OutcomeFields = dict[str, Any]
+
+
+def merge_outcome(into: OutcomeFields, new: Mapping[str, Any]) -> OutcomeFields:
+    """Merge ``new`` into ``into`` in place: booleans OR, numbers max, anything else: first value kept.
+
+    >>> merge_outcome({"shown": True, "play_seconds": 12}, {"played": True, "play_seconds": 40, "shown": False})
+    {'shown': True, 'play_seconds': 40, 'played': True}
+    """
+    for key, value in new.items():
+        if value is None:
+            continue
+        old = into.get(key)
+        if old is None:
+            into[key] = value
+        elif isinstance(old, bool) and isinstance(value, bool):
+            into[key] = old or value
+        elif _is_number(old) and _is_number(value):
+            into[key] = max(old, value)
+    return into
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+class OutcomeJoiner:
+    """Join state of one model (see the module docstring). ``stats`` counts matched and unmatched outcomes."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = float(ttl)
+        self._predictions: dict[str, tuple[float, list[str]]] = {}
+        self._outcomes: dict[str, tuple[float, OutcomeFields]] = {}
+        self._clock = -math.inf
+        self.stats = {"matched": 0, "late_or_unmatched": 0}
+
+    @property
+    def clock(self) -> float:
+        """Largest event time seen on either side (``-inf`` before any)."""
+        return self._clock
+
+    @property
+    def pending(self) -> tuple[int, int]:
+        """(predictions waiting, outcomes waiting)."""
+        return len(self._predictions), len(self._outcomes)
+
+    def add_prediction(self, event_id: str, ts: float, window_keys: list[str]) -> list[OutcomeFields]:
+        """Remember a prediction; return the outcomes that were already waiting for it (merged: 0 or 1)."""
+        self._tick(ts)
+        self._predictions[event_id] = (ts, list(window_keys))
+        waiting = self._outcomes.pop(event_id, None)
+        if waiting is None:
+            return []
+        if abs(waiting[0] - ts) > self.ttl:
+            self.stats["late_or_unmatched"] += 1
+            return []
+        self.stats["matched"] += 1
+        return [waiting[1]]
+
+    def add_outcome(self, event_id: str, ts: float, fields: Mapping[str, Any]) -> list[str]:
+        """Match an outcome: the window keys of its prediction, or ``[]`` (then it waits, or is too late)."""
+        self._tick(ts)
+        known = self._predictions.get(event_id)
+        if known is not None:
+            if abs(ts - known[0]) <= self.ttl:
+                self.stats["matched"] += 1
+                return list(known[1])
+            self.stats["late_or_unmatched"] += 1
+            return []
+        if ts < self._clock - self.ttl:
+            self.stats["late_or_unmatched"] += 1
+            return []
+        prior = self._outcomes.get(event_id)
+        merged = merge_outcome(dict(prior[1]) if prior else {}, fields)
+        self._outcomes[event_id] = (min(ts, prior[0]) if prior else ts, merged)
+        return []
+
+    def forget_window(self, key: str) -> None:
+        """Drop ``key`` from waiting predictions (the window was emitted; later outcomes cannot count)."""
+        for _, keys in self._predictions.values():
+            if key in keys:
+                keys.remove(key)
+
+    def _tick(self, ts: float) -> None:
+        if ts <= self._clock:
+            return
+        self._clock = ts
+        cutoff = ts - self.ttl
+        for store in (self._predictions, self._outcomes):
+            stale = []
+            for event_id, entry in store.items():  # insertion order ~ time order: stop at the first fresh one
+                if entry[0] >= cutoff:
+                    break
+                stale.append(event_id)
+            for event_id in stale:
+                del store[event_id]
+                if store is self._outcomes:
+                    self.stats["late_or_unmatched"] += 1
+
+    # -- serialisation -----------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {
+            "ttl": self.ttl,
+            "clock": None if self._clock == -math.inf else self._clock,
+            "predictions": [[k, ts, keys] for k, (ts, keys) in self._predictions.items()],
+            "outcomes": [[k, ts, fields] for k, (ts, fields) in self._outcomes.items()],
+            "stats": dict(self.stats),
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], ttl: float | None = None) -> OutcomeJoiner:
+        joiner = cls(float(state["ttl"]) if ttl is None else ttl)
+        clock = state.get("clock")
+        joiner._clock = -math.inf if clock is None else float(clock)
+        joiner._predictions = {str(k): (float(ts), list(keys)) for k, ts, keys in state.get("predictions", [])}
+        joiner._outcomes = {str(k): (float(ts), dict(fields)) for k, ts, fields in state.get("outcomes", [])}
+        joiner.stats.update({k: int(v) for k, v in state.get("stats", {}).items()})
+        return joiner
