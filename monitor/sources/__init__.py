@@ -1,0 +1,28 @@
+"""Sources of raw events for the consumer loop: Kafka (consumer group) and files (JSONL, Parquet)."""
+
+from __future__ import annotations
+
+from monitor.sources.base import (
+    AssignmentListener,
+    MessageKind,
+    Position,
+    RawMessage,
+    Source,
+    SourceError,
+    TopicPartition,
+)
+from monitor.sources.files import JsonlSource, ParquetSource, file_topic, open_file_source
+
+__all__ = [
+    "AssignmentListener",
+    "JsonlSource",
+    "MessageKind",
+    "ParquetSource",
+    "Position",
+    "RawMessage",
+    "Source",
+    "SourceError",
+    "TopicPartition",
+    "file_topic",
+    "open_file_source",
+]

@@ -1,0 +1,102 @@
+"""What the consumer loop needs from a source of raw messages: the :class:`Source` protocol.
+
+A source hands out :class:`RawMessage` batches, each message with its :class:`Position`
+(topic, partition, offset). Partitions are announced through an :class:`AssignmentListener`: the service
+restores the partition's state from the database and :meth:`Source.seek` s each topic-partition to the stored
+next offset before :meth:`Source.resume` lets messages of it flow. Nothing here does I/O on the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, NamedTuple, Protocol
+
+__all__ = [
+    "AssignmentListener",
+    "MessageKind",
+    "Position",
+    "RawMessage",
+    "Source",
+    "SourceError",
+    "TopicPartition",
+]
+
+MessageKind = Literal["prediction", "outcome", "any"]
+"""``prediction`` / ``outcome``: decided by the topic; ``any``: a mixed file, decided per message."""
+
+
+class Position(NamedTuple):
+    """Where a message came from: ``topic``, ``partition``, ``offset`` (a file's line/row number)."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+TopicPartition = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """One undecoded message: bytes and where they came from."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    kind: MessageKind
+    timestamp_ms: int | None = None
+
+    @property
+    def position(self) -> Position:
+        return Position(self.topic, self.partition, self.offset)
+
+
+class SourceError(RuntimeError):
+    """A source that cannot be opened or read (file missing, unreadable format, topic absent)."""
+
+
+class AssignmentListener(Protocol):
+    """Called by a source from inside :meth:`Source.poll`; keep the work small, no database I/O on assign."""
+
+    def on_assigned(self, partitions: Sequence[TopicPartition]) -> None: ...
+
+    def on_revoked(self, partitions: Sequence[TopicPartition]) -> None: ...
+
+
+class Source(Protocol):
+    """A source of raw messages (Kafka consumer group, JSONL file, Parquet file)."""
+
+    #: Topic of prediction events (for a mixed file: the file's topic name).
+    predictions_topic: str
+    #: Topic of outcome events (same as ``predictions_topic`` for a mixed file).
+    outcomes_topic: str
+
+    def start(self, listener: AssignmentListener) -> None:
+        """Subscribe; newly assigned partitions are paused until the service seeks and resumes them."""
+
+    def poll(self, timeout: float, max_records: int) -> list[RawMessage]:
+        """Up to ``max_records`` messages, waiting up to ``timeout`` seconds for the first."""
+
+    def seek(self, tp: TopicPartition, offset: int | None) -> None:
+        """Next read of ``tp`` starts at ``offset`` (``None``: the earliest available)."""
+
+    def pause(self, tps: Sequence[TopicPartition]) -> None:
+        """Stop handing out messages of ``tps`` (still a group member)."""
+
+    def resume(self, tps: Sequence[TopicPartition]) -> None:
+        """Hand out messages of ``tps`` again."""
+
+    def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Informational commit of next offsets to the broker (the database holds the truth)."""
+
+    def lag(self) -> dict[TopicPartition, int]:
+        """Messages behind the end, per assigned topic-partition (best effort)."""
+
+    @property
+    def exhausted(self) -> bool:
+        """True when a finite source (a file) has handed out everything."""
+
+    def close(self) -> None: ...

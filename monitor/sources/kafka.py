@@ -1,0 +1,158 @@
+"""The Kafka source: a kafka-python consumer group over the predictions and outcomes topics.
+
+Both topics are keyed by model and co-partitioned, and the group uses the range assignor, so partition *p*
+of both topics lands on the same process. Offsets are not auto-committed: the database holds the truth
+(written with the window results) and the service seeks to it when a partition is assigned. Newly assigned
+partitions are paused inside the rebalance callback, so no record of them is handed out before that seek.
+
+kafka-python reconnects to a restarted broker by itself; :meth:`KafkaSource.poll` turns the errors it may
+still raise into an empty batch (logged), so the loop keeps going.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata
+from kafka import TopicPartition as KafkaTP
+from kafka.coordinator.assignors.range import RangePartitionAssignor
+from kafka.errors import KafkaError
+
+from monitor.sources.base import AssignmentListener, MessageKind, RawMessage, SourceError, TopicPartition
+
+__all__ = ["KafkaSource"]
+
+log = logging.getLogger(__name__)
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, source: KafkaSource, listener: AssignmentListener) -> None:
+        self._source = source
+        self._listener = listener
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        tps = sorted((tp.topic, tp.partition) for tp in revoked)
+        if tps:
+            self._listener.on_revoked(tps)
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        tps = sorted((tp.topic, tp.partition) for tp in assigned)
+        if tps:
+            self._source.pause(tps)
+            self._listener.on_assigned(tps)
+
+
+class KafkaSource:
+    """Consumer-group source of the predictions and outcomes topics (see the module docstring)."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str | list[str],
+        group_id: str,
+        predictions_topic: str,
+        outcomes_topic: str,
+        *,
+        client_id: str = "driftwarden",
+        **consumer_config: Any,
+    ) -> None:
+        if predictions_topic == outcomes_topic:
+            raise SourceError(f"predictions and outcomes topics must differ, both are {predictions_topic!r}")
+        self.predictions_topic = predictions_topic
+        self.outcomes_topic = outcomes_topic
+        self._kinds: dict[str, MessageKind] = {predictions_topic: "prediction", outcomes_topic: "outcome"}
+        self._config: dict[str, Any] = {
+            "bootstrap_servers": bootstrap_servers,
+            "group_id": group_id,
+            "client_id": client_id,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "partition_assignment_strategy": (RangePartitionAssignor,),
+            "max_partition_fetch_bytes": 4 * 1024 * 1024,
+            "fetch_max_bytes": 64 * 1024 * 1024,
+            "reconnect_backoff_max_ms": 2000,
+        }
+        self._config.update(consumer_config)
+        self._consumer: KafkaConsumer | None = None
+        self._next: dict[TopicPartition, int] = {}
+
+    @property
+    def consumer(self) -> KafkaConsumer:
+        if self._consumer is None:
+            raise SourceError("the Kafka source is not started")
+        return self._consumer
+
+    def start(self, listener: AssignmentListener) -> None:
+        """Connect and subscribe (raises kafka's ``NoBrokersAvailable`` if no broker answers)."""
+        consumer = KafkaConsumer(**self._config)
+        consumer.subscribe(
+            topics=[self.predictions_topic, self.outcomes_topic], listener=_Rebalance(self, listener)
+        )
+        self._consumer = consumer
+
+    def poll(self, timeout: float, max_records: int) -> list[RawMessage]:
+        try:
+            batches = self.consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
+        except KafkaError as exc:
+            log.warning("kafka poll failed, retrying", extra={"error": f"{type(exc).__name__}: {exc}"})
+            return []
+        out: list[RawMessage] = []
+        kinds = self._kinds
+        for tp, records in batches.items():
+            kind = kinds[tp.topic]
+            for r in records:
+                out.append(RawMessage(r.topic, r.partition, r.offset, r.key, r.value, kind, r.timestamp))
+            if records:
+                self._next[(tp.topic, tp.partition)] = records[-1].offset + 1
+        return out
+
+    def seek(self, tp: TopicPartition, offset: int | None) -> None:
+        ktp = KafkaTP(*tp)
+        if offset is None:
+            self.consumer.seek_to_beginning(ktp)
+            self._next.pop(tp, None)
+        else:
+            self.consumer.seek(ktp, offset)
+            self._next[tp] = offset
+
+    def pause(self, tps: Sequence[TopicPartition]) -> None:
+        self.consumer.pause(*[KafkaTP(*tp) for tp in tps])
+
+    def resume(self, tps: Sequence[TopicPartition]) -> None:
+        self.consumer.resume(*[KafkaTP(*tp) for tp in tps])
+
+    def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Asynchronous, informational commit (monitoring tools read group lag from it)."""
+        if not offsets:
+            return
+        payload = {KafkaTP(*tp): OffsetAndMetadata(off, "", -1) for tp, off in offsets.items()}
+        try:
+            self.consumer.commit_async(payload)
+        except KafkaError as exc:
+            log.info("informational kafka commit failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+
+    def lag(self) -> dict[TopicPartition, int]:
+        """High watermark (from the last fetch responses) minus the next offset, per assigned partition."""
+        out: dict[TopicPartition, int] = {}
+        if self._consumer is None:
+            return out
+        for ktp in self._consumer.assignment():
+            tp = (ktp.topic, ktp.partition)
+            high = self._consumer.highwater(ktp)
+            nxt = self._next.get(tp)
+            if high is not None and nxt is not None:
+                out[tp] = max(0, high - nxt)
+        return out
+
+    @property
+    def exhausted(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            try:
+                self._consumer.close(autocommit=False)
+            except KafkaError as exc:  # pragma: no cover - closing a consumer of a dead broker
+                log.info("kafka consumer close failed", extra={"error": str(exc)})
+            self._consumer = None
