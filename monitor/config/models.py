@@ -27,8 +27,9 @@ __all__ = [
     "WindowConfig",
 ]
 
-FEATURE_KINDS = ("numeric", "categorical", "boolean", "text")
-FeatureKind = Literal["numeric", "categorical", "boolean", "text"]
+FEATURE_KINDS = ("numeric", "categorical", "binary")
+FeatureKind = Literal["numeric", "categorical", "binary"]
+_KIND_ALIASES = {"boolean": "binary", "bool": "binary", "category": "categorical", "number": "numeric"}
 
 
 class _Strict(BaseModel):
@@ -194,17 +195,46 @@ class ModelConfig(_Strict):
     preset: str = "default"
     tests: dict[str, str] = Field(default_factory=dict)
     thresholds: dict[str, float] = Field(default_factory=dict)
+    alpha: float | None = Field(default=None, gt=0, lt=1)
+    drift_share: float | None = Field(default=None, ge=0, le=1)
+    min_effect: float | None = Field(default=None, ge=0)
     outcome_join_ttl: Duration = 3600.0
     business_metrics: list[MetricConfig] = Field(default_factory=list)
     alerts: AlertPolicy = Field(default_factory=AlertPolicy)
     sample: SampleConfig = Field(default_factory=SampleConfig)
     segments: list[str] = Field(default_factory=list)
 
+    @field_validator("features", mode="before")
+    @classmethod
+    def _kind_aliases(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: _KIND_ALIASES.get(v, v) if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
     @field_validator("features")
     @classmethod
     def _some_features(cls, value: dict[str, str]) -> dict[str, str]:
         if not value:
             raise ValueError("at least one feature is needed")
+        return value
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str) -> str:
+        from detectors import PRESETS
+
+        if value not in PRESETS:
+            raise ValueError(f"unknown preset {value!r}; valid: {', '.join(PRESETS)}")
+        return value
+
+    @field_validator("tests")
+    @classmethod
+    def _known_tests(cls, value: dict[str, str]) -> dict[str, str]:
+        from detectors import TESTS
+
+        for column, test in value.items():
+            if test not in TESTS:
+                raise ValueError(f"unknown test {test!r} for {column!r}; valid: {', '.join(sorted(TESTS))}")
         return value
 
     @model_validator(mode="after")
@@ -214,6 +244,9 @@ class ModelConfig(_Strict):
             for key in getattr(self, section):
                 if key not in known:
                     raise ValueError(f"{section}: {key!r} is not a feature or prediction column of this model")
+        for key in self.thresholds:
+            if key not in self.tests:
+                raise ValueError(f"thresholds: {key!r} needs its test named in tests (a threshold belongs to a test)")
         names = [m.name for m in self.business_metrics]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -237,13 +270,23 @@ class ModelConfig(_Strict):
         """Every tested column (features then prediction columns) -> kind."""
         return {**self.features, **self.prediction_columns}
 
-    def overrides(self) -> dict[str, dict[str, Any]]:
-        """Per-column ``{"test": ..., "threshold": ...}`` for ``detectors.evaluate(overrides=...)``."""
-        out: dict[str, dict[str, Any]] = {}
+    def overrides(self) -> dict[str, Any]:
+        """``detectors.evaluate(overrides=...)``: alpha, drift_share, min_effect and ``per_column``
+        ``{column: {"test": ..., "threshold": ...}}``.
+
+        >>> ModelConfig(name="m", features={"x": "numeric"}, tests={"x": "psi"}, thresholds={"x": 0.2},
+        ...             alpha=0.01).overrides()
+        {'alpha': 0.01, 'per_column': {'x': {'test': 'psi', 'threshold': 0.2}}}
+        """
+        per_column: dict[str, dict[str, Any]] = {}
         for col, test in self.tests.items():
-            out.setdefault(col, {})["test"] = test
+            per_column.setdefault(col, {})["test"] = test
         for col, threshold in self.thresholds.items():
-            out.setdefault(col, {})["threshold"] = threshold
+            per_column.setdefault(col, {})["threshold"] = threshold
+        out: dict[str, Any] = {k: v for k in ("alpha", "drift_share", "min_effect")
+                               if (v := getattr(self, k)) is not None}
+        if per_column:
+            out["per_column"] = per_column
         return out
 
 

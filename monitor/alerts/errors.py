@@ -1,0 +1,28 @@
+"""Errors of alert state changes::
+
+    AlertError (ValueError)
+    ├── AlertNotFoundError    no alert with that id
+    └── AlertStateError       a transition the lifecycle does not allow (e.g. acknowledging a resolved alert)
+"""
+
+from __future__ import annotations
+
+__all__ = ["AlertError", "AlertNotFoundError", "AlertStateError"]
+
+
+class AlertError(ValueError):
+    """Root of the alert errors."""
+
+
+class AlertNotFoundError(AlertError):
+    def __init__(self, alert_id: int) -> None:
+        self.alert_id = alert_id
+        super().__init__(f"alert {alert_id} does not exist")
+
+
+class AlertStateError(AlertError):
+    def __init__(self, alert_id: int, status: str, action: str) -> None:
+        self.alert_id = alert_id
+        self.status = status
+        self.action = action
+        super().__init__(f"alert {alert_id} is {status}: it cannot be {action}")

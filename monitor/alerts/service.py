@@ -1,0 +1,212 @@
+"""The one place that changes alert state: :class:`AlertService`.
+
+Lifecycle of an incident (one row of ``alerts`` per open incident, dedup key ``model|signal|feature``)::
+
+    (signal fires) ──► open ──acknowledge──► acknowledged ──┐
+                        │  └──────────────resolve──────────┴─► resolved
+                        └─ N clean windows in a row (auto_resolve_after) ─► resolved (by "auto")
+
+- a signal that fires again on an unresolved incident updates ``last_seen`` (the window's end),
+  ``windows_count``, the message, and raises the severity if it got worse (never lowers it);
+- a window of the model without that signal counts as clean for every unresolved incident of the model;
+- once resolved, a new firing opens a new incident (a new row).
+
+Every change appends to ``alert_events`` (opened, escalated, acknowledged, resolved, auto_resolved).
+Notifications (opened, escalated, resolved) are queued on the session and handed to the notifier only
+*after* the transaction commits; a rollback discards them. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from monitor.alerts.errors import AlertNotFoundError, AlertStateError
+from monitor.alerts.signals import SEVERITY_RANK, Signal
+from monitor.db.base import utcnow
+from monitor.db.models import Alert, AlertEvent, Model, WindowResult
+from monitor.store.models_repo import get_or_create_model
+
+__all__ = ["AlertChanges", "AlertService", "Notifier", "list_alerts"]
+
+_PENDING = "driftwarden_pending_notifications"
+_HOOKED = "driftwarden_notification_hooks"
+
+
+class Notifier(Protocol):
+    def notify(self, payload: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class AlertChanges:
+    """What one :meth:`AlertService.process_window` call did (alert ids)."""
+
+    opened: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+
+
+def alert_payload(alert: Alert, model: str, action: str) -> dict[str, Any]:
+    """The notification of one alert change (the notifier renders it as Slack-compatible JSON)."""
+    return {
+        "action": action, "alert_id": alert.id, "model": model, "signal": alert.signal, "feature": alert.feature,
+        "severity": alert.severity, "status": alert.status, "message": alert.message,
+        "first_seen": alert.first_seen.isoformat(), "last_seen": alert.last_seen.isoformat(),
+        "windows_count": alert.windows_count,
+    }
+
+
+class AlertService:
+    """Opens, updates, acknowledges and resolves alerts (see the module docstring)."""
+
+    def __init__(self, notifier: Notifier | None = None, *, auto_resolve_after: int = 3,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        if auto_resolve_after < 1:
+            raise ValueError(f"auto_resolve_after must be >= 1, got {auto_resolve_after}")
+        self.notifier = notifier
+        self.auto_resolve_after = auto_resolve_after
+        self.clock = clock
+
+    # -- notifications after commit ------------------------------------------------------------------
+    def _queue(self, session: Session, payload: dict[str, Any]) -> None:
+        if self.notifier is None:
+            return
+        session.info.setdefault(_PENDING, []).append(payload)
+        hooked: set[int] = session.info.setdefault(_HOOKED, set())
+        if id(self) in hooked:
+            return
+        hooked.add(id(self))
+        notifier = self.notifier
+
+        def _after_commit(sess: Session) -> None:
+            for item in sess.info.pop(_PENDING, []):
+                with contextlib.suppress(Exception):
+                    notifier.notify(item)
+
+        def _after_rollback(sess: Session) -> None:
+            if not sess.in_transaction():
+                sess.info.pop(_PENDING, None)
+
+        event.listen(session, "after_commit", _after_commit)
+        event.listen(session, "after_soft_rollback", lambda sess, _prev: _after_rollback(sess))
+
+    # -- windows -------------------------------------------------------------------------------------
+    def process_window(self, session: Session, model: str, window_result: WindowResult,
+                       signals: Iterable[Signal], *, auto_resolve_after: int | None = None) -> AlertChanges:
+        """Apply one window's signals to the model's alerts (the window row must be flushed)."""
+        limit = auto_resolve_after or self.auto_resolve_after
+        model_row = get_or_create_model(session, model)
+        seen_at = window_result.window_end
+        changes = AlertChanges()
+        unresolved = {
+            a.dedup_key: a
+            for a in session.scalars(
+                select(Alert).where(Alert.model_id == model_row.id, Alert.status != "resolved").with_for_update()
+            )
+        }
+        fired: set[str] = set()
+        for signal in signals:
+            key = signal.dedup_key(model)
+            if key in fired:
+                continue
+            fired.add(key)
+            alert = unresolved.get(key)
+            if alert is None:
+                alert = Alert(
+                    model_id=model_row.id, dedup_key=key, signal=signal.signal, feature=signal.feature,
+                    severity=signal.severity, status="open", message=signal.message, first_seen=seen_at,
+                    last_seen=seen_at, windows_count=1, clean_windows=0, first_window_id=window_result.id,
+                    last_window_id=window_result.id,
+                )
+                session.add(alert)
+                session.flush()
+                session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="opened", note=signal.message))
+                changes.opened.append(alert.id)
+                self._queue(session, alert_payload(alert, model, "opened"))
+                continue
+            alert.last_seen = max(alert.last_seen, seen_at)
+            alert.windows_count += 1
+            alert.clean_windows = 0
+            alert.message = signal.message
+            alert.last_window_id = window_result.id
+            changes.updated.append(alert.id)
+            if SEVERITY_RANK.get(signal.severity, 0) > SEVERITY_RANK.get(alert.severity, 0):
+                alert.severity = signal.severity
+                session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="escalated",
+                                       note=f"severity {signal.severity}: {signal.message}"))
+                changes.escalated.append(alert.id)
+                self._queue(session, alert_payload(alert, model, "escalated"))
+        for key, alert in unresolved.items():
+            if key in fired:
+                continue
+            alert.clean_windows += 1
+            if alert.clean_windows >= limit:
+                alert.status = "resolved"
+                alert.resolved_by = "auto"
+                alert.resolved_at = self.clock()
+                alert.resolve_note = f"{alert.clean_windows} clean windows in a row"
+                session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="auto_resolved",
+                                       actor="auto", note=alert.resolve_note))
+                changes.resolved.append(alert.id)
+                self._queue(session, alert_payload(alert, model, "resolved"))
+        session.flush()
+        return changes
+
+    # -- people --------------------------------------------------------------------------------------
+    def _get(self, session: Session, alert_id: int) -> Alert:
+        alert = session.get(Alert, alert_id, with_for_update=True)
+        if alert is None:
+            raise AlertNotFoundError(alert_id)
+        return alert
+
+    def _model_name(self, session: Session, alert: Alert) -> str:
+        return str(session.scalar(select(Model.name).where(Model.id == alert.model_id)))
+
+    def acknowledge(self, session: Session, alert_id: int, by: str, note: str | None = None) -> Alert:
+        """open -> acknowledged (re-acknowledging updates who and the note). Resolved: AlertStateError."""
+        alert = self._get(session, alert_id)
+        if alert.status == "resolved":
+            raise AlertStateError(alert_id, alert.status, "acknowledged")
+        alert.status = "acknowledged"
+        alert.acknowledged_by = by
+        alert.acknowledged_at = self.clock()
+        alert.ack_note = note
+        session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="acknowledged", actor=by, note=note))
+        session.flush()
+        return alert
+
+    def resolve(self, session: Session, alert_id: int, by: str, note: str | None = None) -> Alert:
+        """open or acknowledged -> resolved. Already resolved: AlertStateError."""
+        alert = self._get(session, alert_id)
+        if alert.status == "resolved":
+            raise AlertStateError(alert_id, alert.status, "resolved again")
+        alert.status = "resolved"
+        alert.resolved_by = by
+        alert.resolved_at = self.clock()
+        alert.resolve_note = note
+        session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="resolved", actor=by, note=note))
+        session.flush()
+        self._queue(session, alert_payload(alert, self._model_name(session, alert), "resolved"))
+        return alert
+
+
+def list_alerts(session: Session, *, status: str | None = None, model: str | None = None,
+                limit: int = 100) -> list[tuple[Alert, str]]:
+    """``(alert, model name)`` newest ``last_seen`` first; ``status`` may be ``open``, ``acknowledged``,
+    ``resolved`` or ``unresolved``."""
+    query = select(Alert, Model.name).join(Model, Model.id == Alert.model_id)
+    if status == "unresolved":
+        query = query.where(Alert.status != "resolved")
+    elif status is not None:
+        query = query.where(Alert.status == status)
+    if model is not None:
+        query = query.where(Model.name == model)
+    query = query.order_by(Alert.last_seen.desc(), Alert.id.desc()).limit(limit)
+    return [(a, str(name)) for a, name in session.execute(query).all()]

@@ -1,0 +1,247 @@
+"""What raises an alert, and how severe it is (pure). One :class:`Signal` per (signal, feature) of a window.
+
+Severity rules (``policy`` = the model's :class:`~monitor.config.AlertPolicy`; ``info < warning < critical``):
+
+``dataset_drift``
+    The drift report says ``dataset_drift``. critical if ``drift_share >= policy.critical_drift_share``,
+    else warning.
+``feature_drift`` (feature = column)
+    A feature column's test says drifted: warning.
+``prediction_drift`` (feature = prediction column)
+    A prediction column's test says drifted: critical (the model's output moved).
+``prediction_near_constant`` (feature = score column)
+    The window's score std < ``prediction.near_constant_std_ratio`` x the reference std (with at least
+    ``policy.min_window_events`` scores): critical.
+``data_quality`` (feature = ``<column>:<check>``)
+    ``missing_rate``: current - reference missing rate >= ``policy.missing_rate_jump``: warning, critical
+    when the current rate >= 0.5. ``constant``: a feature that varied in the reference is constant:
+    warning. ``unseen_categories`` / ``out_of_range``: share >= ``policy.out_of_range_share``: warning
+    (critical at 5x that share). Other findings of the drift report: their own severity, else warning.
+``business_metric_drop`` (feature = metric name)
+    value < ``reference_value x (1 - max_relative_drop)``: warning; < ``reference_value x (1 - 2 x
+    max_relative_drop)``: critical. The sequential detector firing on a downward move: warning, critical
+    when the threshold rule fires too. Needs ``denominator >= min_denominator``.
+``traffic_volume``
+    The window's event rate < ``volume.drop_ratio`` x the median rate of the previous windows: warning,
+    critical below half of that; > ``volume.spike_ratio`` x the median: warning.
+
+Drift and quality signals need ``n_events >= policy.min_window_events``. A signal listed in
+``policy.disabled_signals`` is never raised.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from monitor.config import ModelConfig
+
+__all__ = [
+    "SEVERITY_RANK",
+    "SIGNALS",
+    "Signal",
+    "drift_signals",
+    "max_severity",
+    "metric_signal",
+    "near_constant_signal",
+    "volume_signal",
+]
+
+SIGNALS = (
+    "dataset_drift",
+    "feature_drift",
+    "prediction_drift",
+    "prediction_near_constant",
+    "data_quality",
+    "business_metric_drop",
+    "traffic_volume",
+)
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One reason to alert, raised by one window."""
+
+    signal: str
+    severity: str
+    message: str
+    feature: str | None = None
+    value: float | None = None
+
+    def dedup_key(self, model: str) -> str:
+        """``model|signal|feature`` (``-`` without a feature): one open incident per key."""
+        return f"{model}|{self.signal}|{self.feature or '-'}"
+
+    def to_dict(self) -> dict[str, Any]:
+        value = self.value if self.value is None or math.isfinite(self.value) else None
+        return {"signal": self.signal, "severity": self.severity, "message": self.message,
+                "feature": self.feature, "value": value}
+
+
+def max_severity(a: str, b: str) -> str:
+    """The more severe of two severities.
+
+    >>> max_severity("warning", "critical"), max_severity("info", "warning")
+    ('critical', 'warning')
+    """
+    return a if SEVERITY_RANK.get(a, 0) >= SEVERITY_RANK.get(b, 0) else b
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def drift_signals(model: ModelConfig, report: Any, n_events: int) -> list[Signal]:
+    """Signals of a drift report (``detectors.DriftReport``): dataset, feature, prediction drift, quality."""
+    policy = model.alerts
+    if report is None or n_events < policy.min_window_events:
+        return []
+    out: list[Signal] = []
+    share = float(_get(report, "drift_share", 0.0) or 0.0)
+    if _get(report, "dataset_drift", False):
+        sev = "critical" if share >= policy.critical_drift_share else "warning"
+        out.append(Signal("dataset_drift", sev, f"dataset drift: {share:.0%} of the columns drifted", None, share))
+    prediction_cols = set(model.prediction_columns)
+    for col in _get(report, "columns", None) or []:
+        name = str(_get(col, "name"))
+        test = _get(col, "test", "?")
+        stat = _get(col, "statistic")
+        if _get(col, "drifted", False):
+            if name in prediction_cols:
+                out.append(Signal("prediction_drift", "critical",
+                                  f"prediction column {name!r} drifted ({test} = {_fmt(stat)})", name, _f(stat)))
+            else:
+                out.append(Signal("feature_drift", "warning",
+                                  f"feature {name!r} drifted ({test} = {_fmt(stat)})", name, _f(stat)))
+        ref_missing = _f(_get(col, "missing_rate_reference"))
+        cur_missing = _f(_get(col, "missing_rate_current"))
+        if (ref_missing is not None and cur_missing is not None
+                and cur_missing - ref_missing >= policy.missing_rate_jump):
+            sev = "critical" if cur_missing >= 0.5 else "warning"
+            out.append(Signal("data_quality", sev,
+                              f"missing rate of {name!r} jumped from {ref_missing:.1%} to {cur_missing:.1%}",
+                              f"{name}:missing_rate", cur_missing))
+    out.extend(_quality_signals(model, _get(report, "quality", None) or []))
+    return [s for s in _dedupe(out) if s.signal not in policy.disabled_signals]
+
+
+def _quality_signals(model: ModelConfig, findings: Iterable[Any]) -> list[Signal]:
+    policy = model.alerts
+    out: list[Signal] = []
+    for finding in findings:
+        if not _get(finding, "triggered", True):
+            continue
+        column = str(_get(finding, "column", _get(finding, "name", "?")))
+        check = str(_get(finding, "check", _get(finding, "kind", "finding")))
+        value = _f(_get(finding, "value", _get(finding, "share")))
+        message = str(_get(finding, "message", "") or f"{check} on {column!r}")
+        if check == "missing_rate":
+            continue  # judged above from the column's missing rates, with the configured jump
+        if check in ("unseen_categories", "out_of_range"):
+            if value is not None and value < policy.out_of_range_share:
+                continue
+            sev = "critical" if value is not None and value >= 5 * policy.out_of_range_share else "warning"
+        else:
+            sev = str(_get(finding, "severity", "warning") or "warning")
+            if sev not in SEVERITY_RANK:
+                sev = "warning"
+        out.append(Signal("data_quality", sev, message, f"{column}:{check}", value))
+    return out
+
+
+def _dedupe(signals: list[Signal]) -> list[Signal]:
+    best: dict[tuple[str, str | None], Signal] = {}
+    for s in signals:
+        key = (s.signal, s.feature)
+        if key not in best or SEVERITY_RANK[s.severity] > SEVERITY_RANK[best[key].severity]:
+            best[key] = s
+    return list(best.values())
+
+
+def _f(x: Any) -> float | None:
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _fmt(x: Any) -> str:
+    value = _f(x)
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def near_constant_signal(model: ModelConfig, column: str, std: float | None, reference_std: float | None,
+                         n: int) -> Signal | None:
+    """``prediction_near_constant`` when the window's score std collapsed vs the reference std.
+
+    >>> from monitor.config import ModelConfig
+    >>> m = ModelConfig(name="m", features={"x": "numeric"})
+    >>> near_constant_signal(m, "prediction", 0.001, 0.2, 500).severity
+    'critical'
+    >>> near_constant_signal(m, "prediction", 0.15, 0.2, 500) is None
+    True
+    """
+    if std is None or reference_std is None or reference_std <= 0 or n < model.alerts.min_window_events:
+        return None
+    if "prediction_near_constant" in model.alerts.disabled_signals:
+        return None
+    ratio = model.prediction.near_constant_std_ratio
+    if std >= ratio * reference_std:
+        return None
+    return Signal("prediction_near_constant", "critical",
+                  f"scores of {column!r} are near-constant: std {std:.3g} vs {reference_std:.3g} in the reference",
+                  column, std)
+
+
+def metric_signal(model: ModelConfig, name: str, value: float | None, denominator: int,
+                  sequential_drop: bool) -> Signal | None:
+    """``business_metric_drop`` of metric ``name`` (threshold rule and/or sequential detector)."""
+    metric = next((m for m in model.business_metrics if m.name == name), None)
+    if metric is None or value is None or denominator < metric.min_denominator:
+        return None
+    if "business_metric_drop" in model.alerts.disabled_signals:
+        return None
+    ref = metric.reference_value
+    level = None
+    if ref is not None and ref > 0:
+        if value < ref * (1 - 2 * metric.max_relative_drop):
+            level = "critical"
+        elif value < ref * (1 - metric.max_relative_drop):
+            level = "warning"
+    if sequential_drop:
+        level = "critical" if level is not None else "warning"
+    if level is None:
+        return None
+    parts = [f"{name} = {value:.4g} over {denominator}"]
+    if ref is not None:
+        parts.append(f"reference {ref:.4g}")
+    if sequential_drop:
+        parts.append(f"{metric.sequential.detector if metric.sequential else 'sequential'} detected a drop")
+    return Signal("business_metric_drop", level, "; ".join(parts), name, value)
+
+
+def volume_signal(model: ModelConfig, rate: float | None, history: list[float]) -> Signal | None:
+    """``traffic_volume`` when this window's event rate leaves the band around the recent median."""
+    vol = model.alerts.volume
+    if not vol.enabled or rate is None or len(history) < vol.min_history:
+        return None
+    if "traffic_volume" in model.alerts.disabled_signals:
+        return None
+    ordered = sorted(history)
+    mid = len(ordered) // 2
+    median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    if median <= 0:
+        return None
+    if rate < vol.drop_ratio * median:
+        sev = "critical" if rate < vol.drop_ratio * median / 2 else "warning"
+        return Signal("traffic_volume", sev, f"traffic dropped to {rate:.3g}/s (median {median:.3g}/s)", None, rate)
+    if rate > vol.spike_ratio * median:
+        return Signal("traffic_volume", "warning", f"traffic spiked to {rate:.3g}/s (median {median:.3g}/s)",
+                      None, rate)
+    return None

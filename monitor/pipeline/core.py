@@ -1,0 +1,273 @@
+"""The pure pipeline of one source partition: events in, :class:`ClosedWindow` objects out (no I/O).
+
+Usage (by the consumer loop)::
+
+    pipeline = Pipeline(config, profiles)                 # or Pipeline.restore(snapshot, config, profiles)
+    pipeline.on_prediction(event, position)               # for each decoded event, in partition order
+    pipeline.on_outcome(event, position)
+    closed = pipeline.advance(now)                        # after a batch; windows that are finished
+    persist(session, closed, key, pipeline.snapshot(), pipeline.positions(), alert_service)
+
+Exactly-once: the state returned by :meth:`snapshot` covers exactly the events up to :meth:`positions`,
+and windows returned by :meth:`advance`/:meth:`flush` are no longer in it; so the closed windows, the
+snapshot and the offsets must be written in one transaction. If that transaction fails, throw the
+pipeline away and restore from the last stored snapshot (events after its offsets are re-read).
+
+A window is emitted when it is closed (count reached, or watermark past its end) *and*, for a model with
+business metrics, when every prediction in it had ``outcome_join_ttl`` (event time) to meet its outcomes.
+Events of models absent from the configuration are counted (``stats()["unknown_model"]``) and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from detectors.profile import ReferenceProfile
+from monitor.config import MonitorConfig
+from monitor.join import merge_outcome
+from monitor.pipeline.closed import ClosedWindow
+from monitor.pipeline.finish import finish_window
+from monitor.pipeline.model_state import ModelState
+from monitor.pipeline.rows import event_outcome_fields, event_row
+from monitor.windows import to_epoch
+
+__all__ = ["SNAPSHOT_FORMAT", "Pipeline", "SnapshotError"]
+
+log = logging.getLogger(__name__)
+SNAPSHOT_FORMAT = "driftwarden-pipeline"
+SNAPSHOT_VERSION = 1
+
+ProfileLoader = Callable[[str, str], ReferenceProfile | None]
+"""``(model, content_hash) -> profile``: finds an older reference an open window was started with."""
+
+
+class SnapshotError(ValueError):
+    """A pipeline snapshot that cannot be restored (corrupt, foreign format, missing reference profile)."""
+
+
+class Pipeline:
+    """Windows, joins, metrics and drift tests of the models of one source partition."""
+
+    def __init__(self, config: MonitorConfig, profiles: Mapping[str, ReferenceProfile] | None = None) -> None:
+        self.config = config
+        self.profiles: dict[str, ReferenceProfile] = dict(profiles or {})
+        self.models: dict[str, ModelState] = {
+            name: ModelState(cfg, self.profiles.get(name)) for name, cfg in config.models.items()
+        }
+        self._positions: dict[tuple[str, int], int] = {}
+        self.counters: Counter[str] = Counter()
+
+    # -- input -------------------------------------------------------------------------------------
+    def _seen(self, position: Any) -> None:
+        if position is None:
+            return
+        key = (str(position.topic), int(position.partition))
+        nxt = int(position.offset) + 1
+        if nxt > self._positions.get(key, -1):
+            self._positions[key] = nxt
+
+    def on_prediction(self, event: Any, position: Any = None) -> None:
+        """Add one decoded ``PredictionEvent`` (``position``: its Kafka ``topic/partition/offset``)."""
+        self._seen(position)
+        state = self.models.get(event.model)
+        if state is None:
+            self.counters["unknown_model"] += 1
+            return
+        try:
+            ts = to_epoch(event.ts)
+        except ValueError:
+            state.counters["bad_timestamp"] += 1
+            return
+        state.counters["predictions"] += 1
+        state.arrived_since_advance = True
+        assignment = state.windower.assign(ts)
+        if assignment.late:
+            state.counters["late_events"] += 1
+            if state.joins:
+                state.joiner.add_prediction(event.event_id, ts, [])
+            return
+        row = event_row(state.config, event.features or {}, event.prediction, state.coerced)
+        score_col = next((c for c, k in state.config.prediction_columns.items() if k == "numeric"), None)
+        score = row.get(score_col) if score_col is not None else None
+        segments = {k: str(v) for k, v in (getattr(event, "segments", None) or {}).items()
+                    if k in state.config.segments}
+        keys = []
+        for span in assignment.spans:
+            window = state.open_window(span)
+            window.add(row, ts, event.event_id, str(event.model_version), score, segments)
+            keys.append(span.key)
+        if state.joins:
+            for fields in state.joiner.add_prediction(event.event_id, ts, keys):
+                self._attach(state, event.event_id, keys, fields)
+
+    def on_outcome(self, event: Any, position: Any = None) -> None:
+        """Add one decoded ``OutcomeEvent``; it joins its prediction by ``event_id`` within the TTL."""
+        self._seen(position)
+        try:
+            ts = to_epoch(event.ts)
+        except ValueError:
+            self.counters["bad_timestamp"] += 1
+            return
+        fields = event_outcome_fields(event)
+        model = getattr(event, "model", None)
+        if model is not None:
+            targets = [self.models[model]] if model in self.models else []
+        else:
+            targets = [s for s in self.models.values() if s.joins]
+        if not targets:
+            self.counters["unrouted_outcomes"] += 1
+            return
+        self.counters["outcomes"] += 1
+        for state in targets:
+            if not state.joins:
+                continue
+            keys = state.joiner.add_outcome(event.event_id, ts, fields)
+            self._attach(state, event.event_id, keys, fields)
+
+    @staticmethod
+    def _attach(state: ModelState, event_id: str, keys: list[str], fields: Mapping[str, Any]) -> None:
+        for key in keys:
+            window = state.windows.get(key)
+            if window is None:
+                state.counters["late_outcomes"] += 1
+                continue
+            merge_outcome(window.joined.setdefault(event_id, {}), fields)
+
+    # -- output ------------------------------------------------------------------------------------
+    def advance(self, now: float | datetime | None = None) -> list[ClosedWindow]:
+        """Windows that are finished now, oldest first per model. ``now`` (processing time) drives the idle
+        timeout of time windows; ``None`` uses event time only."""
+        now_s = to_epoch(now) if now is not None else None
+        out: list[ClosedWindow] = []
+        for state in self.models.values():
+            idle = 0.0
+            if now_s is not None:
+                if state.arrived_since_advance or state.last_arrival is None:
+                    state.last_arrival = now_s
+                timeout = state.config.window.idle_timeout
+                if timeout is not None and now_s - state.last_arrival >= timeout:
+                    idle = now_s - state.last_arrival
+            state.arrived_since_advance = False
+            out.extend(self._close(state, idle=idle, flush=False))
+        return out
+
+    def flush(self) -> list[ClosedWindow]:
+        """Close and emit every open window (end of a finite source, or shutdown of a replay)."""
+        out: list[ClosedWindow] = []
+        for state in self.models.values():
+            out.extend(self._close(state, idle=math.inf, flush=True))
+        return out
+
+    def _close(self, state: ModelState, idle: float, flush: bool) -> list[ClosedWindow]:
+        open_spans = [w.span for w in state.windows.values() if not w.closed]
+        for span in state.windower.due(open_spans, idle_seconds=idle, flush=flush):
+            state.windows[span.key].closed = True
+        ready = [w for w in state.windows.values() if w.closed and (flush or state.horizon_passed(w, idle))]
+        ready.sort(key=lambda w: (w.span.end, w.span.start))
+        out = []
+        for window in ready:
+            del state.windows[window.span.key]
+            if state.joins:
+                state.joiner.forget_window(window.span.key)
+            out.append(finish_window(state, window))
+            state.counters["windows_closed"] += 1
+        return out
+
+    def positions(self) -> dict[tuple[str, int], int]:
+        """Next offset to read per ``(topic, partition)`` consumed so far."""
+        return dict(self._positions)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for ``/metrics``: per model and pipeline-wide."""
+        return {
+            **dict(self.counters),
+            "models": {
+                name: {**dict(s.counters), "open_windows": len(s.windows), "coerced": dict(s.coerced),
+                       "join_pending": s.joiner.pending, **{f"join_{k}": v for k, v in s.joiner.stats.items()}}
+                for name, s in self.models.items()
+            },
+        }
+
+    # -- configuration reload ----------------------------------------------------------------------
+    def reload(self, config: MonitorConfig, profiles: Mapping[str, ReferenceProfile] | None = None
+               ) -> list[ClosedWindow]:
+        """Swap in a new configuration (and profiles) keeping window state.
+
+        Models still configured keep their open windows (which keep their spans and their reference);
+        new windows follow the new settings. Models removed from the configuration are flushed: their
+        windows are returned, to be persisted like any others.
+        """
+        if profiles is not None:
+            self.profiles = dict(profiles)
+        out: list[ClosedWindow] = []
+        for name in [n for n in self.models if n not in config.models]:
+            out.extend(self._close(self.models[name], idle=math.inf, flush=True))
+            del self.models[name]
+        for name, cfg in config.models.items():
+            if name in self.models:
+                self.models[name].reconfigure(cfg, self.profiles.get(name))
+            else:
+                self.models[name] = ModelState(cfg, self.profiles.get(name))
+        self.config = config
+        return out
+
+    # -- checkpoints -------------------------------------------------------------------------------
+    def snapshot(self) -> bytes:
+        """The whole state as JSON bytes (msgspec; window states as detectors' npz bytes in base64)."""
+        payload = {
+            "format": SNAPSHOT_FORMAT,
+            "version": SNAPSHOT_VERSION,
+            "positions": [[t, p, o] for (t, p), o in sorted(self._positions.items())],
+            "counters": dict(self.counters),
+            "models": {name: s.to_state() for name, s in self.models.items()},
+        }
+        return msgspec.json.encode(payload)
+
+    @classmethod
+    def restore(cls, data: bytes, config: MonitorConfig, profiles: Mapping[str, ReferenceProfile] | None = None,
+                profile_loader: ProfileLoader | None = None) -> Pipeline:
+        """A pipeline in the state of :meth:`snapshot`, under (possibly newer) ``config`` and ``profiles``.
+
+        Raises
+        ------
+        SnapshotError
+            If ``data`` is not a pipeline snapshot, or an open window's reference profile cannot be found
+            (neither in ``profiles`` nor through ``profile_loader``).
+        """
+        try:
+            payload = msgspec.json.decode(data)
+        except msgspec.DecodeError as exc:
+            raise SnapshotError(f"pipeline snapshot is not valid JSON: {exc}") from None
+        if not isinstance(payload, dict) or payload.get("format") != SNAPSHOT_FORMAT:
+            raise SnapshotError("not a driftwarden pipeline snapshot")
+        if payload.get("version") != SNAPSHOT_VERSION:
+            raise SnapshotError(f"unsupported pipeline snapshot version {payload.get('version')!r}")
+        pipeline = cls(config, profiles)
+        pipeline._positions = {(str(t), int(p)): int(o) for t, p, o in payload.get("positions", [])}
+        pipeline.counters = Counter({k: int(v) for k, v in payload.get("counters", {}).items()})
+        by_hash = {p.content_hash: p for p in pipeline.profiles.values()}
+        for name, data_model in payload.get("models", {}).items():
+            cfg = config.models.get(name)
+            if cfg is None:
+                log.warning("snapshot holds model %r which is no longer configured: its open windows are dropped",
+                            name)
+                pipeline.counters["dropped_unconfigured_windows"] += len(data_model.get("windows", []))
+                continue
+            for item in data_model.get("windows", []):
+                ref_hash = item.get("profile_hash")
+                if ref_hash and ref_hash not in by_hash and profile_loader is not None:
+                    found = profile_loader(name, str(ref_hash))
+                    if found is not None:
+                        by_hash[found.content_hash] = found
+            try:
+                pipeline.models[name] = ModelState.from_state(cfg, pipeline.profiles.get(name), data_model, by_hash)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SnapshotError(f"pipeline snapshot, model {name!r}: {exc}") from exc
+        return pipeline

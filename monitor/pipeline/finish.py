@@ -1,0 +1,170 @@
+"""Turn a closed :class:`OpenWindow` into a :class:`ClosedWindow`: drift test, metrics, signals, sample."""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+from typing import Any
+
+import pandas as pd
+
+from detectors.profile import ReferenceProfile
+from monitor.alerts.signals import Signal, drift_signals, metric_signal, near_constant_signal, volume_signal
+from monitor.metrics_business import compute_metrics
+from monitor.pipeline.closed import ClosedWindow, epoch_to_datetime
+from monitor.pipeline.model_state import ModelState
+from monitor.pipeline.window import OpenWindow
+
+__all__ = ["finish_window"]
+
+log = logging.getLogger(__name__)
+METRIC_HISTORY = 50
+
+
+def _run_evaluate(state: ModelState, window: OpenWindow) -> tuple[Any, dict[str, Any]]:
+    """``detectors.evaluate`` on the window state; never raises (a failure is recorded in the report)."""
+    cfg = state.config
+    if window.state is None or window.profile is None:
+        return None, {"skipped": f"no reference profile registered for model {cfg.name!r}"}
+    try:
+        window.flush_buffer()
+        if window.state.n_rows == 0:
+            return None, {"skipped": "window has no rows"}
+        import detectors
+
+        report = detectors.evaluate(window.profile, window.state, preset=cfg.preset,
+                                    overrides=usable_overrides(cfg.overrides(), window.profile))
+        return report, report.to_dict()
+    except Exception as exc:  # a bad window must never stop the watcher
+        log.warning("drift test of %s window %s failed: %s: %s", cfg.name, window.span.key, type(exc).__name__, exc)
+        return None, {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def usable_overrides(overrides: dict[str, Any], profile: ReferenceProfile) -> dict[str, Any]:
+    """``overrides`` without per-column tests for columns the profile lacks or whose kind the test cannot
+    take (those columns fall back to the preset's test rather than failing the whole window)."""
+    import detectors
+
+    per_column = overrides.get("per_column")
+    if not per_column:
+        return overrides
+    kept = {}
+    for name, spec in per_column.items():
+        if name not in profile.names:
+            continue
+        test = detectors.TESTS.get(str(spec.get("test")))
+        if test is None or profile[name].kind not in test.kinds:
+            continue
+        kept[name] = spec
+    out = {k: v for k, v in overrides.items() if k != "per_column"}
+    if kept:
+        out["per_column"] = kept
+    return out
+
+
+def _sample_bytes(window: OpenWindow, columns: list[str]) -> tuple[bytes | None, int]:
+    if window.sample_size <= 0:
+        return None, 0
+    rows = window.sample_rows()
+    if not rows:
+        return None, 0
+    frame = pd.DataFrame(rows, columns=["event_id", "ts", *columns])
+    frame["ts"] = pd.to_datetime(frame["ts"], unit="s", utc=True)
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue(), len(rows)
+
+
+def _bounds(state: ModelState, window: OpenWindow) -> tuple[float, float]:
+    if window.span.key.startswith("time:"):
+        return window.span.start, window.span.end
+    return window.first_ts, window.last_ts
+
+
+def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
+    """Test, measure and judge one window whose close (and join horizon) has passed."""
+    cfg = state.config
+    report, report_dict = _run_evaluate(state, window)
+    signals: list[Signal] = drift_signals(cfg, report, window.n_events)
+
+    score_col = next((c for c, k in cfg.prediction_columns.items() if k == "numeric"), None)
+    ref_std = None
+    if score_col is not None and window.profile is not None and score_col in window.profile.names:
+        ref_std = getattr(window.profile[score_col], "std", None)
+    if score_col is not None:
+        flat = near_constant_signal(cfg, score_col, window.score_std, ref_std, window.score_n)
+        if flat is not None:
+            signals.append(flat)
+
+    metrics = compute_metrics(cfg.business_metrics, window.joined.values())
+    for result in metrics:
+        seq_drop = False
+        history = state.metric_history.setdefault(result.name, [])
+        detector = state.detectors.get(result.name)
+        if result.value is not None and math.isfinite(result.value):
+            if detector is not None and detector.update(result.value):
+                past = sum(history) / len(history) if history else math.inf
+                seq_drop = result.value < past
+            history.append(result.value)
+            del history[:-METRIC_HISTORY]
+        sig = metric_signal(cfg, result.name, result.value, result.denominator, seq_drop)
+        if sig is not None:
+            signals.append(sig)
+
+    start, end = _bounds(state, window)
+    duration = end - start
+    rate = window.n_events / duration if duration > 0 else None
+    vol = volume_signal(cfg, rate, state.rates)
+    if vol is not None:
+        signals.append(vol)
+    if rate is not None:
+        state.rates.append(rate)
+        del state.rates[: -cfg.alerts.volume.history]
+
+    sample, sample_rows = _sample_bytes(window, list(cfg.columns))
+    report_dict = {
+        **report_dict,
+        "model_versions": dict(window.versions),
+        "segments": dict(window.segments.most_common(50)),
+        "signals": [s.to_dict() for s in signals],
+    }
+    columns = [c if isinstance(c, dict) else {} for c in report_dict.get("columns", []) or []]
+    extra: dict[str, float | None] = {
+        "n_events": float(window.n_events),
+        "events_per_second": rate,
+        "joined_outcomes": float(len(window.joined)),
+        "score_std": window.score_std,
+    }
+    return ClosedWindow(
+        model=cfg.name,
+        window_key=window.span.key,
+        window_start=epoch_to_datetime(start),
+        window_end=epoch_to_datetime(end),
+        n_events=window.n_events,
+        reference_version=window.profile.version if window.profile is not None else 0,
+        preset=cfg.preset,
+        dataset_drift=bool(getattr(report, "dataset_drift", False)),
+        drift_share=float(getattr(report, "drift_share", 0.0) or 0.0),
+        multivariate_statistic=_multivariate(report),
+        report=report_dict,
+        metrics=metrics,
+        extra_metrics=extra,
+        signals=signals,
+        columns=columns,
+        sample=sample,
+        sample_rows=sample_rows,
+        auto_resolve_after=cfg.alerts.auto_resolve_after,
+    )
+
+
+def _multivariate(report: Any) -> float | None:
+    value = getattr(report, "multivariate_statistic", None)
+    if value is None:
+        multi = getattr(report, "multivariate", None)
+        value = getattr(multi, "statistic", None) if multi is not None else None
+    try:
+        number = float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+    return number if number is not None and math.isfinite(number) else None

@@ -1,0 +1,134 @@
+"""Per-model state of a pipeline: windower, outcome joiner, open windows, metric history, detectors."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from typing import Any
+
+from detectors.profile import ReferenceProfile
+from detectors.sequential import DETECTORS, SequentialDetector
+from monitor.config import MetricConfig, ModelConfig
+from monitor.join import OutcomeJoiner
+from monitor.pipeline.window import OpenWindow
+from monitor.windows import Span, Windower
+
+__all__ = ["ModelState", "build_sequential"]
+
+
+def build_sequential(metric: MetricConfig) -> SequentialDetector | None:
+    """The metric's sequential detector; Page-Hinkley and CUSUM default to ``mode="down"`` (drops only)."""
+    if metric.sequential is None:
+        return None
+    cls = DETECTORS[metric.sequential.detector]
+    params = dict(metric.sequential.params)
+    if metric.sequential.detector in ("page_hinkley", "cusum"):
+        params.setdefault("mode", "down")
+    return cls(**params)
+
+
+def window_seed(model: str, key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{model}|{key}".encode(), digest_size=4).digest(), "big")
+
+
+class ModelState:
+    """Everything one pipeline keeps about one model."""
+
+    def __init__(self, config: ModelConfig, profile: ReferenceProfile | None) -> None:
+        self.config = config
+        self.profile = profile
+        self.windower = Windower(config.window)
+        self.joiner = OutcomeJoiner(config.outcome_join_ttl)
+        self.windows: dict[str, OpenWindow] = {}
+        self.rates: list[float] = []
+        self.metric_history: dict[str, list[float]] = {}
+        self.detectors: dict[str, SequentialDetector] = {}
+        self.counters: Counter[str] = Counter()
+        self.coerced: Counter[str] = Counter()
+        self.last_arrival: float | None = None
+        self.arrived_since_advance = False
+        self._build_detectors()
+
+    @property
+    def joins(self) -> bool:
+        """Whether outcomes matter for this model (it has business metrics)."""
+        return bool(self.config.business_metrics)
+
+    def _build_detectors(self) -> None:
+        for metric in self.config.business_metrics:
+            if metric.name not in self.detectors:
+                detector = build_sequential(metric)
+                if detector is not None:
+                    self.detectors[metric.name] = detector
+        names = {m.name for m in self.config.business_metrics if m.sequential is not None}
+        for name in list(self.detectors):
+            if name not in names:
+                del self.detectors[name]
+
+    def reconfigure(self, config: ModelConfig, profile: ReferenceProfile | None) -> None:
+        """New settings; open windows keep their spans and their reference, new ones use the new ones."""
+        old = self.config
+        self.config = config
+        self.profile = profile
+        if config.window != old.window:
+            self.windower = self.windower.with_config(config.window)
+        self.joiner.ttl = float(config.outcome_join_ttl)
+        for metric in config.business_metrics:
+            before = next((m for m in old.business_metrics if m.name == metric.name), None)
+            if before is not None and before.sequential != metric.sequential:
+                self.detectors.pop(metric.name, None)
+        self._build_detectors()
+
+    def open_window(self, span: Span) -> OpenWindow:
+        window = self.windows.get(span.key)
+        if window is None:
+            size = self.config.sample.size if self.config.sample.enabled else 0
+            window = OpenWindow(span, self.profile, window_seed(self.config.name, span.key), size)
+            self.windows[span.key] = window
+        return window
+
+    def horizon_passed(self, window: OpenWindow, idle_seconds: float) -> bool:
+        """Whether every prediction of a closed window had its full TTL to meet its outcomes."""
+        if not self.joins or window.n_events == 0:
+            return True
+        return self.joiner.clock + max(0.0, idle_seconds) >= window.last_ts + self.joiner.ttl
+
+    # -- serialisation -----------------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "windower": self.windower.state(),
+            "joiner": self.joiner.state(),
+            "windows": [w.to_state() for w in self.windows.values()],
+            "rates": self.rates,
+            "metric_history": self.metric_history,
+            "detectors": {name: d.to_dict() for name, d in self.detectors.items()},
+            "counters": dict(self.counters),
+            "coerced": dict(self.coerced),
+            "last_arrival": self.last_arrival,
+        }
+
+    @classmethod
+    def from_state(cls, config: ModelConfig, profile: ReferenceProfile | None, data: dict[str, Any],
+                   profiles_by_hash: dict[str, ReferenceProfile]) -> ModelState:
+        state = cls(config, profile)
+        state.windower = Windower(config.window, data["windower"])
+        state.joiner = OutcomeJoiner.from_state(data["joiner"], ttl=config.outcome_join_ttl)
+        for item in data["windows"]:
+            ref_hash = item.get("profile_hash")
+            window_profile = profiles_by_hash.get(ref_hash) if ref_hash else None
+            if ref_hash and window_profile is None:
+                raise KeyError(f"reference profile {str(ref_hash)[:12]} of open window {item['key']!r} "
+                               f"of model {config.name!r} is not available")
+            window = OpenWindow.from_state(item, window_profile)
+            state.windows[window.span.key] = window
+        state.rates = [float(x) for x in data.get("rates", [])]
+        state.metric_history = {k: [float(x) for x in v] for k, v in data.get("metric_history", {}).items()}
+        for name, payload in data.get("detectors", {}).items():
+            if any(m.name == name and m.sequential is not None for m in config.business_metrics):
+                state.detectors[name] = DETECTORS[payload["kind"]].from_dict(payload)
+        state.counters = Counter({k: int(v) for k, v in data.get("counters", {}).items()})
+        state.coerced = Counter({k: int(v) for k, v in data.get("coerced", {}).items()})
+        arrival = data.get("last_arrival")
+        state.last_arrival = None if arrival is None or not math.isfinite(arrival) else float(arrival)
+        return state

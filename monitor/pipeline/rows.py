@@ -1,0 +1,121 @@
+"""Turn a decoded event into one clean row of a window frame (pure, never raises on bad values).
+
+A value that does not fit its column's kind becomes missing (``None``) and is counted in
+``RowStats.coerced`` per column, so one bad feature never crashes the watcher or poisons a window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from monitor.config import ModelConfig
+
+__all__ = ["event_outcome_fields", "event_row", "prediction_columns"]
+
+Row = dict[str, Any]
+
+
+def _numeric(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return float(value) if isinstance(value, bool) else None
+    if isinstance(value, int | float):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            x = float(value)
+        except ValueError:
+            return None
+        return x if math.isfinite(x) else None
+    return None
+
+
+def _label(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int | str):
+        return str(value)
+    return None
+
+
+def _binary(value: Any) -> str | None:
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in ("true", "1", "yes"):
+            return "True"
+        if low in ("false", "0", "no"):
+            return "False"
+        return None
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int | float) and value in (0, 1):
+        return "True" if value == 1 else "False"
+    return None
+
+
+_CONVERT = {"numeric": _numeric, "categorical": _label, "binary": _binary}
+
+
+def coerce(kind: str, value: Any) -> Any:
+    """``value`` converted to column ``kind`` (numbers -> float, labels -> str), or ``None``.
+
+    >>> coerce("numeric", "3.5"), coerce("numeric", "abc"), coerce("categorical", 2.0), coerce("binary", 1)
+    (3.5, None, '2', 'True')
+    """
+    return _CONVERT.get(kind, _label)(value)
+
+
+def prediction_columns(model: ModelConfig, prediction: Any) -> Row:
+    """The prediction as frame columns (see :class:`monitor.config.PredictionConfig`).
+
+    >>> from monitor.config import ModelConfig, PredictionConfig
+    >>> m = ModelConfig(name="m", features={"x": "numeric"}, prediction=PredictionConfig(kind="probabilities"))
+    >>> prediction_columns(m, {"a": 0.2, "b": 0.8})
+    {'prediction': 'b', 'prediction_score': 0.8}
+    """
+    col = model.prediction.column
+    kind = model.prediction.kind
+    if isinstance(prediction, Mapping):
+        probs = {str(k): _numeric(v) for k, v in prediction.items()}
+        valid = {k: v for k, v in probs.items() if v is not None}
+        top = max(valid, key=lambda k: valid[k]) if valid else None
+        if kind == "score":
+            return {col: valid[top] if top is not None else None}
+        if kind == "class":
+            return {col: top}
+        return {col: top, f"{col}_score": valid[top] if top is not None else None}
+    if kind == "score":
+        return {col: _numeric(prediction)}
+    if kind == "class":
+        return {col: _label(prediction)}
+    return {col: _label(prediction), f"{col}_score": None}
+
+
+def event_row(model: ModelConfig, features: Mapping[str, Any], prediction: Any, coerced: Counter[str]) -> Row:
+    """One frame row: every configured feature (missing -> ``None``) plus the prediction columns."""
+    row: Row = {}
+    for name, kind in model.features.items():
+        raw = features.get(name)
+        value = coerce(kind, raw)
+        if value is None and raw is not None:
+            coerced[name] += 1
+        row[name] = value
+    row.update(prediction_columns(model, prediction))
+    return row
+
+
+def event_outcome_fields(event: Any) -> dict[str, Any]:
+    """The joinable fields of an outcome event: its ``outcomes`` mapping plus ``label`` when present."""
+    fields: dict[str, Any] = dict(getattr(event, "outcomes", None) or {})
+    label = getattr(event, "label", None)
+    if label is not None:
+        fields.setdefault("label", label)
+    return fields

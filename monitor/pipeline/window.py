@@ -1,0 +1,135 @@
+"""The contents of one open window and their (JSON + detectors bytes) serialisation."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from detectors.profile import ReferenceProfile
+from detectors.window import WindowState
+from monitor.pipeline.rows import Row, coerce
+from monitor.windows import Span
+
+__all__ = ["BATCH_ROWS", "OpenWindow", "sample_priority"]
+
+BATCH_ROWS = 512
+"""Rows buffered before one ``WindowState.update`` (amortises building the column arrays)."""
+
+
+def sample_priority(event_id: str) -> int:
+    """Deterministic priority of an event for the bottom-k sample (same event, same priority, any process)."""
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big")
+
+
+class OpenWindow:
+    """One window being filled: drift state (``detectors.WindowState``), counters, joined outcomes, sample."""
+
+    def __init__(self, span: Span, profile: ReferenceProfile | None, seed: int, sample_size: int) -> None:
+        self.span = span
+        self.profile = profile
+        self.state: WindowState | None = WindowState.empty(profile, seed=seed) if profile is not None else None
+        self.buffer: list[Row] = []
+        self.n_events = 0
+        self.first_ts = math.inf
+        self.last_ts = -math.inf
+        self.score_n = 0
+        self.score_mean = 0.0
+        self.score_m2 = 0.0
+        self.joined: dict[str, dict[str, Any]] = {}
+        self.sample: list[tuple[int, Row]] = []
+        self.sample_size = sample_size
+        self.closed = False
+        self.versions: Counter[str] = Counter()
+        self.segments: Counter[str] = Counter()
+
+    # -- filling -----------------------------------------------------------------------------------
+    def add(self, row: Row, ts: float, event_id: str, version: str, score: float | None,
+            segments: dict[str, str]) -> None:
+        self.n_events += 1
+        self.first_ts = min(self.first_ts, ts)
+        self.last_ts = max(self.last_ts, ts)
+        self.versions[version] += 1
+        for key, value in segments.items():
+            self.segments[f"{key}={value}"] += 1
+        if score is not None:  # Welford
+            self.score_n += 1
+            delta = score - self.score_mean
+            self.score_mean += delta / self.score_n
+            self.score_m2 += delta * (score - self.score_mean)
+        if self.state is not None:
+            self.buffer.append(row)
+            if len(self.buffer) >= BATCH_ROWS:
+                self.flush_buffer()
+        if self.sample_size > 0:
+            self.sample.append((sample_priority(event_id), {"event_id": event_id, "ts": ts, **row}))
+            if len(self.sample) >= 2 * self.sample_size:
+                self._trim_sample()
+
+    def _trim_sample(self) -> None:
+        self.sample.sort(key=lambda item: item[0])
+        del self.sample[self.sample_size:]
+
+    def sample_rows(self) -> list[Row]:
+        self._trim_sample()
+        return [row for _, row in self.sample]
+
+    def flush_buffer(self) -> None:
+        """Feed the buffered rows to the drift state, one column array per profile column."""
+        if self.state is None or self.profile is None or not self.buffer:
+            return
+        batch: dict[str, Any] = {}
+        for col in self.profile:
+            values = [coerce(col.kind, row.get(col.name)) for row in self.buffer]
+            if col.kind == "numeric":
+                batch[col.name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+            else:
+                batch[col.name] = np.array(values, dtype=object)
+        self.buffer = []
+        self.state.update(batch)
+
+    @property
+    def score_std(self) -> float | None:
+        return math.sqrt(self.score_m2 / self.score_n) if self.score_n >= 2 else None
+
+    # -- serialisation -----------------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "key": self.span.key, "start": self.span.start, "end": self.span.end,
+            "profile_hash": self.profile.content_hash if self.profile is not None else None,
+            "profile_version": self.profile.version if self.profile is not None else None,
+            "state": self.state.to_bytes() if self.state is not None else None,
+            "buffer": self.buffer, "n_events": self.n_events,
+            "first_ts": None if self.n_events == 0 else self.first_ts,
+            "last_ts": None if self.n_events == 0 else self.last_ts,
+            "score": [self.score_n, self.score_mean, self.score_m2],
+            "joined": self.joined,
+            "sample": [[p, row] for p, row in self.sample], "sample_size": self.sample_size,
+            "closed": self.closed, "versions": dict(self.versions), "segments": dict(self.segments),
+        }
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any], profile: ReferenceProfile | None) -> OpenWindow:
+        span = Span(str(data["key"]), float(data["start"]), float(data["end"]))
+        window = cls(span, None, 0, int(data["sample_size"]))
+        window.profile = profile
+        if data.get("state") is not None and profile is not None:
+            raw = data["state"]
+            blob = base64.b64decode(raw) if isinstance(raw, str) else bytes(raw)
+            window.state = WindowState.from_bytes(blob, profile, source=f"checkpoint {span.key}")
+        window.buffer = list(data["buffer"])
+        window.n_events = int(data["n_events"])
+        if data.get("first_ts") is not None:
+            window.first_ts, window.last_ts = float(data["first_ts"]), float(data["last_ts"])
+        window.score_n, window.score_mean, window.score_m2 = (
+            int(data["score"][0]), float(data["score"][1]), float(data["score"][2]))
+        window.joined = {str(k): dict(v) for k, v in data["joined"].items()}
+        window.sample = [(int(p), dict(row)) for p, row in data["sample"]]
+        window.closed = bool(data["closed"])
+        window.versions = Counter({str(k): int(v) for k, v in data["versions"].items()})
+        window.segments = Counter({str(k): int(v) for k, v in data.get("segments", {}).items()})
+        return window

@@ -1,0 +1,88 @@
+"""The reference registry: profiles stored in ``reference_profiles`` with their content hash and a version.
+
+Versions count up per model from 1. Registering a profile whose content hash equals the model's latest one
+is a no-op that returns the latest row (re-running ``reference build`` on the same data is idempotent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from detectors.profile import ReferenceProfile
+from monitor.db.models import Model
+from monitor.db.models import ReferenceProfile as ReferenceRow
+from monitor.store.models_repo import get_model, get_or_create_model
+
+__all__ = ["find_reference", "latest_reference", "load_profiles", "register_reference"]
+
+
+def register_reference(session: Session, model: str, profile: ReferenceProfile, source: str | None = None
+                       ) -> tuple[ReferenceRow, bool]:
+    """Store ``profile`` as the next version of ``model``; ``(row, created)``. Does not commit."""
+    model_row = get_or_create_model(session, model)
+    latest = session.scalars(
+        select(ReferenceRow).where(ReferenceRow.model_id == model_row.id).order_by(ReferenceRow.version.desc())
+    ).first()
+    if latest is not None and latest.content_hash == profile.content_hash:
+        return latest, False
+    version = (latest.version if latest is not None else 0) + 1
+    stored = profile.with_version(version)
+    row = ReferenceRow(
+        model_id=model_row.id, version=version, content_hash=profile.content_hash, n_rows=profile.n_rows,
+        columns=list(profile.names), source=source, profile=stored.to_bytes(),
+    )
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def _decode(row: ReferenceRow, model: str) -> ReferenceProfile:
+    profile = ReferenceProfile.from_bytes(row.profile, source=f"reference_profiles {model} v{row.version}")
+    return profile if profile.version == row.version else profile.with_version(row.version)
+
+
+def latest_reference(session: Session, model: str) -> ReferenceProfile | None:
+    """The newest registered profile of ``model`` (its ``version`` set), or ``None``."""
+    row = session.scalars(
+        select(ReferenceRow).join(Model).where(Model.name == model).order_by(ReferenceRow.version.desc())
+    ).first()
+    return _decode(row, model) if row is not None else None
+
+
+def find_reference(session: Session, model: str, content_hash: str) -> ReferenceProfile | None:
+    """The newest profile of ``model`` with ``content_hash`` (an open window's reference after a restart)."""
+    row = session.scalars(
+        select(ReferenceRow).join(Model)
+        .where(Model.name == model, ReferenceRow.content_hash == content_hash)
+        .order_by(ReferenceRow.version.desc())
+    ).first()
+    return _decode(row, model) if row is not None else None
+
+
+def load_profiles(session: Session, models: Iterable[str]) -> dict[str, ReferenceProfile]:
+    """The latest profile of each model that has one."""
+    out: dict[str, ReferenceProfile] = {}
+    for name in models:
+        profile = latest_reference(session, name)
+        if profile is not None:
+            out[name] = profile
+    return out
+
+
+def reference_versions(session: Session, model: str) -> list[tuple[int, str, int]]:
+    """``(version, content_hash, n_rows)`` of every profile of ``model``, oldest first."""
+    model_row = get_model(session, model)
+    if model_row is None:
+        return []
+    rows = session.execute(
+        select(ReferenceRow.version, ReferenceRow.content_hash, ReferenceRow.n_rows)
+        .where(ReferenceRow.model_id == model_row.id).order_by(ReferenceRow.version)
+    ).all()
+    return [(int(v), str(h), int(n)) for v, h, n in rows]
+
+
+def count_references(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(ReferenceRow)) or 0)
