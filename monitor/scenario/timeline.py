@@ -1,0 +1,284 @@
+"""The scripted fortnight: when each incident happens and which alerts it should raise (the ground truth).
+
+The schedule is written for 14 days (in day units, below) and scaled to other lengths, rounded to the hour::
+
+    day  0 ........ 2.4 ====== 4 .. 5.6 ====== 7 .. 8.25 ====== 10 .. 11 ====== 13 ...... 14
+         quiet      new device     pipeline break  model degenerates   concept drift  recovery
+
+Quiet phases are drawn from exactly the generative process of the training reference; each incident changes
+one thing. ``expected`` lists the alerts an incident must raise (a signal on a column; any of the listed
+signals counts), ``allowed`` the knock-on alerts it may raise as well (a broken feature changes the scores;
+a degenerate model recommends worse items, so take-rate sinks too).
+
+>>> from datetime import datetime, UTC
+>>> truth = build_ground_truth(datetime(2026, 11, 2, tzinfo=UTC), days=14, seed=7)
+>>> [p.name for p in truth.incidents]
+['new_device_category', 'feature_pipeline_break', 'model_degenerates', 'concept_drift']
+>>> truth.incidents[0].start.isoformat(), truth.incidents[0].end.isoformat()
+('2026-11-04T10:00:00+00:00', '2026-11-06T00:00:00+00:00')
+>>> GroundTruth.from_dict(truth.to_dict()) == truth
+True
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from monitor.scenario.errors import ScenarioError
+
+__all__ = [
+    "MODEL_NAME",
+    "SIGNAL_BUSINESS_METRIC",
+    "SIGNAL_FEATURE_DRIFT",
+    "SIGNAL_MISSING_RATE",
+    "SIGNAL_NEAR_CONSTANT",
+    "SIGNAL_PREDICTION_DRIFT",
+    "SIGNAL_UNSEEN_CATEGORY",
+    "Expectation",
+    "GroundTruth",
+    "Phase",
+    "build_ground_truth",
+]
+
+MODEL_NAME = "recommender"
+SCENARIO_NAME = "recommender-fortnight"
+
+# Alert signal names of monitor.alerts.signals (see tests/unit/scenario/test_timeline.py, which pins them).
+SIGNAL_FEATURE_DRIFT = "feature_drift"
+SIGNAL_MISSING_RATE = "missing_rate"
+SIGNAL_UNSEEN_CATEGORY = "unseen_category"
+SIGNAL_NEAR_CONSTANT = "near_constant"
+SIGNAL_PREDICTION_DRIFT = "prediction_drift"
+SIGNAL_BUSINESS_METRIC = "business_metric"
+
+PhaseKind = Literal["quiet", "incident"]
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """An alert on ``column`` (a feature, the prediction column or a business metric) with any of ``signals``.
+
+    >>> e = Expectation("device", ("feature_drift", "unseen_category"))
+    >>> e.matches("unseen_category", "device"), e.matches("feature_drift", "country")
+    (True, False)
+    """
+
+    column: str | None
+    signals: tuple[str, ...]
+
+    def matches(self, signal: str, column: str | None) -> bool:
+        return signal in self.signals and column == self.column
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "signals": list(self.signals)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Expectation:
+        return cls(column=data["column"], signals=tuple(data["signals"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """One stretch of the scenario, ``[start, end)``: quiet, or an incident with the alerts it should raise."""
+
+    name: str
+    kind: PhaseKind
+    start: datetime
+    end: datetime
+    description: str
+    expected: tuple[Expectation, ...] = ()
+    allowed: tuple[Expectation, ...] = ()
+
+    def contains(self, ts: datetime) -> bool:
+        return self.start <= ts < self.end
+
+    def explains(self, signal: str, column: str | None) -> bool:
+        """Whether an alert (signal, column) is one this phase expects or allows."""
+        return any(e.matches(signal, column) for e in (*self.expected, *self.allowed))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+            "description": self.description,
+            "expected": [e.to_dict() for e in self.expected],
+            "allowed": [e.to_dict() for e in self.allowed],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Phase:
+        return cls(
+            name=data["name"],
+            kind=data["kind"],
+            start=_parse(data["start"]),
+            end=_parse(data["end"]),
+            description=data["description"],
+            expected=tuple(Expectation.from_dict(e) for e in data.get("expected", [])),
+            allowed=tuple(Expectation.from_dict(e) for e in data.get("allowed", [])),
+        )
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """What happened when: every phase of the scenario, in order, covering ``[start, end)`` without gaps."""
+
+    scenario: str
+    model: str
+    seed: int
+    start: datetime
+    end: datetime
+    phases: tuple[Phase, ...]
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def incidents(self) -> list[Phase]:
+        return [p for p in self.phases if p.kind == "incident"]
+
+    @property
+    def quiet(self) -> list[Phase]:
+        return [p for p in self.phases if p.kind == "quiet"]
+
+    def incident(self, name: str) -> Phase:
+        for phase in self.incidents:
+            if phase.name == name:
+                return phase
+        raise ScenarioError("incident", f"no incident named {name!r}; known: {[p.name for p in self.incidents]}")
+
+    def phase_at(self, ts: datetime) -> Phase | None:
+        return next((p for p in self.phases if p.contains(ts)), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "model": self.model,
+            "seed": self.seed,
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+            "parameters": self.parameters,
+            "phases": [p.to_dict() for p in self.phases],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GroundTruth:
+        return cls(
+            scenario=data["scenario"],
+            model=data["model"],
+            seed=int(data["seed"]),
+            start=_parse(data["start"]),
+            end=_parse(data["end"]),
+            phases=tuple(Phase.from_dict(p) for p in data["phases"]),
+            parameters=dict(data.get("parameters", {})),
+        )
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> GroundTruth:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ScenarioError(str(path), f"not a readable ground-truth file ({type(exc).__name__}: {exc})") from None
+
+
+# name, start day, end day (of 14), description, expected, allowed
+_SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Expectation, ...]], ...] = (
+    (
+        "new_device_category",
+        2 + 10 / 24,
+        4,
+        "App release 5.0 ships a car-dashboard client: a new device category ('car') takes a share of the "
+        "traffic (covariate drift on device); the client is pulled two days later.",
+        (Expectation("device", (SIGNAL_FEATURE_DRIFT, SIGNAL_UNSEEN_CATEGORY)),),
+        (),
+    ),
+    (
+        "feature_pipeline_break",
+        5 + 14 / 24,
+        7,
+        "The user-profile job fails: tenure_days arrives as null on every event, and the popularity service "
+        "falls back to a constant item_popularity; the model imputes, so its scores shift.",
+        (
+            Expectation("tenure_days", (SIGNAL_MISSING_RATE,)),
+            Expectation("item_popularity", (SIGNAL_FEATURE_DRIFT, SIGNAL_NEAR_CONSTANT)),
+        ),
+        (
+            Expectation("tenure_days", (SIGNAL_FEATURE_DRIFT,)),
+            Expectation("prediction", (SIGNAL_PREDICTION_DRIFT, SIGNAL_FEATURE_DRIFT)),
+            Expectation("take_rate", (SIGNAL_BUSINESS_METRIC,)),
+        ),
+    ),
+    (
+        "model_degenerates",
+        8 + 6 / 24,
+        10,
+        "Model 1.5.0 (a bad training run) is deployed: its scores are nearly constant, so the ranking is "
+        "close to random and take-rate sinks; rolled back to 1.4.0 after the incident.",
+        (Expectation("prediction", (SIGNAL_NEAR_CONSTANT, SIGNAL_PREDICTION_DRIFT)),),
+        (
+            Expectation("prediction", (SIGNAL_PREDICTION_DRIFT, SIGNAL_FEATURE_DRIFT, SIGNAL_NEAR_CONSTANT)),
+            Expectation("take_rate", (SIGNAL_BUSINESS_METRIC,)),
+        ),
+    ),
+    (
+        "concept_drift",
+        11,
+        13,
+        "Tastes change: features and scores keep the reference distribution, but fewer recommendations "
+        "become quality plays (take-rate falls by about a third).",
+        (Expectation("take_rate", (SIGNAL_BUSINESS_METRIC,)),),
+        (),
+    ),
+)
+_RECOVERY_NAME = "recovery"
+_SCHEDULE_DAYS = 14.0
+
+
+def build_ground_truth(
+    start: datetime, *, days: int = 14, seed: int = 0, parameters: dict[str, Any] | None = None
+) -> GroundTruth:
+    """The phases of a ``days``-long scenario starting at ``start`` (the 14-day schedule, scaled).
+
+    Every boundary is rounded to a whole hour; quiet phases fill the gaps, and the last quiet phase is
+    named ``recovery``.
+    """
+    if days < 1:
+        raise ScenarioError("days", f"must be >= 1, got {days}")
+    if start.tzinfo is None:
+        raise ScenarioError("start", f"must be timezone-aware, got {start.isoformat()}")
+    scale = days / _SCHEDULE_DAYS
+    end = start + timedelta(days=days)
+
+    def at(day: float) -> datetime:
+        return start + timedelta(hours=round(day * scale * 24))
+
+    phases: list[Phase] = []
+    cursor = start
+    for i, (name, d0, d1, text, expected, allowed) in enumerate(_SCHEDULE):
+        s, e = at(d0), at(d1)
+        if s > cursor:
+            phases.append(Phase(f"quiet_{i}", "quiet", cursor, s, "Same process as the training reference."))
+        phases.append(Phase(name, "incident", s, e, text, expected, allowed))
+        cursor = e
+    if cursor < end:
+        phases.append(
+            Phase(_RECOVERY_NAME, "quiet", cursor, end, "Recovery: back to the training process; nothing new fires.")
+        )
+    return GroundTruth(SCENARIO_NAME, MODEL_NAME, seed, start, end, tuple(phases), dict(parameters or {}))
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ScenarioError("ground truth", f"timestamp {text!r} has no timezone")
+    return value

@@ -1,0 +1,315 @@
+"""The simulated recommender world: who uses the app when, what the model scores, what users then play.
+
+Everything is drawn at once with a numpy ``Generator`` (vectorised, seeded, deterministic). Traffic is a
+Poisson process per (UTC hour, country) whose intensity follows the users' *local* hour, so a full day of
+traffic has the same mix of countries and local hours every day (use day-long windows).
+
+The generative story of one recommendation:
+
+* user features: ``device``, ``country``, ``tenure_days`` (log-normal), ``hour_of_day`` (local), ``premium``,
+  and the recommended item's ``item_popularity`` (Beta);
+* a latent user-item match ``u``; the true propensity ``t = lin(features) + u``;
+* the model sees the logged features and part of ``u``: ``score = sigmoid(lin(logged) + 0.8 u + e)``;
+* outcomes: ``shown`` with probability ``shown_probability``; ``played`` with ``sigmoid(t + play_bias)``;
+  a played item is a quality play (``play_seconds >= quality_play_seconds``) with ``sigmoid(t +
+  quality_bias)``, else a skip of a few seconds.
+
+Incidents (:data:`EFFECTS`) only transform these draws; every random number is drawn for every event whether
+an incident touches it or not, so the quiet stretches are exactly the reference's process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from monitor.scenario.errors import ScenarioError
+from monitor.scenario.timeline import Phase
+
+__all__ = ["EFFECTS", "FEATURES", "Events", "World", "simulate"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+StrArray = npt.NDArray[np.object_]
+
+FEATURES: dict[str, str] = {
+    "device": "categorical",
+    "country": "categorical",
+    "tenure_days": "numeric",
+    "hour_of_day": "numeric",
+    "item_popularity": "numeric",
+    "premium": "binary",
+}
+"""The model's features and their kinds (the watcher's config uses the same)."""
+
+_MS_PER_HOUR = 3_600_000
+
+
+@dataclass(frozen=True)
+class World:
+    """The constants of the simulation (defaults give a take-rate of about 0.27)."""
+
+    devices: tuple[str, ...] = ("android", "ios", "web", "tv")
+    device_weights: tuple[float, ...] = (0.46, 0.34, 0.12, 0.08)
+    device_effects: tuple[float, ...] = (0.0, 0.15, -0.25, 0.10)
+    countries: tuple[str, ...] = ("US", "BR", "GB", "DE", "FR", "IN", "JP", "MX")
+    country_weights: tuple[float, ...] = (0.30, 0.14, 0.10, 0.10, 0.08, 0.12, 0.08, 0.08)
+    country_utc_offsets: tuple[int, ...] = (-5, -3, 0, 1, 1, 5, 9, -6)
+    # relative traffic by local hour 0..23: low at night, peak in the evening
+    diurnal: tuple[float, ...] = (
+        0.55, 0.35, 0.22, 0.15, 0.12, 0.15, 0.30, 0.55, 0.75, 0.80, 0.85, 0.90,
+        1.00, 1.00, 0.95, 0.95, 1.05, 1.20, 1.45, 1.70, 1.90, 1.85, 1.45, 0.95,
+    )  # fmt: skip
+    tenure_log_mean: float = float(np.log(150.0))
+    tenure_log_sigma: float = 1.1
+    popularity_beta: tuple[float, float] = (1.6, 4.0)
+    premium_share: float = 0.3
+    intercept: float = -1.1
+    match_sigma: float = 0.9
+    score_noise: float = 0.5
+    shown_probability: float = 0.82
+    play_bias: float = 0.9
+    quality_bias: float = 1.1
+    quality_play_seconds: float = 30.0
+    model_version: str = "1.4.0"
+    # incidents
+    new_device: str = "car"
+    new_device_share: float = 0.15
+    constant_popularity: float = 0.5
+    broken_pipeline_penalty: float = 0.25
+    degenerate_version: str = "1.5.0"
+    degenerate_score: float = 0.3
+    degenerate_score_sd: float = 0.002
+    degenerate_penalty: float = 0.45
+    concept_shift: float = 0.55
+
+
+@dataclass
+class Events:
+    """One row per recommendation (prediction + its outcome), sorted by ``ts_ms``."""
+
+    ts_ms: IntArray
+    outcome_ts_ms: IntArray
+    model_version: StrArray
+    device: StrArray
+    country: StrArray
+    tenure_days: FloatArray  # NaN = null
+    hour_of_day: IntArray
+    item_popularity: FloatArray
+    premium: BoolArray
+    prediction: FloatArray
+    shown: BoolArray
+    played: BoolArray
+    play_seconds: FloatArray
+    quality_play: BoolArray
+
+    def __len__(self) -> int:
+        return int(self.ts_ms.shape[0])
+
+    def take(self, index: npt.NDArray[np.intp]) -> Events:
+        return Events(**{name: getattr(self, name)[index] for name in self.__dataclass_fields__})
+
+
+@dataclass
+class _Draws:
+    """Everything random about one event (drawn for all events), plus the derived quantities."""
+
+    ts_ms: IntArray
+    country_idx: IntArray
+    u_device: FloatArray
+    u_new_device: FloatArray
+    tenure: FloatArray
+    popularity: FloatArray
+    premium: BoolArray
+    match: FloatArray
+    score_noise: FloatArray
+    degenerate_noise: FloatArray
+    u_shown: FloatArray
+    u_played: FloatArray
+    u_quality: FloatArray
+    quality_seconds: FloatArray
+    skip_seconds: FloatArray
+    delay_ms: IntArray
+
+
+def _sigmoid(x: FloatArray) -> FloatArray:
+    return np.asarray(1.0 / (1.0 + np.exp(-x)), dtype=np.float64)
+
+
+def _draw(world: World, rng: np.random.Generator, start_ms: int, hours: int, events_per_hour: float) -> _Draws:
+    offsets = np.asarray(world.country_utc_offsets, dtype=np.int64)
+    weights = np.asarray(world.country_weights) / np.sum(world.country_weights)
+    diurnal = np.asarray(world.diurnal)
+    utc_hour0 = (start_ms // _MS_PER_HOUR) % 24
+    utc_hours = (utc_hour0 + np.arange(hours)) % 24
+    shape = weights[None, :] * diurnal[(utc_hours[:, None] + offsets[None, :]) % 24]  # (hours, countries)
+    per_day = weights[None, :] * diurnal[(np.arange(24)[:, None] + offsets[None, :]) % 24]
+    counts = rng.poisson(shape * (events_per_hour / per_day.sum(axis=1).mean()))
+    cell = np.repeat(np.arange(counts.size), counts.ravel())
+    n = cell.size
+    ts_ms = start_ms + (cell // len(weights)) * _MS_PER_HOUR + rng.integers(0, _MS_PER_HOUR, size=n)
+    order = np.argsort(ts_ms, kind="stable")
+    a, b = world.popularity_beta
+    return _Draws(
+        ts_ms=ts_ms[order],
+        country_idx=(cell % len(weights))[order],
+        u_device=rng.random(n),
+        u_new_device=rng.random(n),
+        tenure=np.floor(rng.lognormal(world.tenure_log_mean, world.tenure_log_sigma, size=n)),
+        popularity=np.round(rng.beta(a, b, size=n), 4),
+        premium=rng.random(n) < world.premium_share,
+        match=rng.normal(0.0, world.match_sigma, size=n),
+        score_noise=rng.normal(0.0, world.score_noise, size=n),
+        degenerate_noise=rng.normal(0.0, world.degenerate_score_sd, size=n),
+        u_shown=rng.random(n),
+        u_played=rng.random(n),
+        u_quality=rng.random(n),
+        quality_seconds=np.minimum(
+            world.quality_play_seconds + rng.lognormal(np.log(150.0), 0.7, size=n), 3000.0
+        ),
+        skip_seconds=rng.uniform(1.0, world.quality_play_seconds - 0.5, size=n),
+        delay_ms=rng.integers(500, 5000, size=n),
+    )
+
+
+@dataclass
+class _State:
+    """The mutable per-event quantities incidents act on (logged features, model behaviour, true propensity)."""
+
+    device: StrArray
+    tenure_logged: FloatArray
+    popularity_logged: FloatArray
+    degenerate: BoolArray
+    penalty: FloatArray  # subtracted from the true propensity
+
+
+Effect = Callable[[World, _Draws, _State, BoolArray], None]
+
+
+def _new_device(world: World, draws: _Draws, state: _State, mask: BoolArray) -> None:
+    state.device[mask & (draws.u_new_device < world.new_device_share)] = world.new_device
+
+
+def _pipeline_break(world: World, draws: _Draws, state: _State, mask: BoolArray) -> None:
+    state.tenure_logged[mask] = np.nan
+    state.popularity_logged[mask] = world.constant_popularity
+    state.penalty[mask] += world.broken_pipeline_penalty
+
+
+def _degenerate(world: World, draws: _Draws, state: _State, mask: BoolArray) -> None:
+    state.degenerate |= mask
+    state.penalty[mask] += world.degenerate_penalty
+
+
+def _concept(world: World, draws: _Draws, state: _State, mask: BoolArray) -> None:
+    state.penalty[mask] += world.concept_shift
+
+
+EFFECTS: dict[str, Effect] = {
+    "new_device_category": _new_device,
+    "feature_pipeline_break": _pipeline_break,
+    "model_degenerates": _degenerate,
+    "concept_drift": _concept,
+}
+"""What each incident of :mod:`monitor.scenario.timeline` does to the draws (by incident name)."""
+
+
+def _linear(world: World, device: StrArray, tenure: FloatArray, popularity: FloatArray,
+            premium: BoolArray, local_hour: IntArray) -> FloatArray:
+    effects = dict(zip(world.devices, world.device_effects, strict=True))
+    device_effect = np.zeros(device.shape[0])
+    for name, value in effects.items():
+        device_effect[device == name] = value
+    tenure_z = (np.log1p(np.nan_to_num(tenure, nan=0.0)) - world.tenure_log_mean) / world.tenure_log_sigma
+    evening = ((local_hour >= 18) & (local_hour <= 23)).astype(np.float64)
+    return np.asarray(
+        world.intercept + device_effect + 0.35 * tenure_z + 1.2 * (popularity - 0.29)
+        + 0.3 * premium.astype(np.float64) + 0.2 * evening,
+        dtype=np.float64,
+    )
+
+
+def simulate(
+    start: datetime,
+    hours: int,
+    events_per_hour: float,
+    rng: np.random.Generator,
+    *,
+    phases: tuple[Phase, ...] = (),
+    world: World | None = None,
+) -> Events:
+    """Draw ``hours`` hours of recommendations from ``start`` (about ``events_per_hour`` an hour on average).
+
+    ``phases`` with ``kind == "incident"`` apply their :data:`EFFECTS` to the events inside ``[start, end)``.
+
+    >>> from datetime import datetime, UTC
+    >>> ev = simulate(datetime(2026, 11, 2, tzinfo=UTC), 24, 500, np.random.default_rng(1))
+    >>> len(ev), bool(np.all(np.diff(ev.ts_ms) >= 0)), sorted(set(ev.device))
+    (11929, True, ['android', 'ios', 'tv', 'web'])
+    """
+    world = world or World()
+    if hours < 1:
+        raise ScenarioError("hours", f"must be >= 1, got {hours}")
+    if not events_per_hour > 0:
+        raise ScenarioError("events_per_hour", f"must be > 0, got {events_per_hour}")
+    start_ms = int(start.timestamp() * 1000)
+    if start_ms % _MS_PER_HOUR:
+        raise ScenarioError("start", f"must be on a whole hour, got {start.isoformat()}")
+    draws = _draw(world, rng, start_ms, hours, events_per_hour)
+    n = draws.ts_ms.shape[0]
+
+    cum = np.cumsum(world.device_weights) / np.sum(world.device_weights)
+    device_idx = np.minimum(np.searchsorted(cum, draws.u_device, side="right"), len(world.devices) - 1)
+    state = _State(
+        device=np.asarray(world.devices, dtype=object)[device_idx],
+        tenure_logged=draws.tenure.copy(),
+        popularity_logged=draws.popularity.copy(),
+        degenerate=np.zeros(n, dtype=bool),
+        penalty=np.zeros(n),
+    )
+    for phase in phases:
+        if phase.kind != "incident":
+            continue
+        if phase.name not in EFFECTS:
+            raise ScenarioError("phases", f"no effect for incident {phase.name!r}; known: {sorted(EFFECTS)}")
+        lo, hi = int(phase.start.timestamp() * 1000), int(phase.end.timestamp() * 1000)
+        EFFECTS[phase.name](world, draws, state, (draws.ts_ms >= lo) & (draws.ts_ms < hi))
+
+    offsets = np.asarray(world.country_utc_offsets, dtype=np.int64)[draws.country_idx]
+    local_hour = ((draws.ts_ms // _MS_PER_HOUR) + offsets) % 24
+    truth = _linear(world, state.device, draws.tenure, draws.popularity, draws.premium, local_hour)
+    logged = _linear(world, state.device, state.tenure_logged, state.popularity_logged, draws.premium, local_hour)
+    score = _sigmoid(logged + 0.8 * draws.match + draws.score_noise)
+    score = np.where(state.degenerate, world.degenerate_score + draws.degenerate_noise, score)
+    score = np.round(np.clip(score, 1e-6, 1 - 1e-6), 6).astype(np.float64)
+
+    propensity = truth + draws.match - state.penalty
+    shown = draws.u_shown < world.shown_probability
+    played = shown & (draws.u_played < _sigmoid(propensity + world.play_bias))
+    quality = played & (draws.u_quality < _sigmoid(propensity + world.quality_bias))
+    seconds = np.round(
+        np.where(quality, draws.quality_seconds, np.where(played, draws.skip_seconds, 0.0)), 1
+    ).astype(np.float64)
+    outcome_ts = draws.ts_ms + draws.delay_ms + (seconds * 1000).astype(np.int64)
+
+    return Events(
+        ts_ms=draws.ts_ms,
+        outcome_ts_ms=outcome_ts,
+        model_version=np.where(state.degenerate, world.degenerate_version, world.model_version).astype(object),
+        device=state.device,
+        country=np.asarray(world.countries, dtype=object)[draws.country_idx],
+        tenure_days=state.tenure_logged,
+        hour_of_day=local_hour.astype(np.int64),
+        item_popularity=state.popularity_logged,
+        premium=draws.premium,
+        prediction=score,
+        shown=shown,
+        played=played,
+        play_seconds=seconds,
+        quality_play=quality,
+    )

@@ -1,0 +1,103 @@
+"""The written files: JSONL that the event decoder accepts, the reference Parquet, config, ground truth."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from monitor.config import load_config
+from monitor.events import OutcomeEvent, PredictionEvent, decode_any
+from monitor.scenario import FEATURES, GroundTruth, ScenarioFiles, generate_scenario
+from monitor.scenario.errors import ScenarioError
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> ScenarioFiles:
+    return generate_scenario(tmp_path_factory.mktemp("sc"), seed=4, days=3, events_per_hour=60,
+                             reference_rows=3000)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_every_line_is_a_valid_event_in_time_order(files: ScenarioFiles) -> None:
+    lines = files.events.read_bytes().splitlines()
+    assert len(lines) == files.n_predictions + files.n_outcomes
+    events = [decode_any(line) for line in lines]
+    preds = [e for e in events if isinstance(e, PredictionEvent)]
+    outs = [e for e in events if isinstance(e, OutcomeEvent)]
+    assert len(preds) == files.n_predictions == len(outs)
+    times = [e.ts for e in events]
+    assert times == sorted(times)
+    position = {e.event_id: i for i, e in enumerate(events) if isinstance(e, PredictionEvent)}
+    assert len(position) == len(preds)  # ids are unique
+    for i, e in enumerate(events):
+        if isinstance(e, OutcomeEvent):
+            assert position[e.event_id] < i, "an outcome precedes its prediction"
+    p = preds[0]
+    assert p.model == "recommender" and set(p.features) == set(FEATURES)
+    assert isinstance(p.prediction, float) and 0 <= p.prediction <= 1
+
+
+def test_nulls_and_outcomes_are_written_as_the_contract_says(files: ScenarioFiles) -> None:
+    events = [decode_any(line) for line in files.events.read_bytes().splitlines()]
+    preds = [e for e in events if isinstance(e, PredictionEvent)]
+    break_ = files.truth.incident("feature_pipeline_break")
+    inside = [e for e in preds if break_.start <= e.ts < break_.end]
+    assert inside and all(e.features["tenure_days"] is None for e in inside)
+    outs = [e for e in events if isinstance(e, OutcomeEvent)]
+    shown = [o for o in outs if o.outcomes["shown"] is True]
+    assert shown and all(o.label in (0.0, 1.0) for o in shown)
+    assert all(o.label is None and o.outcomes["played"] is False for o in outs if o.outcomes["shown"] is False)
+    quality = [o for o in shown if o.label == 1.0]
+    assert quality and all(o.outcomes["played"] is True and o.outcomes["play_seconds"] >= 30 for o in quality)
+
+
+def test_reference_parquet_has_features_prediction_and_outcomes(files: ScenarioFiles) -> None:
+    frame = pd.read_parquet(files.reference)
+    assert len(frame) == files.n_reference == 3000
+    assert set(FEATURES) | {"prediction", "shown", "played", "play_seconds", "label"} <= set(frame.columns)
+    assert frame["ts"].max() < pd.Timestamp(files.truth.start)
+    assert frame["device"].dtype == object and frame["premium"].dtype == bool
+    assert frame[list(FEATURES)].notna().all().all()
+
+
+def test_config_loads_and_points_at_the_reference(files: ScenarioFiles) -> None:
+    cfg = load_config(files.config)
+    model = cfg.models["recommender"]
+    assert dict(model.features) == FEATURES
+    assert model.reference.path is not None and Path(model.reference.path).resolve() == files.reference.resolve()
+    assert model.window.type == "time" and model.window.size == 86_400
+    (metric,) = model.business_metrics
+    frame = pd.read_parquet(files.reference)
+    assert metric.reference_value == pytest.approx(frame["quality_play"].sum() / frame["shown"].sum(), abs=1e-4)
+
+
+def test_ground_truth_file(files: ScenarioFiles) -> None:
+    truth = GroundTruth.load(files.ground_truth)
+    assert truth == files.truth
+    raw = json.loads(files.ground_truth.read_text())
+    assert raw["parameters"]["events_per_hour"] == 60
+    assert [p["name"] for p in raw["phases"] if p["kind"] == "incident"] == [
+        "new_device_category", "feature_pipeline_break", "model_degenerates", "concept_drift"]
+
+
+def test_generation_is_byte_for_byte_deterministic(files: ScenarioFiles, tmp_path: Path) -> None:
+    again = generate_scenario(tmp_path, seed=4, days=3, events_per_hour=60, reference_rows=3000)
+    for name in ("events", "ground_truth", "config"):
+        assert _digest(getattr(again, name)) == _digest(getattr(files, name)), name
+    pd.testing.assert_frame_equal(pd.read_parquet(again.reference), pd.read_parquet(files.reference))
+    other = generate_scenario(tmp_path / "other", seed=5, days=3, events_per_hour=60, reference_rows=3000)
+    assert _digest(other.events) != _digest(files.events)
+
+
+def test_bad_arguments(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="reference_rows: must be >= 100, got 5"):
+        generate_scenario(tmp_path, days=1, events_per_hour=10, reference_rows=5)
+    with pytest.raises(ScenarioError, match="days: must be >= 1, got 0"):
+        generate_scenario(tmp_path, days=0)

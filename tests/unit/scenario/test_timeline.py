@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.scenario import timeline as tl
+from monitor.scenario.errors import ScenarioError
+from monitor.scenario.timeline import GroundTruth, build_ground_truth
+
+START = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("days", [1, 2, 7, 14, 30])
+def test_phases_cover_the_horizon_in_order_without_gaps(days: int) -> None:
+    truth = build_ground_truth(START, days=days)
+    assert truth.phases[0].start == START
+    assert truth.phases[-1].end == START + timedelta(days=days)
+    for before, after in zip(truth.phases, truth.phases[1:], strict=False):
+        assert before.end == after.start
+    assert all(p.start < p.end for p in truth.phases)
+    assert all(p.start.minute == 0 and p.start.second == 0 for p in truth.phases)
+
+
+def test_the_fourteen_day_schedule() -> None:
+    truth = build_ground_truth(START, days=14, seed=3)
+    got = [(p.name, p.kind, (p.start - START) / timedelta(hours=1), (p.end - START) / timedelta(hours=1))
+           for p in truth.phases]
+    assert got == [
+        ("quiet_0", "quiet", 0, 58),
+        ("new_device_category", "incident", 58, 96),
+        ("quiet_1", "quiet", 96, 134),
+        ("feature_pipeline_break", "incident", 134, 168),
+        ("quiet_2", "quiet", 168, 198),
+        ("model_degenerates", "incident", 198, 240),
+        ("quiet_3", "quiet", 240, 264),
+        ("concept_drift", "incident", 264, 312),
+        ("recovery", "quiet", 312, 336),
+    ]
+    # every quiet phase after the first holds at least one whole day-long window
+    for phase in truth.quiet:
+        assert phase.end - phase.start >= timedelta(hours=24)
+
+
+def test_each_incident_expects_the_right_signal_on_the_right_column() -> None:
+    truth = build_ground_truth(START)
+    expected = {p.name: {(e.column, frozenset(e.signals)) for e in p.expected} for p in truth.incidents}
+    assert expected == {
+        "new_device_category": {("device", frozenset({tl.SIGNAL_FEATURE_DRIFT, tl.SIGNAL_UNSEEN_CATEGORY}))},
+        "feature_pipeline_break": {
+            ("tenure_days", frozenset({tl.SIGNAL_MISSING_RATE})),
+            ("item_popularity", frozenset({tl.SIGNAL_FEATURE_DRIFT, tl.SIGNAL_NEAR_CONSTANT})),
+        },
+        "model_degenerates": {("prediction", frozenset({tl.SIGNAL_NEAR_CONSTANT, tl.SIGNAL_PREDICTION_DRIFT}))},
+        "concept_drift": {("take_rate", frozenset({tl.SIGNAL_BUSINESS_METRIC}))},
+    }
+    # concept drift: nothing on features or predictions is even allowed
+    assert build_ground_truth(START).incident("concept_drift").allowed == ()
+    assert all(not p.expected and not p.allowed for p in truth.quiet)
+
+
+def test_ground_truth_round_trips_through_json(tmp_path) -> None:
+    truth = build_ground_truth(START, days=5, seed=11, parameters={"events_per_hour": 10})
+    path = tmp_path / "ground_truth.json"
+    truth.save(path)
+    assert GroundTruth.load(path) == truth
+    assert '"start": "2026-11-02T00:00:00Z"' in path.read_text()
+
+
+def test_lookups() -> None:
+    truth = build_ground_truth(START)
+    assert truth.phase_at(START + timedelta(hours=60)).name == "new_device_category"
+    assert truth.phase_at(START - timedelta(hours=1)) is None
+    with pytest.raises(ScenarioError, match="no incident named 'nope'"):
+        truth.incident("nope")
+
+
+def test_bad_arguments_name_the_value(tmp_path) -> None:
+    with pytest.raises(ScenarioError, match="days: must be >= 1, got 0"):
+        build_ground_truth(START, days=0)
+    with pytest.raises(ScenarioError, match="start: must be timezone-aware"):
+        build_ground_truth(datetime(2026, 11, 2), days=1)
+    bad = tmp_path / "gt.json"
+    bad.write_text("{}")
+    with pytest.raises(ScenarioError, match=r"gt\.json: not a readable ground-truth file"):
+        GroundTruth.load(bad)
