@@ -1,0 +1,214 @@
+"""Per-column reference summaries: :class:`NumericProfile` and :class:`CategoricalProfile`.
+
+A numeric summary keeps the sorted finite reference values (all of them up to ``max_values``, else a
+uniform sample of ``max_values`` drawn with a seeded generator, flagged by ``sampled``), plus exact counts
+(rows, nulls, ±inf, distinct values), range, mean, population std, a few quantiles, and the counts of the
+reference in its decile bins. A categorical summary keeps the categories (string labels, sorted) and
+their exact counts. Nothing else of the raw data is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from detectors.errors import AllNullColumnError, IncompatibleTypeError
+from detectors.kinds import BINARY, NUMERIC, to_labels, to_numeric
+
+__all__ = ["QUANTILE_LEVELS", "CategoricalProfile", "ColumnProfile", "NumericProfile"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+QUANTILE_LEVELS: Final = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
+
+
+def _frozen(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    arr = np.ascontiguousarray(arr)
+    arr.flags.writeable = False
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class NumericProfile:
+    """Reference summary of a numeric column (see the module docstring)."""
+
+    name: str
+    dtype: str
+    n_rows: int
+    n_null: int
+    n_inf: int
+    n_finite: int
+    n_distinct: int
+    sampled: bool
+    values: FloatArray = field(repr=False)
+    min: float
+    max: float
+    mean: float
+    std: float
+    quantiles: FloatArray = field(repr=False)
+    bin_edges: FloatArray = field(repr=False)
+    bin_counts: IntArray = field(repr=False)
+    kind: str = NUMERIC
+
+    @property
+    def missing_rate(self) -> float:
+        """Share of null rows (NaN / None / NaT) in the reference."""
+        return self.n_null / self.n_rows if self.n_rows else 0.0
+
+    @classmethod
+    def build(cls, name: str, series: pd.Series, *, max_values: int, rng: np.random.Generator) -> NumericProfile:
+        arr = to_numeric(series, column=name, source="reference")
+        null = np.isnan(arr)
+        finite_mask = np.isfinite(arr)
+        finite = np.sort(arr[finite_mask])
+        if finite.size == 0:
+            raise AllNullColumnError(name, "reference")
+        n_distinct = int(np.count_nonzero(np.diff(finite)) + 1)
+        inner = np.unique(np.quantile(finite, np.linspace(0.1, 0.9, 9)))
+        counts = np.bincount(np.searchsorted(inner, finite, side="right"), minlength=inner.size + 1)
+        sampled = finite.size > max_values
+        values = np.sort(rng.choice(finite, size=max_values, replace=False)) if sampled else finite
+        return cls(
+            name=name,
+            dtype=str(series.dtype),
+            n_rows=int(arr.size),
+            n_null=int(null.sum()),
+            n_inf=int(arr.size - null.sum() - finite.size),
+            n_finite=int(finite.size),
+            n_distinct=n_distinct,
+            sampled=bool(sampled),
+            values=_frozen(values),
+            min=float(finite[0]),
+            max=float(finite[-1]),
+            mean=float(np.mean(finite)),
+            std=float(np.std(finite)),
+            quantiles=_frozen(np.quantile(finite, QUANTILE_LEVELS)),
+            bin_edges=_frozen(inner),
+            bin_counts=_frozen(counts.astype(np.int64)),
+        )
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "dtype": self.dtype,
+            "n_rows": self.n_rows,
+            "n_null": self.n_null,
+            "n_inf": self.n_inf,
+            "n_finite": self.n_finite,
+            "n_distinct": self.n_distinct,
+            "sampled": self.sampled,
+            "min": self.min,
+            "max": self.max,
+            "mean": self.mean,
+            "std": self.std,
+        }
+
+    def arrays(self) -> dict[str, npt.NDArray[Any]]:
+        return {
+            "values": self.values,
+            "quantiles": self.quantiles,
+            "bin_edges": self.bin_edges,
+            "bin_counts": self.bin_counts,
+        }
+
+    @classmethod
+    def from_parts(cls, meta: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> NumericProfile:
+        fields = {
+            k: meta[k]
+            for k in (
+                "name",
+                "dtype",
+                "n_rows",
+                "n_null",
+                "n_inf",
+                "n_finite",
+                "n_distinct",
+                "sampled",
+                "min",
+                "max",
+                "mean",
+                "std",
+            )
+        }
+        return cls(
+            **fields,
+            values=_frozen(arrays["values"].astype(np.float64)),
+            quantiles=_frozen(arrays["quantiles"].astype(np.float64)),
+            bin_edges=_frozen(arrays["bin_edges"].astype(np.float64)),
+            bin_counts=_frozen(arrays["bin_counts"].astype(np.int64)),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class CategoricalProfile:
+    """Reference summary of a categorical or binary column: sorted string labels and their counts."""
+
+    name: str
+    kind: str
+    dtype: str
+    n_rows: int
+    n_null: int
+    categories: tuple[str, ...]
+    counts: IntArray = field(repr=False)
+
+    @property
+    def missing_rate(self) -> float:
+        """Share of null rows in the reference."""
+        return self.n_null / self.n_rows if self.n_rows else 0.0
+
+    @property
+    def n_valid(self) -> int:
+        return self.n_rows - self.n_null
+
+    @classmethod
+    def build(cls, name: str, series: pd.Series, kind: str) -> CategoricalProfile:
+        labels = to_labels(series)
+        valid = labels[pd.notna(labels)]
+        if valid.size == 0:
+            raise AllNullColumnError(name, "reference")
+        codes, uniques = pd.factorize(valid, sort=True)
+        counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
+        if kind == BINARY and len(uniques) > 2:
+            raise IncompatibleTypeError(name, "reference", BINARY, f"{series.dtype} with {len(uniques)} values")
+        return cls(
+            name=name,
+            kind=kind,
+            dtype=str(series.dtype),
+            n_rows=int(labels.size),
+            n_null=int(labels.size - valid.size),
+            categories=tuple(str(u) for u in uniques),
+            counts=_frozen(counts),
+        )
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "dtype": self.dtype,
+            "n_rows": self.n_rows,
+            "n_null": self.n_null,
+            "categories": list(self.categories),
+        }
+
+    def arrays(self) -> dict[str, npt.NDArray[Any]]:
+        return {"counts": self.counts}
+
+    @classmethod
+    def from_parts(cls, meta: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> CategoricalProfile:
+        return cls(
+            name=meta["name"],
+            kind=meta["kind"],
+            dtype=meta["dtype"],
+            n_rows=meta["n_rows"],
+            n_null=meta["n_null"],
+            categories=tuple(meta["categories"]),
+            counts=_frozen(arrays["counts"].astype(np.int64)),
+        )
+
+
+ColumnProfile = NumericProfile | CategoricalProfile

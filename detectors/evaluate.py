@@ -1,0 +1,190 @@
+"""``evaluate``: run a preset over a window (or a frame) against a reference profile."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from detectors.columns import CategoricalProfile, NumericProfile
+from detectors.errors import InsufficientDataError, InvalidParameterError, ProfileMismatchError, UnknownNameError
+from detectors.presets._shared import aligned_counts, all_null_result, missing_current, unseen_items
+from detectors.presets.default import DefaultParams, adjust, default_column
+from detectors.presets.evidently import evidently_column
+from detectors.profile import ReferenceProfile
+from detectors.quality_hook import quality_findings
+from detectors.registry import PRESETS, get_test
+from detectors.report import ColumnResult, DriftReport
+from detectors.window import WindowState
+from detectors.window_columns import CategoricalWindow, NumericWindow
+
+__all__ = ["OVERRIDE_KEYS", "evaluate"]
+
+#: Keys accepted in ``overrides``.
+OVERRIDE_KEYS: Final = ("alpha", "drift_share", "min_effect", "per_column")
+PER_COLUMN_KEYS: Final = ("test", "threshold")
+DEFAULT_DRIFT_SHARE: Final = 0.5
+
+
+def evaluate(
+    profile: ReferenceProfile,
+    current: WindowState | pd.DataFrame,
+    *,
+    preset: str = "default",
+    overrides: Mapping[str, Any] | None = None,
+    columns: Sequence[str] | None = None,
+) -> DriftReport:
+    """Test every (or each named) profile column of ``current`` and decide dataset drift.
+
+    ``preset`` is ``"default"`` (driftwarden's: see :mod:`detectors.presets.default`) or ``"evidently"``
+    (Evidently 0.7's selection, see :mod:`detectors.presets.evidently`). ``overrides`` may hold
+    ``drift_share`` (dataset rule ``drift_share >= value``, default 0.5), ``alpha`` and ``min_effect``
+    (preset ``default``), and ``per_column``: ``{column: {"test": name, "threshold": value}}`` to run a
+    registered test (``detectors.TESTS``) with its own rule on that column. Unknown presets, keys or test
+    names raise :class:`UnknownNameError` listing the valid ones.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(7)
+    >>> ref = pd.DataFrame({"x": rng.normal(size=5000), "c": rng.choice(list("abc"), size=5000)})
+    >>> cur = pd.DataFrame({"x": rng.normal(0.5, 1, size=2000), "c": rng.choice(list("abc"), size=2000)})
+    >>> report = evaluate(ReferenceProfile.build(ref), cur)
+    >>> [(c.name, c.test, c.drifted) for c in report.columns], report.drift_share
+    ([('x', 'ks', True), ('c', 'chisquare', False)], 0.5)
+    >>> evaluate(ReferenceProfile.build(ref), cur, preset="evidently").column("x").test
+    'wasserstein'
+    """
+    if preset not in PRESETS:
+        raise UnknownNameError("preset", preset, PRESETS)
+    opts = dict(overrides or {})
+    for key in opts:
+        if key not in OVERRIDE_KEYS:
+            raise UnknownNameError("override", key, OVERRIDE_KEYS)
+    share_threshold = float(opts.get("drift_share", DEFAULT_DRIFT_SHARE))
+    if not 0.0 <= share_threshold <= 1.0:
+        raise InvalidParameterError("drift_share", share_threshold, "a share in [0, 1]", where="evaluate overrides")
+    params = DefaultParams(
+        alpha=float(opts.get("alpha", DefaultParams.alpha)),
+        min_effect=float(opts.get("min_effect", DefaultParams.min_effect)),
+    )
+    if not 0.0 < params.alpha < 1.0:
+        raise InvalidParameterError("alpha", params.alpha, "a number in (0, 1)", where="evaluate overrides")
+    names = list(profile.names if columns is None else columns)
+    for name in names:
+        profile[name]
+    per_column = _per_column(opts.get("per_column", {}), names, profile)
+
+    state = _as_state(profile, current, names)
+    if state.n_rows == 0:
+        raise InsufficientDataError("evaluate (current window)", 1, 0)
+
+    results: list[ColumnResult] = []
+    for name in names:
+        col = profile[name]
+        win = state._column(name)
+        if name in per_column:
+            results.append(_override_column(col, win, *per_column[name]))
+        elif preset == "evidently":
+            results.append(evidently_column(col, win))
+        else:
+            results.append(default_column(col, win, params))
+    if preset == "default":
+        auto = [r for r in results if r.name not in per_column]
+        adjusted = {r.name: r for r in adjust(auto, params)}
+        results = [adjusted.get(r.name, r) for r in results]
+
+    drift_share = sum(r.drifted for r in results) / len(results) if results else 0.0
+    return DriftReport(
+        preset=preset,
+        dataset_drift=bool(results) and drift_share >= share_threshold,
+        drift_share=drift_share,
+        drift_share_threshold=share_threshold,
+        columns=results,
+        quality=quality_findings(profile, state, names),
+        n_current=state.n_rows,
+        profile_hash=profile.content_hash,
+        profile_version=profile.version,
+    )
+
+
+def _as_state(profile: ReferenceProfile, current: WindowState | pd.DataFrame, names: list[str]) -> WindowState:
+    if isinstance(current, WindowState):
+        if current.profile_hash != profile.content_hash:
+            raise ProfileMismatchError(profile.content_hash, current.profile_hash, "evaluate(current=WindowState)")
+        missing = [n for n in names if n not in current.names]
+        if missing:
+            current._column(missing[0])
+        return current
+    if isinstance(current, pd.DataFrame) or hasattr(current, "to_pandas"):
+        frame = current if isinstance(current, pd.DataFrame) else current.to_pandas()
+        return WindowState.from_frame(profile, frame, columns=names)
+    raise InvalidParameterError(
+        "current", type(current).__name__, "a WindowState or a pandas DataFrame", where="evaluate"
+    )
+
+
+def _per_column(raw: Any, names: list[str], profile: ReferenceProfile) -> dict[str, tuple[str, float | None]]:
+    if not isinstance(raw, Mapping):
+        raise InvalidParameterError(
+            "per_column", raw, "a mapping {column: {'test': ..., 'threshold': ...}}", where="evaluate overrides"
+        )
+    out: dict[str, tuple[str, float | None]] = {}
+    for name, spec in raw.items():
+        if name not in names:
+            raise UnknownNameError("column in per_column overrides", name, names)
+        for key in spec:
+            if key not in PER_COLUMN_KEYS:
+                raise UnknownNameError(f"per_column key for {name!r}", key, PER_COLUMN_KEYS)
+        test = get_test(str(spec.get("test", "")))
+        kind = profile[name].kind
+        if kind not in test.kinds:
+            raise InvalidParameterError("test", test.name, f"a test for {kind} columns", where=f"per_column[{name!r}]")
+        threshold = spec.get("threshold")
+        out[name] = (test.name, None if threshold is None else float(threshold))
+    return out
+
+
+def _override_column(
+    col: NumericProfile | CategoricalProfile,
+    win: NumericWindow | CategoricalWindow,
+    test_name: str,
+    threshold: float | None,
+) -> ColumnResult:
+    spec = get_test(test_name)
+    unseen: tuple[tuple[str, int], ...] = ()
+    if isinstance(col, NumericProfile) and isinstance(win, NumericWindow):
+        if win.n_finite == 0:
+            return all_null_result(col, win)
+        ref: Any = col.values
+        cur: Any = win.sorted_values()
+        n_ref, n_cur = col.n_finite, win.n_finite
+    elif isinstance(col, CategoricalProfile) and isinstance(win, CategoricalWindow):
+        if win.n_valid == 0:
+            return all_null_result(col, win)
+        unseen = unseen_items(win)
+        labels = np.array(list(col.categories) + [k for k, _ in unseen], dtype=object)
+        ref_counts, cur_counts = aligned_counts(col, win)
+        ref = np.repeat(labels, ref_counts.astype(np.int64))
+        cur = np.repeat(labels, cur_counts.astype(np.int64))
+        n_ref, n_cur = col.n_valid, win.n_valid
+    else:  # pragma: no cover
+        raise TypeError(f"column {col.name!r}: profile and window kinds differ")
+    res = spec.run(ref, cur, kind=col.kind, value=threshold)
+    return ColumnResult(
+        name=col.name,
+        kind=col.kind,
+        test=res.test,
+        statistic=res.statistic,
+        p_value=res.p_value,
+        threshold=res.threshold,
+        drifted=res.drifted,
+        missing_rate_reference=col.missing_rate,
+        missing_rate_current=missing_current(win),
+        n_reference=n_ref,
+        n_current=n_cur,
+        alpha=res.threshold if spec.parameter == "alpha" else None,
+        unseen_categories=unseen,
+    )

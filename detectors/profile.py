@@ -1,0 +1,199 @@
+"""The reference profile: everything the drift tests need from the training data, built once.
+
+File format (``save`` / ``to_bytes``): the ``.npz`` container of :mod:`detectors._container` with
+``format = "driftwarden-profile"`` and ``format_version = 1``. The JSON header holds ``content_hash``,
+``version``, ``n_rows`` and ``columns`` (a list of per-column metadata: name, kind, dtype, counts, range,
+mean, std, categories); the arrays are named ``c<i>.<field>`` (``values``, ``quantiles``, ``bin_edges``,
+``bin_counts`` for numeric columns; ``counts`` for categorical and binary ones). ``content_hash`` is the
+SHA-256 of the header (without ``content_hash`` and ``version``) and the arrays; loading recomputes it, so
+a file altered after writing is rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from os import PathLike
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from detectors._container import digest, pack, unpack
+from detectors.columns import CategoricalProfile, ColumnProfile, NumericProfile
+from detectors.errors import InvalidParameterError, MissingColumnError, ProfileFormatError
+from detectors.kinds import NUMERIC, check_kind, infer_kind
+
+__all__ = ["DEFAULT_MAX_VALUES", "FORMAT", "FORMAT_VERSION", "ReferenceProfile"]
+
+FORMAT: Final = "driftwarden-profile"
+FORMAT_VERSION: Final = 1
+#: Reference values kept per numeric column (8 bytes each); above it, a seeded uniform sample.
+DEFAULT_MAX_VALUES: Final = 200_000
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceProfile:
+    """Per-column summaries of a reference (training) data set.
+
+    Build it once with :meth:`build`, store it with :meth:`save` / :meth:`to_bytes`; a running watcher
+    only ever loads it. ``version`` is 0 until the registry that stores the profile assigns one
+    (:meth:`with_version`); it is not part of ``content_hash``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> ref = pd.DataFrame({"x": rng.normal(size=1000), "c": rng.choice(["a", "b", "c"], size=1000)})
+    >>> p = ReferenceProfile.build(ref)
+    >>> p.kinds
+    {'x': 'numeric', 'c': 'categorical'}
+    >>> ReferenceProfile.from_bytes(p.to_bytes()).content_hash == p.content_hash
+    True
+    """
+
+    columns: Mapping[str, ColumnProfile]
+    n_rows: int
+    content_hash: str
+    version: int = 0
+    _order: tuple[str, ...] = field(default=(), repr=False)
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def build(
+        cls,
+        frame: Any,
+        kinds: Mapping[str, str] | None = None,
+        *,
+        progress: bool = False,
+        columns: list[str] | None = None,
+        max_values: int = DEFAULT_MAX_VALUES,
+        seed: int = 0,
+    ) -> ReferenceProfile:
+        """Profile every column of ``frame`` (a pandas DataFrame or a pyarrow Table).
+
+        ``kinds`` overrides the inferred kind of named columns (``numeric``, ``categorical`` or
+        ``binary``); ``columns`` restricts the profile to those columns; ``max_values`` caps the sorted
+        reference values kept per numeric column (a uniform sample drawn with ``seed`` above it).
+        """
+        if not isinstance(frame, pd.DataFrame):
+            if hasattr(frame, "to_pandas"):
+                frame = frame.to_pandas()
+            else:
+                raise InvalidParameterError("frame", type(frame).__name__, "a pandas DataFrame or pyarrow Table")
+        if max_values < 1:
+            raise InvalidParameterError("max_values", max_values, "a positive int", where="ReferenceProfile.build")
+        names = [str(c) for c in frame.columns] if columns is None else list(columns)
+        kinds = dict(kinds or {})
+        for name in list(kinds) + names:
+            if name not in frame.columns:
+                raise MissingColumnError(name, "reference data")
+        rng = np.random.default_rng(seed)
+        built: dict[str, ColumnProfile] = {}
+        iterator: Any = names
+        if progress:
+            from tqdm import tqdm
+
+            iterator = tqdm(names, desc="profiling reference", unit="col")
+        for name in iterator:
+            series = frame[name]
+            kind = check_kind(kinds[name]) if name in kinds else infer_kind(series)
+            if kind == NUMERIC:
+                built[name] = NumericProfile.build(name, series, max_values=max_values, rng=rng)
+            else:
+                built[name] = CategoricalProfile.build(name, series, kind)
+        return cls._assemble(built, len(frame), version=0)
+
+    @classmethod
+    def _assemble(cls, built: dict[str, ColumnProfile], n_rows: int, *, version: int) -> ReferenceProfile:
+        header, arrays = _parts(built, n_rows)
+        return cls(
+            columns=built, n_rows=n_rows, content_hash=digest(header, arrays), version=version, _order=tuple(built)
+        )
+
+    # ------------------------------------------------------------------ access
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Column names in profile order."""
+        return self._order
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        """``{column: kind}`` in profile order."""
+        return {name: self.columns[name].kind for name in self._order}
+
+    def __getitem__(self, name: str) -> ColumnProfile:
+        try:
+            return self.columns[name]
+        except KeyError:
+            raise MissingColumnError(name, "the reference profile") from None
+
+    def __iter__(self) -> Iterator[ColumnProfile]:
+        return (self.columns[name] for name in self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def with_version(self, version: int) -> ReferenceProfile:
+        """A copy carrying ``version`` (assigned by the registry that stores profiles)."""
+        if not isinstance(version, int) or version < 0:
+            raise InvalidParameterError("version", version, "an int >= 0", where="ReferenceProfile")
+        return replace(self, version=version)
+
+    # ------------------------------------------------------------------ serialization
+    def to_bytes(self) -> bytes:
+        """The profile in the documented ``.npz`` format (see the module docstring)."""
+        header, arrays = _parts(dict(self.columns), self.n_rows)
+        header["content_hash"] = self.content_hash
+        header["version"] = self.version
+        return pack(header, arrays)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, source: str = "<bytes>") -> ReferenceProfile:
+        """Inverse of :meth:`to_bytes`; :class:`ProfileFormatError` (naming ``source``) if corrupt or foreign."""
+        header, arrays = unpack(data, source=source, expected_format=FORMAT, max_version=FORMAT_VERSION)
+        try:
+            stored_hash = header.pop("content_hash")
+            version = int(header.pop("version"))
+            built: dict[str, ColumnProfile] = {}
+            for i, meta in enumerate(header["columns"]):
+                parts = {key.split(".", 1)[1]: arr for key, arr in arrays.items() if key.split(".", 1)[0] == f"c{i}"}
+                col: ColumnProfile = (
+                    NumericProfile.from_parts(meta, parts)
+                    if meta["kind"] == NUMERIC
+                    else CategoricalProfile.from_parts(meta, parts)
+                )
+                built[col.name] = col
+            profile = cls._assemble(built, int(header["n_rows"]), version=version)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ProfileFormatError(source, f"malformed profile content ({type(exc).__name__}: {exc})") from exc
+        if profile.content_hash != stored_hash:
+            raise ProfileFormatError(source, "content hash mismatch: the file was altered or damaged")
+        return profile
+
+    def save(self, path: str | PathLike[str]) -> None:
+        """Write :meth:`to_bytes` to ``path`` (atomically: a temporary file, then a rename)."""
+        target = Path(path)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(self.to_bytes())
+        tmp.replace(target)
+
+    @classmethod
+    def load(cls, path: str | PathLike[str]) -> ReferenceProfile:
+        """Read a file written by :meth:`save`; :class:`ProfileFormatError` names the file if it is unusable."""
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise ProfileFormatError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+        return cls.from_bytes(data, source=str(path))
+
+
+def _parts(built: Mapping[str, ColumnProfile], n_rows: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    header: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION, "n_rows": n_rows, "columns": []}
+    arrays: dict[str, Any] = {}
+    for i, col in enumerate(built.values()):
+        header["columns"].append(col.meta())
+        for key, arr in col.arrays().items():
+            arrays[f"c{i}.{key}"] = arr
+    return header, arrays

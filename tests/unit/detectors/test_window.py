@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from detectors import (
+    IncompatibleTypeError,
+    MissingColumnError,
+    ProfileFormatError,
+    ProfileMismatchError,
+    ReferenceProfile,
+    WindowState,
+)
+from detectors.window_columns import OTHER_UNSEEN
+
+
+def _profile(seed: int = 0) -> ReferenceProfile:
+    rng = np.random.default_rng(seed)
+    return ReferenceProfile.build(pd.DataFrame({"x": rng.normal(size=300), "c": rng.choice(["a", "b", "c"], 300)}))
+
+
+def _batch(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    x[::10] = np.nan
+    c = rng.choice(np.array(["a", "b", "c", "new", None], dtype=object), n)
+    return pd.DataFrame({"x": x, "c": c})
+
+
+def test_nulls_are_counted_not_dropped() -> None:
+    w = WindowState.empty(_profile(), seed=0)
+    w.update(pd.DataFrame({"x": [1.0, np.nan, np.inf, None], "c": ["a", None, "zz", "b"]}))
+    x, c = w.numeric("x"), w.categorical("c")
+    assert (w.n_rows, x.n_rows, x.n_null, x.n_inf, x.n_finite) == (4, 4, 2, 1, 1)
+    assert (c.n_rows, c.n_null, c.unseen, int(c.counts.sum())) == (4, 1, {"zz": 1}, 2)
+
+
+def test_moments_match_numpy() -> None:
+    w = WindowState.empty(_profile(), seed=0)
+    frames = [_batch(n, s) for n, s in [(50, 1), (1, 2), (400, 3)]]
+    for f in frames:
+        w.update(f)
+    allx = pd.concat(frames)["x"].to_numpy()
+    allx = allx[np.isfinite(allx)]
+    x = w.numeric("x")
+    assert x.mean == pytest.approx(allx.mean(), rel=1e-12)
+    assert x.std == pytest.approx(allx.std(), rel=1e-12)
+    np.testing.assert_array_equal(x.sorted_values(), np.sort(allx))
+
+
+def test_merge_equals_single_pass_below_the_cap() -> None:
+    p = _profile()
+    a, b, whole = (WindowState.empty(p, seed=s) for s in (1, 2, 3))
+    fa, fb = _batch(200, 10), _batch(300, 11)
+    a.update(fa)
+    b.update(fb)
+    whole.update(fa)
+    whole.update(fb)
+    m = a.merge(b)
+    assert m.n_rows == whole.n_rows == 500
+    np.testing.assert_array_equal(m.numeric("x").sorted_values(), whole.numeric("x").sorted_values())
+    np.testing.assert_array_equal(m.categorical("c").counts, whole.categorical("c").counts)
+    assert m.categorical("c").unseen == whole.categorical("c").unseen
+    np.testing.assert_array_equal(m.numeric("x").bin_counts, whole.numeric("x").bin_counts)
+    assert a.n_rows == 200  # merge does not mutate its inputs
+
+
+def test_memory_bound_and_uniform_sample_above_the_cap() -> None:
+    p = _profile()
+    w = WindowState.empty(p, max_values=1000, seed=0)
+    for s in range(20):
+        w.update(pd.DataFrame({"x": np.full(500, float(s)), "c": ["a"] * 500}))
+    x = w.numeric("x")
+    assert x.sampled and x.held().size == 1000 and x.n_finite == 10_000
+    # every batch should be represented about equally: 50 of each value expected
+    counts = np.bincount(x.held().astype(int), minlength=20)
+    assert counts.min() > 20 and counts.max() < 90
+    assert x.mean == pytest.approx(9.5)
+
+
+def test_merge_of_sampled_states_keeps_the_bound() -> None:
+    p = _profile()
+    a = WindowState.empty(p, max_values=500, seed=1)
+    b = WindowState.empty(p, max_values=500, seed=2)
+    a.update(pd.DataFrame({"x": np.zeros(2000), "c": ["a"] * 2000}))
+    b.update(pd.DataFrame({"x": np.ones(2000), "c": ["b"] * 2000}))
+    m = a.merge(b)
+    held = m.numeric("x").held()
+    assert held.size == 500 and 150 < held.sum() < 350
+
+
+def test_merge_rejects_another_reference() -> None:
+    a = WindowState.empty(_profile(0))
+    b = WindowState.empty(_profile(1))
+    with pytest.raises(ProfileMismatchError, match=r"WindowState\.merge"):
+        a.merge(b)
+
+
+def test_unseen_categories_are_capped_into_one_bucket() -> None:
+    w = WindowState.empty(_profile(), max_unseen=2, seed=0)
+    w.update(pd.DataFrame({"x": np.zeros(5), "c": ["u1", "u2", "u3", "u4", "u1"]}))
+    assert w.categorical("c").unseen == {"u1": 2, "u2": 1, OTHER_UNSEEN: 2}
+
+
+def test_bytes_round_trip_restores_a_state_that_continues_identically() -> None:
+    p = _profile()
+    w = WindowState.empty(p, max_values=100, seed=5)
+    w.update(_batch(300, 1))
+    clone = WindowState.from_bytes(w.to_bytes(), p)
+    w.update(_batch(300, 2))
+    clone.update(_batch(300, 2))
+    np.testing.assert_array_equal(w.numeric("x").sorted_values(), clone.numeric("x").sorted_values())
+    assert w.categorical("c").unseen == clone.categorical("c").unseen
+    assert w.n_rows == clone.n_rows == 600
+
+
+def test_from_bytes_checks_profile_and_format() -> None:
+    w = WindowState.empty(_profile(0))
+    with pytest.raises(ProfileMismatchError):
+        WindowState.from_bytes(w.to_bytes(), _profile(1))
+    with pytest.raises(ProfileFormatError, match="checkpoint-7"):
+        WindowState.from_bytes(b"junk", _profile(0), source="checkpoint-7")
+    with pytest.raises(ProfileFormatError, match="not a driftwarden-window"):
+        WindowState.from_bytes(_profile(0).to_bytes(), _profile(0))
+
+
+def test_update_needs_every_column_and_compatible_types() -> None:
+    w = WindowState.empty(_profile())
+    with pytest.raises(MissingColumnError, match="'c' of current data"):
+        w.update({"x": np.zeros(3)})
+    with pytest.raises(IncompatibleTypeError, match="'x'"):
+        w.update({"x": np.array(["a", "b"], dtype=object), "c": np.array(["a", "b"], dtype=object)})
+
+
+def test_mapping_of_arrays_is_accepted() -> None:
+    w = WindowState.empty(_profile())
+    w.update({"x": np.arange(4.0), "c": np.array(["a", "b", "a", "q"], dtype=object)})
+    assert w.n_rows == 4 and w.categorical("c").unseen == {"q": 1}
