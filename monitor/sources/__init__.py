@@ -9,6 +9,7 @@ from monitor.sources.base import (
     RawMessage,
     Source,
     SourceError,
+    SourceUnavailable,
     TopicPartition,
 )
 from monitor.sources.files import JsonlSource, ParquetSource, file_topic, open_file_source
@@ -22,6 +23,7 @@ __all__ = [
     "RawMessage",
     "Source",
     "SourceError",
+    "SourceUnavailable",
     "TopicPartition",
     "file_topic",
     "open_file_source",

@@ -19,6 +19,7 @@ __all__ = [
     "RawMessage",
     "Source",
     "SourceError",
+    "SourceUnavailable",
     "TopicPartition",
 ]
 
@@ -56,6 +57,10 @@ class RawMessage:
 
 class SourceError(RuntimeError):
     """A source that cannot be opened or read (file missing, unreadable format, topic absent)."""
+
+
+class SourceUnavailable(SourceError):
+    """A source that may work if tried again later (no broker reachable yet)."""
 
 
 class AssignmentListener(Protocol):

@@ -20,7 +20,14 @@ from kafka import TopicPartition as KafkaTP
 from kafka.coordinator.assignors.range import RangePartitionAssignor
 from kafka.errors import KafkaError
 
-from monitor.sources.base import AssignmentListener, MessageKind, RawMessage, SourceError, TopicPartition
+from monitor.sources.base import (
+    AssignmentListener,
+    MessageKind,
+    RawMessage,
+    SourceError,
+    SourceUnavailable,
+    TopicPartition,
+)
 
 __all__ = ["KafkaSource"]
 
@@ -84,8 +91,22 @@ class KafkaSource:
         return self._consumer
 
     def start(self, listener: AssignmentListener) -> None:
-        """Connect and subscribe (raises kafka's ``NoBrokersAvailable`` if no broker answers)."""
-        consumer = KafkaConsumer(**self._config)
+        """Connect and subscribe; :class:`SourceUnavailable` if no broker answers (try again later)."""
+        try:
+            consumer = KafkaConsumer(**self._config)
+        except KafkaError as exc:
+            raise SourceUnavailable(
+                f"no Kafka broker reachable at {self._config['bootstrap_servers']!r}: {type(exc).__name__}: {exc}"
+            ) from None
+        counts = {t: consumer.partitions_for_topic(t) for t in (self.predictions_topic, self.outcomes_topic)}
+        sizes = {t: len(parts) for t, parts in counts.items() if parts}
+        if len(sizes) == 2 and len(set(sizes.values())) == 2:
+            consumer.close(autocommit=False)
+            raise SourceError(
+                f"topics must be co-partitioned, but {self.predictions_topic!r} has "
+                f"{sizes[self.predictions_topic]} partitions and {self.outcomes_topic!r} has "
+                f"{sizes[self.outcomes_topic]}"
+            )
         consumer.subscribe(
             topics=[self.predictions_topic, self.outcomes_topic], listener=_Rebalance(self, listener)
         )
@@ -116,11 +137,16 @@ class KafkaSource:
             self.consumer.seek(ktp, offset)
             self._next[tp] = offset
 
+    def _owned(self, tps: Sequence[TopicPartition]) -> list[KafkaTP]:
+        assigned = self.consumer.assignment()
+        return [ktp for ktp in (KafkaTP(*tp) for tp in tps) if ktp in assigned]
+
     def pause(self, tps: Sequence[TopicPartition]) -> None:
-        self.consumer.pause(*[KafkaTP(*tp) for tp in tps])
+        """Pause the given partitions that are still assigned (others are ignored)."""
+        self.consumer.pause(*self._owned(tps))
 
     def resume(self, tps: Sequence[TopicPartition]) -> None:
-        self.consumer.resume(*[KafkaTP(*tp) for tp in tps])
+        self.consumer.resume(*self._owned(tps))
 
     def commit(self, offsets: dict[TopicPartition, int]) -> None:
         """Asynchronous, informational commit (monitoring tools read group lag from it)."""

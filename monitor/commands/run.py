@@ -1,0 +1,166 @@
+"""``driftwarden run --config FILE [--source kafka|PATH] [--db URL]``: the watcher.
+
+With ``--source kafka`` (the default) it joins the consumer group ``DRIFTWARDEN_KAFKA_CONSUMER_GROUP`` on the
+predictions and outcomes topics and runs until SIGTERM/SIGINT (persist, commit, exit 0). With a file
+(``.jsonl`` or ``.parquet``) it runs the same pipeline to the end of the file, closes the last windows and
+exits. ``/metrics`` and ``/healthz`` are served on ``DRIFTWARDEN_METRICS_PORT`` (0 = off).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from prometheus_client import CollectorRegistry
+
+from monitor.cli_support import AppState, fail
+from monitor.settings import Settings
+
+log = logging.getLogger("monitor.run")
+
+EXIT_UNCLEAN = 1
+
+
+def _engine(url: str) -> Any:
+    from monitor.db import make_engine
+
+    if url.startswith("postgresql"):
+        return make_engine(url, connect_args={"connect_timeout": 5}, pool_size=2, max_overflow=2)
+    return make_engine(url)
+
+
+def _migrate(url: str, stop_after: float) -> None:
+    """``db upgrade head``, waiting (with backoff) for a database that is not up yet."""
+    from sqlalchemy import exc as sa_exc
+
+    from monitor.db import upgrade
+
+    deadline = time.monotonic() + stop_after
+    backoff = 0.5
+    while True:
+        try:
+            upgrade(url)
+            return
+        except sa_exc.OperationalError as exc:
+            if time.monotonic() + backoff > deadline:
+                fail(f"database {url!r} is not reachable: {str(exc.orig).strip().splitlines()[0]}")
+            log.warning("database not reachable yet, retrying", extra={"retry_in_s": backoff})
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+
+def build_service(
+    settings: Settings,
+    config_path: Path,
+    source_arg: str,
+    db_url: str,
+    *,
+    registry: CollectorRegistry,
+    checkpoint_interval: float = 5.0,
+    max_batch: int = 2000,
+) -> Any:
+    """Wire settings, config, source, database, metrics and alerts into a :class:`~monitor.service.Service`."""
+    from monitor.alerts.service import AlertService
+    from monitor.config import ConfigError, ConfigWatcher, load_config
+    from monitor.deadletter import DeadLetterPublisher
+    from monitor.ops import Health, Metrics
+    from monitor.service import Service, ServiceOptions
+    from monitor.service_store import SqlPartitionStore
+    from monitor.sources import SourceError, open_file_source
+    from monitor.sources.kafka import KafkaSource
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        fail(str(exc))
+    source: Any
+    publisher = None
+    if source_arg == "kafka":
+        try:
+            source = KafkaSource(settings.kafka_bootstrap_list, settings.kafka_consumer_group,
+                                 settings.kafka_predictions_topic, settings.kafka_outcomes_topic,
+                                 client_id=f"driftwarden-{socket.gethostname()}-{os.getpid()}")
+        except SourceError as exc:
+            fail(str(exc))
+        if settings.kafka_dead_letter_topic:
+            try:
+                publisher = DeadLetterPublisher.connect(settings.kafka_bootstrap_list,
+                                                        settings.kafka_dead_letter_topic)
+            except Exception as exc:  # the table keeps every dead letter; the topic copy is optional
+                log.warning("dead-letter topic disabled: no producer", extra={"error": str(exc)})
+    else:
+        try:
+            source = open_file_source(source_arg)
+        except SourceError as exc:
+            fail(f"--source: {exc}")
+    notifier = None
+    if settings.webhook_url:
+        from monitor.alerts.notifier import WebhookNotifier
+
+        notifier = WebhookNotifier(settings.webhook_url)
+    store = SqlPartitionStore(_engine(db_url), settings.kafka_consumer_group, AlertService(notifier))
+    options = ServiceOptions(group_id=settings.kafka_consumer_group, checkpoint_interval=checkpoint_interval,
+                             max_batch=max_batch)
+    return Service(config, source, store, options, metrics=Metrics(registry), health=Health(),
+                   config_source=ConfigWatcher(config_path, current=config), publisher=publisher)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    def run(
+        ctx: typer.Context,
+        config: str = typer.Option(..., "--config", "-c", help="Monitor configuration (YAML)."),
+        source: str = typer.Option(
+            "kafka", "--source", help="'kafka' (consumer group) or a JSONL/Parquet file of events."
+        ),
+        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+        max_messages: int | None = typer.Option(None, "--max-messages", min=1, help="Stop after N messages."),
+        timeout: float | None = typer.Option(None, "--timeout", min=0, help="Stop after S seconds."),
+        metrics_port: int | None = typer.Option(
+            None, "--metrics-port", min=0, max=65535, help="Port of /metrics and /healthz (default: setting)."
+        ),
+        checkpoint_interval: float = typer.Option(
+            5.0, "--checkpoint-interval", min=0.1, help="Seconds between checkpoints of open windows."
+        ),
+        migrate: bool = typer.Option(True, "--migrate/--no-migrate", help="Upgrade the schema first."),
+    ) -> None:
+        """Watch the models of --config: consume events, evaluate windows, write results and alerts."""
+        from monitor.logging import configure_logging
+        from monitor.ops import OpsServer
+
+        settings = AppState.of(ctx).settings
+        configure_logging(settings.log_level)
+        if source != "kafka" and not Path(source).is_file():
+            fail(f"--source: {source!r} is neither 'kafka' nor an existing file")
+        url = db or settings.database_url
+        if migrate:
+            _migrate(url, stop_after=120.0)
+        registry = CollectorRegistry()
+        service = build_service(settings, Path(config), source, url, registry=registry,
+                                checkpoint_interval=checkpoint_interval)
+        port = settings.metrics_port if metrics_port is None else metrics_port
+        server = None
+        if port:
+            try:
+                server = OpsServer(registry, service.health, port=port).start()
+            except OSError as exc:
+                fail(f"--metrics-port {port}: cannot listen: {exc.strerror or exc}")
+            log.info("serving /metrics and /healthz", extra={"port": server.port})
+        log.info("watching", extra={"source": source, "models": sorted(service.config.models),
+                                    "group": settings.kafka_consumer_group})
+        try:
+            result = service.run(max_messages=max_messages, timeout=timeout)
+        finally:
+            if server is not None:
+                server.stop()
+        typer.echo(
+            f"driftwarden run: {result.messages} messages, {result.windows} windows, "
+            f"{result.dead_letters} dead letters, stopped by {result.stopped_by}", err=True,
+        )
+        if not result.clean:
+            raise typer.Exit(EXIT_UNCLEAN)

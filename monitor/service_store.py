@@ -1,0 +1,125 @@
+"""The SQL side of the consumer loop: :class:`SqlPartitionStore` (PostgreSQL or SQLite).
+
+It loads a partition's snapshot and offsets, builds pipelines with the registered reference profiles,
+and writes a persist point — :func:`monitor.store.writer.persist` for each partition plus its dead letters —
+in ONE transaction. Database errors are sorted into :class:`~monitor.service.StoreUnavailable` (the database
+is down or restarting: retry later) and :class:`~monitor.service.StoreConflict` (it refused the data: reload).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
+
+from detectors.profile import ReferenceProfile
+from monitor.alerts.service import AlertService
+from monitor.config import MonitorConfig
+from monitor.db.engine import session_factory
+from monitor.db.models import Alert, Model
+from monitor.pipeline import ClosedWindow, Pipeline
+from monitor.service import SaveItem, SaveResult, StoreConflict, StoreUnavailable
+from monitor.sources.base import TopicPartition
+from monitor.store.checkpoints import load_checkpoint, load_offsets
+from monitor.store.references import find_reference, load_profiles
+from monitor.store.writer import persist
+
+__all__ = ["SqlPartitionStore", "is_transient"]
+
+T = TypeVar("T")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors of an unreachable / restarting database (worth retrying the same transaction)."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError)
+
+
+@contextmanager
+def _classified(what: str) -> Iterator[None]:
+    try:
+        yield
+    except sa_exc.SQLAlchemyError as exc:
+        if is_transient(exc):
+            raise StoreUnavailable(f"{what}: {type(exc).__name__}: {_first_line(exc)}") from exc
+        raise StoreConflict(f"{what}: {type(exc).__name__}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+class SqlPartitionStore:
+    """Implements :class:`monitor.service.PartitionStore` on an engine (see the module docstring)."""
+
+    def __init__(self, engine: Engine, group_id: str, alert_service: AlertService | None = None) -> None:
+        self.engine = engine
+        self.group_id = group_id
+        self.alert_service = alert_service
+        self.sessions = session_factory(engine)
+
+    def _read(self, what: str, fn: Callable[[Session], T]) -> T:
+        with _classified(what), self.sessions() as session:
+            return fn(session)
+
+    # -- loading -------------------------------------------------------------------------------------
+    def load(self, key: str, tps: Sequence[TopicPartition]) -> tuple[bytes | None, dict[TopicPartition, int]]:
+        wanted = set(tps)
+
+        def read(session: Session) -> tuple[bytes | None, dict[TopicPartition, int]]:
+            snapshot = load_checkpoint(session, self.group_id, key)
+            offsets = load_offsets(session, self.group_id, sorted({t for t, _ in wanted}))
+            return snapshot, {tp: off for tp, off in offsets.items() if tp in wanted}
+
+        return self._read(f"loading checkpoint {key!r}", read)
+
+    def profiles(self, config: MonitorConfig) -> dict[str, ReferenceProfile]:
+        return self._read("loading reference profiles", lambda s: load_profiles(s, list(config.models)))
+
+    def _find(self, model: str, content_hash: str) -> ReferenceProfile | None:
+        return self._read("loading a reference profile", lambda s: find_reference(s, model, content_hash))
+
+    def new_pipeline(self, config: MonitorConfig) -> Pipeline:
+        return Pipeline(config, self.profiles(config))
+
+    def restore_pipeline(self, snapshot: bytes, config: MonitorConfig) -> Pipeline:
+        return Pipeline.restore(snapshot, config, self.profiles(config), profile_loader=self._find)
+
+    def reload_pipeline(self, pipeline: Pipeline, config: MonitorConfig) -> list[ClosedWindow]:
+        try:
+            profiles: dict[str, ReferenceProfile] | None = self.profiles(config)
+        except StoreUnavailable:
+            profiles = None  # keep the current profiles; the new config still applies
+        return pipeline.reload(config, profiles)
+
+    # -- the persist transaction ---------------------------------------------------------------------
+    def save(self, items: Sequence[SaveItem]) -> SaveResult:
+        windows: Counter[str] = Counter()
+        opened: Counter[str] = Counter()
+        new_alerts: list[Alert] = []
+
+        def collect(session: Session, _context: Any, _instances: Any) -> None:
+            new_alerts.extend(obj for obj in session.new if isinstance(obj, Alert))
+
+        with _classified("persisting a checkpoint"), self.sessions.begin() as session:
+            event.listen(session, "before_flush", collect)
+            for item in items:
+                persist(session, item.closed, item.key, item.snapshot, item.offsets, self.alert_service,
+                        group_id=self.group_id)
+                session.add_all(d.to_row() for d in item.dead_letters)
+                for closed in item.closed:
+                    windows[closed.model] += 1
+            session.flush()
+            if new_alerts:
+                names = {m.id: m.name for m in session.query(Model).filter(
+                    Model.id.in_({a.model_id for a in new_alerts}))}
+                for alert in new_alerts:
+                    opened[names.get(alert.model_id, "?")] += 1
+        return SaveResult(windows=windows, alerts_opened=opened)
