@@ -2,7 +2,7 @@
 
 Rules (``w`` = window size, windows aligned on the Unix epoch):
 
-* an alert is *explained* by an incident when its (signal, column) is expected or allowed there and its
+* an alert is *explained* by an incident when its (signal, feature) is expected or allowed there and its
   ``first_seen`` lies in ``[floor_w(start), end + w]``: from the window holding the incident's first event
   to one window after its last;
 * an incident is *caught* when each of its expectations is met by an explained alert, and *in time* when
@@ -19,7 +19,7 @@ Examples
 >>> ev = evaluate_alerts(truth, alerts, window_seconds=86400)
 >>> ev.incident("new_device_category").caught, ev.incident("new_device_category").delay_hours
 (True, 14.0)
->>> [a.column for a in ev.false_alarms], ev.ok
+>>> [a.feature for a in ev.false_alarms], ev.ok
 (['country'], False)
 """
 
@@ -40,14 +40,14 @@ class RaisedAlert:
     """The part of an alert the ground truth speaks about."""
 
     signal: str
-    column: str | None
+    feature: str | None
     first_seen: datetime
 
 
 @dataclass(frozen=True)
 class IncidentResult:
     phase: Phase
-    met: dict[str, RaisedAlert] = field(default_factory=dict)  # "signal@column" of the expectation -> alert
+    met: dict[str, RaisedAlert] = field(default_factory=dict)  # Expectation.what -> the alert meeting it
     missing: tuple[Expectation, ...] = ()
     deadline: datetime | None = None
 
@@ -88,10 +88,6 @@ class Evaluation:
         return next(r for r in self.incidents if r.name == name)
 
 
-def _key(e: Expectation) -> str:
-    return f"{'|'.join(e.signals)}@{e.column}"
-
-
 def _floor(ts: datetime, w: float) -> datetime:
     return datetime.fromtimestamp(math.floor(ts.timestamp() / w) * w, UTC)
 
@@ -113,13 +109,13 @@ def evaluate_alerts(truth: GroundTruth, alerts: Iterable[RaisedAlert], *, window
         met: dict[str, RaisedAlert] = {}
         missing: list[Expectation] = []
         for exp in phase.expected:
-            hit = next((a for _, a in inside if exp.matches(a.signal, a.column)), None)
+            hit = next((a for _, a in inside if exp.matches(a.signal, a.feature)), None)
             if hit is None:
                 missing.append(exp)
             else:
-                met[_key(exp)] = hit
+                met[exp.what] = hit
         for i, a in inside:
-            if phase.explains(a.signal, a.column):
+            if phase.explains(a.signal, a.feature):
                 used.add(i)
                 explained.append((phase.name, a))
         deadline = _ceil(phase.start, w) + timedelta(seconds=w)
@@ -133,14 +129,14 @@ def format_evaluation(ev: Evaluation) -> list[str]:
     lines = []
     for r in ev.incidents:
         if r.caught:
-            signals = ", ".join(sorted({f"{a.signal}({a.column})" for a in r.met.values()}))
+            signals = ", ".join(sorted({f"{a.signal}({a.feature})" for a in r.met.values()}))
             timing = "in time" if r.in_time else "LATE"
             lines.append(f"  {r.name:<24} caught {timing}, {r.delay_hours:+.0f} h after it began: {signals}")
         else:
-            wanted = "; ".join(f"{'/'.join(e.signals)} on {e.column}" for e in r.missing)
-            lines.append(f"  {r.name:<24} MISSED: no {wanted}")
+            wanted = "; ".join(e.what for e in r.missing)
+            lines.append(f"  {r.name:<24} MISSED: {wanted}")
     for a in ev.false_alarms:
-        lines.append(f"  false alarm: {a.signal}({a.column}) first seen {a.first_seen.isoformat()}")
+        lines.append(f"  false alarm: {a.signal}({a.feature}) first seen {a.first_seen.isoformat()}")
     if not ev.false_alarms:
         lines.append("  no false alarms in the quiet periods")
     return lines

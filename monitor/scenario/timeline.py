@@ -6,9 +6,9 @@ The schedule is written for 14 days (in day units, below) and scaled to other le
          quiet      new device     pipeline break  model degenerates   concept drift  recovery
 
 Quiet phases are drawn from exactly the generative process of the training reference; each incident changes
-one thing. ``expected`` lists the alerts an incident must raise (a signal on a column; any of the listed
-signals counts), ``allowed`` the knock-on alerts it may raise as well (a broken feature changes the scores;
-a degenerate model recommends worse items, so take-rate sinks too).
+one thing. ``expected`` lists what an incident must raise (each an :class:`Expectation`: any of its
+(signal, feature) pairs counts), ``allowed`` the knock-on alerts it may raise as well (a broken feature
+changes the scores; a degenerate model recommends worse items, so take-rate sinks too).
 
 >>> from datetime import datetime, UTC
 >>> truth = build_ground_truth(datetime(2026, 11, 2, tzinfo=UTC), days=14, seed=7)
@@ -33,11 +33,11 @@ from monitor.scenario.errors import ScenarioError
 __all__ = [
     "MODEL_NAME",
     "SIGNAL_BUSINESS_METRIC",
+    "SIGNAL_DATASET_DRIFT",
+    "SIGNAL_DATA_QUALITY",
     "SIGNAL_FEATURE_DRIFT",
-    "SIGNAL_MISSING_RATE",
     "SIGNAL_NEAR_CONSTANT",
     "SIGNAL_PREDICTION_DRIFT",
-    "SIGNAL_UNSEEN_CATEGORY",
     "Expectation",
     "GroundTruth",
     "Phase",
@@ -47,38 +47,42 @@ __all__ = [
 MODEL_NAME = "recommender"
 SCENARIO_NAME = "recommender-fortnight"
 
-# Alert signal names of monitor.alerts.signals (see tests/unit/scenario/test_timeline.py, which pins them).
+# Alert signal names of monitor.alerts.signals (tests/unit/scenario/test_timeline.py checks they exist there).
 SIGNAL_FEATURE_DRIFT = "feature_drift"
-SIGNAL_MISSING_RATE = "missing_rate"
-SIGNAL_UNSEEN_CATEGORY = "unseen_category"
-SIGNAL_NEAR_CONSTANT = "near_constant"
+SIGNAL_DATASET_DRIFT = "dataset_drift"
+SIGNAL_DATA_QUALITY = "data_quality"  # feature = "<column>:<check>"
+SIGNAL_NEAR_CONSTANT = "prediction_near_constant"
 SIGNAL_PREDICTION_DRIFT = "prediction_drift"
-SIGNAL_BUSINESS_METRIC = "business_metric"
+SIGNAL_BUSINESS_METRIC = "business_metric_drop"
 
 PhaseKind = Literal["quiet", "incident"]
 
 
+AlertKey = tuple[str, str | None]
+"""(signal, feature) of an alert, as :class:`monitor.alerts.signals.Signal` names them."""
+
+
 @dataclass(frozen=True, slots=True)
 class Expectation:
-    """An alert on ``column`` (a feature, the prediction column or a business metric) with any of ``signals``.
+    """What should be seen: ``what`` in words, met by an alert whose (signal, feature) is any of ``any_of``.
 
-    >>> e = Expectation("device", ("feature_drift", "unseen_category"))
-    >>> e.matches("unseen_category", "device"), e.matches("feature_drift", "country")
+    >>> e = Expectation("new device", (("feature_drift", "device"), ("data_quality", "device:unseen_categories")))
+    >>> e.matches("data_quality", "device:unseen_categories"), e.matches("feature_drift", "country")
     (True, False)
     """
 
-    column: str | None
-    signals: tuple[str, ...]
+    what: str
+    any_of: tuple[AlertKey, ...]
 
-    def matches(self, signal: str, column: str | None) -> bool:
-        return signal in self.signals and column == self.column
+    def matches(self, signal: str, feature: str | None) -> bool:
+        return (signal, feature) in self.any_of
 
     def to_dict(self) -> dict[str, Any]:
-        return {"column": self.column, "signals": list(self.signals)}
+        return {"what": self.what, "any_of": [{"signal": s, "feature": f} for s, f in self.any_of]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Expectation:
-        return cls(column=data["column"], signals=tuple(data["signals"]))
+        return cls(what=data["what"], any_of=tuple((a["signal"], a["feature"]) for a in data["any_of"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +100,9 @@ class Phase:
     def contains(self, ts: datetime) -> bool:
         return self.start <= ts < self.end
 
-    def explains(self, signal: str, column: str | None) -> bool:
-        """Whether an alert (signal, column) is one this phase expects or allows."""
-        return any(e.matches(signal, column) for e in (*self.expected, *self.allowed))
+    def explains(self, signal: str, feature: str | None) -> bool:
+        """Whether an alert (signal, feature) is one this phase expects or allows."""
+        return any(e.matches(signal, feature) for e in (*self.expected, *self.allowed))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -187,15 +191,17 @@ class GroundTruth:
             raise ScenarioError(str(path), f"not a readable ground-truth file ({type(exc).__name__}: {exc})") from None
 
 
+_DQ = SIGNAL_DATA_QUALITY
 # name, start day, end day (of 14), description, expected, allowed
 _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Expectation, ...]], ...] = (
     (
         "new_device_category",
         2 + 10 / 24,
         4,
-        "App release 5.0 ships a car-dashboard client: a new device category ('car') takes a share of the "
+        "App release 5.0 ships a car-dashboard client: a new device category ('car') takes 15% of the "
         "traffic (covariate drift on device); the client is pulled two days later.",
-        (Expectation("device", (SIGNAL_FEATURE_DRIFT, SIGNAL_UNSEEN_CATEGORY)),),
+        (Expectation("device drifts / unseen category 'car'",
+                     ((SIGNAL_FEATURE_DRIFT, "device"), (_DQ, "device:unseen_categories"))),),
         (),
     ),
     (
@@ -203,15 +209,18 @@ _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Ex
         5 + 14 / 24,
         7,
         "The user-profile job fails: tenure_days arrives as null on every event, and the popularity service "
-        "falls back to a constant item_popularity; the model imputes, so its scores shift.",
+        "falls back to a constant item_popularity of 0.5; the model imputes, so its scores shift and it "
+        "recommends slightly worse items.",
         (
-            Expectation("tenure_days", (SIGNAL_MISSING_RATE,)),
-            Expectation("item_popularity", (SIGNAL_FEATURE_DRIFT, SIGNAL_NEAR_CONSTANT)),
+            Expectation("tenure_days turns null", ((_DQ, "tenure_days:missing_rate"),)),
+            Expectation("item_popularity turns constant",
+                        ((_DQ, "item_popularity:constant"), (SIGNAL_FEATURE_DRIFT, "item_popularity"))),
         ),
         (
-            Expectation("tenure_days", (SIGNAL_FEATURE_DRIFT,)),
-            Expectation("prediction", (SIGNAL_PREDICTION_DRIFT, SIGNAL_FEATURE_DRIFT)),
-            Expectation("take_rate", (SIGNAL_BUSINESS_METRIC,)),
+            Expectation("tenure_days drift", ((SIGNAL_FEATURE_DRIFT, "tenure_days"),)),
+            Expectation("scores shift (imputation)", ((SIGNAL_PREDICTION_DRIFT, "prediction"),)),
+            Expectation("several columns drift at once", ((SIGNAL_DATASET_DRIFT, None),)),
+            Expectation("take-rate sinks (worse recommendations)", ((SIGNAL_BUSINESS_METRIC, "take_rate"),)),
         ),
     ),
     (
@@ -220,10 +229,11 @@ _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Ex
         10,
         "Model 1.5.0 (a bad training run) is deployed: its scores are nearly constant, so the ranking is "
         "close to random and take-rate sinks; rolled back to 1.4.0 after the incident.",
-        (Expectation("prediction", (SIGNAL_NEAR_CONSTANT, SIGNAL_PREDICTION_DRIFT)),),
+        (Expectation("near-constant scores", ((SIGNAL_NEAR_CONSTANT, "prediction"),)),),
         (
-            Expectation("prediction", (SIGNAL_PREDICTION_DRIFT, SIGNAL_FEATURE_DRIFT, SIGNAL_NEAR_CONSTANT)),
-            Expectation("take_rate", (SIGNAL_BUSINESS_METRIC,)),
+            Expectation("score distribution moves", ((SIGNAL_PREDICTION_DRIFT, "prediction"),)),
+            Expectation("constant score column", ((_DQ, "prediction:constant"),)),
+            Expectation("take-rate sinks (random ranking)", ((SIGNAL_BUSINESS_METRIC, "take_rate"),)),
         ),
     ),
     (
@@ -232,7 +242,7 @@ _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Ex
         13,
         "Tastes change: features and scores keep the reference distribution, but fewer recommendations "
         "become quality plays (take-rate falls by about a third).",
-        (Expectation("take_rate", (SIGNAL_BUSINESS_METRIC,)),),
+        (Expectation("take-rate drops", ((SIGNAL_BUSINESS_METRIC, "take_rate"),)),),
         (),
     ),
 )

@@ -19,8 +19,9 @@ def _at(day: float) -> datetime:
 def _perfect() -> list[RaisedAlert]:
     return [
         RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "device", _at(3)),           # release began day 2.42
-        RaisedAlert(tl.SIGNAL_MISSING_RATE, "tenure_days", _at(6)),
-        RaisedAlert(tl.SIGNAL_NEAR_CONSTANT, "item_popularity", _at(6)),
+        RaisedAlert(tl.SIGNAL_DATA_QUALITY, "device:unseen_categories", _at(3)),
+        RaisedAlert(tl.SIGNAL_DATA_QUALITY, "tenure_days:missing_rate", _at(6)),
+        RaisedAlert(tl.SIGNAL_DATA_QUALITY, "item_popularity:constant", _at(6)),
         RaisedAlert(tl.SIGNAL_PREDICTION_DRIFT, "prediction", _at(6)),    # allowed knock-on
         RaisedAlert(tl.SIGNAL_NEAR_CONSTANT, "prediction", _at(9)),
         RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(10)),     # knock-on, one window late
@@ -36,12 +37,12 @@ def test_a_perfect_run_passes() -> None:
 
 
 def test_a_missed_expectation_fails_the_incident() -> None:
-    alerts = [a for a in _perfect() if a.column != "tenure_days"]
+    alerts = [a for a in _perfect() if a.feature != "tenure_days:missing_rate"]
     ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY)
     r = ev.incident("feature_pipeline_break")
-    assert not r.caught and [e.column for e in r.missing] == ["tenure_days"]
+    assert not r.caught and [e.what for e in r.missing] == ["tenure_days turns null"]
     assert not ev.ok
-    assert any("MISSED: no missing_rate on tenure_days" in line for line in format_evaluation(ev))
+    assert any("MISSED: tenure_days turns null" in line for line in format_evaluation(ev))
 
 
 @pytest.mark.parametrize(
@@ -49,7 +50,8 @@ def test_a_missed_expectation_fails_the_incident() -> None:
     [
         (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "country", _at(1)), "quiet day"),
         (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "country", _at(3)), "wrong column during an incident"),
-        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "prediction", _at(12)), "concept drift allows nothing else"),
+        (RaisedAlert(tl.SIGNAL_PREDICTION_DRIFT, "prediction", _at(12)), "concept drift allows nothing else"),
+        (RaisedAlert("traffic_volume", None, _at(8.5)), "volume is never expected"),
         (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "hour_of_day", _at(13.5)), "recovery"),
         (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "device", _at(5.1)), "more than one window after the end"),
     ],
@@ -61,8 +63,8 @@ def test_unexplained_alerts_are_false_alarms(alert: RaisedAlert, why: str) -> No
 
 
 def test_late_detection_is_caught_but_not_in_time() -> None:
-    alerts = [a for a in _perfect() if a.column != "device"]
-    alerts.append(RaisedAlert(tl.SIGNAL_UNSEEN_CATEGORY, "device", _at(4.5)))  # deadline: day 3 + 1 = day 4
+    alerts = [a for a in _perfect() if not a.feature or not a.feature.startswith("device")]
+    alerts.append(RaisedAlert(tl.SIGNAL_DATA_QUALITY, "device:unseen_categories", _at(4.5)))  # deadline: day 4
     ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY)
     r = ev.incident("new_device_category")
     assert r.caught and not r.in_time and not ev.ok
@@ -71,7 +73,7 @@ def test_late_detection_is_caught_but_not_in_time() -> None:
 
 def test_window_holding_the_start_counts() -> None:
     # first_seen stamped with the start of the window that holds the incident's start (day 2, 00:00)
-    alerts = [a for a in _perfect() if a.column != "device"]
+    alerts = [a for a in _perfect() if not a.feature or not a.feature.startswith("device")]
     alerts.append(RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "device", _at(2)))
     ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY)
     assert ev.ok, format_evaluation(ev)

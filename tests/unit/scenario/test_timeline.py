@@ -44,19 +44,29 @@ def test_the_fourteen_day_schedule() -> None:
 
 def test_each_incident_expects_the_right_signal_on_the_right_column() -> None:
     truth = build_ground_truth(START)
-    expected = {p.name: {(e.column, frozenset(e.signals)) for e in p.expected} for p in truth.incidents}
+    expected = {p.name: [set(e.any_of) for e in p.expected] for p in truth.incidents}
     assert expected == {
-        "new_device_category": {("device", frozenset({tl.SIGNAL_FEATURE_DRIFT, tl.SIGNAL_UNSEEN_CATEGORY}))},
-        "feature_pipeline_break": {
-            ("tenure_days", frozenset({tl.SIGNAL_MISSING_RATE})),
-            ("item_popularity", frozenset({tl.SIGNAL_FEATURE_DRIFT, tl.SIGNAL_NEAR_CONSTANT})),
-        },
-        "model_degenerates": {("prediction", frozenset({tl.SIGNAL_NEAR_CONSTANT, tl.SIGNAL_PREDICTION_DRIFT}))},
-        "concept_drift": {("take_rate", frozenset({tl.SIGNAL_BUSINESS_METRIC}))},
+        "new_device_category": [{("feature_drift", "device"), ("data_quality", "device:unseen_categories")}],
+        "feature_pipeline_break": [
+            {("data_quality", "tenure_days:missing_rate")},
+            {("data_quality", "item_popularity:constant"), ("feature_drift", "item_popularity")},
+        ],
+        "model_degenerates": [{("prediction_near_constant", "prediction")}],
+        "concept_drift": [{("business_metric_drop", "take_rate")}],
     }
     # concept drift: nothing on features or predictions is even allowed
-    assert build_ground_truth(START).incident("concept_drift").allowed == ()
+    assert truth.incident("concept_drift").allowed == ()
     assert all(not p.expected and not p.allowed for p in truth.quiet)
+
+
+def test_signal_names_are_the_alert_services() -> None:
+    from monitor.alerts.signals import SIGNALS
+
+    truth = build_ground_truth(START)
+    used = {s for p in truth.incidents for e in (*p.expected, *p.allowed) for s, _ in e.any_of}
+    assert used <= set(SIGNALS)
+    assert {tl.SIGNAL_FEATURE_DRIFT, tl.SIGNAL_DATASET_DRIFT, tl.SIGNAL_DATA_QUALITY, tl.SIGNAL_NEAR_CONSTANT,
+            tl.SIGNAL_PREDICTION_DRIFT, tl.SIGNAL_BUSINESS_METRIC} <= set(SIGNALS)
 
 
 def test_ground_truth_round_trips_through_json(tmp_path) -> None:
