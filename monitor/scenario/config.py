@@ -2,6 +2,9 @@
 
 Day-long time windows: traffic follows the users' local hour, so only a whole day has the reference's mix
 of countries and hours of day (a shorter window would be "drifted" every night and every morning).
+``alerts.auto_resolve_after: 1``: with day-long windows one clean day resolves an incident, so the next
+incident that trips the same signal (the take-rate sinks both when the model degenerates and under concept
+drift) opens a new alert instead of being folded into the old one.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ def scenario_config(
                 "window": {"type": "time", "size": "1d", "allowed_lateness": "1h"},
                 "outcome_join_ttl": "1h",
                 "business_metrics": [take_rate],
+                "alerts": {"auto_resolve_after": 1},
             }
         },
     }
