@@ -9,4 +9,5 @@ from __future__ import annotations
 COMMAND_MODULES: tuple[str, ...] = (
     "monitor.commands.db",
     "monitor.commands.run",
+    "monitor.commands.replay",
 )

@@ -63,6 +63,7 @@ def build_service(
     registry: CollectorRegistry,
     checkpoint_interval: float = 5.0,
     max_batch: int = 2000,
+    consumer_config: dict[str, Any] | None = None,
 ) -> Any:
     """Wire settings, config, source, database, metrics and alerts into a :class:`~monitor.service.Service`."""
     from monitor.alerts.service import AlertService
@@ -84,7 +85,8 @@ def build_service(
         try:
             source = KafkaSource(settings.kafka_bootstrap_list, settings.kafka_consumer_group,
                                  settings.kafka_predictions_topic, settings.kafka_outcomes_topic,
-                                 client_id=f"driftwarden-{socket.gethostname()}-{os.getpid()}")
+                                 client_id=f"driftwarden-{socket.gethostname()}-{os.getpid()}",
+                                 **(consumer_config or {}))
         except SourceError as exc:
             fail(str(exc))
         if settings.kafka_dead_letter_topic:
@@ -128,6 +130,14 @@ def register(app: typer.Typer) -> None:
             5.0, "--checkpoint-interval", min=0.1, help="Seconds between checkpoints of open windows."
         ),
         migrate: bool = typer.Option(True, "--migrate/--no-migrate", help="Upgrade the schema first."),
+        session_timeout: float = typer.Option(
+            10.0, "--session-timeout", min=1.0, help="Kafka group session timeout (s): how fast a dead member's "
+            "partitions move to the others."
+        ),
+        instance_id: str | None = typer.Option(
+            None, "--instance-id", help="Kafka static group membership: a restarted process with the same id "
+            "gets its partitions back at once, without a rebalance."
+        ),
     ) -> None:
         """Watch the models of --config: consume events, evaluate windows, write results and alerts."""
         from monitor.logging import configure_logging
@@ -141,8 +151,14 @@ def register(app: typer.Typer) -> None:
         if migrate:
             _migrate(url, stop_after=120.0)
         registry = CollectorRegistry()
+        consumer_config: dict[str, Any] = {
+            "session_timeout_ms": int(session_timeout * 1000),
+            "heartbeat_interval_ms": max(100, int(session_timeout * 1000 / 4)),
+        }
+        if instance_id:
+            consumer_config["group_instance_id"] = instance_id
         service = build_service(settings, Path(config), source, url, registry=registry,
-                                checkpoint_interval=checkpoint_interval)
+                                checkpoint_interval=checkpoint_interval, consumer_config=consumer_config)
         port = settings.metrics_port if metrics_port is None else metrics_port
         server = None
         if port:
