@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
@@ -35,6 +35,9 @@ def _root(
         first = exc.errors()[0]
         key = "DRIFTWARDEN_" + "_".join(str(p) for p in first["loc"]).upper()
         fail(f"environment variable {key}: {first['msg']}")
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
 
 
 for _name in COMMAND_MODULES:

@@ -1,0 +1,97 @@
+"""Architecture rules the code must keep: a pure core, I/O at the edges, no raw SQL in the dashboard."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _py_files(package: str) -> list[Path]:
+    files = sorted((ROOT / package).rglob("*.py"))
+    assert files, f"no Python files under {package}/"
+    return files
+
+
+def test_detectors_import_nothing_from_monitor_or_dashboard() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in _py_files("detectors")
+        for name in _imports(path)
+        if name.split(".")[0] in {"monitor", "dashboard"}
+    ]
+    assert not offenders, offenders
+
+
+def test_detectors_do_no_network_or_database_io() -> None:
+    forbidden = {"kafka", "sqlalchemy", "psycopg", "requests", "urllib", "socket", "http", "streamlit"}
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in _py_files("detectors")
+        for name in _imports(path)
+        if name.split(".")[0] in forbidden
+    ]
+    assert not offenders, offenders
+
+
+SQL = re.compile(r"\b(SELECT\s+.+\s+FROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b", re.IGNORECASE)
+
+
+TYPE_ONLY = {"Engine", "Session", "sessionmaker"}
+
+
+def test_dashboard_writes_no_sql_strings_and_no_raw_sqlalchemy() -> None:
+    """Pages may name the engine/session types; queries (select, text, ...) live in monitor.store.queries."""
+    offenders = []
+    for path in _py_files("dashboard"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.search(node.value):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} SQL string")
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in {"sqlalchemy", "psycopg"}:
+                for alias in node.names:
+                    if alias.name not in TYPE_ONLY:
+                        offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {alias.name}")
+            drivers = {"sqlalchemy", "psycopg"}
+            if isinstance(node, ast.Import) and any(a.name.split(".")[0] in drivers for a in node.names):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} imports a database driver module")
+    assert not offenders, offenders
+
+
+def test_dashboard_never_writes_alert_rows_itself() -> None:
+    """Alert state changes go through monitor's alert service: the dashboard never touches the ORM classes."""
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in _py_files("dashboard")
+        for name in _imports(path)
+        if name.startswith("monitor.db.models")
+    ]
+    assert not offenders, offenders
+
+
+def test_every_module_uses_postponed_annotations() -> None:
+    missing = []
+    for package in ("detectors", "monitor", "dashboard"):
+        for path in _py_files(package):
+            text = path.read_text()
+            body = ast.parse(text).body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                body = body[1:]  # the docstring
+            if "migrations/versions" in str(path) or not body:
+                continue
+            if "from __future__ import annotations" not in text:
+                missing.append(str(path.relative_to(ROOT)))
+    assert not missing, missing
