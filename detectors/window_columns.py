@@ -30,8 +30,42 @@ OTHER_UNSEEN: Final = "<other unseen>"
 
 
 @dataclass(eq=False)
+class _Moments:
+    """Exact running summaries, kept only once the window holds a sample instead of all values."""
+
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    min: float = float("inf")
+    max: float = float("-inf")
+
+    def absorb(self, n: int, mean: float, m2: float, lo: float, hi: float) -> None:
+        """Chan et al.'s parallel update of count, mean and sum of squared deviations."""
+        if n == 0:
+            return
+        total = self.n + n
+        delta = mean - self.mean
+        self.m2 += m2 + delta * delta * self.n * n / total
+        self.mean += delta * n / total
+        self.n = total
+        self.min = min(self.min, lo)
+        self.max = max(self.max, hi)
+
+    @classmethod
+    def of(cls, values: FloatArray) -> _Moments:
+        if values.size == 0:
+            return cls()
+        mean = float(values.mean())
+        return cls(values.size, mean, float(((values - mean) ** 2).sum()), float(values.min()), float(values.max()))
+
+
+@dataclass(eq=False)
 class NumericWindow:
-    """Running state of one numeric column (see the module docstring for the memory bound)."""
+    """Running state of one numeric column (see the module docstring for the memory bound).
+
+    While all finite values are held, the summaries (mean, std, range, decile-bin counts) are computed
+    from them when asked; once the state samples, exact running summaries take over.
+    """
 
     name: str
     edges: FloatArray
@@ -40,32 +74,53 @@ class NumericWindow:
     n_null: int = 0
     n_inf: int = 0
     n_finite: int = 0
-    mean: float = 0.0
-    m2: float = 0.0
-    min: float = float("inf")
-    max: float = float("-inf")
-    bin_counts: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     _chunks: list[FloatArray] = field(default_factory=list)
     _priorities: FloatArray | None = None  # set once the state holds a sample instead of all values
+    _moments: _Moments | None = None  # exact summaries, from the moment sampling starts
+    _bins: npt.NDArray[np.int64] | None = None
     _sorted: FloatArray | None = None
 
     @classmethod
     def empty(cls, col: NumericProfile, max_values: int) -> NumericWindow:
-        return cls(
-            name=col.name,
-            edges=col.bin_edges,
-            max_values=max_values,
-            bin_counts=np.zeros(col.bin_edges.size + 1, dtype=np.int64),
-        )
+        return cls(name=col.name, edges=col.bin_edges, max_values=max_values)
 
     @property
     def sampled(self) -> bool:
         """True once more finite values arrived than ``max_values`` (the values are then a uniform sample)."""
         return self._priorities is not None
 
+    def _summary(self) -> _Moments:
+        return self._moments if self._moments is not None else _Moments.of(self.held())
+
+    @property
+    def mean(self) -> float:
+        return self._summary().mean if self.n_finite else float("nan")
+
     @property
     def std(self) -> float:
-        return float(np.sqrt(self.m2 / self.n_finite)) if self.n_finite else float("nan")
+        """Population standard deviation (ddof=0) of the finite values seen (exact)."""
+        return float(np.sqrt(self._summary().m2 / self.n_finite)) if self.n_finite else float("nan")
+
+    @property
+    def min(self) -> float:
+        return self._summary().min if self.n_finite else float("nan")
+
+    @property
+    def max(self) -> float:
+        return self._summary().max if self.n_finite else float("nan")
+
+    @property
+    def bin_counts(self) -> npt.NDArray[np.int64]:
+        """Exact counts in the reference's decile bins: (-inf, e0), [e0, e1), ..., [e_last, inf)."""
+        if self._bins is not None:
+            return self._bins
+        return self._count_bins(self.sorted_values(), is_sorted=True)
+
+    def _count_bins(self, values: FloatArray, *, is_sorted: bool = False) -> npt.NDArray[np.int64]:
+        if is_sorted:
+            cuts = np.searchsorted(values, self.edges, side="left")
+            return np.diff(np.concatenate([[0], cuts, [values.size]])).astype(np.int64)
+        return np.bincount(np.searchsorted(self.edges, values, side="right"), minlength=self.edges.size + 1)
 
     def held(self) -> FloatArray:
         if len(self._chunks) != 1:
@@ -81,38 +136,37 @@ class NumericWindow:
     def update(self, raw: pd.Series | npt.ArrayLike, rng: np.random.Generator, *, source: str) -> None:
         x = to_numeric(raw, column=self.name, source=source)
         finite_mask = np.isfinite(x)
-        n_null = int(np.isnan(x).sum())
-        f = x[finite_mask]
+        f = x if finite_mask.all() else x[finite_mask]
+        n_null = 0 if f.size == x.size else int(np.isnan(x).sum())
         self.n_rows += x.size
         self.n_null += n_null
         self.n_inf += int(x.size - n_null - f.size)
         if f.size == 0:
             return
-        self._absorb_moments(
-            f.size, float(f.mean()), float(((f - f.mean()) ** 2).sum()), float(f.min()), float(f.max())
-        )
-        self.bin_counts += np.bincount(np.searchsorted(self.edges, f, side="right"), minlength=self.edges.size + 1)
+        self.n_finite += f.size
         self._sorted = None
         held = sum(c.size for c in self._chunks)
         if self._priorities is None and held + f.size <= self.max_values:
-            self._chunks.append(f.copy())
+            self._chunks.append(f.copy() if f is x else f)  # never alias the caller's array
             return
-        self._sample_in(f, rng.random(f.size), rng)
+        self._start_sampling(rng)
+        assert self._moments is not None and self._bins is not None
+        m = _Moments.of(f)
+        self._moments.absorb(m.n, m.mean, m.m2, m.min, m.max)
+        self._bins = self._bins + self._count_bins(f)
+        self._sample_in(f, rng.random(f.size))
 
-    def _absorb_moments(self, n: int, mean: float, m2: float, lo: float, hi: float) -> None:
-        total = self.n_finite + n
-        delta = mean - self.mean
-        self.m2 += m2 + delta * delta * self.n_finite * n / total
-        self.mean += delta * n / total
-        self.n_finite = total
-        self.min = min(self.min, lo)
-        self.max = max(self.max, hi)
-
-    def _sample_in(self, values: FloatArray, priorities: FloatArray, rng: np.random.Generator) -> None:
+    def _start_sampling(self, rng: np.random.Generator) -> None:
+        if self._priorities is not None:
+            return
         held = self.held()
-        if self._priorities is None:
-            self._priorities = rng.random(held.size)
-        vals = np.concatenate([held, values])
+        self._moments = _Moments.of(held)
+        self._bins = self._count_bins(held)
+        self._priorities = rng.random(held.size)
+
+    def _sample_in(self, values: FloatArray, priorities: FloatArray) -> None:
+        assert self._priorities is not None
+        vals = np.concatenate([self.held(), values])
         pri = np.concatenate([self._priorities, priorities])
         if vals.size > self.max_values:
             keep = np.argpartition(pri, self.max_values - 1)[: self.max_values]
@@ -122,54 +176,54 @@ class NumericWindow:
         self._sorted = None
 
     def merge_from(self, other: NumericWindow, rng: np.random.Generator) -> None:
+        theirs = other.held()
+        fits = self.held().size + theirs.size <= self.max_values
+        if self._priorities is None and other._priorities is None and fits:
+            self._chunks = [np.concatenate([self.held(), theirs])]
+        else:
+            their_summary, their_bins = other._summary(), other.bin_counts
+            self._start_sampling(rng)
+            assert self._moments is not None and self._bins is not None
+            s = their_summary
+            self._moments.absorb(s.n, s.mean, s.m2, s.min, s.max)
+            self._bins = self._bins + their_bins
+            pri = other._priorities if other._priorities is not None else rng.random(theirs.size)
+            self._sample_in(theirs, pri)
         self.n_rows += other.n_rows
         self.n_null += other.n_null
         self.n_inf += other.n_inf
-        if other.n_finite:
-            self._absorb_moments(other.n_finite, other.mean, other.m2, other.min, other.max)
-        self.bin_counts = self.bin_counts + other.bin_counts
-        theirs = other.held()
-        if self._priorities is None and other._priorities is None and self.held().size + theirs.size <= self.max_values:
-            self._chunks = [np.concatenate([self.held(), theirs])]
-        else:
-            pri = other._priorities if other._priorities is not None else rng.random(theirs.size)
-            self._sample_in(theirs, pri, rng)
+        self.n_finite += other.n_finite
         self._sorted = None
 
     def meta(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "n_rows": self.n_rows,
-            "n_null": self.n_null,
-            "n_inf": self.n_inf,
-            "n_finite": self.n_finite,
-            "mean": self.mean,
-            "m2": self.m2,
-            "min": self.min if self.n_finite else None,
-            "max": self.max if self.n_finite else None,
-        }
+        out: dict[str, Any] = {"name": self.name, "n_rows": self.n_rows, "n_null": self.n_null,
+                               "n_inf": self.n_inf, "n_finite": self.n_finite}
+        if self._moments is not None:
+            mo = self._moments
+            out["moments"] = {"n": mo.n, "mean": mo.mean, "m2": mo.m2, "min": mo.min, "max": mo.max}
+        return out
 
     def arrays(self) -> dict[str, npt.NDArray[Any]]:
-        out: dict[str, npt.NDArray[Any]] = {"values": self.held(), "bin_counts": self.bin_counts}
-        if self._priorities is not None:
+        out: dict[str, npt.NDArray[Any]] = {"values": self.held()}
+        if self._priorities is not None and self._bins is not None:
             out["priorities"] = self._priorities
+            out["bin_counts"] = self._bins
         return out
 
     @classmethod
-    def from_parts(
-        cls, col: NumericProfile, max_values: int, meta: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]
-    ) -> NumericWindow:
+    def from_parts(cls, col: NumericProfile, max_values: int, meta: dict[str, Any],
+                   arrays: dict[str, npt.NDArray[Any]]) -> NumericWindow:
         w = cls.empty(col, max_values)
-        w.n_rows, w.n_null, w.n_inf, w.n_finite = meta["n_rows"], meta["n_null"], meta["n_inf"], meta["n_finite"]
-        w.mean, w.m2 = float(meta["mean"]), float(meta["m2"])
-        w.min = float(meta["min"]) if meta["min"] is not None else float("inf")
-        w.max = float(meta["max"]) if meta["max"] is not None else float("-inf")
-        w.bin_counts = arrays["bin_counts"].astype(np.int64).copy()
-        if w.bin_counts.shape != (col.bin_edges.size + 1,):
-            raise ValueError(f"bin_counts of column {col.name!r} do not fit the profile")
+        w.n_rows, w.n_null = int(meta["n_rows"]), int(meta["n_null"])
+        w.n_inf, w.n_finite = int(meta["n_inf"]), int(meta["n_finite"])
         w._chunks = [arrays["values"].astype(np.float64).copy()]
         if "priorities" in arrays:
+            mo = meta["moments"]
+            w._moments = _Moments(int(mo["n"]), float(mo["mean"]), float(mo["m2"]), float(mo["min"]), float(mo["max"]))
             w._priorities = arrays["priorities"].astype(np.float64).copy()
+            w._bins = arrays["bin_counts"].astype(np.int64).copy()
+            if w._bins.shape != (col.bin_edges.size + 1,) or w._priorities.shape != w._chunks[0].shape:
+                raise ValueError(f"sample of column {col.name!r} does not fit the profile")
         return w
 
 
@@ -203,16 +257,34 @@ class CategoricalWindow:
         return sum(self.unseen.values())
 
     def update(self, raw: pd.Series | npt.ArrayLike, *, source: str) -> None:
-        labels = to_labels(raw)
+        arr = raw.to_numpy() if isinstance(raw, pd.Series) and raw.dtype == object else None
+        if arr is None and isinstance(raw, np.ndarray) and raw.dtype == object:
+            arr = raw
+        if arr is not None:
+            # fast path for object columns of strings: look the raw values up, convert only the misses
+            codes = self.index.get_indexer(arr)
+            miss = codes < 0
+            labels = to_labels(pd.Series(arr[miss], dtype=object))
+            codes_miss = self.index.get_indexer(labels)
+            n = arr.size
+        else:
+            labels = to_labels(raw)
+            codes_miss = self.index.get_indexer(labels)
+            codes = codes_miss
+            miss = np.ones(labels.size, dtype=bool)
+            n = labels.size
         null = pd.isna(labels)
-        codes = self.index.get_indexer(labels)
-        self.n_rows += labels.size
+        self.n_rows += n
         self.n_null += int(null.sum())
         self.counts += np.bincount(codes[codes >= 0], minlength=len(self.index))
-        unseen_mask = (codes < 0) & ~null
-        if unseen_mask.any():
-            vc = pd.Series(labels[unseen_mask]).value_counts()
-            self._add_unseen({str(k): int(v) for k, v in vc.items()})
+        if miss.any():
+            found = codes_miss[codes_miss >= 0]
+            if arr is not None and found.size:
+                self.counts += np.bincount(found, minlength=len(self.index))
+            unseen_mask = (codes_miss < 0) & ~null
+            if unseen_mask.any():
+                vc = pd.Series(labels[unseen_mask]).value_counts()
+                self._add_unseen({str(k): int(v) for k, v in vc.items()})
 
     def _add_unseen(self, new: dict[str, int]) -> None:
         for label, count in new.items():

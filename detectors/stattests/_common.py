@@ -29,8 +29,9 @@ IntArray = npt.NDArray[np.int64]
 #: How to turn two samples into aligned buckets: ``"sturges"`` (Evidently's: Sturges' rule over
 #: reference ∪ current), ``"quantile"`` (deciles of the reference, open-ended outer buckets), an
 #: ``int`` n (n equal-width bins over reference ∪ current), an explicit increasing edge sequence
-#: (plus an underflow and an overflow bucket), or ``"categories"`` (one bucket per distinct value of
-#: reference ∪ current, so a category unseen in the reference keeps its own bucket).
+#: (``np.histogram``'s buckets plus an underflow and an overflow bucket), or ``"categories"`` (one
+#: bucket per distinct value of reference ∪ current, so a category unseen in the reference keeps its
+#: own bucket).
 BinSpec = Literal["sturges", "quantile", "categories"] | int | Sequence[float] | npt.NDArray[np.float64]
 
 #: Smoothing of empty buckets for PSI and KL: a float replaces every zero share by that value;
@@ -116,8 +117,14 @@ def binned_counts(
 
 
 def _outer_counts(values: FloatArray, edges: FloatArray) -> IntArray:
-    """Counts in (-inf, e0), [e0, e1), ..., [e_last, inf): len(edges) + 1 buckets, nothing dropped."""
+    """Counts in (-inf, e0), [e0, e1), ..., [e_{k-1}, e_k], (e_k, inf): len(edges) + 1 buckets.
+
+    Inside [e0, e_k] the buckets are those of ``np.histogram`` (the last one closed); values outside go
+    to the two outer buckets, so nothing is dropped.
+    """
     idx = np.searchsorted(edges, values, side="right")
+    if edges.size > 1:
+        idx[values == edges[-1]] = edges.size - 1
     return np.bincount(idx, minlength=edges.size + 1).astype(np.int64)
 
 
