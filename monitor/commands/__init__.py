@@ -10,4 +10,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "monitor.commands.db",
     "monitor.commands.run",
     "monitor.commands.replay",
+    "monitor.commands.demo",
 )

@@ -69,11 +69,14 @@ def watch_scenario(
     source: str | None = None,
     on_batch: Progress | None = None,
     max_batch: int = 5000,
+    max_messages: int | None = None,
+    timeout: float | None = None,
 ) -> WatchResult:
     """``driftwarden run --config <scenario config> --source <events file> --db <url>`` to the end of the file.
 
-    ``source`` defaults to the scenario's event file; ``"kafka"`` consumes the configured topics instead
-    (then the run ends once ``settings``' topics are drained: see :mod:`monitor.commands.demo`).
+    ``source`` defaults to the scenario's event file (the run ends at its end and closes the last windows);
+    ``"kafka"`` consumes ``settings``' topics instead, until ``max_messages`` or ``timeout`` (the last,
+    still open window then stays in the checkpoint, as in production).
     """
     from prometheus_client import CollectorRegistry
 
@@ -84,7 +87,7 @@ def watch_scenario(
     if on_batch is not None:
         service.source = ProgressSource(service.source, on_batch)
     started = time.monotonic()
-    result = service.run()
+    result = service.run(max_messages=max_messages, timeout=timeout)
     return WatchResult(result.messages, result.windows, result.dead_letters, result.stopped_by, result.clean,
                        time.monotonic() - started)
 
