@@ -100,12 +100,20 @@ class WindowState:
 
     @classmethod
     def from_frame(
-        cls, profile: ReferenceProfile, frame: pd.DataFrame | Mapping[str, Any], *, columns: Sequence[str] | None = None
+        cls,
+        profile: ReferenceProfile,
+        frame: pd.DataFrame | Mapping[str, Any],
+        *,
+        columns: Sequence[str] | None = None,
+        source: str = "current data",
     ) -> WindowState:
-        """An exact state of a whole in-memory frame (``max_values`` = its row count)."""
+        """An exact state of a whole in-memory frame (``max_values`` = its row count).
+
+        ``source`` names the data in error messages (e.g. the file it came from).
+        """
         n = len(frame) if isinstance(frame, pd.DataFrame) else max((len(v) for v in frame.values()), default=1)
         state = cls(profile, max_values=max(n, 1), seed=0, columns=columns)
-        state.update(frame)
+        state.update(frame, source=source)
         return state
 
     # ------------------------------------------------------------------ access
