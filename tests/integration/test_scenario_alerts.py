@@ -1,0 +1,112 @@
+"""The whole scenario through the real pipeline: each incident raises the right alert in time, quiet days none.
+
+Runs ``driftwarden reference build`` + ``driftwarden run --source <events>`` (their Python API) into SQLite and
+into PostgreSQL, then scores the alerts against ``ground_truth.json`` (:func:`monitor.scenario.evaluate_alerts`:
+an incident is caught when each expected (signal, feature) is raised with ``first_seen`` from the window holding
+its start to one window after it; in time when that is at most one window late; any other alert is a false
+alarm).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.db import upgrade
+from monitor.scenario import Evaluation, ScenarioFiles, format_evaluation, generate_scenario
+from monitor.scenario.runner import build_scenario_reference, raised_alerts, score_run, watch_scenario
+from monitor.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+EVENTS_PER_HOUR = 600.0
+INCIDENTS = ["new_device_category", "feature_pipeline_break", "model_degenerates", "concept_drift"]
+
+# Detection bugs outside the scenario, reported to their owners; strict, so a fix turns these into XPASS
+# failures that say "remove me".
+KNOWN_DETECTOR_BUGS = {
+    "new_device_category": (
+        "detectors/presets/default.py maps a p-value of exactly 0.0 to 1.0 (`float(chi.p_value or 1.0)`, also "
+        "for the z-test): a 15% unseen 'car' device gives chi2 = 5133, p = 0.0 -> 1.0, not drifted; and the "
+        "unseen_categories quality check is not wired yet (detectors/quality_hook.py returns [])"
+    ),
+}
+
+
+def _incident_params() -> list[object]:
+    return [
+        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DETECTOR_BUGS[name]))
+        if name in KNOWN_DETECTOR_BUGS else name
+        for name in INCIDENTS
+    ]
+
+
+def _run(files: ScenarioFiles, url: str) -> Evaluation:
+    upgrade(url)
+    build_scenario_reference(files, url)
+    watched = watch_scenario(files, url, Settings(database_url=url, metrics_port=0))
+    assert watched.clean and watched.stopped_by == "end_of_source"
+    assert watched.messages == files.n_predictions + files.n_outcomes
+    assert watched.dead_letters == 0
+    assert watched.windows == 14
+    return score_run(files, url)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> ScenarioFiles:
+    return generate_scenario(tmp_path_factory.mktemp("scenario"), seed=7, events_per_hour=EVENTS_PER_HOUR)
+
+
+@pytest.fixture(scope="module")
+def sqlite_run(files: ScenarioFiles, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Evaluation]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'driftwarden.db'}"
+    return url, _run(files, url)
+
+
+@pytest.mark.parametrize("incident", _incident_params())
+def test_each_incident_raises_the_right_alert_in_time(sqlite_run: tuple[str, Evaluation], incident: str) -> None:
+    _, ev = sqlite_run
+    result = ev.incident(incident)
+    summary = "\n".join(format_evaluation(ev))
+    assert result.caught, f"{incident} missed ({[e.what for e in result.missing]}):\n{summary}"
+    assert result.in_time, f"{incident} caught too late (deadline {result.deadline}):\n{summary}"
+
+
+def test_quiet_periods_raise_no_alert(sqlite_run: tuple[str, Evaluation]) -> None:
+    _, ev = sqlite_run
+    assert ev.false_alarms == (), "\n".join(format_evaluation(ev))
+
+
+def test_incident_alerts_resolve_by_the_end(sqlite_run: tuple[str, Evaluation], files: ScenarioFiles) -> None:
+    """Recovery: one clean day-long window resolves an incident (the scenario's ``auto_resolve_after: 1``)."""
+    from monitor.db import make_engine, session_factory
+    from monitor.db.models import Alert
+
+    url, _ = sqlite_run
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            statuses = {(a.signal, a.feature): a.status for a in session.query(Alert).all()}
+    finally:
+        engine.dispose()
+    assert statuses, "no alert at all"
+    assert set(statuses.values()) == {"resolved"}, statuses
+
+
+def test_postgres_gives_the_same_alerts(
+    sqlite_run: tuple[str, Evaluation], files: ScenarioFiles, migrated_pg_url: str
+) -> None:
+    sqlite_url, _ = sqlite_run
+    ev = _run(files, migrated_pg_url)
+    summary = "\n".join(format_evaluation(ev))
+    assert raised_alerts(migrated_pg_url, "recommender") == raised_alerts(sqlite_url, "recommender"), summary
+    for result in ev.incidents:
+        if result.name not in KNOWN_DETECTOR_BUGS:
+            assert result.caught and result.in_time, f"PostgreSQL: {result.name}:\n{summary}"
+    assert ev.false_alarms == (), summary
+
+
+def test_the_scenario_files_exist(files: ScenarioFiles) -> None:
+    for path in (files.events, files.reference, files.ground_truth, files.config):
+        assert Path(path).is_file()
