@@ -8,6 +8,8 @@ from __future__ import annotations
 
 COMMAND_MODULES: tuple[str, ...] = (
     "monitor.commands.db",
+    "monitor.commands.reference",
+    "monitor.commands.alerts",
     "monitor.commands.run",
     "monitor.commands.replay",
     "monitor.commands.demo",
