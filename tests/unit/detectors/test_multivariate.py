@@ -179,3 +179,9 @@ def test_input_errors_name_the_problem() -> None:
         PCAReconstruction.fit(_reference(), chunk_size=400, variance_explained=1.0)
     with pytest.raises(InvalidParameterError, match="categorical_columns"):
         PCAReconstruction.fit(_reference(), chunk_size=400, categorical_columns=[5])
+
+
+def test_public_api_is_pinned() -> None:
+    import detectors.multivariate as multivariate
+
+    assert set(multivariate.__all__) == {"MatrixShapeError", "MultivariateResult", "PCAReconstruction"}

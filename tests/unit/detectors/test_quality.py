@@ -266,3 +266,16 @@ def test_results_are_json_safe_and_errors_name_the_parameter() -> None:
         type_violation_check("c", [1.0], kind="text")
     with pytest.raises(InvalidParameterError, match="reference_min"):
         out_of_range_check("c", [1.0], reference_min=2.0, reference_max=1.0, reference_count=5)
+
+
+def test_public_api_is_pinned() -> None:
+    import detectors.quality as quality
+
+    assert set(quality.__all__) == {
+        "ColumnReference", "QualityConfig", "QualityResult", "check_column", "constant_column_check",
+        "constant_from_counts", "default_labels", "missing_rate_check", "missing_rate_from_counts",
+        "out_of_range_check", "out_of_range_from_counts", "outside_range_p_value", "two_proportion_p_value",
+        "type_violation_check", "type_violations_from_counts", "unseen_categories_check",
+        "unseen_categories_from_counts",
+    }  # fmt: skip
+    assert all(hasattr(quality, name) for name in quality.__all__)

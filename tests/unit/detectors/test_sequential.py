@@ -186,3 +186,13 @@ def test_adwin_reports_one_alarm_per_change() -> None:
     hits = [i for i, v in enumerate(x) if det.update(v)]
     segments = [h // 2000 for h in hits]
     assert segments == [1, 2, 3], hits
+
+
+def test_public_api_is_pinned() -> None:
+    import detectors.sequential as sequential
+
+    assert set(sequential.__all__) == {
+        "ADWIN", "CUSUM", "DETECTORS", "DetectorStateError", "InvalidParameterError", "NonFiniteValueError",
+        "PageHinkley", "SequentialDetector", "SequentialDetectorError",
+    }  # fmt: skip
+    assert all(hasattr(sequential, name) for name in sequential.__all__)
