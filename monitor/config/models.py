@@ -112,6 +112,16 @@ class SequentialConfig(_Strict):
     detector: Literal["page_hinkley", "cusum", "adwin"] = "page_hinkley"
     params: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _buildable(self) -> SequentialConfig:
+        from detectors.sequential import DETECTORS
+
+        try:
+            DETECTORS[self.detector](**self.params)
+        except TypeError as exc:
+            raise ValueError(f"params of {self.detector}: {exc}") from None
+        return self
+
 
 class MetricConfig(_Strict):
     """A per-window ratio of joined predictions: ``count(numerator) / count(denominator)``.

@@ -1,0 +1,110 @@
+"""Window assignment (count/time, tumbling/sliding, lateness), outcome join and business metrics: pure."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from monitor.config import Condition, MetricConfig, WindowConfig
+from monitor.join import OutcomeJoiner, merge_outcome
+from monitor.metrics_business import compute_metric, condition_holds
+from monitor.windows import Span, Windower, to_epoch
+
+
+def keys(w: Windower, ts: float) -> list[str]:
+    return [s.key for s in w.assign(ts).spans]
+
+
+def test_count_tumbling_every_event_in_exactly_one_window() -> None:
+    w = Windower(WindowConfig(type="count", size=4))
+    got = [keys(w, 0.0) for _ in range(10)]
+    assert got == [["count:0"]] * 4 + [["count:4"]] * 4 + [["count:8"]] * 2
+    spans = [Span("count:0", 0, 4), Span("count:4", 4, 8), Span("count:8", 8, 12)]
+    assert [s.key for s in w.due(spans)] == ["count:0", "count:4"]
+    assert [s.key for s in w.due(spans, flush=True)] == ["count:0", "count:4", "count:8"]
+
+
+@pytest.mark.parametrize(("size", "slide"), [(6, 2), (6, 3), (5, 5), (7, 3)])
+def test_count_sliding_membership_matches_definition(size: int, slide: int) -> None:
+    w = Windower(WindowConfig(type="count", size=size, slide=slide))
+    for i in range(40):
+        got = {int(k.split(":")[1]) for k in keys(w, 0.0)}
+        want = {s for s in range(0, i + 1, slide) if s <= i < s + size}
+        assert got == want, i
+
+
+def test_time_tumbling_with_lateness_and_late_events() -> None:
+    w = Windower(WindowConfig(type="time", size=60, allowed_lateness=30))
+    assert keys(w, 10) == ["time:1970-01-01T00:00:00Z"]
+    assert keys(w, 70) == ["time:1970-01-01T00:01:00Z"]
+    spans = [Span("time:1970-01-01T00:00:00Z", 0, 60), Span("time:1970-01-01T00:01:00Z", 60, 120)]
+    assert w.due(spans) == []  # watermark 40 < 60
+    assert keys(w, 50) == ["time:1970-01-01T00:00:00Z"]  # late but within the allowed lateness
+    keys(w, 95)  # watermark 65
+    assert [s.key for s in w.due(spans)] == ["time:1970-01-01T00:00:00Z"]
+    a = w.assign(59.0)  # its only window is closed: late, counted by the caller, not used
+    assert a.late and a.spans == []
+    assert w.due(spans[1:], idle_seconds=100)[0].key == "time:1970-01-01T00:01:00Z"
+
+
+def test_time_sliding_and_state_round_trip() -> None:
+    w = Windower(WindowConfig(type="time", size=3600, slide=900))
+    assert len(w.assign(4000).spans) == 4
+    again = Windower(w.config, w.state())
+    assert again.state() == w.state() and again.watermark == w.watermark
+    assert Windower(WindowConfig(type="count", size=3)).state() == {"seq": 0, "max_ts": None, "closed_until": None}
+
+
+def test_to_epoch() -> None:
+    assert to_epoch(1_700_000_000) == 1_700_000_000.0
+    assert to_epoch(1_700_000_000_500) == pytest.approx(1_700_000_000.5)
+    for bad in ("2026", math.nan, True, None):
+        with pytest.raises(ValueError):
+            to_epoch(bad)
+
+
+def test_join_ttl_both_orders_and_idempotent_merge() -> None:
+    j = OutcomeJoiner(ttl=100)
+    assert j.add_prediction("a", 1000, ["w1"]) == []
+    assert j.add_outcome("a", 1050, {"shown": True}) == ["w1"]
+    assert j.add_outcome("a", 1050, {"shown": True}) == ["w1"]  # redelivery: the window merge is idempotent
+    assert j.add_outcome("b", 1060, {"played": True}) == []  # waits for its prediction
+    assert j.add_prediction("b", 1040, ["w1", "w2"]) == [{"played": True}]
+    assert j.add_outcome("a", 1200, {"played": True}) == []  # its prediction expired: the outcome waits in vain
+    assert j.pending == (0, 1)
+    j.add_prediction("c", 1400, [])
+    assert j.pending == (1, 0) and j.stats == {"matched": 3, "late_or_unmatched": 1}
+    restored = OutcomeJoiner.from_state(j.state())
+    assert restored.state() == j.state()
+    rec: dict[str, object] = {}
+    for _ in range(2):
+        merge_outcome(rec, {"shown": True, "play_seconds": 31.0})
+    assert rec == {"shown": True, "play_seconds": 31.0}
+
+
+def test_join_expires_old_entries() -> None:
+    j = OutcomeJoiner(ttl=10)
+    for i in range(100):
+        j.add_prediction(f"p{i}", float(i), [])
+    assert j.pending[0] <= 12
+
+
+def test_take_rate_and_ctr_and_conditions() -> None:
+    take = MetricConfig(name="take_rate", kind="take_rate", quality_play_seconds=30)
+    ctr = MetricConfig(name="ctr", kind="ctr")
+    records = [
+        {"shown": True, "played": True, "play_seconds": 30, "clicked": True},
+        {"shown": True, "played": True, "play_seconds": 29.9},
+        {"shown": True, "clicked": False},
+        {"shown": False, "played": True, "play_seconds": 300, "clicked": True},
+        {"played": True, "play_seconds": 300},
+    ]
+    t = compute_metric(take, records)
+    assert (t.numerator, t.denominator) == (1, 3) and t.value == pytest.approx(1 / 3)
+    c = compute_metric(ctr, records)
+    assert (c.numerator, c.denominator) == (1, 3)
+    assert compute_metric(take, []).value is None
+    assert not condition_holds(Condition(field="x", op=">", value=1), {"x": math.nan})
+    assert condition_holds(Condition(field="x", op="==", value="a"), {"x": "a"})
+    assert not condition_holds(Condition(field="x", op="truthy"), {"x": math.nan})
