@@ -82,7 +82,10 @@ class NumericWindow:
 
     @classmethod
     def empty(cls, col: NumericProfile, max_values: int) -> NumericWindow:
-        return cls(name=col.name, edges=col.bin_edges, max_values=max_values)
+        # internal edges: reference min, the deciles, just above the reference max -> the outer buckets count
+        # the values outside the reference range exactly
+        edges = np.concatenate([[col.min], col.bin_edges, [np.nextafter(col.max, np.inf)]])
+        return cls(name=col.name, edges=edges, max_values=max_values)
 
     @property
     def sampled(self) -> bool:
@@ -109,12 +112,26 @@ class NumericWindow:
     def max(self) -> float:
         return self._summary().max if self.n_finite else float("nan")
 
-    @property
-    def bin_counts(self) -> npt.NDArray[np.int64]:
-        """Exact counts in the reference's decile bins: (-inf, e0), [e0, e1), ..., [e_last, inf)."""
+    def _all_bins(self) -> npt.NDArray[np.int64]:
         if self._bins is not None:
             return self._bins
         return self._count_bins(self.sorted_values(), is_sorted=True)
+
+    @property
+    def bin_counts(self) -> npt.NDArray[np.int64]:
+        """Exact counts in the reference's decile bins: (-inf, e0), [e0, e1), ..., [e_last, inf)."""
+        b = self._all_bins()
+        return np.concatenate([[b[0] + b[1]], b[2:-2], [b[-2] + b[-1]]])
+
+    @property
+    def n_below(self) -> int:
+        """Finite values below the reference minimum (exact)."""
+        return int(self._all_bins()[0])
+
+    @property
+    def n_above(self) -> int:
+        """Finite values above the reference maximum (exact)."""
+        return int(self._all_bins()[-1])
 
     def _count_bins(self, values: FloatArray, *, is_sorted: bool = False) -> npt.NDArray[np.int64]:
         if is_sorted:
@@ -181,7 +198,7 @@ class NumericWindow:
         if self._priorities is None and other._priorities is None and fits:
             self._chunks = [np.concatenate([self.held(), theirs])]
         else:
-            their_summary, their_bins = other._summary(), other.bin_counts
+            their_summary, their_bins = other._summary(), other._all_bins()
             self._start_sampling(rng)
             assert self._moments is not None and self._bins is not None
             s = their_summary
@@ -222,7 +239,7 @@ class NumericWindow:
             w._moments = _Moments(int(mo["n"]), float(mo["mean"]), float(mo["m2"]), float(mo["min"]), float(mo["max"]))
             w._priorities = arrays["priorities"].astype(np.float64).copy()
             w._bins = arrays["bin_counts"].astype(np.int64).copy()
-            if w._bins.shape != (col.bin_edges.size + 1,) or w._priorities.shape != w._chunks[0].shape:
+            if w._bins.shape != (w.edges.size + 1,) or w._priorities.shape != w._chunks[0].shape:
                 raise ValueError(f"sample of column {col.name!r} does not fit the profile")
         return w
 

@@ -79,7 +79,11 @@ def test_ks_matches_scipy_and_evidently(seed: int, n: int, m: int) -> None:
     # the vectorised pieces used by the default preset
     close(ks_statistic_sorted(np.sort(ref), np.sort(cur)), sp.statistic)
     asym = stats.ks_2samp(ref, cur, method="asymp").pvalue
-    close(ks_pvalue_asymptotic(sp.statistic, n, m), asym)
+    en = n * m / (n + m)
+    if en <= 500:  # scipy's own formula
+        close(ks_pvalue_asymptotic(sp.statistic, n, m), asym)
+    else:  # Stephens' approximation, documented bound
+        assert ks_pvalue_asymptotic(sp.statistic, n, m) == pytest.approx(asym, rel=0.025 if asym > 1e-4 else 0.055)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

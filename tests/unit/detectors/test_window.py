@@ -137,3 +137,21 @@ def test_mapping_of_arrays_is_accepted() -> None:
     w = WindowState.empty(_profile())
     w.update({"x": np.arange(4.0), "c": np.array(["a", "b", "a", "q"], dtype=object)})
     assert w.n_rows == 4 and w.categorical("c").unseen == {"q": 1}
+
+
+def test_out_of_range_and_bin_counts_stay_exact_when_sampling() -> None:
+    p = _profile()
+    lo, hi = p["x"].min, p["x"].max  # type: ignore[union-attr]
+    w = WindowState.empty(p, max_values=50, seed=0)
+    values = np.concatenate([np.full(30, lo - 1), np.full(20, hi + 1), np.zeros(500), [lo, hi]])
+    for chunk in np.array_split(values, 7):
+        w.update({"x": chunk, "c": np.array(["a"] * chunk.size, dtype=object)})
+    x = w.numeric("x")
+    assert x.sampled and (x.n_below, x.n_above) == (30, 20)
+    assert int(x.bin_counts.sum()) == values.size
+    exact = WindowState.from_frame(p, {"x": values, "c": np.array(["a"] * values.size, dtype=object)})
+    np.testing.assert_array_equal(x.bin_counts, exact.numeric("x").bin_counts)
+    assert x.mean == pytest.approx(values.mean()) and x.std == pytest.approx(values.std())
+    assert (x.min, x.max) == (lo - 1, hi + 1)
+    restored = WindowState.from_bytes(w.to_bytes(), p).numeric("x")
+    assert (restored.n_below, restored.n_above, restored.mean) == (30, 20, x.mean)
