@@ -1,13 +1,31 @@
 """Bridge from :func:`detectors.evaluate` to the data-quality checks of :mod:`detectors.quality`.
 
-Kept separate so the drift core does not depend on the quality module's internals: it passes each
-check the reference facts it needs (missing rate, range, category set) and the current values.
+Each check gets the reference facts it needs (missing count and rows, range, distinct count, category
+set) from the profile and the window's exact counters (nulls, ±inf, values below / above the reference
+range, unseen categories), through the checks' ``*_from_counts`` versions, so the findings are exact even
+when the window samples its values. Only triggered findings are returned.
+
+Checks per kind: numeric — missing rate, out of range, became constant, infinities; categorical and
+binary — missing rate, unseen categories, became constant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from detectors.columns import CategoricalProfile, NumericProfile
+from detectors.quality import (
+    QualityResult,
+    constant_from_counts,
+    missing_rate_from_counts,
+    out_of_range_from_counts,
+    type_violations_from_counts,
+    unseen_categories_from_counts,
+)
+from detectors.window_columns import CategoricalWindow, NumericWindow
 
 if TYPE_CHECKING:
     from detectors.profile import ReferenceProfile
@@ -15,7 +33,69 @@ if TYPE_CHECKING:
 
 __all__ = ["quality_findings"]
 
+MAX_EXAMPLES = 5
 
-def quality_findings(profile: ReferenceProfile, state: WindowState, names: Sequence[str]) -> list[Any]:
-    """Data-quality findings for the window (empty until :mod:`detectors.quality` exists)."""
-    return []
+
+def quality_findings(profile: ReferenceProfile, state: WindowState, names: Sequence[str]) -> list[QualityResult]:
+    """The triggered data-quality findings of the window, column by column in ``names`` order.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from detectors import ReferenceProfile, WindowState
+    >>> ref = pd.DataFrame({"x": np.linspace(0, 1, 500), "c": ["a", "b"] * 250})
+    >>> p = ReferenceProfile.build(ref)
+    >>> w = WindowState.from_frame(p, pd.DataFrame({"x": [0.5] * 90 + [7.0] * 10, "c": ["a"] * 50 + [None] * 50}))
+    >>> [(f.check, f.column) for f in quality_findings(p, w, ["x", "c"])]
+    [('out_of_range', 'x'), ('missing_rate', 'c'), ('constant', 'c')]
+    """
+    out: list[QualityResult] = []
+    for name in names:
+        col = profile[name]
+        if isinstance(col, NumericProfile):
+            out.extend(_numeric(col, state.numeric(name)))
+        elif isinstance(col, CategoricalProfile):
+            out.extend(_categorical(col, state.categorical(name)))
+    return [f for f in out if f.triggered]
+
+
+def _numeric(col: NumericProfile, win: NumericWindow) -> list[QualityResult]:
+    found = [
+        missing_rate_from_counts(col.name, win.n_null, win.n_rows, reference_missing=col.n_null,
+                                 reference_rows=col.n_rows),
+    ]
+    outside = win.n_below + win.n_above
+    if win.n_finite:
+        held = win.sorted_values()
+        out_values = held[(held < col.min) | (held > col.max)]
+        uniq, counts = np.unique(out_values, return_counts=True)
+        order = np.lexsort((uniq, -counts))[:MAX_EXAMPLES]
+        examples = tuple((repr(float(uniq[i])), int(counts[i])) for i in order)
+        found.append(out_of_range_from_counts(
+            col.name, outside, win.n_finite, reference_min=col.min, reference_max=col.max,
+            reference_count=col.n_finite, examples=examples, n_distinct_outside=int(uniq.size),
+        ))
+        found.append(constant_from_counts(
+            col.name, 1 if win.min == win.max else 2, win.n_finite, reference_distinct=col.n_distinct,
+            value=repr(win.min),
+        ))
+    if win.n_inf:
+        found.append(type_violations_from_counts(col.name, {"inf": win.n_inf}, win.n_rows - win.n_null,
+                                                 kind=col.kind))
+    return found
+
+
+def _categorical(col: CategoricalProfile, win: CategoricalWindow) -> list[QualityResult]:
+    found = [
+        missing_rate_from_counts(col.name, win.n_null, win.n_rows, reference_missing=col.n_null,
+                                 reference_rows=col.n_rows),
+    ]
+    if win.n_valid:
+        found.append(unseen_categories_from_counts(col.name, win.unseen, win.n_valid, max_examples=MAX_EXAMPLES))
+        present = [c for c, n in zip(col.categories, win.counts, strict=True) if n > 0]
+        present += [k for k, n in win.unseen.items() if n > 0]
+        found.append(constant_from_counts(
+            col.name, len(present), win.n_valid, reference_distinct=len(col.categories),
+            value=present[0] if len(present) == 1 else "",
+        ))
+    return found

@@ -149,3 +149,18 @@ def test_pandas_frame_helpers_accept_int_and_float_mix() -> None:
     cur = pd.DataFrame({"code": np.tile([0.0, 1.0, 2.0, 3.0, 4.0, np.nan], 100)})
     col = evaluate(prof, cur).column("code")
     assert col.kind == "categorical" and col.unseen_categories == () and not col.drifted
+
+
+def test_quality_findings_come_from_the_window_counters(profile: ReferenceProfile) -> None:
+    frame = make_frame(2000, 6)
+    frame.loc[:399, "num0"] = np.nan  # missing rate 0 -> 20%
+    frame.loc[400:409, "num1"] = 1e6  # out of the reference range
+    frame.loc[:99, "cat0"] = "L77"  # unseen category
+    frame["cat1"] = "L01"  # constant
+    report = evaluate(profile, frame)
+    found = {(q.check, q.column) for q in report.quality}
+    assert found == {("missing_rate", "num0"), ("out_of_range", "num1"), ("unseen_categories", "cat0"),
+                     ("constant", "cat1")}
+    d = report.to_dict()["quality"]
+    assert all(q["triggered"] for q in d) and len(d) == 4
+    assert evaluate(profile, make_frame(2000, 7)).quality == []
