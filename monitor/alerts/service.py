@@ -200,11 +200,11 @@ class AlertService:
 def list_alerts(session: Session, *, status: str | None = None, model: str | None = None,
                 limit: int = 100) -> list[tuple[Alert, str]]:
     """``(alert, model name)`` newest ``last_seen`` first; ``status`` may be ``open``, ``acknowledged``,
-    ``resolved`` or ``unresolved``."""
+    ``resolved``, ``unresolved``, or ``all``/``None`` (every status)."""
     query = select(Alert, Model.name).join(Model, Model.id == Alert.model_id)
     if status == "unresolved":
         query = query.where(Alert.status != "resolved")
-    elif status is not None:
+    elif status is not None and status != "all":
         query = query.where(Alert.status == status)
     if model is not None:
         query = query.where(Model.name == model)
