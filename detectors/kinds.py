@@ -25,7 +25,7 @@ import pandas as pd
 
 from detectors.errors import IncompatibleTypeError, UnknownNameError
 
-__all__ = ["KINDS", "infer_kind", "to_labels", "to_numeric"]
+__all__ = ["KINDS", "infer_kind", "to_labels", "to_numeric", "to_numeric_lenient"]
 
 NUMERIC: Final = "numeric"
 CATEGORICAL: Final = "categorical"
@@ -89,6 +89,24 @@ def to_numeric(values: pd.Series | npt.ArrayLike, *, column: str, source: str) -
         return pd.to_numeric(ser, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError) as exc:
         raise IncompatibleTypeError(column, source, NUMERIC, str(dtype)) from exc
+
+
+def to_numeric_lenient(values: pd.Series | npt.ArrayLike) -> tuple[npt.NDArray[np.float64], int]:
+    """Like :func:`to_numeric`, but values that are not numbers become NaN and are counted (second item).
+
+    Examples
+    --------
+    >>> x, bad = to_numeric_lenient(pd.Series([1, "2.5", "oops", None], dtype=object))
+    >>> x.tolist()[:2], bad
+    ([1.0, 2.5], 1)
+    """
+    try:
+        return to_numeric(values, column="", source=""), 0
+    except IncompatibleTypeError:
+        ser = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object))
+        coerced = pd.to_numeric(ser, errors="coerce")
+        invalid = int((coerced.isna() & ser.notna()).sum())
+        return coerced.to_numpy(dtype=np.float64, na_value=np.nan), invalid
 
 
 def to_labels(values: pd.Series | npt.ArrayLike) -> npt.NDArray[np.object_]:

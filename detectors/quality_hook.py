@@ -5,8 +5,8 @@ set) from the profile and the window's exact counters (nulls, ±inf, values belo
 range, unseen categories), through the checks' ``*_from_counts`` versions, so the findings are exact even
 when the window samples its values. Only triggered findings are returned.
 
-Checks per kind: numeric — missing rate, out of range, became constant, infinities; categorical and
-binary — missing rate, unseen categories, became constant.
+Checks per kind: numeric — missing rate, out of range, became constant, infinities and non-numbers
+(lenient windows); categorical and binary — missing rate, unseen categories, became constant.
 """
 
 from __future__ import annotations
@@ -79,9 +79,9 @@ def _numeric(col: NumericProfile, win: NumericWindow) -> list[QualityResult]:
             col.name, 1 if win.min == win.max else 2, win.n_finite, reference_distinct=col.n_distinct,
             value=repr(win.min),
         ))
-    if win.n_inf:
-        found.append(type_violations_from_counts(col.name, {"inf": win.n_inf}, win.n_rows - win.n_null,
-                                                 kind=col.kind))
+    if win.n_inf or win.n_invalid:
+        by_type = {k: v for k, v in (("inf", win.n_inf), ("non-numeric", win.n_invalid)) if v}
+        found.append(type_violations_from_counts(col.name, by_type, win.n_rows - win.n_null, kind=col.kind))
     return found
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from detectors._container import pack, unpack
 from detectors.columns import CategoricalProfile, NumericProfile
 from detectors.errors import InvalidParameterError, MissingColumnError, ProfileFormatError, ProfileMismatchError
+from detectors.kinds import to_numeric
 from detectors.profile import DEFAULT_MAX_VALUES, ReferenceProfile
 from detectors.window_columns import CategoricalWindow, NumericWindow
 
@@ -150,8 +151,15 @@ class WindowState:
             raise MissingColumnError(name, "the window state") from None
 
     # ------------------------------------------------------------------ updates
-    def update(self, batch: pd.DataFrame | Mapping[str, Any], *, source: str = "current data") -> None:
-        """Add a batch: a DataFrame or a mapping of column name → 1-D array (every profile column required)."""
+    def update(
+        self, batch: pd.DataFrame | Mapping[str, Any], *, source: str = "current data", strict: bool = True
+    ) -> None:
+        """Add a batch: a DataFrame or a mapping of column name → 1-D array (every profile column required).
+
+        A value that is not a number in a numeric column raises :class:`IncompatibleTypeError` (naming
+        ``source``); with ``strict=False`` it is counted (``numeric(name).n_invalid``, reported as a
+        type-violation finding) instead, so one bad record cannot stop a stream.
+        """
         lengths = set()
         for name in self._columns:
             if name not in batch:
@@ -159,10 +167,15 @@ class WindowState:
             lengths.add(len(batch[name]))
         if len(lengths) > 1:
             raise InvalidParameterError("batch", sorted(lengths), "columns of equal length", where=source)
+        values_by_name = {name: batch[name] for name in self._columns}
+        if strict:  # convert first, so a bad column leaves the whole state untouched
+            for name, col in self._columns.items():
+                if isinstance(col, NumericWindow):
+                    values_by_name[name] = to_numeric(values_by_name[name], column=name, source=source)
         for name, col in self._columns.items():
-            values = batch[name]
+            values = values_by_name[name]
             if isinstance(col, NumericWindow):
-                col.update(values, self._rng, source=source)
+                col.update(values, self._rng, source=source, strict=strict)
             else:
                 col.update(values, source=source)
         self._n_rows += lengths.pop() if lengths else 0

@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from detectors.columns import CategoricalProfile, NumericProfile
-from detectors.kinds import to_labels, to_numeric
+from detectors.kinds import to_labels, to_numeric, to_numeric_lenient
 
 __all__ = ["OTHER_UNSEEN", "CategoricalWindow", "NumericWindow"]
 
@@ -74,6 +74,7 @@ class NumericWindow:
     n_null: int = 0
     n_inf: int = 0
     n_finite: int = 0
+    n_invalid: int = 0
     _chunks: list[FloatArray] = field(default_factory=list)
     _priorities: FloatArray | None = None  # set once the state holds a sample instead of all values
     _moments: _Moments | None = None  # exact summaries, from the moment sampling starts
@@ -150,14 +151,21 @@ class NumericWindow:
             self._sorted = np.sort(self.held())
         return self._sorted
 
-    def update(self, raw: pd.Series | npt.ArrayLike, rng: np.random.Generator, *, source: str) -> None:
-        x = to_numeric(raw, column=self.name, source=source)
+    def update(
+        self, raw: pd.Series | npt.ArrayLike, rng: np.random.Generator, *, source: str, strict: bool = True
+    ) -> None:
+        """Add values; non-numbers raise IncompatibleTypeError, or with ``strict=False`` count as ``n_invalid``."""
+        if strict:
+            x, invalid = to_numeric(raw, column=self.name, source=source), 0
+        else:
+            x, invalid = to_numeric_lenient(raw)
         finite_mask = np.isfinite(x)
         f = x if finite_mask.all() else x[finite_mask]
-        n_null = 0 if f.size == x.size else int(np.isnan(x).sum())
+        n_null = 0 if f.size == x.size else int(np.isnan(x).sum()) - invalid
         self.n_rows += x.size
+        self.n_invalid += invalid
         self.n_null += n_null
-        self.n_inf += int(x.size - n_null - f.size)
+        self.n_inf += int(x.size - n_null - invalid - f.size)
         if f.size == 0:
             return
         self.n_finite += f.size
@@ -209,12 +217,13 @@ class NumericWindow:
         self.n_rows += other.n_rows
         self.n_null += other.n_null
         self.n_inf += other.n_inf
+        self.n_invalid += other.n_invalid
         self.n_finite += other.n_finite
         self._sorted = None
 
     def meta(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "n_rows": self.n_rows, "n_null": self.n_null,
-                               "n_inf": self.n_inf, "n_finite": self.n_finite}
+                               "n_inf": self.n_inf, "n_finite": self.n_finite, "n_invalid": self.n_invalid}
         if self._moments is not None:
             mo = self._moments
             out["moments"] = {"n": mo.n, "mean": mo.mean, "m2": mo.m2, "min": mo.min, "max": mo.max}
@@ -233,6 +242,7 @@ class NumericWindow:
         w = cls.empty(col, max_values)
         w.n_rows, w.n_null = int(meta["n_rows"]), int(meta["n_null"])
         w.n_inf, w.n_finite = int(meta["n_inf"]), int(meta["n_finite"])
+        w.n_invalid = int(meta.get("n_invalid", 0))
         w._chunks = [arrays["values"].astype(np.float64).copy()]
         if "priorities" in arrays:
             mo = meta["moments"]

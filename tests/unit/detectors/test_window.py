@@ -155,3 +155,30 @@ def test_out_of_range_and_bin_counts_stay_exact_when_sampling() -> None:
     assert (x.min, x.max) == (lo - 1, hi + 1)
     restored = WindowState.from_bytes(w.to_bytes(), p).numeric("x")
     assert (restored.n_below, restored.n_above, restored.mean) == (30, 20, x.mean)
+
+
+def test_lenient_update_counts_non_numbers_instead_of_raising() -> None:
+    p = _profile()
+    w = WindowState.empty(p, seed=0)
+    batch = {"x": np.array([1.0, "oops", None, "2.5", np.inf], dtype=object), "c": np.array(["a"] * 5, dtype=object)}
+    with pytest.raises(IncompatibleTypeError):
+        w.update(batch)
+    w = WindowState.empty(p, seed=0)
+    w.update(batch, strict=False)
+    x = w.numeric("x")
+    assert (x.n_rows, x.n_invalid, x.n_null, x.n_inf, x.n_finite) == (5, 1, 1, 1, 2)
+    restored = WindowState.from_bytes(w.to_bytes(), p).numeric("x")
+    assert restored.n_invalid == 1
+    from detectors.quality_hook import quality_findings
+
+    found = [f for f in quality_findings(p, w, ["x"]) if f.check == "type_violations"]
+    assert found and "non-numeric" in found[0].message
+
+
+def test_a_rejected_batch_leaves_the_state_untouched() -> None:
+    rng = np.random.default_rng(0)
+    p = ReferenceProfile.build(pd.DataFrame({"c": rng.choice(["a", "b"], 100), "x": rng.normal(size=100)}))
+    w = WindowState.empty(p, seed=0)
+    with pytest.raises(IncompatibleTypeError):
+        w.update({"c": np.array(["a", "b"], dtype=object), "x": np.array(["bad", "worse"], dtype=object)})
+    assert w.n_rows == 0 and w.categorical("c").n_rows == 0
