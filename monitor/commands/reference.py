@@ -117,10 +117,13 @@ def register(app: typer.Typer) -> None:
             from monitor.config import ConfigError, load_config
 
             try:
-                model_cfg = load_config(config).model(model)
+                loaded = load_config(config)
             except ConfigError as exc:
                 fail(str(exc))
-            source = model_cfg.reference.path if model_cfg is not None else None
+            model_cfg = loaded.model(model)
+            if model_cfg is None:
+                fail(f"model {model!r} is not in {config} (models: {', '.join(loaded.models)})")
+            source = model_cfg.reference.path
         if source is None:
             fail("no training data: pass --from FILE (or --config with reference.path for the model)")
         version, content_hash, n_rows, columns, created = build_reference(model, source, config, url, not quiet)

@@ -1,0 +1,106 @@
+"""Severity rules of every signal (monitor.alerts.signals), on real drift reports and on crafted ones."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from monitor.alerts.signals import (
+    SIGNALS,
+    drift_signals,
+    max_severity,
+    metric_signal,
+    near_constant_signal,
+    volume_signal,
+)
+from monitor.config import parse_config
+
+MODEL = parse_config("""
+models:
+  m:
+    features: {x: numeric, y: numeric, c: categorical}
+    prediction: {kind: score, column: score}
+    alerts: {min_window_events: 10, critical_drift_share: 0.6, missing_rate_jump: 0.1, out_of_range_share: 0.05}
+    business_metrics:
+      - {name: take_rate, kind: take_rate, reference_value: 0.5, max_relative_drop: 0.2, min_denominator: 20}
+""").models["m"]
+
+
+def col(name: str, drifted: bool = False, mr: float = 0.0, mc: float = 0.0) -> dict[str, Any]:
+    return {"name": name, "test": "ks", "statistic": 0.4, "drifted": drifted, "missing_rate_reference": mr,
+            "missing_rate_current": mc}
+
+
+def report(columns: list[dict[str, Any]], dataset_drift: bool = False, share: float = 0.0,
+           quality: list[Any] | None = None) -> Any:
+    return SimpleNamespace(columns=columns, dataset_drift=dataset_drift, drift_share=share, quality=quality or [])
+
+
+def sig(signals: list[Any]) -> set[tuple[str, str | None, str]]:
+    return {(s.signal, s.feature, s.severity) for s in signals}
+
+
+def test_dataset_feature_and_prediction_drift() -> None:
+    r = report([col("x", True), col("y", True), col("c"), col("score", True)], dataset_drift=True, share=0.75)
+    assert sig(drift_signals(MODEL, r, 100)) == {
+        ("dataset_drift", None, "critical"), ("feature_drift", "x", "warning"), ("feature_drift", "y", "warning"),
+        ("prediction_drift", "score", "critical")}
+    r = report([col("x", True), col("y")], dataset_drift=True, share=0.5)
+    assert ("dataset_drift", None, "warning") in sig(drift_signals(MODEL, r, 100))
+    assert drift_signals(MODEL, r, 9) == []  # too few events to judge
+    assert drift_signals(MODEL, None, 100) == []
+
+
+def test_missing_rate_jump_and_quality_findings() -> None:
+    r = report([col("x", mr=0.01, mc=0.12), col("y", mr=0.0, mc=0.6), col("c", mr=0.0, mc=0.05)], quality=[
+        {"check": "constant", "column": "x", "triggered": True, "message": "x is constant", "value": 1.0},
+        {"check": "unseen_categories", "column": "c", "triggered": True, "value": 0.02},
+        {"check": "out_of_range", "column": "y", "triggered": True, "value": 0.3},
+        {"check": "out_of_range", "column": "x", "triggered": False, "value": 0.9},
+        {"check": "missing_rate", "column": "c", "triggered": True, "value": 0.05},
+    ])
+    assert sig(drift_signals(MODEL, r, 100)) == {
+        ("data_quality", "x:missing_rate", "warning"), ("data_quality", "y:missing_rate", "critical"),
+        ("data_quality", "x:constant", "warning"), ("data_quality", "y:out_of_range", "critical")}
+
+
+def test_business_metric_drop_rules() -> None:
+    assert metric_signal(MODEL, "take_rate", 0.45, 100, False) is None
+    assert metric_signal(MODEL, "take_rate", 0.39, 100, False).severity == "warning"  # type: ignore[union-attr]
+    assert metric_signal(MODEL, "take_rate", 0.29, 100, False).severity == "critical"  # type: ignore[union-attr]
+    assert metric_signal(MODEL, "take_rate", 0.45, 100, True).severity == "warning"  # type: ignore[union-attr]
+    assert metric_signal(MODEL, "take_rate", 0.39, 100, True).severity == "critical"  # type: ignore[union-attr]
+    assert metric_signal(MODEL, "take_rate", 0.1, 19, True) is None  # too small a denominator
+    assert metric_signal(MODEL, "take_rate", None, 100, True) is None
+
+
+def test_near_constant_and_volume() -> None:
+    assert near_constant_signal(MODEL, "score", 0.001, 0.3, 100) is not None
+    assert near_constant_signal(MODEL, "score", 0.2, 0.3, 100) is None
+    assert near_constant_signal(MODEL, "score", 0.0, 0.0, 100) is None  # constant in the reference too
+    assert volume_signal(MODEL, 10.0, [10.0, 11.0]) is None  # not enough history
+    assert volume_signal(MODEL, 4.0, [10.0, 11.0, 9.0]).severity == "warning"  # type: ignore[union-attr]
+    assert volume_signal(MODEL, 1.0, [10.0, 11.0, 9.0]).severity == "critical"  # type: ignore[union-attr]
+    assert "spiked" in volume_signal(MODEL, 50.0, [10.0, 11.0, 9.0]).message  # type: ignore[union-attr]
+    assert volume_signal(MODEL, 12.0, [10.0, 11.0, 9.0]) is None
+
+
+@pytest.mark.parametrize("name", SIGNALS)
+def test_every_signal_can_be_disabled(name: str) -> None:
+    cfg = MODEL.model_copy(update={"alerts": MODEL.alerts.model_copy(update={"disabled_signals": [name]})})
+    r = report([col("x", True, 0.0, 0.9), col("score", True)], dataset_drift=True, share=1.0,
+               quality=[{"check": "constant", "column": "x", "triggered": True}])
+    found = [s.signal for s in drift_signals(cfg, r, 100)]
+    found += [s.signal for s in (near_constant_signal(cfg, "score", 0.0, 1.0, 100),
+                                 metric_signal(cfg, "take_rate", 0.0, 100, True),
+                                 volume_signal(cfg, 0.0, [1.0, 1.0, 1.0])) if s is not None]
+    assert name not in found
+    assert len(set(found)) == len(SIGNALS) - 1
+
+
+def test_dedup_key_and_max_severity() -> None:
+    [s] = drift_signals(MODEL, report([col("x", True)]), 100)
+    assert s.dedup_key("m") == "m|feature_drift|x"
+    assert max_severity("critical", "info") == "critical"
