@@ -69,7 +69,7 @@ class World:
     tenure_log_sigma: float = 1.1
     popularity_beta: tuple[float, float] = (1.6, 4.0)
     premium_share: float = 0.3
-    intercept: float = -1.1
+    intercept: float = -1.3
     match_sigma: float = 0.9
     score_noise: float = 0.5
     shown_probability: float = 0.82
