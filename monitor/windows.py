@@ -152,6 +152,34 @@ class Windower:
             self._closed_until = max(self._closed_until, max(s.end for s in out))
         return out
 
+    def idle_spans(self, idle_seconds: float, limit: int = 48) -> list[Span]:
+        """Empty time windows after the last event that an idle stream has let pass (marked closed).
+
+        Only time windows: the windows that start after the newest event and end before ``watermark +
+        idle_seconds``, at most ``limit`` of them (the newest), so a dead stream still yields windows
+        (with zero events) and its traffic drop can be seen.
+
+        >>> w = Windower(WindowConfig(type="time", size=60))
+        >>> _ = w.assign(30.0)
+        >>> [s.key for s in w.idle_spans(200)]
+        ['time:1970-01-01T00:01:00Z', 'time:1970-01-01T00:02:00Z']
+        """
+        if self.config.type != "time" or self._max_ts == -math.inf or idle_seconds <= 0:
+            return []
+        size, step = self.config.size, self.config.step
+        mark = self.watermark + idle_seconds
+        k = math.floor(self._max_ts / step) + 1
+        last = math.floor((mark - size) / step)
+        first = max(k, last - limit + 1)
+        spans = []
+        for j in range(first, last + 1):
+            start = j * step
+            if start + size > self._closed_until:
+                spans.append(Span(f"time:{_iso(start)}", float(start), float(start + size)))
+        if spans:
+            self._closed_until = max(self._closed_until, spans[-1].end)
+        return spans
+
     def with_config(self, config: WindowConfig) -> Windower:
         """A windower for a new config that keeps this one's progress (used by a config reload)."""
         return Windower(config, self.state())

@@ -169,6 +169,11 @@ class Pipeline:
         open_spans = [w.span for w in state.windows.values() if not w.closed]
         for span in state.windower.due(open_spans, idle_seconds=idle, flush=flush):
             state.windows[span.key].closed = True
+        if not flush and idle > 0:
+            for span in state.windower.idle_spans(idle):
+                if span.key not in state.windows:
+                    state.open_window(span).closed = True
+                    state.counters["empty_windows"] += 1
         ready = [w for w in state.windows.values() if w.closed and (flush or state.horizon_passed(w, idle))]
         ready.sort(key=lambda w: (w.span.end, w.span.start))
         out = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 from collections import Counter
 from typing import Any
 
@@ -105,7 +104,6 @@ class ModelState:
             "detectors": {name: d.to_dict() for name, d in self.detectors.items()},
             "counters": dict(self.counters),
             "coerced": dict(self.coerced),
-            "last_arrival": self.last_arrival,
         }
 
     @classmethod
@@ -129,6 +127,5 @@ class ModelState:
                 state.detectors[name] = DETECTORS[payload["kind"]].from_dict(payload)
         state.counters = Counter({k: int(v) for k, v in data.get("counters", {}).items()})
         state.coerced = Counter({k: int(v) for k, v in data.get("coerced", {}).items()})
-        arrival = data.get("last_arrival")
-        state.last_arrival = None if arrival is None or not math.isfinite(arrival) else float(arrival)
+        # last_arrival is processing time of the previous process: not restored, the idle timer restarts
         return state

@@ -221,7 +221,8 @@ def test_time_windows_wait_for_lateness_and_join_ttl() -> None:
     now = T0 + timedelta(days=1)
     assert p.advance(now) == []  # first advance with a clock: the idle timer starts
     rest = p.advance(now + timedelta(hours=2))  # idle for 2 h: the last window closes
-    assert [w.window_key for w in rest] == ["time:2026-11-01T00:20:00Z"] and rest[0].n_events == 300
+    assert rest[0].window_key == "time:2026-11-01T00:20:00Z" and rest[0].n_events == 300
+    assert rest[1].window_key == "time:2026-11-01T00:30:00Z" and {w.n_events for w in rest[1:]} == {0}
 
 
 def test_sample_bounded_or_off_and_readable() -> None:
@@ -261,3 +262,31 @@ models:
                                         features={"x": float(rng.normal())}, prediction={"a": 0.9, "b": 0.1}))
     [w] = p.advance()
     assert ("prediction_drift", "label") in {(s.signal, s.feature) for s in w.signals}
+
+
+def test_dead_stream_yields_empty_windows_with_a_traffic_alert() -> None:
+    text = """
+models:
+  rec:
+    features: {tenure: numeric}
+    prediction: {kind: score, column: score}
+    window: {type: time, size: 1m, idle_timeout: 10m}
+    alerts: {min_window_events: 5, volume: {min_history: 3}}
+"""
+    p = Pipeline(config(text), {})
+    for i in range(300):  # 5 minutes of traffic, 1 event per second
+        p.on_prediction(PredictionEvent(model="rec", model_version="1", event_id=str(i),
+                                        ts=T0 + timedelta(seconds=i), features={"tenure": 1.0}, prediction=0.5))
+    now = T0 + timedelta(days=3)
+    assert [w.n_events for w in p.advance(now)] == [60] * 4  # the 5th minute waits for the watermark
+    assert p.advance(now + timedelta(minutes=5)) == []  # silent, but not for idle_timeout yet
+    late = p.advance(now + timedelta(minutes=13))  # 13 min of silence: the open window + empty ones
+    assert [w.n_events for w in late][:1] == [60] and all(w.n_events == 0 for w in late[1:])
+    assert len(late) >= 10
+    empty = late[1]
+    assert empty.window_key == "time:2026-11-01T00:05:00Z" and "skipped" in empty.report
+    assert ("traffic_volume", "critical") in {(s.signal, s.severity) for s in empty.signals}
+    assert p.advance(now + timedelta(minutes=13)) == []  # nothing emitted twice
+    blob = p.snapshot()
+    again = Pipeline.restore(blob, config(text), {})
+    assert again.advance(now + timedelta(days=1)) == []  # the idle timer restarts with the process
