@@ -1,0 +1,75 @@
+"""Optional login that gates the whole app.
+
+* ``DRIFTWARDEN_DASHBOARD_PASSWORD`` set -> a password form (compared in constant time);
+* else an ``[auth]`` section in Streamlit's secrets (OIDC) -> ``st.login()`` / ``st.user``;
+* else the app is open (the default for a local demo).
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Literal
+
+import streamlit as st
+
+from monitor.settings import Settings
+
+Mode = Literal["password", "oidc", "open"]
+_OK = "driftwarden.auth.ok"
+
+
+def mode(settings: Settings) -> Mode:
+    if settings.dashboard_password:
+        return "password"
+    try:
+        if "auth" in st.secrets:
+            return "oidc"
+    except Exception:  # no secrets file at all
+        return "open"
+    return "open"
+
+
+def check_password(given: str, expected: str) -> bool:
+    """Constant-time comparison of the typed password with the configured one."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def allowed(settings: Settings) -> bool:
+    """``True`` when the visitor may see the app (no login configured, or logged in)."""
+    how = mode(settings)
+    if how == "open":
+        return True
+    if how == "oidc":
+        return bool(st.user.is_logged_in)
+    return bool(st.session_state.get(_OK))
+
+
+def sidebar_logout(settings: Settings) -> None:
+    """Who is signed in and a log-out button (nothing when the app is open)."""
+    how = mode(settings)
+    if how == "open":
+        return
+    with st.sidebar:
+        if how == "oidc":
+            st.caption(f"Signed in as {st.user.get('name') or st.user.get('email') or 'you'}")
+            st.button("Log out", on_click=st.logout)
+        elif st.button("Log out"):
+            st.session_state[_OK] = False
+            st.rerun()
+
+
+def login_page(settings: Settings) -> None:
+    """The password form, or the OIDC log-in button."""
+    st.title("driftwarden")
+    st.write("This dashboard needs a login.")
+    if mode(settings) == "oidc":
+        st.button("Log in", type="primary", on_click=st.login)
+        return
+    with st.form("login"):
+        password = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Log in", type="primary")
+    if submitted:
+        if settings.dashboard_password and check_password(password, settings.dashboard_password):
+            st.session_state[_OK] = True
+            st.rerun()
+        st.error("Wrong password.")

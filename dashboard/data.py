@@ -1,0 +1,142 @@
+"""Cached data access for the pages: the engine is a cached resource per URL, queries are cached for ``TTL``.
+
+Every cached function takes the database URL as its first argument, so two databases never share a cache
+entry (tests run several apps in one process). Pages call these, never :mod:`monitor.store.queries`
+directly, and never SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+
+from monitor.db import make_engine
+from monitor.reports import ReportError, decode_sample, window_report_html
+from monitor.store import queries
+
+TTL = 60
+"""Seconds a query result is reused (the watcher closes windows far less often)."""
+
+
+@st.cache_resource(show_spinner=False)
+def engine(url: str) -> Engine:
+    return make_engine(url)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def models(url: str) -> pd.DataFrame:
+    with engine(url).connect() as conn:
+        return queries.models(conn)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def model_overview(url: str) -> pd.DataFrame:
+    with engine(url).connect() as conn:
+        return queries.model_overview(conn)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def windows(url: str, model_id: int, start: datetime | None = None, end: datetime | None = None) -> pd.DataFrame:
+    with engine(url).connect() as conn:
+        return queries.windows(conn, model_id, start, end)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def feature_results(url: str, model_id: int, start: datetime | None = None, end: datetime | None = None
+                    ) -> pd.DataFrame:
+    with engine(url).connect() as conn:
+        return queries.feature_results(conn, model_id, start, end)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def metric_series(url: str, model_id: int | None = None, start: datetime | None = None,
+                  end: datetime | None = None) -> pd.DataFrame:
+    with engine(url).connect() as conn:
+        return queries.metric_series(conn, model_id, None, start, end)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def alerts(url: str, model_ids: tuple[int, ...] | None = None, severities: tuple[str, ...] | None = None,
+           statuses: tuple[str, ...] | None = None, start: datetime | None = None, end: datetime | None = None
+           ) -> pd.DataFrame:
+    with engine(url).connect() as conn:
+        return queries.alerts(conn, model_ids, severities, statuses, start, end)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def alert_detail(url: str, alert_id: int) -> queries.AlertDetail | None:
+    with engine(url).connect() as conn:
+        return queries.alert_detail(conn, alert_id)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def dead_letters(url: str, model: str | None, start: datetime | None = None, end: datetime | None = None
+                 ) -> pd.DataFrame:
+    with engine(url).connect() as conn:
+        return queries.dead_letters(conn, model, start, end)
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=64)
+def sample(url: str, window_id: int) -> pd.DataFrame | None:
+    """The window's stored sample as a frame, or ``None`` when none is kept."""
+    with engine(url).connect() as conn:
+        blob = queries.window_sample(conn, window_id)
+    if blob is None:
+        return None
+    return decode_sample(blob.data, blob.format, where=f"sample of window {window_id}")
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def column_quantiles(url: str, model_id: int, column: str, start: datetime | None = None,
+                     end: datetime | None = None) -> pd.DataFrame:
+    """Per window with a stored sample: p10/p25/p50/p75/p90 and mean of a numeric ``column``."""
+    frame = windows(url, model_id, start, end)
+    rows: list[dict[str, Any]] = []
+    for wid, w_end in frame.loc[frame["has_sample"], ["window_id", "window_end"]].itertuples(index=False):
+        values = sample(url, int(wid))
+        if values is None or column not in values.columns:
+            continue
+        x = pd.to_numeric(values[column], errors="coerce").dropna().to_numpy()
+        if x.size == 0:
+            continue
+        q = np.quantile(x, [0.1, 0.25, 0.5, 0.75, 0.9])
+        rows.append({"window_end": w_end, "p10": q[0], "p25": q[1], "p50": q[2], "p75": q[3], "p90": q[4],
+                     "mean": float(x.mean()), "n": int(x.size)})
+    return pd.DataFrame(rows, columns=["window_end", "p10", "p25", "p50", "p75", "p90", "mean", "n"])
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def reference(url: str, model_id: int, version: int | None = None) -> Any:
+    """The model's reference profile (a ``detectors.ReferenceProfile``), or ``None`` when none is stored."""
+    from detectors.profile import ReferenceProfile
+
+    with engine(url).connect() as conn:
+        blob = queries.reference_profile(conn, model_id, version)
+    if blob is None:
+        return None
+    return ReferenceProfile.from_bytes(blob.profile, source=f"reference v{blob.version} of model {model_id}")
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=16)
+def window_report(url: str, model_id: int, window_id: int, reference_version: int | None, title: str) -> str:
+    """Evidently HTML of the window's sample vs the reference; raises :class:`ReportError` if it can't."""
+    current = sample(url, window_id)
+    if current is None:
+        raise ReportError(f"window {window_id}: no sample is stored (sampling is off for this model, or it "
+                          "was not kept for this window)")
+    profile = reference(url, model_id, reference_version)
+    if profile is None:
+        raise ReportError(f"model {model_id}: no reference profile v{reference_version} is stored")
+    return window_report_html(current, profile, title=title)
+
+
+def clear_alert_caches() -> None:
+    """Forget cached alert reads (after an acknowledge or resolve)."""
+    alerts.clear()
+    alert_detail.clear()
+    model_overview.clear()

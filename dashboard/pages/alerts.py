@@ -1,0 +1,163 @@
+"""Alerts: filter, read the history, acknowledge or resolve, and open the Evidently report of a window."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pandas as pd
+import streamlit as st
+import streamlit.components.v1 as components
+
+from dashboard import context, data
+from dashboard.actions import ActionError, change_alert
+from dashboard.summaries import STATUS_STYLE, format_duration
+from monitor.db.models import ALERT_STATUSES, SEVERITIES
+from monitor.reports import ReportError
+
+settings = context.settings()
+url = settings.database_url
+SEVERITY_ICON = {"critical": ":material/error:", "warning": ":material/warning:", "info": ":material/info:"}
+
+st.title("Alerts")
+catalog = data.models(url)
+everything = data.alerts(url)
+if everything.empty:
+    st.info("No alerts yet. They open when a window's drift, data-quality, volume or business-metric "
+            "signal fires.")
+    st.stop()
+
+names = catalog["model"].tolist()
+st.session_state.setdefault("alerts_page.models", names)
+st.session_state["alerts_page.models"] = [m for m in st.session_state["alerts_page.models"] if m in names]
+first_day = everything["first_seen"].min().date()
+last_day = max(everything["last_seen"].max(), everything["resolved_at"].max()
+               if everything["resolved_at"].notna().any() else everything["last_seen"].max()).date()
+
+f1, f2, f3, f4 = st.columns([3, 2, 3, 2])
+chosen_models = f1.multiselect("Model", names, key="alerts_page.models", placeholder="all models")
+severities = f2.pills("Severity", list(SEVERITIES)[::-1], selection_mode="multi", default=list(SEVERITIES),
+                      format_func=lambda s: f"{SEVERITY_ICON[s]} {s}", key="alerts_page.severities")
+statuses = f3.pills("Status", list(ALERT_STATUSES), selection_mode="multi", default=["open", "acknowledged"],
+                    key="alerts_page.statuses")
+span = f4.date_input("Active between", (first_day, last_day), min_value=first_day, max_value=last_day,
+                     key="alerts_page.span")
+start = end = None
+if isinstance(span, tuple | list) and len(span) == 2:
+    start = datetime.combine(span[0], time.min, tzinfo=UTC)
+    end = datetime.combine(span[1], time.min, tzinfo=UTC) + timedelta(days=1)
+
+model_ids = tuple(int(i) for i in catalog.loc[catalog["model"].isin(chosen_models or names), "model_id"])
+found = data.alerts(url, model_ids, tuple(severities or SEVERITIES), tuple(statuses or ALERT_STATUSES), start, end)
+st.caption(f"{len(found)} of {len(everything)} alerts match.")
+if found.empty:
+    st.info("No alert matches these filters. Widen the status or time filters.")
+    st.stop()
+
+table = found.assign(
+    open_for=[format_duration((r if pd.notna(r) else found["last_seen"].max()) - f)
+              for f, r in zip(found["first_seen"], found["resolved_at"], strict=True)],
+)
+st.dataframe(
+    table[["alert_id", "model", "severity", "status", "signal", "feature", "message", "first_seen", "open_for",
+           "acknowledged_by", "resolved_by"]],
+    hide_index=True, height=min(38 * len(table) + 40, 360),
+    column_config={
+        "alert_id": st.column_config.NumberColumn("#", width="small"),
+        "message": st.column_config.TextColumn(width="large"),
+        "first_seen": st.column_config.DatetimeColumn("first seen", format="YYYY-MM-DD HH:mm"),
+        "open_for": "open for",
+        "acknowledged_by": "acked by",
+        "resolved_by": "resolved by",
+    },
+)
+
+ids = found["alert_id"].astype(int).tolist()
+focus = st.session_state.pop("alerts_page.focus", None)
+if focus in ids:
+    st.session_state["alerts_page.selected"] = focus
+if st.session_state.get("alerts_page.selected") not in ids:
+    st.session_state["alerts_page.selected"] = ids[0]
+labels = {int(r.alert_id): f"#{r.alert_id} {r.model} · {r.signal}" + (f" · {r.feature}" if r.feature else "")
+          + f" ({r.status})" for r in found.itertuples()}
+selected = st.selectbox("Alert", ids, format_func=labels.__getitem__, key="alerts_page.selected")
+
+detail = data.alert_detail(url, int(selected))
+if detail is None:
+    st.warning(f"Alert #{selected} no longer exists.")
+    st.stop()
+a = detail.alert
+with st.container(border=True):
+    head, badge = st.columns([5, 2], vertical_alignment="center")
+    head.subheader(f"#{a['alert_id']} {a['model']}: {a['signal']}" + (f" on {a['feature']}" if a["feature"] else ""),
+                   anchor=False)
+    status_style = {"open": STATUS_STYLE["critical"] if a["severity"] == "critical" else STATUS_STYLE["warning"],
+                    "acknowledged": STATUS_STYLE["acknowledged"], "resolved": STATUS_STYLE["healthy"]}
+    icon, color = status_style.get(a["status"], STATUS_STYLE["no data"])
+    badge.badge(f"{a['severity']} · {a['status']}", icon=icon, color=color)
+    st.write(a["message"])
+    c = st.columns(4)
+    c[0].metric("First seen (UTC)", f"{a['first_seen']:%m-%d %H:%M}")
+    c[1].metric("Last seen (UTC)", f"{a['last_seen']:%m-%d %H:%M}")
+    c[2].metric("Windows", int(a["windows_count"]))
+    until = a["resolved_at"] if pd.notna(a["resolved_at"]) else None
+    c[3].metric("Open for" if until is None else "Was open for",
+                format_duration((until or everything["last_seen"].max()) - a["first_seen"]))
+    st.markdown("**History**")
+    st.dataframe(detail.events, hide_index=True,
+                 column_config={"ts": st.column_config.DatetimeColumn("when (UTC)", format="YYYY-MM-DD HH:mm"),
+                                "note": st.column_config.TextColumn(width="large")})
+
+    if a["status"] != "resolved":
+        with st.form(f"act-{a['alert_id']}", clear_on_submit=True):
+            n1, n2 = st.columns([1, 2])
+            who = n1.text_input("Your name", key=f"alerts_page.by.{a['alert_id']}")
+            note = n2.text_input("Note", placeholder="What you found or did",
+                                 key=f"alerts_page.note.{a['alert_id']}")
+            b1, b2, _ = st.columns([1, 1, 3])
+            ack = b1.form_submit_button("Acknowledge", icon=":material/visibility:",
+                                        disabled=a["status"] == "acknowledged")
+            res = b2.form_submit_button("Resolve", type="primary", icon=":material/check_circle:")
+        if ack or res:
+            action = "acknowledge" if ack else "resolve"
+            try:
+                change_alert(settings, action, int(a["alert_id"]), who, note)
+            except ActionError as exc:
+                st.error(str(exc))
+            else:
+                st.toast(f"Alert #{a['alert_id']} {action}d by {who.strip()}.")
+                st.rerun()
+
+st.subheader("Evidently report", anchor=False)
+windows = {"last window of the incident": a["last_window_id"], "first window of the incident": a["first_window_id"]}
+windows = {k: v for k, v in windows.items() if pd.notna(v)}
+if not windows:
+    st.info("This alert is not tied to a stored window.")
+    st.stop()
+which = st.radio("Window", list(windows), horizontal=True, key=f"alerts_page.report_window.{a['alert_id']}")
+window_id = int(windows[which])
+model_windows = data.windows(url, int(a["model_id"]))
+row = model_windows[model_windows["window_id"] == window_id]
+if row.empty:
+    st.info(f"Window {window_id} is no longer stored.")
+    st.stop()
+w = row.iloc[0]
+st.caption(f"Window {w['window_start']:%Y-%m-%d %H:%M} – {w['window_end']:%H:%M} UTC, {int(w['n_events']):,} "
+           f"events, against reference v{int(w['reference_version'])}. The report uses the bounded sample kept "
+           "for this window and a reference rebuilt from the stored profile.")
+if not bool(w["has_sample"]):
+    st.info("No sample was kept for this window (sampling is switched off for this model), so there is no "
+            "report. The drift statistics on the Model page still apply.")
+    st.stop()
+key = f"alerts_page.report.{window_id}"
+if st.button("Build report", icon=":material/description:", key=f"build-{window_id}") or st.session_state.get(key):
+    st.session_state[key] = True
+    try:
+        with st.spinner("Running Evidently on the window sample…"):
+            html = data.window_report(url, int(a["model_id"]), window_id, int(w["reference_version"]),
+                                      f"{a['model']} window {w['window_end']:%Y-%m-%d %H:%M} vs reference")
+    except ReportError as exc:
+        st.error(str(exc))
+    else:
+        st.download_button("Download HTML", html, file_name=f"{a['model']}-window-{window_id}.html",
+                           mime="text/html", icon=":material/download:")
+        components.html(html, height=900, scrolling=True)

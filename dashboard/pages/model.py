@@ -1,0 +1,133 @@
+"""Model: drift, data quality, predictions and business metrics of one model on the same time axis."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, context, data
+from dashboard.summaries import format_value, guess_prediction_column, metric_label
+
+settings = context.settings()
+url = settings.database_url
+
+catalog = data.models(url)
+if catalog.empty:
+    st.title("Model")
+    st.info("No models yet: they appear once the watcher closes their first window.")
+    st.stop()
+
+names = catalog["model"].tolist()
+if st.session_state.get("model_page.model") not in names:
+    st.session_state["model_page.model"] = names[0]
+top_left, top_right = st.columns([2, 3], vertical_alignment="bottom")
+model = top_left.selectbox("Model", names, key="model_page.model")
+model_id = int(catalog.loc[catalog["model"] == model, "model_id"].iloc[0])
+span = top_right.segmented_control("Time range", ["Last 24 h", "Last 3 days", "Last 7 days", "Everything"],
+                                   default="Everything", key="model_page.span") or "Everything"
+
+all_windows = data.windows(url, model_id)
+st.title(model)
+if all_windows.empty:
+    st.info("No closed windows for this model yet.")
+    st.stop()
+end = all_windows["window_end"].max()
+days = {"Last 24 h": 1, "Last 3 days": 3, "Last 7 days": 7}.get(span)
+start = None if days is None else (end - pd.Timedelta(days=days)).to_pydatetime()
+win = data.windows(url, model_id, start)
+features = data.feature_results(url, model_id, start)
+metrics = data.metric_series(url, model_id, start)
+model_alerts = data.alerts(url, (model_id,), start=start)
+
+last = win.iloc[-1]
+cols = st.columns(5)
+cols[0].metric("Windows", f"{len(win):,}", help="Closed windows in the selected range")
+cols[1].metric("Events in last window", f"{int(last['n_events']):,}")
+cols[2].metric("Drifted columns (last window)", f"{last['drift_share']:.0%}")
+unresolved = model_alerts[model_alerts["status"] != "resolved"]
+n_crit = int((unresolved["severity"] == "critical").sum())
+cols[3].metric("Unresolved alerts", len(unresolved),
+               delta=f"{n_crit} critical" if n_crit else None,
+               delta_color="inverse")
+for name in sorted(metrics["name"].unique())[:1]:
+    rows = metrics[metrics["name"] == name]
+    cols[4].metric(f"{metric_label(name)} (last window)", format_value(rows["value"].iloc[-1]))
+st.caption(f"{win['window_start'].min():%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC · reference "
+           f"v{int(last['reference_version'])} · preset {last['preset']}. Shaded bands: alerts, from first seen "
+           "to resolved; ▼ marks when each opened.")
+
+st.subheader("Business metrics and silent-failure signals", anchor=False)
+st.plotly_chart(charts.timeline_figure(metrics, win, model_alerts, features), key="timeline")
+
+st.subheader("Feature drift", anchor=False)
+mode = st.segmented_control("Colour by", ["statistic", "verdict"], default="statistic",
+                            format_func=lambda m: {"statistic": "statistic / threshold", "verdict": "drifted?"}[m],
+                            key="model_page.heatmap_mode") or "statistic"
+st.plotly_chart(charts.drift_heatmap(features, mode), key="heatmap")
+
+st.subheader("Feature drill-down", anchor=False)
+kinds = features.drop_duplicates("feature").set_index("feature")["kind"].to_dict() if not features.empty else {}
+if not kinds:
+    st.info("No per-feature results in this range.")
+else:
+    worst = features.assign(r=features["statistic"] / features["threshold"]).sort_values("r", ascending=False)
+    ordered = list(dict.fromkeys(worst["feature"]))
+    pick_col, pick_win = st.columns(2)
+    column = pick_col.selectbox("Column", ordered, key="model_page.feature",
+                                help="Ordered by the largest drift seen in the range")
+    rows = features[features["feature"] == column]
+    sampled = win[win["has_sample"]]
+    if sampled.empty:
+        st.info("No samples are stored for this model's windows (sampling is off), so only the test "
+                "statistic is shown.")
+        st.plotly_chart(charts.statistic_over_time(features, column), key="stat")
+    else:
+        top = rows.merge(sampled[["window_id"]], on="window_id").sort_values("statistic", ascending=False)
+        options = sampled["window_id"].tolist()[::-1]
+        labels = dict(zip(sampled["window_id"], sampled["window_end"], strict=True))
+        default = int(top["window_id"].iloc[0]) if not top.empty else options[0]
+        window_id = pick_win.selectbox(
+            "Window", options, index=options.index(default),
+            format_func=lambda w: f"{labels[w]:%Y-%m-%d %H:%M} UTC" + (" (largest drift)" if w == default else ""),
+            key=f"model_page.window.{model_id}.{column}",
+        )
+        current = data.sample(url, int(window_id))
+        reference = data.reference(url, model_id, int(last["reference_version"]))
+        left, right = st.columns(2)
+        with left:
+            if current is not None and column in current.columns:
+                ref_col = reference.columns.get(column) if reference is not None else None
+                st.plotly_chart(charts.distribution_figure(column, kinds[column], current[column], ref_col,
+                                                           f"window {labels[window_id]:%m-%d %H:%M}"),
+                                key="dist")
+            else:
+                st.info(f"The stored sample of this window has no column {column!r}.")
+        with right:
+            st.plotly_chart(charts.statistic_over_time(features, column), key="stat")
+        hit = rows[rows["window_id"] == window_id]
+        if not hit.empty:
+            h = hit.iloc[0]
+            verdict = "drifted" if h["drifted"] else "did not drift"
+            st.caption(f"In this window {column} {verdict}: {h['test']} = {h['statistic']:.3f} "
+                       f"(threshold {h['threshold']:.3f}); missing {h['missing_rate_current'] or 0:.1%} "
+                       f"vs {h['missing_rate_reference'] or 0:.1%} in the reference.")
+
+st.subheader("Prediction distribution over time", anchor=False)
+guess = guess_prediction_column(kinds)
+numeric = [c for c, k in kinds.items() if k == "numeric"]
+if not numeric:
+    st.info("No numeric prediction column to show.")
+else:
+    pred = st.selectbox("Prediction column", numeric, index=numeric.index(guess) if guess in numeric else 0,
+                        key="model_page.prediction")
+    quantiles = data.column_quantiles(url, model_id, pred, start)
+    reference = data.reference(url, model_id, int(last["reference_version"]))
+    ref_col = reference.columns.get(pred) if reference is not None else None
+    st.plotly_chart(charts.prediction_band(quantiles, pred, ref_col), key="prediction")
+
+st.subheader("Data quality", anchor=False)
+dead = data.dead_letters(url, model, start)
+st.plotly_chart(charts.quality_figure(features, dead), key="quality")
+if not dead.empty:
+    st.caption(f"{len(dead):,} messages dead-lettered in the range; most common: "
+               f"{dead['error_class'].value_counts().index[0]}.")

@@ -1,0 +1,75 @@
+"""Overview: every model's health at a glance."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, context, data
+from dashboard.summaries import STATUS_STYLE, format_value, health_status, metric_label
+
+settings = context.settings()
+url = settings.database_url
+
+st.title("Model health")
+overview = data.model_overview(url)
+if overview.empty:
+    st.info("No models yet. Start the watcher (`driftwarden run`) or try `driftwarden demo`; "
+            "models appear here once their first window closes.")
+    st.stop()
+
+overview["status"] = [health_status(r.open_critical, r.open_warning, r.acknowledged, r.windows)
+                      for r in overview.itertuples()]
+counts = overview["status"].value_counts()
+summary = ", ".join(f"{counts[s]} {s}" for s in STATUS_STYLE if s in counts)
+latest = overview["last_window_end"].max()
+st.caption(f"{len(overview)} models: {summary}. Latest window closed "
+           f"{latest:%Y-%m-%d %H:%M} UTC." if pd.notna(latest) else summary)
+
+metrics = data.metric_series(url)
+columns = st.columns(min(3, len(overview)))
+for i, row in enumerate(overview.itertuples()):
+    icon, color = STATUS_STYLE[row.status]
+    with columns[i % len(columns)].container(border=True):
+        head, badge = st.columns([3, 2], vertical_alignment="center")
+        head.subheader(row.model, anchor=False)
+        badge.badge(row.status.upper(), icon=icon, color=color)
+        a, b, c = st.columns(3)
+        a.metric("Critical open", int(row.open_critical))
+        b.metric("Warning open", int(row.open_warning))
+        c.metric("Acknowledged", int(row.acknowledged))
+        mine = metrics[metrics["model_id"] == row.model_id]
+        for name in sorted(mine["name"].unique())[:2]:
+            values = charts.sparkline_values(mine, name)
+            if values:
+                previous = values[-25] if len(values) > 24 else values[0]
+                st.metric(f"{metric_label(name)} (last 48 windows)", format_value(values[-1]),
+                          delta=f"{(values[-1] - previous) * 100:+.1f} pts vs a day ago", chart_data=values,
+                          chart_type="area", border=False)
+        last = f"{row.last_window_end:%Y-%m-%d %H:%M} UTC" if pd.notna(row.last_window_end) else "never"
+        st.caption(f"Last window: {last} · {int(row.windows)} windows")
+        left, right = st.columns(2)
+        if left.button("Open model", key=f"open-{row.model_id}", icon=":material/insights:",
+                       use_container_width=True):
+            context.open_model(row.model)
+        if right.button("Alerts", key=f"alerts-{row.model_id}", icon=":material/notifications:",
+                        use_container_width=True):
+            st.session_state["alerts_page.models"] = [row.model]
+            st.switch_page(context.page("alerts"))
+
+open_alerts = data.alerts(url, statuses=("open", "acknowledged"))
+st.subheader("Unresolved alerts", anchor=False)
+if open_alerts.empty:
+    st.success("No unresolved alerts.")
+else:
+    st.dataframe(
+        open_alerts[["alert_id", "model", "severity", "status", "signal", "feature", "message", "first_seen",
+                     "last_seen"]],
+        hide_index=True,
+        column_config={
+            "alert_id": st.column_config.NumberColumn("#", width="small"),
+            "first_seen": st.column_config.DatetimeColumn("first seen", format="YYYY-MM-DD HH:mm"),
+            "last_seen": st.column_config.DatetimeColumn("last seen", format="YYYY-MM-DD HH:mm"),
+            "message": st.column_config.TextColumn(width="large"),
+        },
+    )

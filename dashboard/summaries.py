@@ -1,0 +1,210 @@
+"""Derived numbers and plain sentences for the pages (pure: DataFrames in, values and strings out).
+
+>>> metric_label("take_rate"), format_value(0.3104), format_duration(pd.Timedelta(hours=5))
+('Take-rate', '31.0%', '5 h')
+>>> change_sentence("take_rate", 0.310, 0.273)
+'Take-rate fell 12% week over week, from 31.0% to 27.3%.'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+__all__ = [
+    "STATUS_STYLE",
+    "MetricChange",
+    "WeekSummary",
+    "change_sentence",
+    "format_duration",
+    "format_value",
+    "health_status",
+    "incident_sentence",
+    "metric_label",
+    "week_summary",
+]
+
+_ACRONYMS = {"ctr": "CTR", "auc": "AUC", "rmse": "RMSE", "mae": "MAE"}
+STATUS_STYLE = {
+    "critical": (":material/error:", "red"),
+    "warning": (":material/warning:", "orange"),
+    "acknowledged": (":material/visibility:", "violet"),
+    "healthy": (":material/check_circle:", "green"),
+    "no data": (":material/hourglass_empty:", "gray"),
+}
+
+
+def metric_label(name: str) -> str:
+    """Display name of a metric: ``take_rate`` -> ``Take-rate``, ``ctr`` -> ``CTR``."""
+    if name.lower() in _ACRONYMS:
+        return _ACRONYMS[name.lower()]
+    text = name.replace("_", "-")
+    return text[:1].upper() + text[1:]
+
+
+def format_value(value: float | None, ratio: bool = True) -> str:
+    """A metric value: ratios in [0, 1] as a percentage with one decimal, others with 3 significant digits."""
+    if value is None or pd.isna(value):
+        return "–"
+    if ratio and 0.0 <= value <= 1.0:
+        return f"{value:.1%}"
+    return f"{value:,.3g}"
+
+
+def format_duration(delta: timedelta | pd.Timedelta | None) -> str:
+    """``45 min``, ``5 h``, ``2.1 d`` (minutes under an hour, hours under two days)."""
+    if delta is None or pd.isna(delta):
+        return "–"
+    hours = pd.Timedelta(delta).total_seconds() / 3600
+    if hours < 1:
+        return f"{round(hours * 60)} min"
+    if hours < 48:
+        return f"{hours:.0f} h" if hours >= 10 or hours == round(hours) else f"{hours:.1f} h"
+    return f"{hours / 24:.1f} d"
+
+
+def health_status(open_critical: int, open_warning: int, acknowledged: int, windows: int) -> str:
+    """``critical`` / ``warning`` (unacknowledged alerts), ``acknowledged``, ``healthy`` or ``no data``."""
+    if windows == 0:
+        return "no data"
+    if open_critical:
+        return "critical"
+    if open_warning:
+        return "warning"
+    if acknowledged:
+        return "acknowledged"
+    return "healthy"
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    """A metric's value over the week and the week before (ratio of sums when numerator/denominator exist)."""
+
+    name: str
+    previous: float | None
+    current: float | None
+
+    @property
+    def relative(self) -> float | None:
+        if self.previous in (None, 0) or self.current is None:
+            return None
+        return (self.current - self.previous) / abs(self.previous)  # type: ignore[operator]
+
+    def sentence(self) -> str:
+        return change_sentence(self.name, self.previous, self.current)
+
+
+def change_sentence(name: str, previous: float | None, current: float | None) -> str:
+    """``Take-rate fell 12% week over week, from 31.0% to 27.3%.`` (or rose / held steady / no data)."""
+    label = metric_label(name)
+    if current is None or pd.isna(current):
+        return f"{label}: no data this week."
+    if previous is None or pd.isna(previous) or previous == 0:
+        return f"{label} was {format_value(current)} this week (no data the week before)."
+    rel = (current - previous) / abs(previous)
+    if abs(rel) < 0.005:
+        return f"{label} held steady week over week at {format_value(current)}."
+    verb = "rose" if rel > 0 else "fell"
+    return (f"{label} {verb} {abs(rel):.0%} week over week, from {format_value(previous)} "
+            f"to {format_value(current)}.")
+
+
+def _period_value(frame: pd.DataFrame) -> float | None:
+    if frame.empty:
+        return None
+    num, den = frame["numerator"], frame["denominator"]
+    if num.notna().all() and den.notna().all() and den.sum() > 0:
+        return float(num.sum() / den.sum())
+    values = frame["value"].dropna()
+    return float(values.mean()) if not values.empty else None
+
+
+@dataclass(frozen=True)
+class WeekSummary:
+    """The manager's week: metric changes, incidents opened/resolved and how long they stayed open."""
+
+    start: datetime
+    end: datetime
+    metrics: list[MetricChange]
+    opened: int
+    resolved: int
+    still_open: int
+    critical_opened: int
+    median_open: pd.Timedelta | None
+    longest_open: pd.Timedelta | None
+    incidents: pd.DataFrame
+
+    def incident_sentence(self) -> str:
+        return incident_sentence(self.opened, self.resolved, self.median_open, self.still_open,
+                                 self.critical_opened)
+
+    def sentences(self) -> list[str]:
+        return [m.sentence() for m in self.metrics] + [self.incident_sentence()]
+
+
+def incident_sentence(opened: int, resolved: int, median_open: pd.Timedelta | None, still_open: int = 0,
+                      critical: int = 0) -> str:
+    """``3 incidents opened (1 critical), 2 resolved, median time open 5 h; 1 still open.``"""
+    noun = "incident" if opened == 1 else "incidents"
+    text = f"{opened} {noun} opened"
+    if critical:
+        text += f" ({critical} critical)"
+    text += f", {resolved} resolved"
+    if median_open is not None:
+        text += f", median time open {format_duration(median_open)}"
+    if still_open:
+        text += f"; {still_open} still open"
+    return text + "."
+
+
+def week_summary(metrics: pd.DataFrame, alerts: pd.DataFrame, end: datetime) -> WeekSummary:
+    """Summarise the 7 days before ``end`` against the 7 days before those.
+
+    ``metrics``: rows of ``queries.metric_series`` (one model or all; values are pooled per name);
+    ``alerts``: rows of ``queries.alerts``. An incident counts as opened in the week of its ``first_seen``
+    and resolved in the week of its ``resolved_at``; time open is ``resolved_at - first_seen`` of those
+    resolved this week, and ``end - first_seen`` for those still open at ``end``.
+    """
+    end_ts = pd.Timestamp(end)
+    start_ts = end_ts - pd.Timedelta(days=7)
+    prev_ts = start_ts - pd.Timedelta(days=7)
+    changes = []
+    for name, rows in metrics.groupby("name", sort=True):
+        this = rows[(rows["ts"] > start_ts) & (rows["ts"] <= end_ts)]
+        last = rows[(rows["ts"] > prev_ts) & (rows["ts"] <= start_ts)]
+        changes.append(MetricChange(str(name), _period_value(last), _period_value(this)))
+    a = alerts.copy()
+    opened = a[(a["first_seen"] > start_ts) & (a["first_seen"] <= end_ts)]
+    resolved = a[a["resolved_at"].notna() & (a["resolved_at"] > start_ts) & (a["resolved_at"] <= end_ts)]
+    open_at_end = a[(a["first_seen"] <= end_ts) & (a["resolved_at"].isna() | (a["resolved_at"] > end_ts))]
+    durations = resolved["resolved_at"] - resolved["first_seen"]
+    in_week = a[(a["first_seen"] <= end_ts) & (a["resolved_at"].isna() | (a["resolved_at"] > start_ts))].copy()
+    in_week["until"] = in_week["resolved_at"].where(in_week["resolved_at"].notna() & (in_week["resolved_at"] <= end_ts),
+                                                    end_ts)
+    in_week["time_open"] = in_week["until"] - in_week["first_seen"]
+    return WeekSummary(
+        start=start_ts.to_pydatetime(), end=end_ts.to_pydatetime(), metrics=changes,
+        opened=len(opened), resolved=len(resolved), still_open=len(open_at_end),
+        critical_opened=int((opened["severity"] == "critical").sum()),
+        median_open=durations.median() if not durations.empty else None,
+        longest_open=durations.max() if not durations.empty else None,
+        incidents=in_week.sort_values("first_seen").reset_index(drop=True),
+    )
+
+
+def guess_prediction_column(columns: dict[str, str]) -> str | None:
+    """The likely prediction column among ``{column: kind}``: ``prediction``/``score``/``*_score``, numeric first.
+
+    >>> guess_prediction_column({"device": "categorical", "score": "numeric"})
+    'score'
+    """
+    def rank(item: tuple[str, str]) -> tuple[int, int]:
+        name, kind = item
+        low = name.lower()
+        named = 0 if low in ("prediction", "score") else 1 if low.endswith("_score") or "predict" in low else 2
+        return named, 0 if kind == "numeric" else 1
+
+    candidates = sorted(columns.items(), key=rank)
+    return candidates[0][0] if candidates and rank(candidates[0])[0] < 2 else None
