@@ -94,7 +94,7 @@ class Pipeline:
                 state.joiner.add_prediction(event.event_id, ts, [])
             return
         row = event_row(state.config, event.features or {}, event.prediction, state.coerced)
-        score_col = next((c for c, k in state.config.prediction_columns.items() if k == "numeric"), None)
+        score_col = state.score_column
         score = row.get(score_col) if score_col is not None else None
         segments = {k: str(v) for k, v in (getattr(event, "segments", None) or {}).items()
                     if k in state.config.segments}

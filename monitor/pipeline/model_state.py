@@ -50,6 +50,11 @@ class ModelState:
         self._build_detectors()
 
     @property
+    def score_column(self) -> str | None:
+        """The numeric prediction column (score, or top-class probability), if any."""
+        return next((c for c, k in self.config.prediction_columns.items() if k == "numeric"), None)
+
+    @property
     def joins(self) -> bool:
         """Whether outcomes matter for this model (it has business metrics)."""
         return bool(self.config.business_metrics)

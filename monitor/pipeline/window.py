@@ -84,11 +84,17 @@ class OpenWindow:
             return
         batch: dict[str, Any] = {}
         for col in self.profile:
-            values = [coerce(col.kind, row.get(col.name)) for row in self.buffer]
+            raw = [row.get(col.name) for row in self.buffer]
             if col.kind == "numeric":
-                batch[col.name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+                try:  # fast path: the row already holds floats / None (config kind = profile kind)
+                    batch[col.name] = np.array([np.nan if v is None else v for v in raw], dtype=np.float64)
+                except (TypeError, ValueError):
+                    values = [coerce(col.kind, v) for v in raw]
+                    batch[col.name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
             else:
-                batch[col.name] = np.array(values, dtype=object)
+                if not all(v is None or type(v) is str for v in raw):
+                    raw = [coerce(col.kind, v) for v in raw]
+                batch[col.name] = np.array(raw, dtype=object)
         self.buffer = []
         self.state.update(batch)
 
