@@ -32,15 +32,10 @@ from typing import Any, Protocol
 
 from monitor.config import ConfigError, MonitorConfig
 from monitor.deadletter import DeadLetterPublisher, DeadLetterRecord
-from monitor.events import (
-    DEFAULT_MAX_BYTES,
-    EventDecodeError,
-    PredictionEvent,
-    decode_any,
-    decode_outcome,
-    decode_prediction,
-)
+from monitor.events import DEFAULT_MAX_BYTES, PredictionEvent
+from monitor.intake import Taken, take
 from monitor.ops import Health, Metrics
+from monitor.ordering import PartitionMerger
 from monitor.pipeline import ClosedWindow, Pipeline
 from monitor.sources.base import RawMessage, Source, SourceUnavailable, TopicPartition
 
@@ -119,6 +114,8 @@ class ServiceOptions:
     config_check_interval: float = 2.0
     lag_interval: float = 5.0
     max_message_bytes: int = DEFAULT_MAX_BYTES
+    merge_max_wait: float = 10.0
+    merge_buffer: int = 5000
 
 
 @dataclass
@@ -141,6 +138,7 @@ class _Partition:
     dead: list[DeadLetterRecord] = field(default_factory=list)
     dirty: bool = False
     last_persist: float = 0.0
+    merger: PartitionMerger | None = None
 
 
 class Service:
@@ -160,6 +158,7 @@ class Service:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        stop_event: threading.Event | None = None,
     ) -> None:
         self.config = config
         self.source = source
@@ -173,11 +172,12 @@ class Service:
         self._parts: dict[int, _Partition] = {}
         self._assigned: set[TopicPartition] = set()
         self._pending: set[TopicPartition] = set()
+        self._merge_paused: set[TopicPartition] = set()
         self._unsaved: list[tuple[int, SaveItem]] | None = None
         self._outage_active = False
         self._retry_at = 0.0
         self._backoff = options.backoff_initial
-        self._stop = threading.Event()
+        self._stop = stop_event or threading.Event()
         self._reload = False
         self._last_config_check = 0.0
         self._last_lag = 0.0
@@ -232,6 +232,7 @@ class Service:
             del self._parts[p]
         self._assigned -= revoked
         self._pending -= revoked
+        self._merge_paused -= revoked
         self.metrics.assigned_partitions.set(len(self._parts))
         log.info("partitions revoked", extra={"partitions": sorted(revoked)})
 
@@ -289,13 +290,15 @@ class Service:
             started = self._monotonic()
             if batch:
                 self._process(batch)
+            else:
+                self._release()
             self._advance()
             self._persist_due(force=False)
             if batch:
                 self.metrics.processing_latency.observe(self._monotonic() - started)
             if now_m - self._last_lag >= opts.lag_interval:
                 self._update_lag(now_m)
-            if self.source.exhausted and not self._pending and self._unsaved is None:
+            if self.source.exhausted and not self._pending and not self._outage_active:
                 for part in self._parts.values():
                     part.closed.extend(part.pipeline.flush())
                     part.dirty = True
@@ -308,48 +311,71 @@ class Service:
         max_bytes = self.options.max_message_bytes
         parts = self._parts
         kinds: Counter[str] = Counter()
+        touched: set[int] = set()
         for msg in batch:
             part = parts.get(msg.partition)
             if part is None:  # not ours (revoked in this poll): the owner re-reads it
                 continue
             kinds[msg.kind] += 1
-            dead: DeadLetterRecord | None = None
-            try:
-                if msg.value is None:
-                    raise EventDecodeError("message has no value (a null/tombstone record)", kind="malformed")
-                if msg.kind == "prediction":
-                    event: Any = decode_prediction(msg.value, max_bytes=max_bytes)
-                elif msg.kind == "outcome":
-                    event = decode_outcome(msg.value, max_bytes=max_bytes)
-                else:
-                    event = decode_any(msg.value, max_bytes=max_bytes)
-            except EventDecodeError as exc:
-                dead = DeadLetterRecord.of(msg, exc.reason, category=exc.kind, error_class="EventDecodeError")
+            taken = take(msg, models, max_bytes)
+            if part.merger is None:
+                self._apply(part, taken)
             else:
-                model = event.model
-                if model is not None and model not in models:
-                    dead = DeadLetterRecord.of(
-                        msg, f"unknown model {model!r}: not in the configuration (known: {sorted(models)})",
-                        category="unknown_model", error_class="UnknownModel", model=model)
-                else:
-                    try:
-                        if isinstance(event, PredictionEvent):
-                            part.pipeline.on_prediction(event, msg.position)
-                        else:
-                            part.pipeline.on_outcome(event, msg.position)
-                    except Exception as exc:  # one bad event must not stop the watcher
-                        log.exception("pipeline rejected an event", extra={"offset": msg.offset, "model": model})
-                        dead = DeadLetterRecord.of(msg, f"pipeline rejected the event: {type(exc).__name__}: {exc}",
-                                                   category="rejected", error_class=type(exc).__name__, model=model)
-            if dead is not None:
-                part.dead.append(dead)
-                self._dead_counter.labels(reason=dead.category).inc()
-                self._result.dead_letters += 1
-            part.offsets[(msg.topic, msg.partition)] = msg.offset + 1
-            part.dirty = True
+                part.merger.push((msg.topic, msg.partition), taken.key, msg.offset, taken)
+                touched.add(msg.partition)
+        self._release(touched)
         for kind, n in kinds.items():
             self._consumed.labels(kind=kind).inc(n)
         self._result.messages += len(batch)
+
+    def _release(self, numbers: set[int] | None = None) -> None:
+        """Feed the pipelines what their mergers may release now (all partitions if ``numbers`` is None)."""
+        now_m = self._monotonic()
+        for p, part in self._parts.items():
+            if part.merger is None:
+                continue
+            if (numbers is not None and p not in numbers and not len(part.merger)
+                    and not self._merge_paused.intersection(part.merger.tps)):
+                continue
+            for taken in part.merger.release(self.source.caught_up, now_m):
+                self._apply(part, taken)
+            self._throttle(part.merger)
+
+    def _throttle(self, merger: PartitionMerger) -> None:
+        """Bound a merge buffer: pause a stream whose queue is long (its partner is behind in the fetches),
+        so the partner's records come through; resume it once its queue has drained."""
+        cap = self.options.merge_buffer
+        for tp in merger.tps:
+            queued = merger.queued(tp)
+            if queued > cap and tp not in self._merge_paused:
+                self.source.pause([tp])
+                self._merge_paused.add(tp)
+            elif queued <= cap // 2 and tp in self._merge_paused:
+                self._merge_paused.discard(tp)
+                if not self._outage_active and tp not in self._pending:
+                    self.source.resume([tp])
+
+    def _apply(self, part: _Partition, taken: Taken) -> None:
+        msg = taken.msg
+        dead = taken.dead
+        event = taken.event
+        if event is not None:
+            try:
+                if isinstance(event, PredictionEvent):
+                    part.pipeline.on_prediction(event, msg.position)
+                else:
+                    part.pipeline.on_outcome(event, msg.position)
+            except Exception as exc:  # one bad event must not stop the watcher
+                log.exception("pipeline rejected an event", extra={"offset": msg.offset, "model": event.model})
+                dead = DeadLetterRecord.of(msg, f"pipeline rejected the event: {type(exc).__name__}: {exc}",
+                                           category="rejected", error_class=type(exc).__name__,
+                                           model=event.model)
+        if dead is not None:
+            part.dead.append(dead)
+            self._dead_counter.labels(reason=dead.category).inc()
+            self._result.dead_letters += 1
+        part.offsets[(msg.topic, msg.partition)] = msg.offset + 1
+        part.dirty = True
 
     def _advance(self) -> None:
         now = self._clock()
@@ -434,6 +460,8 @@ class Service:
         for model, n in saved.alerts_opened.items():
             self.metrics.alerts_opened.labels(model=model).inc(n)
         self.source.commit(offsets)
+        log.debug("persisted", extra={"partitions": [p for p, _ in items], "windows": sum(saved.windows.values()),
+                                      "dead_letters": len(dead), "seconds": round(now_m - started, 4)})
         if self.publisher is not None and dead:
             self.publisher.publish(dead)
 
@@ -459,7 +487,7 @@ class Service:
             return False
         if self._outage_active:
             self._outage_active = False
-            self.source.resume(sorted(self._assigned - self._pending))
+            self.source.resume(sorted(self._assigned - self._pending - self._merge_paused))
             log.info("consumption resumed")
         return True
 
@@ -479,6 +507,7 @@ class Service:
                 self._parts[p] = part
             for tp in tps:
                 self.source.seek(tp, part.offsets.get(tp))
+            self._merge_paused.difference_update(tps)
             self.source.resume(tps)
             self._pending.difference_update(tps)
             log.info("partition assigned", extra={"partition": p, "offsets": {f"{t}:{q}": o for (t, q), o in
@@ -487,7 +516,7 @@ class Service:
         return True
 
     def _load(self, p: int) -> _Partition:
-        tps = sorted({(self.source.predictions_topic, p), (self.source.outcomes_topic, p)})
+        tps = list(dict.fromkeys([(self.source.predictions_topic, p), (self.source.outcomes_topic, p)]))
         snapshot, offsets = self.store.load(self._key(p), tps)
         pipeline = None
         if snapshot is not None:
@@ -499,7 +528,8 @@ class Service:
                 log.exception("could not restore the stored snapshot; starting partition %d empty", p)
         if pipeline is None:
             pipeline = self.store.new_pipeline(self.config)
-        return _Partition(pipeline, dict(offsets), last_persist=self._monotonic())
+        merger = PartitionMerger(tps, self.options.merge_max_wait) if len(tps) > 1 else None
+        return _Partition(pipeline, dict(offsets), last_persist=self._monotonic(), merger=merger)
 
     def _key(self, p: int) -> str:
         return f"{self.source.predictions_topic}:{p}"

@@ -100,6 +100,9 @@ class Source(Protocol):
     def lag(self) -> dict[TopicPartition, int]:
         """Messages behind the end, per assigned topic-partition (best effort)."""
 
+    def caught_up(self, tp: TopicPartition) -> bool:
+        """True when every message of ``tp`` available now has been handed out by :meth:`poll`."""
+
     @property
     def exhausted(self) -> bool:
         """True when a finite source (a file) has handed out everything."""

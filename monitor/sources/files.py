@@ -78,6 +78,9 @@ class _FileSource:
     def lag(self) -> dict[TopicPartition, int]:
         return {}
 
+    def caught_up(self, tp: TopicPartition) -> bool:
+        return self._done
+
     @property
     def exhausted(self) -> bool:
         return self._done

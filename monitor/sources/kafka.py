@@ -76,7 +76,7 @@ class KafkaSource:
             "enable_auto_commit": False,
             "auto_offset_reset": "earliest",
             "partition_assignment_strategy": (RangePartitionAssignor,),
-            "max_partition_fetch_bytes": 4 * 1024 * 1024,
+            "max_partition_fetch_bytes": 1024 * 1024,
             "fetch_max_bytes": 64 * 1024 * 1024,
             "reconnect_backoff_max_ms": 2000,
         }
@@ -131,11 +131,24 @@ class KafkaSource:
     def seek(self, tp: TopicPartition, offset: int | None) -> None:
         ktp = KafkaTP(*tp)
         if offset is None:
-            self.consumer.seek_to_beginning(ktp)
-            self._next.pop(tp, None)
-        else:
-            self.consumer.seek(ktp, offset)
-            self._next[tp] = offset
+            try:
+                offset = int(self.consumer.beginning_offsets([ktp], timeout_ms=30_000)[ktp])
+            except KafkaError as exc:
+                log.warning("beginning offset unknown; seeking to the beginning",
+                            extra={"topic": tp[0], "partition": tp[1], "error": str(exc)})
+                self.consumer.seek_to_beginning(ktp)
+                self._next.pop(tp, None)
+                return
+        self.consumer.seek(ktp, offset)
+        self._next[tp] = offset
+
+    def caught_up(self, tp: TopicPartition) -> bool:
+        """True when every record of ``tp`` up to its high watermark has been handed out by :meth:`poll`."""
+        if self._consumer is None:
+            return False
+        high = self._consumer.highwater(KafkaTP(*tp))
+        nxt = self._next.get(tp)
+        return high is not None and nxt is not None and nxt >= high
 
     def _owned(self, tps: Sequence[TopicPartition]) -> list[KafkaTP]:
         assigned = self.consumer.assignment()

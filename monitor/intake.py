@@ -1,0 +1,67 @@
+"""From raw message to pipeline input: decode, check the model, or make a dead letter (never raises).
+
+>>> from monitor.sources import RawMessage
+>>> msg = RawMessage("preds", 0, 7, b"churn", b'{"model": "churn"}', "prediction")
+>>> taken = take(msg, {"churn"})
+>>> taken.event is None, taken.dead.category, taken.dead.reason
+(True, 'missing_field', "prediction event is missing the required field 'model_version'")
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from monitor.deadletter import DeadLetterRecord
+from monitor.events import (
+    DEFAULT_MAX_BYTES,
+    EventDecodeError,
+    OutcomeEvent,
+    PredictionEvent,
+    decode_any,
+    decode_outcome,
+    decode_prediction,
+)
+from monitor.sources.base import RawMessage
+
+__all__ = ["Taken", "take"]
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """A message ready for the pipeline (``event``) or for the dead-letter table (``dead``).
+
+    ``key`` is the event time in epoch seconds (``-inf`` for a dead letter), the merge key of
+    :class:`monitor.ordering.PartitionMerger`.
+    """
+
+    msg: RawMessage
+    key: float
+    event: PredictionEvent | OutcomeEvent | None
+    dead: DeadLetterRecord | None
+
+
+def take(msg: RawMessage, models: Collection[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Taken:
+    """Decode ``msg`` by its kind; unknown models (in ``models``' terms) become dead letters too."""
+    try:
+        if msg.value is None:
+            raise EventDecodeError("message has no value (a null/tombstone record)", kind="malformed")
+        event: PredictionEvent | OutcomeEvent
+        if msg.kind == "prediction":
+            event = decode_prediction(msg.value, max_bytes=max_bytes)
+        elif msg.kind == "outcome":
+            event = decode_outcome(msg.value, max_bytes=max_bytes)
+        else:
+            event = decode_any(msg.value, max_bytes=max_bytes)
+    except EventDecodeError as exc:
+        dead = DeadLetterRecord.of(msg, exc.reason, category=exc.kind, error_class="EventDecodeError")
+        return Taken(msg, -math.inf, None, dead)
+    model = event.model
+    if model is not None and model not in models:
+        dead = DeadLetterRecord.of(
+            msg, f"unknown model {model!r}: not in the configuration (known: {sorted(models)})",
+            category="unknown_model", error_class="UnknownModel", model=model,
+        )
+        return Taken(msg, -math.inf, None, dead)
+    return Taken(msg, event.ts.timestamp(), event, None)

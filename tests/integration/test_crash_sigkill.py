@@ -1,0 +1,302 @@
+"""Nothing lost, nothing doubled: ``driftwarden run`` killed with SIGKILL at random points while it consumes a
+replay from the real broker into the real PostgreSQL, restarted each time, ends with the same window results,
+metric values, alerts, dead letters and open-window checkpoints as an uninterrupted run.
+
+The replay: the demo scenario's events spread over three models (so three partitions carry state), with bad
+messages mixed in (they must be dead-lettered exactly once), to two co-partitioned 3-partition topics.
+Set ``DRIFTWARDEN_CRASH_SEED`` to replay a failing sequence of kills; ``DRIFTWARDEN_CRASH_KILLS`` for more.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from monitor.commands.reference import build_reference
+from monitor.commands.replay import replay_file
+from monitor.db import upgrade
+from monitor.scenario import generate_scenario
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
+
+MODELS = ("rec-a", "rec-b", "rec-c")
+PARTITIONS = 3
+DRIVER = [sys.executable, "-m", "monitor.cli"]
+BAD_MESSAGES = [
+    b"\xff\xfe not json at all",
+    b'{"model": "rec-a", "model_version": "1", "event_id": "bad-1", "ts": "2026-11-02T01:00:00Z", '
+    b'"features": {"tenure_days": NaN}, "prediction": 0.5}',
+    b'{"model": "no-such-model", "model_version": "1", "event_id": "bad-2", "ts": "2026-11-02T01:00:00Z", '
+    b'"features": {}, "prediction": 0.5}',
+    b'{"model": "rec-b", "event_id": "bad-3", "ts": "2026-11-02T01:00:00Z", "features": {}, "prediction": 1}',
+    b'{"model": "rec-c", "model_version": "1", "event_id": "bad-4", "ts": "2026-11-02T01:00:00Z", '
+    b'"features": {"tenure_days": "12"}, "prediction": [1, 2]}',
+]
+
+
+# -- data ------------------------------------------------------------------------------------------------
+def prepare_replay(out: Path, *, days: int = 5, per_hour: float = 160, window: str = "6h") -> tuple[Path, Path]:
+    """The scenario's events spread over three models plus bad messages; a config watching the three."""
+    files = generate_scenario(out / "scenario", seed=11, days=days, events_per_hour=per_hour,
+                              reference_rows=3000)
+    lines: list[bytes] = []
+    for i, line in enumerate(files.events.read_bytes().splitlines()):
+        event = json.loads(line)
+        event["model"] = MODELS[zlib.crc32(event["event_id"].encode()) % len(MODELS)]
+        lines.append(json.dumps(event, separators=(",", ":")).encode())
+        if i % 1500 == 700:
+            lines.append(BAD_MESSAGES[(i // 1500) % len(BAD_MESSAGES)])
+    events = out / "events.jsonl"
+    events.write_bytes(b"\n".join(lines) + b"\n")
+    raw = yaml.safe_load(files.config.read_text())
+    base = raw["models"].pop("recommender")
+    base["reference"]["path"] = str(files.reference)
+    base["window"] = {"type": "time", "size": window, "allowed_lateness": "30m"}
+    raw["models"] = {name: {**copy.deepcopy(base), "name": name} for name in MODELS}
+    config = out / "watch.yaml"
+    config.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return events, config
+
+
+def register_references(config: Path, reference: Path, url: str) -> None:
+    upgrade(url)
+    for name in MODELS:
+        build_reference(name, reference, config, url, progress=False)
+
+
+def create_topics(bootstrap: str, prefix: str) -> tuple[str, str]:
+    predictions, outcomes = f"{prefix}.predictions", f"{prefix}.outcomes"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="dw-test-admin")
+    try:
+        admin.create_topics([NewTopic(predictions, PARTITIONS, 1), NewTopic(outcomes, PARTITIONS, 1)])
+    finally:
+        admin.close()
+    return predictions, outcomes
+
+
+def replay(bootstrap: str, events: Path, predictions: str, outcomes: str) -> dict[tuple[str, int], int]:
+    """Produce the file; returns the end offset of every topic-partition."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=256 * 1024)
+    try:
+        result = replay_file(events, producer, predictions, outcomes, progress=False)
+    finally:
+        producer.close()
+    assert result.undecodable >= 1 and result.predictions > 1000
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        tps = [TopicPartition(t, p) for t in (predictions, outcomes) for p in range(PARTITIONS)]
+        ends = consumer.end_offsets(tps)
+    finally:
+        consumer.close()
+    assert all(ends[tp] > 0 for tp in tps if tp.topic == predictions), ends
+    return {(tp.topic, tp.partition): off for tp, off in ends.items()}
+
+
+@contextmanager
+def extra_database(server_url: str) -> Iterator[str]:
+    name = f"dw_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+# -- the watcher as a process ------------------------------------------------------------------------------
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_watchers() -> Iterator[None]:
+    yield
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+def start_watcher(config: Path, url: str, bootstrap: str, topics: tuple[str, str], group: str,
+                  log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DRIFTWARDEN_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "DRIFTWARDEN_KAFKA_PREDICTIONS_TOPIC": topics[0],
+        "DRIFTWARDEN_KAFKA_OUTCOMES_TOPIC": topics[1],
+        "DRIFTWARDEN_KAFKA_CONSUMER_GROUP": group,
+        "DRIFTWARDEN_DATABASE_URL": url,
+        "DRIFTWARDEN_METRICS_PORT": "0",
+        "DRIFTWARDEN_LOG_LEVEL": "INFO",
+    }
+    args = [*DRIVER, "run", "--config", str(config), "--source", "kafka", "--no-migrate",
+            "--checkpoint-interval", "0.5", "--session-timeout", "6", *extra]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
+    STARTED.append(proc)
+    return proc
+
+
+def stored_offsets(url: str, group: str) -> dict[tuple[str, int], int]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT topic, partition, next_offset FROM consumer_offsets "
+                                     "WHERE group_id = :g"), {"g": group}).all()
+    finally:
+        engine.dispose()
+    return {(r[0], int(r[1])): int(r[2]) for r in rows}
+
+
+def wait_consumed(url: str, group: str, ends: dict[tuple[str, int], int], proc: subprocess.Popen[bytes],
+                  log: Path, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"watcher exited with {proc.returncode} before the end; log:\n{log.read_text()[-4000:]}")
+        stored = stored_offsets(url, group)
+        if all(stored.get(tp, 0) >= end for tp, end in ends.items()):
+            return
+        time.sleep(0.3)
+    pytest.fail(f"not consumed within {timeout}s: stored {stored_offsets(url, group)} vs ends {ends}")
+
+
+def wait_assigned(log: Path, mark: int, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    """Until the process logged a partition assignment (it imported, migrated and joined the group)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        with log.open("rb") as handle:
+            handle.seek(mark)
+            if b"partition assigned" in handle.read():
+                return
+        time.sleep(0.05)
+    pytest.fail(f"watcher (exit code {proc.poll()}) did not get partitions within {timeout}s; log:\n"
+                f"{log.read_text()[-4000:]}")
+
+
+def stop_watcher(proc: subprocess.Popen[bytes], log: Path) -> None:
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=60)
+    assert code == 0, f"SIGTERM should exit 0, got {code}; log:\n{log.read_text()[-4000:]}"
+
+
+# -- comparing databases -----------------------------------------------------------------------------------
+QUERIES = {
+    "windows": "SELECT m.name, w.window_key, w.window_start, w.window_end, w.n_events, w.reference_version, "
+               "w.preset, w.dataset_drift, w.drift_share, w.multivariate_statistic, w.report "
+               "FROM window_results w JOIN models m ON m.id = w.model_id ORDER BY 1, 2",
+    "features": "SELECT m.name, w.window_key, f.feature, f.kind, f.test, f.statistic, f.p_value, f.threshold, "
+                "f.drifted, f.missing_rate_current FROM feature_results f JOIN window_results w ON w.id = "
+                "f.window_id JOIN models m ON m.id = w.model_id ORDER BY 1, 2, 3",
+    "metrics": "SELECT m.name, w.window_key, v.name, v.value, v.numerator, v.denominator FROM metric_values v "
+               "JOIN window_results w ON w.id = v.window_id JOIN models m ON m.id = w.model_id ORDER BY 1, 2, 3",
+    "samples": "SELECT m.name, w.window_key, s.n_rows, md5(s.data) FROM window_samples s JOIN window_results w "
+               "ON w.id = s.window_id JOIN models m ON m.id = w.model_id ORDER BY 1, 2",
+    "alerts": "SELECT m.name, a.dedup_key, a.signal, a.feature, a.severity, a.status, a.message, a.first_seen, "
+              "a.last_seen, a.windows_count, a.clean_windows FROM alerts a JOIN models m ON m.id = a.model_id "
+              "ORDER BY 1, 2, 8",
+    "alert_events": "SELECT a.dedup_key, a.first_seen, e.action, e.note FROM alert_events e JOIN alerts a "
+                    "ON a.id = e.alert_id ORDER BY 1, 2, e.id",
+    "dead_letters": "SELECT source, partition, \"offset\", model, reason, error_class, raw, raw_size "
+                    "FROM dead_letters ORDER BY 1, 2, 3",
+    "offsets": "SELECT topic, partition, next_offset FROM consumer_offsets ORDER BY 1, 2",
+    "checkpoints": "SELECT key, state FROM window_checkpoints ORDER BY 1",
+}
+
+
+def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            out = {name: [tuple(r) for r in conn.execute(text(q))] for name, q in QUERIES.items()}
+    finally:
+        engine.dispose()
+    out["checkpoints"] = [(key, _event_time_only(json.loads(bytes(state)))) for key, state in out["checkpoints"]]
+    return out
+
+
+def _event_time_only(state: Any) -> Any:
+    """A snapshot without ``last_arrival`` (processing time, only used for idle timeouts)."""
+    if isinstance(state, dict):
+        return {k: _event_time_only(v) for k, v in state.items() if k != "last_arrival"}
+    if isinstance(state, list):
+        return [_event_time_only(v) for v in state]
+    return state
+
+
+def assert_same(expected: dict[str, list[Any]], got: dict[str, list[Any]]) -> None:
+    for name in QUERIES:
+        assert len(got[name]) == len(expected[name]), f"{name}: {len(got[name])} rows, expected {len(expected[name])}"
+        for want, have in zip(expected[name], got[name], strict=True):
+            assert have == want, f"{name} differs:\n expected {str(want)[:600]}\n got      {str(have)[:600]}"
+
+
+# -- the test ----------------------------------------------------------------------------------------------
+def test_sigkill_at_random_points_changes_nothing(
+    tmp_path: Path, kafka_bootstrap: str, pg_server_url: str
+) -> None:
+    seed = int(os.environ.get("DRIFTWARDEN_CRASH_SEED", str(random.SystemRandom().randrange(1_000_000))))
+    kills = int(os.environ.get("DRIFTWARDEN_CRASH_KILLS", "8"))
+    rng = random.Random(seed)
+    print(f"crash test seed={seed} kills={kills}")
+    events, config = prepare_replay(tmp_path)
+    topics = create_topics(kafka_bootstrap, f"dw-crash-{uuid.uuid4().hex[:8]}")
+    ends = replay(kafka_bootstrap, events, *topics)
+    total = sum(ends.values())
+    reference = tmp_path / "scenario" / "reference.parquet"
+
+    with extra_database(pg_server_url) as clean_url, extra_database(pg_server_url) as crash_url:
+        for url in (clean_url, crash_url):
+            register_references(config, reference, url)
+
+        log = tmp_path / "clean.log"
+        proc = start_watcher(config, clean_url, kafka_bootstrap, topics, "clean", log)
+        wait_consumed(clean_url, "clean", ends, proc, log)
+        stop_watcher(proc, log)
+        expected = dump(clean_url)
+        assert expected["windows"] and expected["alerts"] and expected["dead_letters"]
+        assert len(expected["dead_letters"]) == len({r[:3] for r in expected["dead_letters"]})
+
+        log = tmp_path / "crash.log"
+        progress: list[int] = []
+        for _ in range(kills):
+            mark = log.stat().st_size if log.exists() else 0
+            proc = start_watcher(config, crash_url, kafka_bootstrap, topics, "crash", log)
+            wait_assigned(log, mark, proc)
+            time.sleep(rng.uniform(0.3, 3.5))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+            progress.append(sum(stored_offsets(crash_url, "crash").values()))
+            if progress[-1] >= total:
+                break
+        print(f"stored offsets after each SIGKILL: {progress} of {total}")
+        assert any(0 < p < total for p in progress), "no kill landed in the middle of the stream"
+        mark = log.stat().st_size
+        proc = start_watcher(config, crash_url, kafka_bootstrap, topics, "crash", log)
+        wait_assigned(log, mark, proc)
+        wait_consumed(crash_url, "crash", ends, proc, log)
+        stop_watcher(proc, log)
+        got = dump(crash_url)
+
+    assert_same(expected, got)
