@@ -75,11 +75,11 @@ def default_column(
                 res_stat, p = 0.0, 1.0
             else:
                 z = ztest_from_counts(int(r[1]), int(r.sum()), int(c[1]), int(c.sum()), alpha=0.5)
-                res_stat, p = z.statistic, float(z.p_value or 1.0)
+                res_stat, p = z.statistic, _p(z.p_value)
             test = "z"
         else:
             chi = chisquare_from_counts(ref, cur_counts, alpha=0.5, min_expected=MIN_EXPECTED)
-            res_stat, p, test = chi.statistic, float(chi.p_value or 1.0), "chisquare"
+            res_stat, p, test = chi.statistic, _p(chi.p_value), "chisquare"
         stat, n_ref, n_cur = res_stat, col.n_valid, win.n_valid
     else:  # pragma: no cover
         raise TypeError(f"column {col.name!r}: profile and window kinds differ")
@@ -99,6 +99,12 @@ def default_column(
         effect_size=float(effect),
         unseen_categories=unseen,
     )
+
+
+def _p(value: float | None) -> float:
+    """A p-value that the test always defines (0.0 is a valid, very significant value)."""
+    assert value is not None
+    return float(value)
 
 
 def adjust(results: list[ColumnResult], params: DefaultParams) -> list[ColumnResult]:

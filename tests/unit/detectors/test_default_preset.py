@@ -84,3 +84,16 @@ def test_alpha_and_min_effect_overrides() -> None:
     profile = ReferenceProfile.build(ref)
     assert evaluate(profile, cur, overrides={"min_effect": 0.0}).column("x").drifted
     assert not evaluate(profile, cur, overrides={"min_effect": 0.0, "alpha": 1e-300}).column("x").drifted
+
+
+def test_p_value_zero_is_the_strongest_evidence_not_missing() -> None:
+    """Regression: a chi-square p-value that underflows to 0.0 must count as significant."""
+    rng = np.random.default_rng(5)
+    ref = pd.DataFrame({"c": rng.choice(["a", "b", "c"], size=100_000, p=[0.6, 0.3, 0.1]),
+                        "b": rng.choice(["y", "n"], size=100_000, p=[0.5, 0.5])})
+    cur = pd.DataFrame({"c": rng.choice(["a", "b", "c"], size=100_000, p=[0.4, 0.3, 0.3]),
+                        "b": rng.choice(["y", "n"], size=100_000, p=[0.9, 0.1])})
+    report = evaluate(ReferenceProfile.build(ref), cur)
+    for name in ("c", "b"):
+        col = report.column(name)
+        assert col.p_value == 0.0 and col.p_value_adjusted == 0.0 and col.drifted
