@@ -1,9 +1,9 @@
 """Outcome join of one model: predictions and outcomes meet on ``event_id`` within a TTL (pure).
 
-Both sides wait: a prediction waits ``ttl`` seconds (event time) for its outcomes, and an outcome that
-arrives before its prediction waits ``ttl`` seconds for it. The join clock is the largest event time seen
-on either side; entries older than ``clock - ttl`` expire. A pair matches when ``|outcome.ts -
-prediction.ts| <= ttl``.
+Both sides wait: a prediction waits for its outcomes until the outcome stream has passed ``ts + ttl``
+(event time), and an outcome that arrives before its prediction waits until the prediction stream has
+passed ``ts + ttl`` (see :class:`OutcomeJoiner` for the fallback when a side stops). A pair matches when
+``|outcome.ts - prediction.ts| <= ttl``.
 
 Several outcome events of one prediction (shown, then played) are merged field by field with
 :func:`merge_outcome`, which is idempotent: a redelivered outcome changes nothing.
@@ -19,7 +19,7 @@ Examples
 []
 >>> j.add_prediction("e2", 120.0, ["count:0"])
 [{'shown': True}]
->>> j.add_outcome("e1", 500.0, {"played": True})  # e1 expired at clock 500: this outcome waits in vain
+>>> j.add_outcome("e1", 500.0, {"played": True})  # outcome clock 500 > 100 + 60: e1 was dropped
 []
 >>> j.pending, j.stats
 ((0, 1), {'matched': 2, 'late_or_unmatched': 0})
@@ -60,19 +60,41 @@ def _is_number(x: Any) -> bool:
 
 
 class OutcomeJoiner:
-    """Join state of one model (see the module docstring). ``stats`` counts matched and unmatched outcomes."""
+    """Join state of one model (see the module docstring). ``stats`` counts matched and unmatched outcomes.
 
-    def __init__(self, ttl: float) -> None:
+    Each side has its own clock (largest event time seen on that side). A waiting prediction is dropped
+    once the *outcome* clock passed ``ts + ttl`` (no outcome of it can still come), a waiting outcome once
+    the *prediction* clock passed ``ts + ttl``; so an outcome stream read later than the prediction stream
+    (a backlog being replayed) loses nothing. If one side stops altogether, the other side's clock drops
+    the waiting entries after ``ttl + lag_allowance`` (default ``2 * ttl``), which bounds memory.
+    """
+
+    def __init__(self, ttl: float, lag_allowance: float | None = None) -> None:
         self.ttl = float(ttl)
+        self.lag_allowance = 2 * self.ttl if lag_allowance is None else float(lag_allowance)
         self._predictions: dict[str, tuple[float, list[str]]] = {}
         self._outcomes: dict[str, tuple[float, OutcomeFields]] = {}
-        self._clock = -math.inf
+        self._pclock = -math.inf
+        self._oclock = -math.inf
         self.stats = {"matched": 0, "late_or_unmatched": 0}
 
     @property
     def clock(self) -> float:
         """Largest event time seen on either side (``-inf`` before any)."""
-        return self._clock
+        return max(self._pclock, self._oclock)
+
+    @property
+    def prediction_clock(self) -> float:
+        return self._pclock
+
+    @property
+    def outcome_clock(self) -> float:
+        return self._oclock
+
+    def horizon_passed(self, ts: float, extra: float = 0.0) -> bool:
+        """Whether every outcome of a prediction at ``ts`` has had its chance (``extra``: idle seconds)."""
+        need = ts + self.ttl
+        return self._oclock + extra >= need or self._pclock + extra >= need + self.lag_allowance
 
     @property
     def pending(self) -> tuple[int, int]:
@@ -81,7 +103,10 @@ class OutcomeJoiner:
 
     def add_prediction(self, event_id: str, ts: float, window_keys: list[str]) -> list[OutcomeFields]:
         """Remember a prediction; return the outcomes that were already waiting for it (merged: 0 or 1)."""
-        self._tick(ts)
+        if ts > self._pclock:
+            self._pclock = ts
+            self._expire(self._outcomes, ts - self.ttl, count=True)
+            self._expire(self._predictions, ts - self.ttl - self.lag_allowance, count=False)
         self._predictions[event_id] = (ts, list(window_keys))
         waiting = self._outcomes.pop(event_id, None)
         if waiting is None:
@@ -94,7 +119,10 @@ class OutcomeJoiner:
 
     def add_outcome(self, event_id: str, ts: float, fields: Mapping[str, Any]) -> list[str]:
         """Match an outcome: the window keys of its prediction, or ``[]`` (then it waits, or is too late)."""
-        self._tick(ts)
+        if ts > self._oclock:
+            self._oclock = ts
+            self._expire(self._predictions, ts - self.ttl, count=False)
+            self._expire(self._outcomes, ts - self.ttl - self.lag_allowance, count=True)
         known = self._predictions.get(event_id)
         if known is not None:
             if abs(ts - known[0]) <= self.ttl:
@@ -102,7 +130,7 @@ class OutcomeJoiner:
                 return list(known[1])
             self.stats["late_or_unmatched"] += 1
             return []
-        if ts < self._clock - self.ttl:
+        if ts < self._pclock - self.ttl:  # its prediction would have been read already
             self.stats["late_or_unmatched"] += 1
             return []
         prior = self._outcomes.get(event_id)
@@ -116,27 +144,24 @@ class OutcomeJoiner:
             if key in keys:
                 keys.remove(key)
 
-    def _tick(self, ts: float) -> None:
-        if ts <= self._clock:
-            return
-        self._clock = ts
-        cutoff = ts - self.ttl
-        for store in (self._predictions, self._outcomes):
-            stale = []
-            for event_id, entry in store.items():  # insertion order ~ time order: stop at the first fresh one
-                if entry[0] >= cutoff:
-                    break
-                stale.append(event_id)
-            for event_id in stale:
-                del store[event_id]
-                if store is self._outcomes:
-                    self.stats["late_or_unmatched"] += 1
+    def _expire(self, store: dict[str, Any], cutoff: float, count: bool) -> None:
+        stale = []
+        for event_id, entry in store.items():  # insertion order ~ time order: stop at the first fresh one
+            if entry[0] >= cutoff:
+                break
+            stale.append(event_id)
+        for event_id in stale:
+            del store[event_id]
+        if count:
+            self.stats["late_or_unmatched"] += len(stale)
 
     # -- serialisation -----------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         return {
             "ttl": self.ttl,
-            "clock": None if self._clock == -math.inf else self._clock,
+            "lag_allowance": self.lag_allowance,
+            "prediction_clock": None if self._pclock == -math.inf else self._pclock,
+            "outcome_clock": None if self._oclock == -math.inf else self._oclock,
             "predictions": [[k, ts, keys] for k, (ts, keys) in self._predictions.items()],
             "outcomes": [[k, ts, fields] for k, (ts, fields) in self._outcomes.items()],
             "stats": dict(self.stats),
@@ -145,8 +170,11 @@ class OutcomeJoiner:
     @classmethod
     def from_state(cls, state: Mapping[str, Any], ttl: float | None = None) -> OutcomeJoiner:
         joiner = cls(float(state["ttl"]) if ttl is None else ttl)
-        clock = state.get("clock")
-        joiner._clock = -math.inf if clock is None else float(clock)
+        if ttl is None and state.get("lag_allowance") is not None:
+            joiner.lag_allowance = float(state["lag_allowance"])
+        pclock, oclock = state.get("prediction_clock"), state.get("outcome_clock")
+        joiner._pclock = -math.inf if pclock is None else float(pclock)
+        joiner._oclock = -math.inf if oclock is None else float(oclock)
         joiner._predictions = {str(k): (float(ts), list(keys)) for k, ts, keys in state.get("predictions", [])}
         joiner._outcomes = {str(k): (float(ts), dict(fields)) for k, ts, fields in state.get("outcomes", [])}
         joiner.stats.update({k: int(v) for k, v in state.get("stats", {}).items()})

@@ -78,6 +78,7 @@ class ModelState:
         if config.window != old.window:
             self.windower = self.windower.with_config(config.window)
         self.joiner.ttl = float(config.outcome_join_ttl)
+        self.joiner.lag_allowance = 2 * self.joiner.ttl
         for metric in config.business_metrics:
             before = next((m for m in old.business_metrics if m.name == metric.name), None)
             if before is not None and before.sequential != metric.sequential:
@@ -96,7 +97,7 @@ class ModelState:
         """Whether every prediction of a closed window had its full TTL to meet its outcomes."""
         if not self.joins or window.n_events == 0:
             return True
-        return self.joiner.clock + max(0.0, idle_seconds) >= window.last_ts + self.joiner.ttl
+        return self.joiner.horizon_passed(window.last_ts, max(0.0, idle_seconds))
 
     # -- serialisation -----------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:

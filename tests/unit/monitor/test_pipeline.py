@@ -290,3 +290,17 @@ models:
     blob = p.snapshot()
     again = Pipeline.restore(blob, config(text), {})
     assert again.advance(now + timedelta(days=1)) == []  # the idle timer restarts with the process
+
+
+def test_outcomes_read_behind_predictions_still_join() -> None:
+    """Blocks of 250 predictions, then their outcomes: the outcome stream lags 250 s > the 120 s TTL."""
+    events = stream(2000)
+    preds = [e for e in events if e[0] == "p"]
+    outs = [e for e in events if e[0] == "o"]
+    lagged: list[Any] = []
+    for k in range(0, 2000, 250):
+        lagged += preds[k:k + 250] + outs[k:k + 250]
+    p = Pipeline(config(), {"rec": PROFILE})
+    closed = feed(p, lagged) + p.flush()
+    assert [w.metrics[0].denominator for w in closed] == [400] * 5
+    assert p.stats()["models"]["rec"]["join_late_or_unmatched"] == 0

@@ -83,11 +83,24 @@ def test_join_ttl_both_orders_and_idempotent_merge() -> None:
     assert rec == {"shown": True, "play_seconds": 31.0}
 
 
-def test_join_expires_old_entries() -> None:
+def test_join_expires_old_entries_even_if_one_side_stops() -> None:
     j = OutcomeJoiner(ttl=10)
     for i in range(100):
         j.add_prediction(f"p{i}", float(i), [])
-    assert j.pending[0] <= 12
+    assert j.pending[0] <= 32  # ttl + lag allowance (2 x ttl) of predictions, no outcome stream at all
+    for i in range(100):
+        j.add_outcome(f"o{i}", float(200 + i), {"shown": True})
+    assert j.pending == (0, 31)
+
+
+def test_join_survives_an_outcome_stream_read_later() -> None:
+    """All outcomes arrive after their predictions' TTL in *reading order* (a backlog replayed), still join."""
+    j = OutcomeJoiner(ttl=10)
+    for i in range(15):
+        j.add_prediction(f"p{i}", float(i), ["w"])
+    got = [j.add_outcome(f"p{i}", float(i + 5), {"shown": True}) for i in range(15)]
+    assert got == [["w"]] * 15 and j.stats == {"matched": 15, "late_or_unmatched": 0}
+    assert not j.horizon_passed(14.0) and j.horizon_passed(9.0)
 
 
 def test_take_rate_and_ctr_and_conditions() -> None:
