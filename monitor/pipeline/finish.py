@@ -126,6 +126,7 @@ def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
     report_dict = {
         **report_dict,
         "model_versions": dict(window.versions),
+        "rows_rejected_by_drift_state": window.dropped_rows,
         "segments": dict(window.segments.most_common(50)),
         "signals": [s.to_dict() for s in signals],
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import math
 from collections import Counter
 from typing import Any
@@ -16,6 +17,8 @@ from monitor.pipeline.rows import Row, coerce
 from monitor.windows import Span
 
 __all__ = ["BATCH_ROWS", "OpenWindow", "sample_priority"]
+
+log = logging.getLogger(__name__)
 
 BATCH_ROWS = 512
 """Rows buffered before one ``WindowState.update`` (amortises building the column arrays)."""
@@ -44,6 +47,7 @@ class OpenWindow:
         self.sample: list[tuple[int, Row]] = []
         self.sample_size = sample_size
         self.closed = False
+        self.dropped_rows = 0
         self.versions: Counter[str] = Counter()
         self.segments: Counter[str] = Counter()
 
@@ -95,8 +99,13 @@ class OpenWindow:
                 if not all(v is None or type(v) is str for v in raw):
                     raw = [coerce(col.kind, v) for v in raw]
                 batch[col.name] = np.array(raw, dtype=object)
+        rows = len(self.buffer)
         self.buffer = []
-        self.state.update(batch)
+        try:
+            self.state.update(batch)
+        except ValueError as exc:  # detectors' errors are ValueErrors; a bad batch must not stop the watcher
+            self.dropped_rows += rows
+            log.warning("window %s: a batch of %d rows was rejected by the drift state: %s", self.span.key, rows, exc)
 
     @property
     def score_std(self) -> float | None:
@@ -115,7 +124,8 @@ class OpenWindow:
             "score": [self.score_n, self.score_mean, self.score_m2],
             "joined": self.joined,
             "sample": [[p, row] for p, row in self.sample], "sample_size": self.sample_size,
-            "closed": self.closed, "versions": dict(self.versions), "segments": dict(self.segments),
+            "closed": self.closed, "dropped_rows": self.dropped_rows,
+            "versions": dict(self.versions), "segments": dict(self.segments),
         }
 
     @classmethod
@@ -136,6 +146,7 @@ class OpenWindow:
         window.joined = {str(k): dict(v) for k, v in data["joined"].items()}
         window.sample = [(int(p), dict(row)) for p, row in data["sample"]]
         window.closed = bool(data["closed"])
+        window.dropped_rows = int(data.get("dropped_rows", 0))
         window.versions = Counter({str(k): int(v) for k, v in data["versions"].items()})
         window.segments = Counter({str(k): int(v) for k, v in data.get("segments", {}).items()})
         return window

@@ -304,3 +304,17 @@ def test_outcomes_read_behind_predictions_still_join() -> None:
     closed = feed(p, lagged) + p.flush()
     assert [w.metrics[0].denominator for w in closed] == [400] * 5
     assert p.stats()["models"]["rec"]["join_late_or_unmatched"] == 0
+
+
+def test_public_api_is_pinned() -> None:
+    import monitor.alerts.service
+    import monitor.config
+    import monitor.pipeline
+    import monitor.store.writer
+
+    assert sorted(monitor.pipeline.__all__) == ["ClosedWindow", "Pipeline", "ProfileLoader", "SNAPSHOT_FORMAT",
+                                                "SnapshotError"]
+    assert {"ConfigError", "ConfigWatcher", "ModelConfig", "MonitorConfig", "load_config",
+            "parse_config"} <= set(monitor.config.__all__)
+    assert sorted(monitor.store.writer.__all__) == ["DEFAULT_GROUP_ID", "persist", "write_window"]
+    assert sorted(monitor.alerts.service.__all__) == ["AlertChanges", "AlertService", "Notifier", "list_alerts"]
