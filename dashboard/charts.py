@@ -13,7 +13,14 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.summaries import format_duration, metric_label
+from dashboard.summaries import (
+    business_metric_names,
+    describe_test,
+    drift_score,
+    format_duration,
+    metric_label,
+    window_step,
+)
 
 __all__ = [
     "SEVERITY_COLORS",
@@ -30,6 +37,7 @@ SEVERITY_COLORS = {"critical": "#d62728", "warning": "#ff7f0e", "info": "#1f77b4
 _BLUE, _GREY, _ORANGE = "#1f77b4", "#9e9e9e", "#ff7f0e"
 _LAYOUT: dict[str, Any] = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "hovermode": "x unified",
                            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}}
+SCORE_CAP = 5.0
 _TITLED: dict[str, Any] = {**_LAYOUT, "margin": {"l": 10, "r": 10, "t": 78, "b": 10}}
 
 
@@ -45,24 +53,25 @@ def _empty(title: str, message: str) -> go.Figure:
     return fig
 
 
-def _alert_end(alerts: pd.DataFrame) -> pd.Series:
-    return alerts["resolved_at"].fillna(alerts["last_seen"]).where(
-        alerts["resolved_at"].notna() | alerts["last_seen"].notna(), alerts["first_seen"])
-
-
-def _shade_alerts(fig: go.Figure, alerts: pd.DataFrame, rows: int) -> None:
+def _shade_alerts(fig: go.Figure, alerts: pd.DataFrame, rows: int, step: pd.Timedelta) -> None:
+    """A band over the windows each alert fired in (the window before first seen up to last seen)."""
     for a in alerts.itertuples(index=False):
-        end = a.resolved_at if pd.notna(a.resolved_at) else a.last_seen
         color = SEVERITY_COLORS.get(a.severity, _GREY)
         for row in range(1, rows + 1):
-            fig.add_vrect(x0=a.first_seen, x1=end, fillcolor=color, opacity=0.07, line_width=0, row=row, col=1)
+            fig.add_vrect(x0=a.first_seen - step, x1=a.last_seen, fillcolor=color, opacity=0.08, line_width=0,
+                          row=row, col=1)
 
 
 def timeline_figure(
-    metrics: pd.DataFrame, windows: pd.DataFrame, alerts: pd.DataFrame, features: pd.DataFrame | None = None
+    metrics: pd.DataFrame, windows: pd.DataFrame, alerts: pd.DataFrame, features: pd.DataFrame | None = None,
+    names: Sequence[str] | None = None,
 ) -> go.Figure:
-    """Business metrics with alert markers, drift share, worst missing rate and traffic on one time axis."""
-    names = sorted(metrics["name"].unique()) if not metrics.empty else []
+    """Business metrics with alert markers, drift share, worst missing rate and traffic on one time axis.
+
+    ``names``: the metrics of the top row (default: every business metric, see ``business_metric_names``).
+    """
+    names = list(names) if names is not None else business_metric_names(metrics["name"].unique())
+    metrics = metrics[metrics["name"].isin(names)]
     titles = [", ".join(metric_label(n) for n in names) or "Business metrics (none recorded)",
               "Share of drifted columns", "Worst missing rate across columns", "Traffic (events per window)"]
     fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.06, subplot_titles=titles,
@@ -73,7 +82,7 @@ def timeline_figure(
         fig.add_trace(go.Scatter(x=rows["ts"], y=rows["value"], name=metric_label(name), mode="lines",
                                  line={"color": palette[i % len(palette)], "width": 1.8}), row=1, col=1)
     if not alerts.empty:
-        _shade_alerts(fig, alerts, 4)
+        _shade_alerts(fig, alerts, 4, window_step(windows))
         y_top = float(metrics["value"].max()) if not metrics.empty else 1.0
         for severity, group in alerts.groupby("severity"):
             fig.add_trace(go.Scatter(
@@ -110,7 +119,7 @@ def drift_heatmap(features: pd.DataFrame, mode: str = "statistic") -> go.Figure:
     if features.empty:
         return _empty("Feature drift", "No feature test results in this range")
     f = features.copy()
-    f["ratio"] = f["statistic"] / f["threshold"].where(f["threshold"] != 0)
+    f["ratio"] = drift_score(f)
     order = f.groupby("feature")["ratio"].max().sort_values(ascending=False).index.tolist()
     if mode == "verdict":
         z = f.pivot_table(index="feature", columns="window_end", values="drifted", aggfunc="max").astype(float)
@@ -119,17 +128,16 @@ def drift_heatmap(features: pd.DataFrame, mode: str = "statistic") -> go.Figure:
     else:
         z = f.pivot_table(index="feature", columns="window_end", values="ratio", aggfunc="max")
         colorscale = [[0, "#f7fbff"], [0.35, "#c6dbef"], [0.5, "#fdd49e"], [0.75, "#fc8d59"], [1, "#b30000"]]
-        zmin, zmax, cbar = 0.0, 2.0, {"title": "statistic /<br>threshold", "tickvals": [0, 1, 2],
-                                       "ticktext": ["0", "1 (drift)", "≥2"]}
+        zmin, zmax, cbar = 0.0, 2.0, {"title": "drift<br>score", "tickvals": [0, 1, 2],
+                                       "ticktext": ["0", "1 = threshold", "≥2"]}
     z = z.reindex(order)
-    tests = f.pivot_table(index="feature", columns="window_end", values="test", aggfunc="first").reindex(order)
-    stats = f.pivot_table(index="feature", columns="window_end", values="statistic", aggfunc="max").reindex(order)
-    custom = np.dstack([tests.reindex(columns=z.columns).to_numpy(dtype=object),
-                        stats.reindex(columns=z.columns).to_numpy(dtype=object)])
+    f["detail"] = [describe_test(r) + (" · drifted" if r["drifted"] else "") for _, r in f.iterrows()]
+    detail = f.pivot_table(index="feature", columns="window_end", values="detail", aggfunc="first").reindex(order)
+    custom = detail.reindex(columns=z.columns).to_numpy(dtype=object)
     fig = go.Figure(go.Heatmap(
         z=z.to_numpy(dtype=float), x=z.columns, y=z.index, zmin=zmin, zmax=zmax, colorscale=colorscale,
         colorbar=cbar, customdata=custom, xgap=0, ygap=2,
-        hovertemplate="%{y} at %{x|%Y-%m-%d %H:%M}<br>%{customdata[0]} = %{customdata[1]:.3f}<extra></extra>",
+        hovertemplate="%{y} at %{x|%Y-%m-%d %H:%M}<br>%{customdata}<extra></extra>",
     ))
     fig.update_layout(height=max(220, 40 * len(order) + 90), **{**_LAYOUT, "hovermode": "closest"})
     return fig
@@ -198,19 +206,23 @@ def distribution_figure(column: str, kind: str, current: pd.Series, reference: A
 
 
 def statistic_over_time(features: pd.DataFrame, column: str) -> go.Figure:
-    """One column's test statistic per window, with its threshold."""
+    """One column's drift score per window (1 = the test's threshold; see ``summaries.drift_score``)."""
     rows = features[features["feature"] == column]
     if rows.empty:
         return _empty(column, "No test results for this column")
+    rows = rows.assign(score=drift_score(rows).clip(upper=SCORE_CAP),
+                       detail=[describe_test(r) for _, r in rows.iterrows()])
     test = str(rows["test"].iloc[0])
-    fig = go.Figure(go.Scatter(x=rows["window_end"], y=rows["statistic"], mode="lines", name=test,
-                               line={"color": _BLUE}))
+    fig = go.Figure(go.Scatter(x=rows["window_end"], y=rows["score"], mode="lines+markers", name=f"{test} score",
+                               line={"color": _BLUE}, marker={"size": 4}, customdata=rows["detail"],
+                               hovertemplate="%{customdata}<extra></extra>"))
     drifted = rows[rows["drifted"]]
-    fig.add_trace(go.Scatter(x=drifted["window_end"], y=drifted["statistic"], mode="markers", name="drifted",
-                             marker={"color": SEVERITY_COLORS["critical"], "size": 5}))
-    fig.add_trace(go.Scatter(x=rows["window_end"], y=rows["threshold"], mode="lines", name="threshold",
-                             line={"color": SEVERITY_COLORS["critical"], "dash": "dash", "width": 1}))
-    fig.update_layout(title=_title(f"{column}: {test} per window"), height=280, **_TITLED)
+    fig.add_trace(go.Scatter(x=drifted["window_end"], y=drifted["score"], mode="markers", name="drifted",
+                             marker={"color": SEVERITY_COLORS["critical"], "size": 8}, hoverinfo="skip"))
+    fig.add_hline(y=1.0, line_dash="dash", line_color=SEVERITY_COLORS["critical"], line_width=1,
+                  annotation_text="threshold", annotation_position="top left")
+    fig.update_yaxes(rangemode="tozero", title=f"drift score (capped at {SCORE_CAP:g})")
+    fig.update_layout(title=_title(f"{column}: drift score per window ({test})"), height=340, **_TITLED)
     return fig
 
 

@@ -159,13 +159,15 @@ def incident_sentence(opened: int, resolved: int, median_open: pd.Timedelta | No
     return text + "."
 
 
-def week_summary(metrics: pd.DataFrame, alerts: pd.DataFrame, end: datetime) -> WeekSummary:
+def week_summary(metrics: pd.DataFrame, alerts: pd.DataFrame, end: datetime,
+                 step: pd.Timedelta | None = None, data_now: datetime | None = None) -> WeekSummary:
     """Summarise the 7 days before ``end`` against the 7 days before those.
 
     ``metrics``: rows of ``queries.metric_series`` (one model or all; values are pooled per name);
     ``alerts``: rows of ``queries.alerts``. An incident counts as opened in the week of its ``first_seen``
     and resolved in the week of its ``resolved_at``; time open is ``resolved_at - first_seen`` of those
-    resolved this week, and ``end - first_seen`` for those still open at ``end``.
+    resolved this week, and ``end - first_seen`` for those still open at ``end``. With ``step`` and
+    ``data_now``, ``resolved_at`` is first put on the data's clock (:func:`incident_end`).
     """
     end_ts = pd.Timestamp(end)
     start_ts = end_ts - pd.Timedelta(days=7)
@@ -176,6 +178,8 @@ def week_summary(metrics: pd.DataFrame, alerts: pd.DataFrame, end: datetime) -> 
         last = rows[(rows["ts"] > prev_ts) & (rows["ts"] <= start_ts)]
         changes.append(MetricChange(str(name), _period_value(last), _period_value(this)))
     a = alerts.copy()
+    if step is not None and data_now is not None:
+        a["resolved_at"] = incident_end(a, pd.Timestamp(data_now), step)
     opened = a[(a["first_seen"] > start_ts) & (a["first_seen"] <= end_ts)]
     resolved = a[a["resolved_at"].notna() & (a["resolved_at"] > start_ts) & (a["resolved_at"] <= end_ts)]
     open_at_end = a[(a["first_seen"] <= end_ts) & (a["resolved_at"].isna() | (a["resolved_at"] > end_ts))]
@@ -208,3 +212,72 @@ def guess_prediction_column(columns: dict[str, str]) -> str | None:
 
     candidates = sorted(columns.items(), key=rank)
     return candidates[0][0] if candidates and rank(candidates[0])[0] < 2 else None
+
+
+def drift_score(features: pd.DataFrame) -> pd.Series:
+    """A comparable drift score per feature result: 1 at the drift threshold, higher = more drift.
+
+    p-value tests (``p_value`` present): ``log(p) / log(alpha)`` (``p == alpha`` -> 1, ``p == alpha**2`` -> 2);
+    distance tests: ``statistic / threshold``.
+
+    >>> frame = pd.DataFrame({"statistic": [0.2, 0.3], "p_value": [0.0025, None], "threshold": [0.05, 0.1]})
+    >>> [round(x, 2) for x in drift_score(frame)]
+    [2.0, 3.0]
+    """
+    import numpy as np
+
+    p = pd.to_numeric(features["p_value"], errors="coerce").clip(lower=1e-300)
+    alpha = pd.to_numeric(features["threshold"], errors="coerce")
+    by_p = np.log(p) / np.log(alpha.where((alpha > 0) & (alpha < 1)))
+    by_stat = features["statistic"] / alpha.where(alpha != 0)
+    return by_p.where(p.notna(), by_stat).astype(float)
+
+
+def describe_test(row: pd.Series | dict[str, object]) -> str:
+    """``ks = 0.210, p = 1.2e-05 (alpha 0.05)`` or ``psi = 0.512 (threshold 0.100)``."""
+    test, stat, p, thr = row["test"], row["statistic"], row["p_value"], row["threshold"]
+    stat_text = "–" if stat is None or pd.isna(stat) else f"{stat:.3f}"
+    if p is not None and not pd.isna(p):
+        return f"{test} = {stat_text}, p = {p:.2g} (alpha {thr:g})"
+    return f"{test} = {stat_text} (threshold {thr:.3f})"
+
+
+#: Per-window counters the watcher records next to business metrics; not business metrics themselves.
+OPERATIONAL_METRICS = frozenset({"events_per_second", "n_events", "joined_outcomes", "score_std", "late_events",
+                                 "dead_letters", "coerced_values"})
+_PREFERRED = ("take_rate", "ctr", "conversion_rate")
+
+
+def business_metric_names(names: list[str] | pd.Index | pd.Series) -> list[str]:
+    """Business metrics among ``names`` (operational counters left out), take-rate and CTR first.
+
+    >>> business_metric_names(["n_events", "revenue", "take_rate", "score_std"])
+    ['take_rate', 'revenue']
+    """
+    unique = sorted(set(map(str, names)))
+    business = [n for n in unique if n not in OPERATIONAL_METRICS]
+    return sorted(business, key=lambda n: (_PREFERRED.index(n) if n in _PREFERRED else len(_PREFERRED), n))
+
+
+def window_step(windows: pd.DataFrame) -> pd.Timedelta:
+    """The usual distance between consecutive window ends (the window length when they do not overlap)."""
+    if len(windows) >= 2:
+        step = windows["window_end"].sort_values().diff().median()
+        if pd.notna(step) and step > pd.Timedelta(0):
+            return pd.Timedelta(step)
+    if not windows.empty:
+        return pd.Timedelta(windows["window_end"].iloc[0] - windows["window_start"].iloc[0])
+    return pd.Timedelta(hours=1)
+
+
+def incident_end(alerts: pd.DataFrame, data_now: pd.Timestamp, step: pd.Timedelta) -> pd.Series:
+    """When each resolved incident ended, on the data's clock (``NaT`` while unresolved).
+
+    ``resolved_at`` is wall-clock time. Live, it is on the data's clock too; when data is replayed (the demo,
+    a backfill) it can lie after every window, and then the incident is taken to end one window after it was
+    last seen.
+    """
+    resolved = alerts["resolved_at"]
+    fallback = alerts["last_seen"] + step
+    usable = resolved.notna() & (resolved <= data_now)
+    return resolved.where(usable, fallback).where(resolved.notna())

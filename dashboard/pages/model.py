@@ -6,7 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, context, data
-from dashboard.summaries import format_value, guess_prediction_column, metric_label
+from dashboard.summaries import (
+    business_metric_names,
+    describe_test,
+    drift_score,
+    format_value,
+    guess_prediction_column,
+    metric_label,
+)
 
 settings = context.settings()
 url = settings.database_url
@@ -49,7 +56,8 @@ n_crit = int((unresolved["severity"] == "critical").sum())
 cols[3].metric("Unresolved alerts", len(unresolved),
                delta=f"{n_crit} critical" if n_crit else None,
                delta_color="inverse")
-for name in sorted(metrics["name"].unique())[:1]:
+business = business_metric_names(metrics["name"].unique())
+for name in business[:1]:
     rows = metrics[metrics["name"] == name]
     cols[4].metric(f"{metric_label(name)} (last window)", format_value(rows["value"].iloc[-1]))
 st.caption(f"{win['window_start'].min():%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC · reference "
@@ -57,11 +65,14 @@ st.caption(f"{win['window_start'].min():%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}
            "to resolved; ▼ marks when each opened.")
 
 st.subheader("Business metrics and silent-failure signals", anchor=False)
-st.plotly_chart(charts.timeline_figure(metrics, win, model_alerts, features), key="timeline")
+other = [n for n in sorted(metrics["name"].unique()) if n not in business]
+shown = st.multiselect("Metrics in the top row", business + other, default=business[:1] or other[:1],
+                       format_func=metric_label, key=f"model_page.metrics.{model_id}")
+st.plotly_chart(charts.timeline_figure(metrics, win, model_alerts, features, shown), key="timeline")
 
 st.subheader("Feature drift", anchor=False)
 mode = st.segmented_control("Colour by", ["statistic", "verdict"], default="statistic",
-                            format_func=lambda m: {"statistic": "statistic / threshold", "verdict": "drifted?"}[m],
+                            format_func=lambda m: {"statistic": "drift score", "verdict": "drifted?"}[m],
                             key="model_page.heatmap_mode") or "statistic"
 st.plotly_chart(charts.drift_heatmap(features, mode), key="heatmap")
 
@@ -70,7 +81,7 @@ kinds = features.drop_duplicates("feature").set_index("feature")["kind"].to_dict
 if not kinds:
     st.info("No per-feature results in this range.")
 else:
-    worst = features.assign(r=features["statistic"] / features["threshold"]).sort_values("r", ascending=False)
+    worst = features.assign(score=drift_score(features)).sort_values("score", ascending=False)
     ordered = list(dict.fromkeys(worst["feature"]))
     pick_col, pick_win = st.columns(2)
     column = pick_col.selectbox("Column", ordered, key="model_page.feature",
@@ -82,7 +93,8 @@ else:
                 "statistic is shown.")
         st.plotly_chart(charts.statistic_over_time(features, column), key="stat")
     else:
-        top = rows.merge(sampled[["window_id"]], on="window_id").sort_values("statistic", ascending=False)
+        top = (rows.assign(score=drift_score(rows)).merge(sampled[["window_id"]], on="window_id")
+               .sort_values("score", ascending=False))
         options = sampled["window_id"].tolist()[::-1]
         labels = dict(zip(sampled["window_id"], sampled["window_end"], strict=True))
         default = int(top["window_id"].iloc[0]) if not top.empty else options[0]
@@ -108,9 +120,9 @@ else:
         if not hit.empty:
             h = hit.iloc[0]
             verdict = "drifted" if h["drifted"] else "did not drift"
-            st.caption(f"In this window {column} {verdict}: {h['test']} = {h['statistic']:.3f} "
-                       f"(threshold {h['threshold']:.3f}); missing {h['missing_rate_current'] or 0:.1%} "
-                       f"vs {h['missing_rate_reference'] or 0:.1%} in the reference.")
+            st.caption(f"In this window {column} {verdict}: {describe_test(h)}; missing "
+                       f"{h['missing_rate_current'] or 0:.1%} vs {h['missing_rate_reference'] or 0:.1%} "
+                       "in the reference.")
 
 st.subheader("Prediction distribution over time", anchor=False)
 guess = guess_prediction_column(kinds)

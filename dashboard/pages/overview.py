@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, context, data
-from dashboard.summaries import STATUS_STYLE, format_value, health_status, metric_label
+from dashboard.summaries import STATUS_STYLE, business_metric_names, format_value, health_status, metric_label
 
 settings = context.settings()
 url = settings.database_url
@@ -39,12 +39,11 @@ for i, row in enumerate(overview.itertuples()):
         b.metric("Warning open", int(row.open_warning))
         c.metric("Acknowledged", int(row.acknowledged))
         mine = metrics[metrics["model_id"] == row.model_id]
-        for name in sorted(mine["name"].unique())[:2]:
+        for name in business_metric_names(mine["name"].unique())[:1]:
             values = charts.sparkline_values(mine, name)
             if values:
-                previous = values[-25] if len(values) > 24 else values[0]
-                st.metric(f"{metric_label(name)} (last 48 windows)", format_value(values[-1]),
-                          delta=f"{(values[-1] - previous) * 100:+.1f} pts vs a day ago", chart_data=values,
+                st.metric(f"{metric_label(name)} (last {len(values)} windows)", format_value(values[-1]),
+                          delta=f"{(values[-1] - values[0]) * 100:+.1f} pts over them", chart_data=values,
                           chart_type="area", border=False)
         last = f"{row.last_window_end:%Y-%m-%d %H:%M} UTC" if pd.notna(row.last_window_end) else "never"
         st.caption(f"Last window: {last} · {int(row.windows)} windows")

@@ -8,7 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, context, data
-from dashboard.summaries import format_duration, format_value, metric_label, week_summary
+from dashboard.summaries import (
+    business_metric_names,
+    format_duration,
+    format_value,
+    metric_label,
+    week_summary,
+    window_step,
+)
 
 settings = context.settings()
 url = settings.database_url
@@ -32,10 +39,13 @@ end_ts = pd.Timestamp(end)
 
 model_id = None if scope == "All models" else int(catalog.loc[catalog["model"] == scope, "model_id"].iloc[0])
 metrics = data.metric_series(url, model_id)
+metrics = metrics[metrics["name"].isin(business_metric_names(metrics["name"].unique()))]
+scope_ids = catalog["model_id"].tolist() if model_id is None else [model_id]
+step = min(window_step(data.windows(url, int(i))) for i in scope_ids)
 alerts = data.alerts(url, None if model_id is None else (model_id,))
 if scope == "All models" and metrics["model_id"].nunique() > 1:
     metrics = metrics.assign(name=metrics["model"] + " " + metrics["name"])
-summary = week_summary(metrics, alerts, end)
+summary = week_summary(metrics, alerts, end, step=step, data_now=latest)
 st.caption(f"{summary.start:%a %d %b %H:%M} – {summary.end:%a %d %b %H:%M} UTC, compared with the 7 days before.")
 
 with st.container(border=True):

@@ -1,56 +1,57 @@
-"""Fixtures of the dashboard tests: a SQLite database seeded once per session, copied for each test."""
+"""Fixtures of the dashboard tests: a database filled by the real scenario run, once per session.
+
+The scenario (:mod:`monitor.scenario`: a simulated fortnight of the recommender with four incidents) goes
+through the same path as ``driftwarden demo``: reference build, then the watcher on the event file, into
+SQLite. Each test gets a private copy of that database.
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from monitor.db import make_engine, upgrade
+from monitor.db import upgrade
+from monitor.settings import Settings
+
+EVENTS_PER_HOUR = 250.0  # ~170k events: every incident is still caught, the run takes ~20 s
 
 
-def _load_seed() -> Any:
-    """tests/ is not a package (pytest runs with --import-mode=importlib): load seed.py by path."""
-    name = "driftwarden_tests_dashboard_seed"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("seed.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-seed_module = _load_seed()
-Seeded = seed_module.Seeded
-seed = seed_module.seed
+@dataclass(frozen=True)
+class ScenarioDb:
+    path: Path
+    model: str
+    windows: int
 
 
 @pytest.fixture(scope="session")
-def seeded_db_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Seeded]:
-    path = tmp_path_factory.mktemp("dashboard-seed") / "seeded.db"
+def scenario_db_file(tmp_path_factory: pytest.TempPathFactory) -> ScenarioDb:
+    from monitor.scenario import generate_scenario
+    from monitor.scenario.runner import build_scenario_reference, watch_scenario
+
+    workdir = tmp_path_factory.mktemp("dashboard-scenario")
+    files = generate_scenario(workdir, seed=7, days=14, events_per_hour=EVENTS_PER_HOUR)
+    path = workdir / "scenario.db"
     url = f"sqlite:///{path}"
     upgrade(url)
-    engine = make_engine(url)
-    try:
-        seeded = seed(engine)
-    finally:
-        engine.dispose()
-    return path, seeded
+    build_scenario_reference(files, url)
+    result = watch_scenario(files, url, Settings(database_url=url))
+    assert result.clean and result.windows > 0, result
+    return ScenarioDb(path=path, model=files.truth.model, windows=result.windows)
 
 
 @pytest.fixture
-def seeded(seeded_db_file: tuple[Path, Seeded], tmp_path: Path) -> Iterator[tuple[str, Seeded]]:
-    """``(url, what was seeded)`` of a private copy of the seeded database."""
-    source, info = seeded_db_file
+def scenario_url(scenario_db_file: ScenarioDb, tmp_path: Path) -> Iterator[str]:
+    """URL of a private copy of the scenario's database."""
     target = tmp_path / "dashboard.db"
-    shutil.copy(source, target)
-    yield f"sqlite:///{target}", info
+    for suffix in ("", "-wal", "-shm"):  # SQLite in WAL mode: the log may hold the last transactions
+        source = Path(f"{scenario_db_file.path}{suffix}")
+        if source.exists():
+            shutil.copy(source, f"{target}{suffix}")
+    yield f"sqlite:///{target}"
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""AppTest of every page against a seeded database (see seed.py): content, navigation, alert actions, login."""
+"""AppTest of every page against the database of a real scenario run (see conftest.py).
+
+Expectations come from the scenario's ground truth (a recommender, day-long windows, incidents on device,
+tenure_days, the prediction and take-rate) and from the database itself, never from the page's own code.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
+from monitor.alerts.service import AlertService
+from monitor.alerts.signals import Signal
 from monitor.db import make_engine
-from monitor.db.models import Alert, AlertEvent
+from monitor.db.models import Alert, AlertEvent, WindowResult, WindowSample
 
 APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
-TIMEOUT = 120
+TIMEOUT = 180
 
 
 def _app(url: str, monkeypatch: pytest.MonkeyPatch, password: str | None = None) -> AppTest:
@@ -34,136 +40,156 @@ def _page(at: AppTest, page: str) -> AppTest:
 
 
 def _text(at: AppTest) -> str:
-    parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "info", "success", "error", "warning")
-             for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
+    kinds = ("title", "subheader", "markdown", "caption", "info", "success", "error", "warning")
+    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
 
 
-def test_overview_shows_every_model_health(seeded: tuple[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
-    url, _ = seeded
-    at = _page(_app(url, monkeypatch), "overview")
+def _open_alert(url: str, signal: str = "traffic_volume", severity: str = "warning") -> int:
+    """Open an alert on the last window the way the watcher does (through the AlertService)."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session, session.begin():
+            window = session.scalars(select(WindowResult).order_by(WindowResult.window_end.desc())).first()
+            assert window is not None
+            changes = AlertService().process_window(
+                session, "recommender", window, [Signal(signal, severity, "events per hour at 30% of the median")]
+            )
+        return changes.opened[0]
+    finally:
+        engine.dispose()
+
+
+def _alert(url: str, alert_id: int) -> tuple[Alert, list[str]]:
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            alert = session.get(Alert, alert_id)
+            assert alert is not None
+            session.expunge(alert)
+            actions = list(session.scalars(
+                select(AlertEvent.action).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id)))
+        return alert, actions
+    finally:
+        engine.dispose()
+
+
+def test_overview_shows_model_health(scenario_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page(_app(scenario_url, monkeypatch), "overview")
     assert at.title[0].value == "Model health"
-    assert [s.value for s in at.subheader][:2] == ["recommender", "search-ranker"]
+    assert at.subheader[0].value == "recommender"
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Take-rate (last 48 windows)"].endswith("%")
-    assert "CTR (last 48 windows)" in metrics
-    assert "1 warning, 1 healthy" in at.caption[0].value
-    unresolved = at.dataframe[0].value
-    assert sorted(unresolved["alert_id"]) == [7, 8]
+    take_rate = next(v for k, v in metrics.items() if k.startswith("Take-rate"))
+    assert take_rate.endswith("%") and 15 < float(take_rate.rstrip("%")) < 40
+    assert metrics["Critical open"] == "0"  # every incident of the fortnight resolved itself
+    assert "1 healthy" in at.caption[0].value
+    assert "No unresolved alerts" in _text(at)
 
 
-def test_overview_open_model_switches_page(seeded: tuple[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
-    url, _ = seeded
-    at = _page(_app(url, monkeypatch), "overview")
-    at.button(key="open-2").click().run()
+def test_overview_counts_an_open_alert(scenario_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    alert_id = _open_alert(scenario_url)
+    at = _page(_app(scenario_url, monkeypatch), "overview")
+    assert {m.label: m.value for m in at.metric}["Warning open"] == "1"
+    assert "1 warning" in at.caption[0].value
+    assert at.dataframe[0].value["alert_id"].tolist() == [alert_id]
+
+
+def test_overview_open_model_switches_page(scenario_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page(_app(scenario_url, monkeypatch), "overview")
+    at.button(key="open-1").click().run()
     assert not at.exception
-    assert at.title[0].value == "search-ranker"
-
-
-def test_model_page_plots_every_signal(seeded: tuple[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
-    url, _ = seeded
-    at = _page(_app(url, monkeypatch), "model")
     assert at.title[0].value == "recommender"
-    headers = [s.value for s in at.subheader]
-    assert headers == ["Business metrics and silent-failure signals", "Feature drift", "Feature drill-down",
-                       "Prediction distribution over time", "Data quality"]
-    charts = at.get("plotly_chart")
-    assert len(charts) == 6  # timeline, heatmap, distribution, statistic, prediction band, quality
+    assert at.subheader[0].value == "Business metrics and silent-failure signals"
+
+
+def test_model_page_plots_every_signal(scenario_url: str, monkeypatch: pytest.MonkeyPatch,
+                                       scenario_db_file: object) -> None:
+    at = _page(_app(scenario_url, monkeypatch), "model")
+    assert at.title[0].value == "recommender"
+    assert [s.value for s in at.subheader] == [
+        "Business metrics and silent-failure signals", "Feature drift", "Feature drill-down",
+        "Prediction distribution over time", "Data quality"]
+    # timeline, heatmap, reference-vs-window distribution, drift score, prediction band, data quality
+    assert len(at.get("plotly_chart")) == 6
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Windows"] == "336"
-    assert metrics["Unresolved alerts"] == "2"
-    # the drill-down opens on the column that drifted most, at its worst window
-    assert at.selectbox(key="model_page.feature").value == "score"
-    assert "score drifted" in _text(at)
+    assert metrics["Windows"] == str(scenario_db_file.windows)  # type: ignore[attr-defined]
+    assert at.multiselect(key="model_page.metrics.1").value == ["take_rate"]
+    # the drill-down opens on a column the scenario's incidents moved, at its most drifted window
+    assert at.selectbox(key="model_page.feature").value in {"item_popularity", "prediction", "tenure_days", "device"}
+    assert " drifted: " in _text(at)
+    assert at.selectbox(key="model_page.prediction").value == "prediction"
     at.selectbox(key="model_page.feature").set_value("device").run()
     assert not at.exception
-    at.segmented_control(key="model_page.span").set_value("Last 24 h").run()
+    at.segmented_control(key="model_page.span").set_value("Last 3 days").run()
     assert not at.exception
-    assert {m.label: m.value for m in at.metric}["Windows"] == "25"
-    at.selectbox(key="model_page.model").set_value("search-ranker").run()
-    assert not at.exception
-    assert at.title[0].value == "search-ranker"
-    assert "No stored samples" not in _text(at) or True
+    assert {m.label: m.value for m in at.metric}["Windows"] == "4"  # day-long windows ending in the last 3 days
 
 
-def test_alerts_page_filters(seeded: tuple[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
-    url, _ = seeded
-    at = _page(_app(url, monkeypatch), "alerts")
+def test_model_page_without_samples_still_shows_drift(scenario_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = make_engine(scenario_url)
+    with Session(engine) as session, session.begin():  # sampling switched off for privacy
+        session.query(WindowSample).delete()
+    engine.dispose()
+    at = _page(_app(scenario_url, monkeypatch), "model")
+    assert "sampling is off" in _text(at)
+    assert len(at.get("plotly_chart")) >= 4
+
+
+def test_alerts_page_filters(scenario_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page(_app(scenario_url, monkeypatch), "alerts")
     assert at.title[0].value == "Alerts"
-    assert sorted(at.dataframe[0].value["alert_id"]) == [7, 8]
+    assert "No alert matches" in _text(at)  # default filter: unresolved only, and the fortnight ended clean
     at.pills(key="alerts_page.statuses").set_value(["resolved"]).run()
-    assert sorted(at.dataframe[0].value["alert_id"]) == [1, 2, 3, 4, 5, 6, 9]
+    signals = set(at.dataframe[0].value["signal"])
+    assert {"feature_drift", "data_quality", "prediction_near_constant", "business_metric_drop"} <= signals
     at.pills(key="alerts_page.severities").set_value(["critical"]).run()
-    assert sorted(at.dataframe[0].value["alert_id"]) == [3, 4, 5, 6]
-    at.multiselect(key="alerts_page.models").set_value(["search-ranker"]).run()
-    assert "No alert matches" in _text(at)
+    assert set(at.dataframe[0].value["severity"]) == {"critical"}
 
 
 def test_alerts_acknowledge_and_resolve_through_the_service(
-    seeded: tuple[str, object], monkeypatch: pytest.MonkeyPatch
+    scenario_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url, _ = seeded
-    at = _page(_app(url, monkeypatch), "alerts")
-    at.selectbox(key="alerts_page.selected").set_value(8).run()
-    # no name: refused, nothing written
-    at.button(key="FormSubmitter:act-8-Acknowledge").click().run()
-    assert any("say who you are" in e.value for e in at.error)
-    at.text_input(key="alerts_page.by.8").input("Ada")
-    at.text_input(key="alerts_page.note.8").input("Upstream outage, watching")
-    at.button(key="FormSubmitter:act-8-Acknowledge").click().run()
+    alert_id = _open_alert(scenario_url)
+    at = _page(_app(scenario_url, monkeypatch), "alerts")
+    assert at.dataframe[0].value["alert_id"].tolist() == [alert_id]
+    at.button(key=f"FormSubmitter:act-{alert_id}-Acknowledge").click().run()
+    assert any("say who you are" in e.value for e in at.error)  # no name: refused
+    assert _alert(scenario_url, alert_id)[0].status == "open"
+    at.text_input(key=f"alerts_page.by.{alert_id}").input("Ada")
+    at.text_input(key=f"alerts_page.note.{alert_id}").input("Upstream outage, watching")
+    at.button(key=f"FormSubmitter:act-{alert_id}-Acknowledge").click().run()
     assert not at.exception
-    at.text_input(key="alerts_page.by.8").input("Ada")
-    at.text_input(key="alerts_page.note.8").input("Traffic back to normal")
-    at.button(key="FormSubmitter:act-8-Resolve").click().run()
+    assert _alert(scenario_url, alert_id)[0].status == "acknowledged"
+    at.text_input(key=f"alerts_page.by.{alert_id}").input("Ada")
+    at.text_input(key=f"alerts_page.note.{alert_id}").input("Traffic back to normal")
+    at.button(key=f"FormSubmitter:act-{alert_id}-Resolve").click().run()
     assert not at.exception
-    engine = make_engine(url)
-    with Session(engine) as session:
-        alert = session.get(Alert, 8)
-        assert alert is not None
-        assert (alert.status, alert.acknowledged_by, alert.ack_note) == ("resolved", "Ada", "Upstream outage, watching")
-        assert (alert.resolved_by, alert.resolve_note) == ("Ada", "Traffic back to normal")
-        actions = session.scalars(select(AlertEvent.action).where(AlertEvent.alert_id == 8).order_by(AlertEvent.id))
-        assert list(actions) == ["opened", "acknowledged", "resolved"]
-    engine.dispose()
-    # the page re-read the alerts: #8 left the default (unresolved) list
-    assert sorted(at.dataframe[0].value["alert_id"]) == [7]
+    alert, actions = _alert(scenario_url, alert_id)
+    assert (alert.status, alert.acknowledged_by, alert.ack_note) == ("resolved", "Ada", "Upstream outage, watching")
+    assert (alert.resolved_by, alert.resolve_note) == ("Ada", "Traffic back to normal")
+    assert actions == ["opened", "acknowledged", "resolved"]
+    assert "No alert matches" in _text(at)  # the page re-read the alerts: none left unresolved
 
 
-def test_alerts_report_builds_from_the_window_sample(
-    seeded: tuple[str, object], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    url, _ = seeded
-    at = _page(_app(url, monkeypatch), "alerts")
-    at.selectbox(key="alerts_page.selected").set_value(7).run()
-    at.button(key=f"build-{_last_window(url, 7)}").click().run()
+def test_alerts_report_builds_from_the_window_sample(scenario_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    alert_id = _open_alert(scenario_url)
+    alert, _ = _alert(scenario_url, alert_id)
+    at = _page(_app(scenario_url, monkeypatch), "alerts")
+    at.button(key=f"build-{alert.last_window_id}").click().run()
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
     assert len(at.get("download_button")) == 1
 
 
-def _last_window(url: str, alert_id: int) -> int:
-    engine = make_engine(url)
-    with Session(engine) as session:
-        alert = session.get(Alert, alert_id)
-        assert alert is not None and alert.last_window_id is not None
-        wid = alert.last_window_id
-    engine.dispose()
-    return wid
-
-
-def test_weekly_page_says_it_in_sentences(seeded: tuple[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
-    url, _ = seeded
-    at = _page(_app(url, monkeypatch), "weekly")
+def test_weekly_page_says_it_in_sentences(scenario_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page(_app(scenario_url, monkeypatch), "weekly")
     assert at.title[0].value == "Weekly check-in"
     text = _text(at)
-    assert "Recommender take-rate fell" in text
-    assert "week over week, from 3" in text
-    assert "incidents opened (2 critical)" in text
-    assert "median time open" in text
-    assert len(at.get("plotly_chart")) == 3  # two metrics week over week + incident timeline
-    at.selectbox(key="weekly_page.scope").set_value("recommender").run()
-    assert not at.exception
-    assert "Take-rate fell" in _text(at)
+    # the last week holds the concept drift: take-rate sank against the week before
+    assert "Take-rate fell" in text and "week over week, from " in text
+    assert "incidents opened" in text and "resolved, median time open" in text
+    assert len(at.get("plotly_chart")) == 2  # take-rate week over week + incident timeline
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Incidents opened"]) >= 1
 
 
 @pytest.mark.parametrize("page", ["overview", "model", "alerts", "weekly"])
@@ -172,9 +198,8 @@ def test_every_page_explains_an_empty_database(page: str, empty_db: str, monkeyp
     assert at.info, f"{page} should say there is no data yet"
 
 
-def test_password_gates_the_app(seeded: tuple[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
-    url, _ = seeded
-    at = _app(url, monkeypatch, password="s3cret")
+def test_password_gates_the_app(scenario_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(scenario_url, monkeypatch, password="s3cret")
     at.run()
     assert not at.exception
     assert "needs a login" in _text(at)
@@ -182,6 +207,7 @@ def test_password_gates_the_app(seeded: tuple[str, object], monkeypatch: pytest.
     at.text_input[0].input("wrong")
     at.button[0].click().run()
     assert any("Wrong password" in e.value for e in at.error)
+    assert not at.metric
     at.text_input[0].input("s3cret")
     at.button[0].click().run()
     assert not at.exception
