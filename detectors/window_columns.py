@@ -80,6 +80,7 @@ class NumericWindow:
     _moments: _Moments | None = None  # exact summaries, from the moment sampling starts
     _bins: npt.NDArray[np.int64] | None = None
     _sorted: FloatArray | None = None
+    _cached_summary: tuple[FloatArray, _Moments] | None = None  # (the sorted array it was computed from, summary)
 
     @classmethod
     def empty(cls, col: NumericProfile, max_values: int) -> NumericWindow:
@@ -94,7 +95,12 @@ class NumericWindow:
         return self._priorities is not None
 
     def _summary(self) -> _Moments:
-        return self._moments if self._moments is not None else _Moments.of(self.held())
+        if self._moments is not None:
+            return self._moments
+        values = self.sorted_values()
+        if self._cached_summary is None or self._cached_summary[0] is not values:  # stale after an update
+            self._cached_summary = (values, _Moments.of(values))
+        return self._cached_summary[1]
 
     @property
     def mean(self) -> float:

@@ -182,3 +182,12 @@ def test_a_rejected_batch_leaves_the_state_untouched() -> None:
     with pytest.raises(IncompatibleTypeError):
         w.update({"c": np.array(["a", "b"], dtype=object), "x": np.array(["bad", "worse"], dtype=object)})
     assert w.n_rows == 0 and w.categorical("c").n_rows == 0
+
+
+def test_summaries_follow_updates() -> None:
+    w = WindowState.empty(_profile(), seed=0)
+    w.update({"x": np.array([1.0, 2.0]), "c": np.array(["a", "a"], dtype=object)})
+    assert w.numeric("x").mean == 1.5
+    w.update({"x": np.array([6.0]), "c": np.array(["a"], dtype=object)})
+    w.numeric("x").sorted_values()
+    assert (w.numeric("x").mean, w.numeric("x").max) == (3.0, 6.0)
