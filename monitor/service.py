@@ -112,7 +112,7 @@ class ServiceOptions:
     backoff_max: float = 10.0
     shutdown_grace: float = 30.0
     config_check_interval: float = 2.0
-    lag_interval: float = 5.0
+    lag_interval: float = 1.0
     max_message_bytes: int = DEFAULT_MAX_BYTES
     merge_max_wait: float = 10.0
     merge_buffer: int = 5000
