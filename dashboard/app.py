@@ -22,10 +22,10 @@ st.set_page_config(page_title="driftwarden", page_icon="🛡️", layout="wide")
 
 settings = Settings()
 pages = {
-    "overview": st.Page("pages/overview.py", title="Overview", icon=":material/monitor_heart:", default=True),
-    "model": st.Page("pages/model.py", title="Model", icon=":material/insights:", url_path="model"),
-    "alerts": st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
-    "weekly": st.Page("pages/weekly.py", title="Weekly", icon=":material/calendar_month:", url_path="weekly"),
+    "overview": st.Page("views/overview.py", title="Overview", icon=":material/monitor_heart:", default=True),
+    "model": st.Page("views/model.py", title="Model", icon=":material/insights:", url_path="model"),
+    "alerts": st.Page("views/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
+    "weekly": st.Page("views/weekly.py", title="Weekly", icon=":material/calendar_month:", url_path="weekly"),
 }
 context.publish(settings, pages)
 

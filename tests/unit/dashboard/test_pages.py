@@ -34,7 +34,7 @@ def _app(url: str, monkeypatch: pytest.MonkeyPatch, password: str | None = None)
 def _page(at: AppTest, page: str) -> AppTest:
     at.run()
     if page != "overview":
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"views/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
