@@ -55,8 +55,10 @@ class _Moments:
     def of(cls, values: FloatArray) -> _Moments:
         if values.size == 0:
             return cls()
-        mean = float(values.mean())
-        return cls(values.size, mean, float(((values - mean) ** 2).sum()), float(values.min()), float(values.max()))
+        with np.errstate(over="ignore", invalid="ignore"):  # values near ±1.8e308: inf moments, no warning
+            mean = float(values.mean())
+            m2 = float(((values - mean) ** 2).sum())
+        return cls(values.size, mean, m2, float(values.min()), float(values.max()))
 
 
 @dataclass(eq=False)
