@@ -63,8 +63,8 @@ def unpack(
 
 
 def digest(header: Mapping[str, Any], arrays: Mapping[str, npt.NDArray[Any]]) -> str:
-    """SHA-256 of the canonical JSON header and the arrays (name, dtype, shape, bytes) in name order."""
-    h = hashlib.sha256(json.dumps(header, sort_keys=True).encode())
+    """BLAKE2b-256 of the canonical JSON header and the arrays (name, dtype, shape, bytes) in name order."""
+    h = hashlib.blake2b(json.dumps(header, sort_keys=True).encode(), digest_size=32)
     for key in sorted(arrays):
         arr = np.ascontiguousarray(arrays[key])
         h.update(f"{key}|{arr.dtype.str}|{arr.shape}".encode())

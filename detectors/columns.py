@@ -32,6 +32,15 @@ def _frozen(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return arr
 
 
+def _sorted_quantiles(values: FloatArray, levels: FloatArray) -> FloatArray:
+    """``np.quantile(values, levels)`` (linear interpolation) for an already-sorted array, without a partition."""
+    pos = levels * (values.size - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, values.size - 1)
+    frac = pos - lo
+    return np.asarray(values[lo] + (values[hi] - values[lo]) * frac, dtype=np.float64)
+
+
 @dataclass(frozen=True, eq=False)
 class NumericProfile:
     """Reference summary of a numeric column (see the module docstring)."""
@@ -68,7 +77,7 @@ class NumericProfile:
         if finite.size == 0:
             raise AllNullColumnError(name, "reference")
         n_distinct = int(np.count_nonzero(np.diff(finite)) + 1)
-        inner = np.unique(np.quantile(finite, np.linspace(0.1, 0.9, 9)))
+        inner = np.unique(_sorted_quantiles(finite, np.linspace(0.1, 0.9, 9)))
         counts = np.bincount(np.searchsorted(inner, finite, side="right"), minlength=inner.size + 1)
         sampled = finite.size > max_values
         values = np.sort(rng.choice(finite, size=max_values, replace=False)) if sampled else finite
@@ -86,7 +95,7 @@ class NumericProfile:
             max=float(finite[-1]),
             mean=float(np.mean(finite)),
             std=float(np.std(finite)),
-            quantiles=_frozen(np.quantile(finite, QUANTILE_LEVELS)),
+            quantiles=_frozen(_sorted_quantiles(finite, np.array(QUANTILE_LEVELS))),
             bin_edges=_frozen(inner),
             bin_counts=_frozen(counts.astype(np.int64)),
         )

@@ -55,12 +55,11 @@ def infer_kind(series: pd.Series) -> str:
     if pd.api.types.is_bool_dtype(dtype):
         return BINARY
     if isinstance(dtype, pd.CategoricalDtype):
-        return BINARY if series.nunique() <= 2 else CATEGORICAL
+        return BINARY if _few_distinct(series, 2) is not None else CATEGORICAL
     if pd.api.types.is_numeric_dtype(dtype):
-        distinct = series.nunique()
-        if distinct <= 2:
+        if _few_distinct(series, 2) is not None:
             return BINARY
-        if pd.api.types.is_integer_dtype(dtype) and distinct <= INTEGER_CARDINALITY_LIMIT:
+        if pd.api.types.is_integer_dtype(dtype) and _few_distinct(series, INTEGER_CARDINALITY_LIMIT) is not None:
             return CATEGORICAL
         return NUMERIC
     if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
@@ -71,7 +70,23 @@ def infer_kind(series: pd.Series) -> str:
         numeric = pd.to_numeric(non_null, errors="coerce")
         if numeric.notna().all():
             return infer_kind(numeric)
-    return BINARY if series.nunique() <= 2 else CATEGORICAL
+    return BINARY if _few_distinct(series, 2) is not None else CATEGORICAL
+
+
+def _few_distinct(series: pd.Series, limit: int) -> int | None:
+    """The number of distinct non-null values if it is at most ``limit``, else ``None``.
+
+    ``limit`` vectorised passes of comparisons instead of hashing every value (a column with many
+    distinct values is rejected after ``limit + 1`` passes over a shrinking remainder).
+    """
+    rest = series.dropna().to_numpy()
+    count = 0
+    while rest.size:
+        count += 1
+        if count > limit:
+            return None
+        rest = rest[rest != rest[0]]
+    return count
 
 
 def to_numeric(values: pd.Series | npt.ArrayLike, *, column: str, source: str) -> npt.NDArray[np.float64]:

@@ -5,7 +5,7 @@ File format (``save`` / ``to_bytes``): the ``.npz`` container of :mod:`detectors
 ``version``, ``n_rows`` and ``columns`` (a list of per-column metadata: name, kind, dtype, counts, range,
 mean, std, categories); the arrays are named ``c<i>.<field>`` (``values``, ``quantiles``, ``bin_edges``,
 ``bin_counts`` for numeric columns; ``counts`` for categorical and binary ones). ``content_hash`` is the
-SHA-256 of the header (without ``content_hash`` and ``version``) and the arrays; loading recomputes it, so
+BLAKE2b-256 of the header (without ``content_hash`` and ``version``) and the arrays; loading recomputes it, so
 a file altered after writing is rejected.
 """
 
