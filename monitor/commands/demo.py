@@ -18,12 +18,14 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -34,7 +36,9 @@ __all__ = ["DemoOptions", "DemoResult", "register", "run_demo", "serve_dashboard
 
 DEFAULT_WORKDIR = Path(".local/demo")
 DEFAULT_EVENTS_PER_HOUR = 1000.0
-KAFKA_TIMEOUT = 900.0
+DEFAULT_KAFKA_RATE = 3000.0
+"""With ``--kafka``: events per second the demo produces while the watcher consumes."""
+KAFKA_TIMEOUT = 1800.0
 """With ``--kafka``: give up consuming after this many seconds (a broker that stalls)."""
 Echo = Callable[[str], None]
 
@@ -52,6 +56,7 @@ class DemoOptions:
     days: int = 14
     events_per_hour: float = DEFAULT_EVENTS_PER_HOUR
     progress: bool = True
+    kafka_rate: float = DEFAULT_KAFKA_RATE
 
 
 @dataclass
@@ -138,9 +143,14 @@ def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> De
     total = files.n_predictions + files.n_outcomes
     run_settings = settings.model_copy(update={"database_url": url})
     source: str | None = None
+    replayer: _Replayer | None = None
     if options.kafka:
-        run_settings, replay_seconds = _replay_to_kafka(files.events, run_settings, options.progress)
-        result.seconds["replay"] = replay_seconds
+        run_settings = _fresh_topics(run_settings)
+        replayer = _Replayer(files.events, run_settings, options.kafka_rate)
+        echo(f"replaying the events to Kafka at {run_settings.kafka_bootstrap_servers} "
+             f"(topics {run_settings.kafka_predictions_topic}, {run_settings.kafka_outcomes_topic}; "
+             f"{options.kafka_rate:g} events/s) while the watcher consumes them")
+        replayer.start()
         source = "kafka"
     t = time.monotonic()
     bar = tqdm(total=total, unit="ev", unit_scale=True, desc="watching", disable=not options.progress,
@@ -151,10 +161,14 @@ def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> De
                                  timeout=KAFKA_TIMEOUT if options.kafka else None)
     finally:
         bar.close()
+        if replayer is not None:
+            replayer.join()
+    if replayer is not None and replayer.error is not None:
+        raise DemoError(replayer.error)
     result.seconds["watch"] = time.monotonic() - t
     result.events, result.windows = watched.messages, watched.windows
     echo(f"watched {watched.messages:,} events: {watched.windows} windows closed, "
-         f"{watched.dead_letters} dead letters ({result.seconds['watch']:.1f} s)")
+         f"{watched.dead_letters} dead letters, stopped by {watched.stopped_by} ({result.seconds['watch']:.1f} s)")
     if not watched.clean:
         raise DemoError("the watcher could not write its last results (see the log above)")
 
@@ -168,33 +182,53 @@ def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> De
     return result
 
 
-def _replay_to_kafka(events: Path, settings: Settings, progress: bool) -> tuple[Settings, float]:
-    """Produce the events to fresh topics (so a rerun never reads an older demo's events)."""
-    from kafka import KafkaProducer
-    from kafka.errors import KafkaError
-
-    from monitor.commands.replay import replay_file
-
+def _fresh_topics(settings: Settings) -> Settings:
+    """Fresh topics and consumer group, so a rerun never reads an older demo's events."""
     run_id = uuid.uuid4().hex[:8]
-    fresh = settings.model_copy(update={
+    return settings.model_copy(update={
         "kafka_predictions_topic": f"driftwarden.demo-{run_id}.predictions",
         "kafka_outcomes_topic": f"driftwarden.demo-{run_id}.outcomes",
         "kafka_consumer_group": f"driftwarden-demo-{run_id}",
     })
-    try:
-        _create_topics(fresh)
-        producer = KafkaProducer(bootstrap_servers=fresh.kafka_bootstrap_list, linger_ms=20,
-                                 batch_size=512 * 1024, max_request_size=8 * 1024 * 1024,
-                                 client_id="driftwarden-demo")
-    except KafkaError as exc:
-        raise DemoError(f"no Kafka broker reachable at {fresh.kafka_bootstrap_servers!r} "
-                        f"(DRIFTWARDEN_KAFKA_BOOTSTRAP_SERVERS): {type(exc).__name__}: {exc}") from None
-    try:
-        replayed = replay_file(events, producer, fresh.kafka_predictions_topic, fresh.kafka_outcomes_topic,
-                               progress=progress)
-    finally:
-        producer.close()
-    return fresh, replayed.seconds
+
+
+class _Replayer(threading.Thread):
+    """``driftwarden replay`` in a thread, paced at ``rate`` events/s, so the watcher consumes a live stream.
+
+    Pacing matters: the watcher joins outcomes to predictions within ``outcome_join_ttl`` of *event* time,
+    and a backlog of the two topics is not consumed in event-time order (see the demo's report), so the
+    producer must not run far ahead of the consumer.
+    """
+
+    def __init__(self, events: Path, settings: Settings, rate: float) -> None:
+        super().__init__(name="driftwarden-demo-replay", daemon=True)
+        self.events, self.settings, self.rate = events, settings, rate
+        self.error: str | None = None
+        self.seconds = 0.0
+        self._producer: Any = None
+        from kafka import KafkaProducer
+        from kafka.errors import KafkaError
+
+        try:
+            _create_topics(settings)
+            self._producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_list, linger_ms=5,
+                                           batch_size=256 * 1024, max_request_size=8 * 1024 * 1024,
+                                           client_id="driftwarden-demo")
+        except KafkaError as exc:
+            raise DemoError(f"no Kafka broker reachable at {settings.kafka_bootstrap_servers!r} "
+                            f"(DRIFTWARDEN_KAFKA_BOOTSTRAP_SERVERS): {type(exc).__name__}: {exc}") from None
+
+    def run(self) -> None:
+        from monitor.commands.replay import replay_file
+
+        try:
+            done = replay_file(self.events, self._producer, self.settings.kafka_predictions_topic,
+                               self.settings.kafka_outcomes_topic, rate=self.rate, progress=False)
+            self.seconds = done.seconds
+        except Exception as exc:  # reported by the main thread
+            self.error = f"replaying {self.events} to Kafka failed: {type(exc).__name__}: {exc}"
+        finally:
+            self._producer.close()
 
 
 def _create_topics(settings: Settings, partitions: int = 1) -> None:

@@ -1,0 +1,129 @@
+"""``driftwarden demo``: the scenario through the watcher on the embedded defaults, the dashboard, the Kafka variant."""
+
+from __future__ import annotations
+
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.commands.demo import DemoOptions, run_demo, serve_dashboard
+from monitor.db import make_engine, session_factory
+from monitor.db.models import WindowResult
+from monitor.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+INCIDENTS = ("new_device_category", "feature_pipeline_break", "model_degenerates", "concept_drift")
+
+
+def _windows(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            return int(session.scalar(select(func.count()).select_from(WindowResult)) or 0)
+    finally:
+        engine.dispose()
+
+
+def _demo(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["demo", "--no-serve", *args], env=env or {})
+    return result.exit_code, result.output
+
+
+def test_demo_runs_the_fortnight_on_the_embedded_defaults(tmp_path: Path) -> None:
+    code, out = _demo("--workdir", str(tmp_path), "--events-per-hour", "200",
+                      env={"DRIFTWARDEN_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
+    assert code == 0, out
+    for name in INCIDENTS:
+        assert f"{name}" in out and "caught in time" in out, out
+    assert "no false alarms" in out
+    db = tmp_path / "driftwarden.db"
+    assert db.is_file(), "the embedded default is a SQLite file in the work dir, whatever the environment says"
+    assert _windows(f"sqlite:///{db}") == 14
+    for name in ("events.jsonl", "reference.parquet", "ground_truth.json", "recommender.yaml"):
+        assert (tmp_path / name).is_file()
+
+
+def test_a_second_demo_starts_from_a_fresh_database(tmp_path: Path) -> None:
+    for _ in range(2):
+        code, out = _demo("--workdir", str(tmp_path), "--days", "3", "--events-per-hour", "100")
+        assert code == 0, out
+        assert _windows(f"sqlite:///{tmp_path / 'driftwarden.db'}") == 3
+
+
+def test_demo_refuses_a_database_that_holds_its_model_already(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'mine.db'}"
+    code, out = _demo("--workdir", str(tmp_path / "a"), "--days", "2", "--events-per-hour", "50", "--db", url)
+    assert code == 0, out
+    code, out = _demo("--workdir", str(tmp_path / "b"), "--days", "2", "--events-per-hour", "50", "--db", url)
+    assert code == 2, out
+    assert "already holds 2 windows of model 'recommender'" in out
+    assert _windows(url) == 2
+
+
+def test_demo_serves_the_dashboard_on_its_database(tmp_path: Path) -> None:
+    result = run_demo(DemoOptions(workdir=tmp_path, days=2, events_per_hour=50, progress=False), Settings(),
+                      echo=lambda _line: None)
+    proc, url = serve_dashboard(result.database_url, port=18501)
+    try:
+        assert url.startswith("http://localhost:")
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200
+            assert b"<html" in response.read().lower()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+KAFKA_JOIN_SKEW = (
+    "monitor/service.py + monitor/sources/kafka.py: a backlog of the predictions and outcomes topics is not "
+    "consumed in event-time lockstep (kafka-python hands out up to max_partition_fetch_bytes per partition; "
+    "nothing pauses the partition that is ahead), so the join clock (max event time of either side) runs "
+    "hours ahead of the slower topic and outcomes miss their predictions' 1h TTL: take_rate is None "
+    "(joined_outcomes = 0) from day ~8 on, and the concept drift goes unseen through Kafka"
+)
+
+
+@pytest.fixture(scope="module")
+def kafka_run(kafka_bootstrap: str, pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> object:
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"dw_demo_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(make_url(pg_server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
+    settings = Settings(kafka_bootstrap_servers=kafka_bootstrap, database_url=url, metrics_port=0)
+    try:
+        result = run_demo(DemoOptions(workdir=tmp_path_factory.mktemp("kafka"), kafka=True, events_per_hour=60,
+                                      kafka_rate=500, progress=False), settings, echo=lambda _line: None)
+        yield result
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_demo_through_kafka_into_postgres(kafka_run: object, pg_server_url: str) -> None:
+    result = kafka_run
+    assert result.database_url.startswith("postgresql")  # type: ignore[attr-defined]
+    assert result.events == 2 * 20_098  # type: ignore[attr-defined]
+    assert result.windows == 13  # type: ignore[attr-defined]  # the last day stays open, as in production
+    assert _windows(result.database_url) == 13  # type: ignore[attr-defined]
+    summary = "\n".join(result.summary)  # type: ignore[attr-defined]
+    for name in ("new_device_category", "feature_pipeline_break", "model_degenerates"):
+        assert f"{name:<24} caught in time" in summary, summary
+    assert "no false alarms" in summary, summary
+
+
+@pytest.mark.xfail(strict=True, reason=KAFKA_JOIN_SKEW)
+def test_demo_through_kafka_sees_the_take_rate_fall(kafka_run: object) -> None:
+    summary = "\n".join(kafka_run.summary)  # type: ignore[attr-defined]
+    assert f"{'concept_drift':<24} caught in time" in summary, summary
