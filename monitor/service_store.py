@@ -23,7 +23,7 @@ from monitor.config import MonitorConfig
 from monitor.db.engine import session_factory
 from monitor.db.models import Alert, Model
 from monitor.pipeline import ClosedWindow, Pipeline
-from monitor.service import SaveItem, SaveResult, StoreConflict, StoreUnavailable
+from monitor.service_types import SaveItem, SaveResult, StoreConflict, StoreUnavailable
 from monitor.sources.base import TopicPartition
 from monitor.store.checkpoints import load_checkpoint, load_offsets
 from monitor.store.references import find_reference, load_profiles

@@ -1,0 +1,107 @@
+"""The contract between the consumer loop and its database side, and the loop's options and result.
+
+:class:`PartitionStore` is what :class:`monitor.service.Service` needs from the database
+(:class:`monitor.service_store.SqlPartitionStore` implements it); :class:`StoreUnavailable` and
+:class:`StoreConflict` are the two ways a persist can fail, and the loop treats them differently (retry the
+same transaction after an outage; reload the partition after a conflict).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from monitor.config import MonitorConfig
+from monitor.deadletter import DeadLetterRecord
+from monitor.events import DEFAULT_MAX_BYTES
+from monitor.pipeline import ClosedWindow, Pipeline
+from monitor.sources.base import TopicPartition
+
+__all__ = [
+    "ConfigSource",
+    "PartitionStore",
+    "RunResult",
+    "SaveItem",
+    "SaveResult",
+    "ServiceOptions",
+    "StoreConflict",
+    "StoreUnavailable",
+]
+
+
+class StoreUnavailable(RuntimeError):
+    """The database did not answer (outage): retry the same transaction later."""
+
+
+class StoreConflict(RuntimeError):
+    """The database refused the transaction (e.g. a window already stored): reload the partition's state."""
+
+
+@dataclass(frozen=True)
+class SaveItem:
+    """What one persist point writes for one partition (all items of a call share one transaction)."""
+
+    key: str
+    closed: list[ClosedWindow]
+    snapshot: bytes
+    offsets: dict[TopicPartition, int]
+    dead_letters: list[DeadLetterRecord]
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    windows: Counter[str] = field(default_factory=Counter)
+    alerts_opened: Counter[str] = field(default_factory=Counter)
+
+
+class PartitionStore(Protocol):
+    """The database side of the loop (see :mod:`monitor.service_store` for the SQL implementation)."""
+
+    def load(self, key: str, tps: Sequence[TopicPartition]) -> tuple[bytes | None, dict[TopicPartition, int]]:
+        """Stored snapshot of ``key`` and next offsets of ``tps`` (raises StoreUnavailable)."""
+
+    def new_pipeline(self, config: MonitorConfig) -> Pipeline: ...
+
+    def restore_pipeline(self, snapshot: bytes, config: MonitorConfig) -> Pipeline: ...
+
+    def reload_pipeline(self, pipeline: Pipeline, config: MonitorConfig) -> list[ClosedWindow]: ...
+
+    def save(self, items: Sequence[SaveItem]) -> SaveResult:
+        """Write every item in ONE transaction (raises StoreUnavailable or StoreConflict)."""
+
+
+class ConfigSource(Protocol):
+    """Where a new configuration comes from (``monitor.config.ConfigWatcher``)."""
+
+    def poll(self, force: bool = False) -> MonitorConfig | None: ...
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    group_id: str
+    max_batch: int = 2000
+    poll_timeout: float = 0.2
+    checkpoint_interval: float = 5.0
+    max_pending_dead_letters: int = 1000
+    backoff_initial: float = 0.5
+    backoff_max: float = 10.0
+    shutdown_grace: float = 30.0
+    config_check_interval: float = 2.0
+    lag_interval: float = 1.0
+    max_message_bytes: int = DEFAULT_MAX_BYTES
+    merge_max_wait: float = 10.0
+    merge_buffer: int = 5000
+
+
+@dataclass
+class RunResult:
+    """What one :meth:`Service.run` did; ``clean`` is False if the final persist could not be written."""
+
+    messages: int = 0
+    dead_letters: int = 0
+    windows: int = 0
+    persists: int = 0
+    stopped_by: str = ""
+    clean: bool = True
