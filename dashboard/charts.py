@@ -238,7 +238,7 @@ def quality_figure(features: pd.DataFrame, dead: pd.DataFrame, freq: str = "1h")
             if part["missing_rate_current"].max() > 0:
                 shown += 1
                 fig.add_trace(go.Scatter(x=part["window_end"], y=part["missing_rate_current"], mode="lines",
-                                         name=str(column)), row=1, col=1)
+                                         name=f"{column} missing", showlegend=True), row=1, col=1)
     if not shown:
         fig.add_annotation(text="no missing values in any column", showarrow=False, xref="x domain",
                            yref="y domain", x=0.5, y=0.5, font={"color": _GREY})
@@ -290,7 +290,8 @@ def incident_timeline(incidents: pd.DataFrame, start: pd.Timestamp, end: pd.Time
     fig = go.Figure()
     for severity, rows in inc.groupby("severity"):
         x0 = rows["first_seen"].clip(lower=start)
-        width_ms = (rows["until"] - x0).dt.total_seconds() * 1000
+        min_ms = (end - start).total_seconds() * 1000 * 0.012  # an incident of one window stays visible
+        width_ms = ((rows["until"] - x0).dt.total_seconds() * 1000).clip(lower=min_ms)
         fig.add_trace(go.Bar(
             y=rows["label"], x=width_ms, base=x0, orientation="h", name=str(severity),
             marker_color=SEVERITY_COLORS.get(str(severity), _GREY),

@@ -141,7 +141,7 @@ if row.empty:
     st.info(f"Window {window_id} is no longer stored.")
     st.stop()
 w = row.iloc[0]
-st.caption(f"Window {w['window_start']:%Y-%m-%d %H:%M} – {w['window_end']:%H:%M} UTC, {int(w['n_events']):,} "
+st.caption(f"Window {w['window_start']:%Y-%m-%d %H:%M} – {w['window_end']:%Y-%m-%d %H:%M} UTC, {int(w['n_events']):,} "
            f"events, against reference v{int(w['reference_version'])}. The report uses the bounded sample kept "
            "for this window and a reference rebuilt from the stored profile.")
 if not bool(w["has_sample"]):

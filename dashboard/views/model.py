@@ -55,7 +55,7 @@ unresolved = model_alerts[model_alerts["status"] != "resolved"]
 n_crit = int((unresolved["severity"] == "critical").sum())
 cols[3].metric("Unresolved alerts", len(unresolved),
                delta=f"{n_crit} critical" if n_crit else None,
-               delta_color="inverse")
+               delta_color="inverse", delta_arrow="off")
 business = business_metric_names(metrics["name"].unique())
 for name in business[:1]:
     rows = metrics[metrics["name"] == name]

@@ -23,11 +23,12 @@ overview["status"] = [health_status(r.open_critical, r.open_warning, r.acknowled
 counts = overview["status"].value_counts()
 summary = ", ".join(f"{counts[s]} {s}" for s in STATUS_STYLE if s in counts)
 latest = overview["last_window_end"].max()
-st.caption(f"{len(overview)} models: {summary}. Latest window closed "
+noun = "model" if len(overview) == 1 else "models"
+st.caption(f"{len(overview)} {noun}: {summary}. Latest window closed "
            f"{latest:%Y-%m-%d %H:%M} UTC." if pd.notna(latest) else summary)
 
 metrics = data.metric_series(url)
-columns = st.columns(min(3, len(overview)))
+columns = st.columns(max(2, min(3, len(overview))))
 for i, row in enumerate(overview.itertuples()):
     icon, color = STATUS_STYLE[row.status]
     with columns[i % len(columns)].container(border=True):
@@ -42,8 +43,9 @@ for i, row in enumerate(overview.itertuples()):
         for name in business_metric_names(mine["name"].unique())[:1]:
             values = charts.sparkline_values(mine, name)
             if values:
-                st.metric(f"{metric_label(name)} (last {len(values)} windows)", format_value(values[-1]),
-                          delta=f"{(values[-1] - values[0]) * 100:+.1f} pts over them", chart_data=values,
+                st.metric(f"{metric_label(name)}, last window", format_value(values[-1]),
+                          delta=f"{(values[-1] - values[0]) * 100:+.1f} pts over the last {len(values)} windows",
+                          chart_data=values,
                           chart_type="area", border=False)
         last = f"{row.last_window_end:%Y-%m-%d %H:%M} UTC" if pd.notna(row.last_window_end) else "never"
         st.caption(f"Last window: {last} · {int(row.windows)} windows")

@@ -62,9 +62,10 @@ for i, change in enumerate(summary.metrics[: len(cards) - 2]):
                     delta=None if rel is None else f"{rel:+.1%} vs last week", border=True)
 cards[-2].metric("Incidents opened", summary.opened,
                  delta=f"{summary.critical_opened} critical" if summary.critical_opened else None,
-                 delta_color="inverse", border=True)
+                 delta_color="inverse", delta_arrow="off", border=True)
 cards[-1].metric("Median time open", format_duration(summary.median_open),
-                 delta=f"{summary.resolved} resolved" if summary.resolved else None, delta_color="off", border=True)
+                 delta=f"{summary.resolved} resolved" if summary.resolved else None, delta_color="off",
+                 delta_arrow="off", border=True)
 
 for change in summary.metrics:
     st.plotly_chart(charts.week_over_week(metrics, change.name, end_ts), key=f"wow-{change.name}")

@@ -101,3 +101,12 @@ def test_incident_end_puts_replayed_resolutions_on_the_data_clock() -> None:
     assert ends.iloc[0] == T0 + pd.Timedelta(days=3)
     assert ends.iloc[1] == T0 + pd.Timedelta(days=1, hours=3)
     assert pd.isna(ends.iloc[2])
+
+
+def test_login_mode_follows_the_settings() -> None:
+    from dashboard import auth
+    from monitor.settings import Settings
+
+    assert auth.mode(Settings(database_url="sqlite://", dashboard_password="pw")) == "password"
+    assert auth.mode(Settings(database_url="sqlite://", dashboard_password=None)) == "open"
+    assert auth.check_password("pw", "pw") and not auth.check_password("pW", "pw")
