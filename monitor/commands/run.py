@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,7 @@ def build_service(
     checkpoint_interval: float = 5.0,
     max_batch: int = 2000,
     consumer_config: dict[str, Any] | None = None,
+    stop_event: threading.Event | None = None,
 ) -> Any:
     """Wire settings, config, source, database, metrics and alerts into a :class:`~monitor.service.Service`."""
     from monitor.alerts.service import AlertService
@@ -109,7 +112,8 @@ def build_service(
     options = ServiceOptions(group_id=settings.kafka_consumer_group, checkpoint_interval=checkpoint_interval,
                              max_batch=max_batch)
     return Service(config, source, store, options, metrics=Metrics(registry), health=Health(),
-                   config_source=ConfigWatcher(config_path, current=config), publisher=publisher)
+                   config_source=ConfigWatcher(config_path, current=config), publisher=publisher,
+                   stop_event=stop_event)
 
 
 def register(app: typer.Typer) -> None:
@@ -140,6 +144,10 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Watch the models of --config: consume events, evaluate windows, write results and alerts."""
+        # A SIGTERM during the (slow) start-up must also end in a clean exit 0: only flip a flag.
+        stop_event = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda _s, _f: stop_event.set())
         from monitor.logging import configure_logging
         from monitor.ops import OpsServer
 
@@ -158,7 +166,8 @@ def register(app: typer.Typer) -> None:
         if instance_id:
             consumer_config["group_instance_id"] = instance_id
         service = build_service(settings, Path(config), source, url, registry=registry,
-                                checkpoint_interval=checkpoint_interval, consumer_config=consumer_config)
+                                checkpoint_interval=checkpoint_interval, consumer_config=consumer_config,
+                                stop_event=stop_event)
         port = settings.metrics_port if metrics_port is None else metrics_port
         server = None
         if port:
