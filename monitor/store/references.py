@@ -11,12 +11,26 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from detectors.errors import DetectorError
 from detectors.profile import ReferenceProfile
 from monitor.db.models import Model
 from monitor.db.models import ReferenceProfile as ReferenceRow
 from monitor.store.models_repo import get_model, get_or_create_model
 
-__all__ = ["find_reference", "latest_reference", "load_profiles", "register_reference"]
+__all__ = ["ReferenceLoadError", "find_reference", "latest_reference", "load_profiles", "register_reference"]
+
+
+class ReferenceLoadError(ValueError):
+    """A stored profile that cannot be decoded (damaged, or written by an incompatible ``detectors``)."""
+
+    def __init__(self, model: str, version: int, problem: str) -> None:
+        self.model = model
+        self.version = version
+        self.problem = problem
+        super().__init__(
+            f"reference profile v{version} of model {model!r} in the database cannot be loaded ({problem}); "
+            f"rebuild it with `driftwarden reference build {model} --from <training data>`"
+        )
 
 
 def register_reference(session: Session, model: str, profile: ReferenceProfile, source: str | None = None
@@ -40,7 +54,10 @@ def register_reference(session: Session, model: str, profile: ReferenceProfile, 
 
 
 def _decode(row: ReferenceRow, model: str) -> ReferenceProfile:
-    profile = ReferenceProfile.from_bytes(row.profile, source=f"reference_profiles {model} v{row.version}")
+    try:
+        profile = ReferenceProfile.from_bytes(row.profile, source=f"reference_profiles {model} v{row.version}")
+    except DetectorError as exc:
+        raise ReferenceLoadError(model, row.version, str(getattr(exc, "problem", exc))) from exc
     return profile if profile.version == row.version else profile.with_version(row.version)
 
 

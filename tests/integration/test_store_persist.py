@@ -159,3 +159,17 @@ def test_crash_and_resume_from_the_database_writes_exactly_once(request: pytest.
     finally:
         engine.dispose()
     assert len(got[0]) == 4 and sum(n for _, n, _, _ in got[0]) == 1600
+
+
+def test_a_damaged_stored_profile_is_a_clear_error(sessions: sessionmaker[Session]) -> None:
+    from monitor.db.models import ReferenceProfile as ReferenceRow
+    from monitor.store.references import ReferenceLoadError
+
+    with sessions.begin() as s:
+        row, _ = register_reference(s, "rec", PROFILE)
+        blob = bytearray(row.profile)
+        blob[len(blob) // 2] ^= 0xFF
+        s.get(ReferenceRow, row.id).profile = bytes(blob)  # type: ignore[union-attr]
+    with pytest.raises(ReferenceLoadError, match=r"v1 of model 'rec'.*driftwarden reference build rec"), \
+            sessions() as s:
+        load_profiles(s, ["rec"])
