@@ -131,3 +131,9 @@ def test_pyarrow_table_is_accepted() -> None:
 
     p = ReferenceProfile.build(pa.Table.from_pandas(_frame()))
     assert p.content_hash == ReferenceProfile.build(_frame()).content_hash
+
+
+def test_progress_bar_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    ReferenceProfile.build(_frame(), progress=True)
+    captured = capsys.readouterr()
+    assert "profiling reference" in captured.err and captured.out == ""
