@@ -21,6 +21,8 @@ from monitor.store import queries
 
 TTL = 60
 """Seconds a query result is reused (the watcher closes windows far less often)."""
+ALERT_TTL = 15
+"""Alerts are re-read sooner: an on-call engineer waits for them."""
 
 
 @st.cache_resource(show_spinner=False)
@@ -34,7 +36,7 @@ def models(url: str) -> pd.DataFrame:
         return queries.models(conn)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=ALERT_TTL, show_spinner=False)
 def model_overview(url: str) -> pd.DataFrame:
     with engine(url).connect() as conn:
         return queries.model_overview(conn)
@@ -60,7 +62,7 @@ def metric_series(url: str, model_id: int | None = None, start: datetime | None 
         return queries.metric_series(conn, model_id, None, start, end)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=ALERT_TTL, show_spinner=False)
 def alerts(url: str, model_ids: tuple[int, ...] | None = None, severities: tuple[str, ...] | None = None,
            statuses: tuple[str, ...] | None = None, start: datetime | None = None, end: datetime | None = None
            ) -> pd.DataFrame:
@@ -68,7 +70,7 @@ def alerts(url: str, model_ids: tuple[int, ...] | None = None, severities: tuple
         return queries.alerts(conn, model_ids, severities, statuses, start, end)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=ALERT_TTL, show_spinner=False)
 def alert_detail(url: str, alert_id: int) -> queries.AlertDetail | None:
     with engine(url).connect() as conn:
         return queries.alert_detail(conn, alert_id)
