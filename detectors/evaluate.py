@@ -55,7 +55,7 @@ def evaluate(
     >>> cur = pd.DataFrame({"x": rng.normal(0.5, 1, size=2000), "c": rng.choice(list("abc"), size=2000)})
     >>> report = evaluate(ReferenceProfile.build(ref), cur)
     >>> [(c.name, c.test, c.drifted) for c in report.columns], report.drift_share
-    ([('x', 'ks', True), ('c', 'chisquare', False)], 0.5)
+    ([('x', 'cramer_von_mises', True), ('c', 'chisquare', False)], 0.5)
     >>> evaluate(ReferenceProfile.build(ref), cur, preset="evidently").column("x").test
     'wasserstein'
     """

@@ -2,9 +2,10 @@
 
 Per column one test gives a p-value and one effect size on a common [0, 1] scale:
 
-- numeric: two-sample Kolmogorov–Smirnov; effect = D, the largest gap between the two CDFs (the largest
-  share of the population that moved across any cut point); p from Smirnov's asymptotic distribution
-  (``kstwo.sf(D, round(n·m/(n+m)))``, what scipy uses above 10,000 values) at every size;
+- numeric: p from the two-sample Cramér–von Mises test (scipy's asymptotic p-value at every size; more
+  powerful than Kolmogorov–Smirnov on both location and scale changes); effect = the Kolmogorov–Smirnov
+  D, the largest gap between the two CDFs (the largest share of the population that moved across any
+  cut point). Both come from one pass over the sorted values;
 - categorical: two-sample chi-square on the 2×k contingency table (unseen categories as their own
   buckets; buckets with expected count < 5 pooled); effect = total variation distance
   TVD = ½ Σ |r_i − c_i| (the largest share of the population whose category set changed);
@@ -33,7 +34,7 @@ from detectors.multiple_testing import benjamini_hochberg
 from detectors.presets._shared import aligned_counts, all_null_result, missing_current, unseen_items
 from detectors.report import ColumnResult
 from detectors.stattests.chisquare import chisquare_from_counts
-from detectors.stattests.ks import ks_pvalue_asymptotic, ks_statistic_sorted
+from detectors.stattests.cramer_von_mises import cvm_ks_sorted, cvm_pvalue_asymptotic
 from detectors.stattests.ztest import ztest_from_counts
 from detectors.window_columns import CategoricalWindow, NumericWindow
 
@@ -59,9 +60,9 @@ def default_column(
         if win.n_finite == 0:
             return all_null_result(col, win)
         cur = win.sorted_values()
-        d = ks_statistic_sorted(col.values, cur)
-        p = ks_pvalue_asymptotic(d, col.values.size, cur.size)
-        test, stat, effect, n_ref, n_cur = "ks", d, d, col.n_finite, win.n_finite
+        t, d = cvm_ks_sorted(col.values, cur)
+        p = cvm_pvalue_asymptotic(t, col.values.size, cur.size)
+        test, stat, effect, n_ref, n_cur = "cramer_von_mises", t, d, col.n_finite, win.n_finite
     elif isinstance(col, CategoricalProfile) and isinstance(win, CategoricalWindow):
         if win.n_valid == 0:
             return all_null_result(col, win)

@@ -38,7 +38,7 @@ def profile() -> ReferenceProfile:
 def test_default_is_quiet_on_identical_distributions(profile: ReferenceProfile) -> None:
     report = evaluate(profile, make_frame(3000, 1))
     assert not report.dataset_drift and report.drift_share == 0.0
-    assert {c.test for c in report.columns} == {"ks", "chisquare"}
+    assert {c.test for c in report.columns} == {"cramer_von_mises", "chisquare"}
     assert all(c.p_value_adjusted is not None and c.alpha == 0.01 for c in report.columns)
 
 
@@ -93,7 +93,7 @@ def test_per_column_override_runs_a_registered_test(profile: ReferenceProfile) -
                                                                 "cat1": {"test": "hellinger"}}})
     assert report.column("num0").test == "psi" and report.column("num0").threshold == 0.2
     assert report.column("cat1").test == "hellinger"
-    assert report.column("num1").test == "ks"
+    assert report.column("num1").test == "cramer_von_mises"
 
 
 def test_all_null_current_column_is_reported_not_skipped(profile: ReferenceProfile) -> None:

@@ -244,3 +244,19 @@ def test_fisher_matches_scipy_and_evidently(seed: int, n: int) -> None:
     cur2 = rng.binomial(1, 0.45, size=n + 17)
     table = [[int(cur2.sum()), int(cur2.size - cur2.sum())], [int(ref.sum()), int(ref.size - ref.sum())]]
     close(fisher_exact(ref, cur2).p_value or 0.0, stats.fisher_exact(table).pvalue)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(("n", "m", "ties"), [(30, 40, False), (500, 300, True), (2000, 700, False), (100, 7000, True)])
+def test_default_preset_cvm_and_ks_from_sorted_match_scipy(seed: int, n: int, m: int, ties: bool) -> None:
+    """The one-pass (T, D) of the default preset against scipy's cramervonmises_2samp (asymptotic) and ks_2samp."""
+    from detectors.stattests.cramer_von_mises import cvm_ks_sorted, cvm_pvalue_asymptotic
+
+    ref, cur = numeric(seed, n, m, shift=0.15)
+    if ties:
+        ref, cur = np.round(ref, 1), np.round(cur, 1)
+    t, d = cvm_ks_sorted(np.sort(ref), np.sort(cur))
+    sp = stats.cramervonmises_2samp(ref, cur, method="asymptotic")
+    close(t, sp.statistic)
+    close(cvm_pvalue_asymptotic(t, n, m), sp.pvalue)
+    close(d, stats.ks_2samp(ref, cur).statistic)
