@@ -167,11 +167,14 @@ class Service(PartitionKeeper):
                 if not self._recover():
                     continue
             budget = opts.max_batch if max_messages is None else min(opts.max_batch, max_messages - result.messages)
+            polled = self._monotonic()
             batch = self.source.poll(opts.poll_timeout, budget)
             started = self._monotonic()
             if batch:
                 self._process(batch)
             else:
+                if started - polled < opts.poll_timeout / 4 and not self.source.exhausted:
+                    self._sleep(opts.poll_timeout / 4)  # an empty poll that returned at once: don't spin
                 self._release()
             self._advance()
             self._persist_due(force=False)

@@ -270,9 +270,11 @@ def test_sigkill_at_random_points_changes_nothing(
         for url in (clean_url, crash_url):
             register_references(config, reference, url)
 
+        run_id = uuid.uuid4().hex[:8]  # consumer groups of this run only
+        clean, crash = f"clean-{run_id}", f"crash-{run_id}"
         log = tmp_path / "clean.log"
-        proc = start_watcher(config, clean_url, kafka_bootstrap, topics, "clean", log)
-        wait_consumed(clean_url, "clean", ends, proc, log)
+        proc = start_watcher(config, clean_url, kafka_bootstrap, topics, clean, log)
+        wait_consumed(clean_url, clean, ends, proc, log)
         stop_watcher(proc, log)
         expected = dump(clean_url)
         assert expected["windows"] and expected["alerts"] and expected["dead_letters"]
@@ -282,20 +284,20 @@ def test_sigkill_at_random_points_changes_nothing(
         progress: list[int] = []
         for _ in range(kills):
             mark = log.stat().st_size if log.exists() else 0
-            proc = start_watcher(config, crash_url, kafka_bootstrap, topics, "crash", log)
+            proc = start_watcher(config, crash_url, kafka_bootstrap, topics, crash, log)
             wait_assigned(log, mark, proc)
             time.sleep(rng.uniform(0.3, 3.5))
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
-            progress.append(sum(stored_offsets(crash_url, "crash").values()))
+            progress.append(sum(stored_offsets(crash_url, crash).values()))
             if progress[-1] >= total:
                 break
         print(f"stored offsets after each SIGKILL: {progress} of {total}")
         assert any(0 < p < total for p in progress), "no kill landed in the middle of the stream"
         mark = log.stat().st_size
-        proc = start_watcher(config, crash_url, kafka_bootstrap, topics, "crash", log)
+        proc = start_watcher(config, crash_url, kafka_bootstrap, topics, crash, log)
         wait_assigned(log, mark, proc)
-        wait_consumed(crash_url, "crash", ends, proc, log)
+        wait_consumed(crash_url, crash, ends, proc, log)
         stop_watcher(proc, log)
         got = dump(crash_url)
 
