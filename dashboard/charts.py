@@ -64,16 +64,18 @@ def _shade_alerts(fig: go.Figure, alerts: pd.DataFrame, rows: int, step: pd.Time
 
 def timeline_figure(
     metrics: pd.DataFrame, windows: pd.DataFrame, alerts: pd.DataFrame, features: pd.DataFrame | None = None,
-    names: Sequence[str] | None = None,
+    names: Sequence[str] | None = None, versions: pd.DataFrame | None = None,
 ) -> go.Figure:
     """Business metrics with alert markers, drift share, worst missing rate and traffic on one time axis.
 
-    ``names``: the metrics of the top row (default: every business metric, see ``business_metric_names``).
+    ``names``: the metrics of the top row (default: every business metric, see ``business_metric_names``);
+    ``versions`` (``window_end, version, events``): when the model version changes, traffic is stacked by it.
     """
     names = list(names) if names is not None else business_metric_names(metrics["name"].unique())
     metrics = metrics[metrics["name"].isin(names)]
     titles = [", ".join(metric_label(n) for n in names) or "Business metrics (none recorded)",
-              "Share of drifted columns", "Worst missing rate across columns", "Traffic (events per window)"]
+              "Share of drifted columns", "Worst missing rate across columns",
+              "Traffic (events per window, by model version)"]
     fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.06, subplot_titles=titles,
                         row_heights=[0.37, 0.21, 0.21, 0.21])
     palette = ["#2ca02c", "#9467bd", "#8c564b", "#17becf"]
@@ -100,8 +102,15 @@ def timeline_figure(
         fig.add_trace(go.Scatter(x=drifted["window_end"], y=drifted["drift_share"], mode="markers",
                                  name="dataset drift", marker={"color": SEVERITY_COLORS["critical"], "size": 5},
                                  showlegend=False), row=2, col=1)
-        fig.add_trace(go.Bar(x=windows["window_end"], y=windows["n_events"], name="events",
-                             marker_color=_BLUE, showlegend=False), row=4, col=1)
+        if versions is not None and versions["version"].nunique() > 1:
+            palette_v = [_BLUE, "#9467bd", "#17becf", "#bcbd22", "#7f7f7f"]
+            for i, (version, part) in enumerate(versions.groupby("version", sort=True)):
+                fig.add_trace(go.Bar(x=part["window_end"], y=part["events"], name=f"model {version}",
+                                     marker_color=palette_v[i % len(palette_v)]), row=4, col=1)
+            fig.update_layout(barmode="stack")
+        else:
+            fig.add_trace(go.Bar(x=windows["window_end"], y=windows["n_events"], name="events",
+                                 marker_color=_BLUE, showlegend=False), row=4, col=1)
     if features is not None and not features.empty:
         worst = features.groupby("window_end")["missing_rate_current"].max().reset_index()
         fig.add_trace(go.Scatter(x=worst["window_end"], y=worst["missing_rate_current"], name="missing rate",

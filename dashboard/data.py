@@ -124,6 +124,17 @@ def reference(url: str, model_id: int, version: int | None = None) -> Any:
     return ReferenceProfile.from_bytes(blob.profile, source=f"reference v{blob.version} of model {model_id}")
 
 
+def reference_or_reason(url: str, model_id: int, version: int | None = None) -> tuple[Any, str | None]:
+    """``(profile, None)``, or ``(None, why)`` when none is stored or it cannot be loaded."""
+    try:
+        profile = reference(url, model_id, version)
+    except Exception as exc:  # a damaged or foreign profile must not take the page down
+        return None, f"the reference profile cannot be loaded: {exc}"
+    if profile is None:
+        return None, f"no reference profile v{version} is stored for this model"
+    return profile, None
+
+
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=16)
 def window_report(url: str, model_id: int, window_id: int, reference_version: int | None, title: str) -> str:
     """Evidently HTML of the window's sample vs the reference; raises :class:`ReportError` if it can't."""
@@ -131,9 +142,9 @@ def window_report(url: str, model_id: int, window_id: int, reference_version: in
     if current is None:
         raise ReportError(f"window {window_id}: no sample is stored (sampling is off for this model, or it "
                           "was not kept for this window)")
-    profile = reference(url, model_id, reference_version)
+    profile, why = reference_or_reason(url, model_id, reference_version)
     if profile is None:
-        raise ReportError(f"model {model_id}: no reference profile v{reference_version} is stored")
+        raise ReportError(f"model {model_id}: {why}")
     return window_report_html(current, profile, title=title)
 
 
@@ -142,3 +153,27 @@ def clear_alert_caches() -> None:
     alerts.clear()
     alert_detail.clear()
     model_overview.clear()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def report_details(url: str, model_id: int, start: datetime | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """From the windows' stored reports: triggered data-quality findings, and events per model version.
+
+    ``(findings[window_end, check, column, value, message], versions[window_end, version, events])``.
+    """
+    frame = windows(url, model_id, start)
+    with engine(url).connect() as conn:
+        reports = queries.window_reports(conn, [int(w) for w in frame["window_id"]])
+    ends = dict(zip(frame["window_id"], frame["window_end"], strict=True))
+    findings: list[dict[str, Any]] = []
+    versions: list[dict[str, Any]] = []
+    for wid, report in reports.items():
+        for item in report.get("quality") or []:
+            if isinstance(item, dict) and item.get("triggered", True):
+                findings.append({"window_end": ends[wid], "check": item.get("check"), "column": item.get("column"),
+                                 "value": item.get("value"), "message": item.get("message")})
+        for version, count in (report.get("model_versions") or {}).items():
+            versions.append({"window_end": ends[wid], "version": str(version), "events": int(count)})
+    findings_frame = pd.DataFrame(findings, columns=["window_end", "check", "column", "value", "message"])
+    versions_frame = pd.DataFrame(versions, columns=["window_end", "version", "events"])
+    return findings_frame.sort_values("window_end"), versions_frame.sort_values("window_end")

@@ -68,7 +68,8 @@ st.subheader("Business metrics and silent-failure signals", anchor=False)
 other = [n for n in sorted(metrics["name"].unique()) if n not in business]
 shown = st.multiselect("Metrics in the top row", business + other, default=business[:1] or other[:1],
                        format_func=metric_label, key=f"model_page.metrics.{model_id}")
-st.plotly_chart(charts.timeline_figure(metrics, win, model_alerts, features, shown), key="timeline")
+findings, versions = data.report_details(url, model_id, start)
+st.plotly_chart(charts.timeline_figure(metrics, win, model_alerts, features, shown, versions), key="timeline")
 
 st.subheader("Feature drift", anchor=False)
 mode = st.segmented_control("Colour by", ["statistic", "verdict"], default="statistic",
@@ -104,7 +105,9 @@ else:
             key=f"model_page.window.{model_id}.{column}",
         )
         current = data.sample(url, int(window_id))
-        reference = data.reference(url, model_id, int(last["reference_version"]))
+        reference, why = data.reference_or_reason(url, model_id, int(last["reference_version"]))
+        if why:
+            st.warning(f"Showing the window without the reference: {why}.")
         left, right = st.columns(2)
         with left:
             if current is not None and column in current.columns:
@@ -133,13 +136,23 @@ else:
     pred = st.selectbox("Prediction column", numeric, index=numeric.index(guess) if guess in numeric else 0,
                         key="model_page.prediction")
     quantiles = data.column_quantiles(url, model_id, pred, start)
-    reference = data.reference(url, model_id, int(last["reference_version"]))
+    reference, _why = data.reference_or_reason(url, model_id, int(last["reference_version"]))
     ref_col = reference.columns.get(pred) if reference is not None else None
     st.plotly_chart(charts.prediction_band(quantiles, pred, ref_col), key="prediction")
 
 st.subheader("Data quality", anchor=False)
 dead = data.dead_letters(url, model, start)
 st.plotly_chart(charts.quality_figure(features, dead), key="quality")
+if findings.empty:
+    st.caption("No data-quality check fired in this range (missing rate, unseen categories, out of range, "
+               "constant columns).")
+else:
+    st.markdown(f"**Data-quality findings** ({len(findings)} in the range)")
+    st.dataframe(findings, hide_index=True, column_config={
+        "window_end": st.column_config.DatetimeColumn("window end (UTC)", format="YYYY-MM-DD HH:mm"),
+        "value": st.column_config.NumberColumn("share", format="percent"),
+        "message": st.column_config.TextColumn(width="large"),
+    })
 if not dead.empty:
     st.caption(f"{len(dead):,} messages dead-lettered in the range; most common: "
                f"{dead['error_class'].value_counts().index[0]}.")

@@ -117,6 +117,10 @@ def test_model_page_plots_every_signal(scenario_url: str, monkeypatch: pytest.Mo
     assert at.selectbox(key="model_page.feature").value in {"item_popularity", "prediction", "tenure_days", "device"}
     assert " drifted: " in _text(at)
     assert at.selectbox(key="model_page.prediction").value == "prediction"
+    # the findings of the watcher's data-quality checks, from the stored window reports
+    assert "Data-quality findings" in _text(at)
+    checks = set(at.dataframe[-1].value["check"])
+    assert {"unseen_categories", "missing_rate"} <= checks  # the new device; the broken tenure_days pipeline
     at.selectbox(key="model_page.feature").set_value("device").run()
     assert not at.exception
     at.segmented_control(key="model_page.span").set_value("Last 3 days").run()
