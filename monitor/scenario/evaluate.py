@@ -14,11 +14,13 @@ Examples
 >>> from datetime import datetime, UTC
 >>> from monitor.scenario.timeline import build_ground_truth
 >>> truth = build_ground_truth(datetime(2026, 11, 2, tzinfo=UTC), days=14)
->>> alerts = [RaisedAlert("feature_drift", "device", datetime(2026, 11, 5, tzinfo=UTC)),
+>>> alerts = [RaisedAlert("business_metric_drop", "take_rate", datetime(2026, 11, 14, tzinfo=UTC)),
 ...           RaisedAlert("feature_drift", "country", datetime(2026, 11, 3, tzinfo=UTC))]
 >>> ev = evaluate_alerts(truth, alerts, window_seconds=86400)
->>> ev.incident("new_device_category").caught, ev.incident("new_device_category").delay_hours
-(True, 14.0)
+>>> ev.incident("concept_drift").caught, ev.incident("concept_drift").delay_hours
+(True, 24.0)
+>>> ev.incident("new_device_category").caught
+False
 >>> [a.feature for a in ev.false_alarms], ev.ok
 (['country'], False)
 """

@@ -46,7 +46,7 @@ def test_each_incident_expects_the_right_signal_on_the_right_column() -> None:
     truth = build_ground_truth(START)
     expected = {p.name: [set(e.any_of) for e in p.expected] for p in truth.incidents}
     assert expected == {
-        "new_device_category": [{("feature_drift", "device"), ("data_quality", "device:unseen_categories")}],
+        "new_device_category": [{("feature_drift", "device")}, {("data_quality", "device:unseen_categories")}],
         "feature_pipeline_break": [
             {("data_quality", "tenure_days:missing_rate")},
             {("data_quality", "item_popularity:constant"), ("feature_drift", "item_popularity")},
