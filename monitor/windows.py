@@ -138,11 +138,15 @@ class Windower:
     def due(self, spans: Iterable[Span], idle_seconds: float = 0.0, flush: bool = False) -> list[Span]:
         """The given open spans that are closed now, oldest end first; marks them closed.
 
-        ``idle_seconds`` (time windows) pushes the watermark forward by that much processing time.
-        ``flush`` closes every span (end of a finite source).
+        ``idle_seconds`` pushes the watermark of time windows forward by that much processing time; for
+        count windows any ``idle_seconds > 0`` (the idle timeout was reached) closes every span, partial
+        ones included. ``flush`` closes every span (end of a finite source). A count window closed before
+        it was full moves the event counter to its end, so later events open new windows (new keys).
         """
-        if flush:
+        if flush or (self.config.type == "count" and idle_seconds > 0):
             out = sorted(spans, key=lambda s: (s.end, s.start))
+            if out and self.config.type == "count":
+                self._seq = max(self._seq, int(max(s.end for s in out)))
         elif self.config.type == "count":
             out = sorted((s for s in spans if s.end <= self._seq), key=lambda s: s.end)
         else:

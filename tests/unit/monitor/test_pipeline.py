@@ -318,3 +318,16 @@ def test_public_api_is_pinned() -> None:
             "parse_config"} <= set(monitor.config.__all__)
     assert sorted(monitor.store.writer.__all__) == ["DEFAULT_GROUP_ID", "persist", "write_window"]
     assert sorted(monitor.alerts.service.__all__) == ["AlertChanges", "AlertService", "Notifier", "list_alerts"]
+
+
+def test_quiet_count_window_closes_on_idle_and_keys_stay_unique() -> None:
+    text = CONFIG.replace("window: {type: count, size: 400}", "window: {type: count, size: 400, idle_timeout: 1m}")
+    p = Pipeline(config(text), {"rec": PROFILE})
+    events = stream(300)
+    feed(p, events[:200])  # 100 predictions + their outcomes (the stream interleaves them)
+    now = T0 + timedelta(days=1)
+    assert p.advance(now) == []
+    [partial] = p.advance(now + timedelta(minutes=2))
+    assert (partial.window_key, partial.n_events, partial.metrics[0].denominator) == ("count:0", 100, 100)
+    later = feed(p, events[200:]) + p.flush()
+    assert [(w.window_key, w.n_events) for w in later] == [("count:400", 200)]

@@ -121,3 +121,14 @@ def test_take_rate_and_ctr_and_conditions() -> None:
     assert not condition_holds(Condition(field="x", op=">", value=1), {"x": math.nan})
     assert condition_holds(Condition(field="x", op="==", value="a"), {"x": "a"})
     assert not condition_holds(Condition(field="x", op="truthy"), {"x": math.nan})
+
+
+def test_count_windows_closed_early_never_reuse_a_key() -> None:
+    w = Windower(WindowConfig(type="count", size=10, slide=5))
+    spans = {s.key: s for _ in range(7) for s in w.assign(0.0).spans}
+    assert sorted(spans) == ["count:0", "count:5"]
+    assert [s.key for s in w.due(spans.values(), idle_seconds=60)] == ["count:0", "count:5"]  # idle: partial
+    assert keys(w, 0.0) == ["count:10", "count:15"]  # the next event opens windows with new keys only
+    flushed = w.due([Span("count:10", 10, 20), Span("count:15", 15, 25)], flush=True)
+    assert [s.key for s in flushed] == ["count:10", "count:15"]
+    assert keys(w, 0.0) == ["count:20", "count:25"]
