@@ -17,7 +17,7 @@ from monitor.alerts.notifier import WebhookNotifier
 from monitor.alerts.service import AlertService
 from monitor.settings import Settings
 
-__all__ = ["ActionError", "change_alert"]
+__all__ = ["Action", "ActionError", "change_alert"]
 
 Action = Literal["acknowledge", "resolve"]
 

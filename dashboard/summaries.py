@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 import pandas as pd
 
@@ -27,7 +28,8 @@ __all__ = [
 ]
 
 _ACRONYMS = {"ctr": "CTR", "auc": "AUC", "rmse": "RMSE", "mae": "MAE"}
-STATUS_STYLE = {
+BadgeColor = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray", "grey", "primary"]
+STATUS_STYLE: dict[str, tuple[str, BadgeColor]] = {
     "critical": (":material/error:", "red"),
     "warning": (":material/warning:", "orange"),
     "acknowledged": (":material/visibility:", "violet"),
@@ -90,7 +92,7 @@ class MetricChange:
     def relative(self) -> float | None:
         if self.previous in (None, 0) or self.current is None:
             return None
-        return (self.current - self.previous) / abs(self.previous)  # type: ignore[operator]
+        return (self.current - self.previous) / abs(self.previous)
 
     def sentence(self) -> str:
         return change_sentence(self.name, self.previous, self.current)

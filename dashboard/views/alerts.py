@@ -9,7 +9,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from dashboard import context, data
-from dashboard.actions import ActionError, change_alert
+from dashboard.actions import Action, ActionError, change_alert
 from dashboard.summaries import STATUS_STYLE, format_duration
 from monitor.db.models import ALERT_STATUSES, SEVERITIES
 from monitor.reports import ReportError
@@ -118,7 +118,7 @@ with st.container(border=True):
                                         disabled=a["status"] == "acknowledged")
             res = b2.form_submit_button("Resolve", type="primary", icon=":material/check_circle:")
         if ack or res:
-            action = "acknowledge" if ack else "resolve"
+            action: Action = "acknowledge" if ack else "resolve"
             try:
                 change_alert(settings, action, int(a["alert_id"]), who, note)
             except ActionError as exc:
