@@ -298,9 +298,9 @@ def incident_timeline(incidents: pd.DataFrame, start: pd.Timestamp, end: pd.Time
                     for r in inc.itertuples()]
     fig = go.Figure()
     for severity, rows in inc.groupby("severity"):
-        x0 = rows["first_seen"].clip(lower=start)
-        min_ms = (end - start).total_seconds() * 1000 * 0.012  # an incident of one window stays visible
-        width_ms = ((rows["until"] - x0).dt.total_seconds() * 1000).clip(lower=min_ms)
+        min_width = (end - start) * 0.012  # an incident of one window stays visible, even at the very end
+        x0 = rows["first_seen"].clip(lower=start, upper=end - min_width)
+        width_ms = ((rows["until"] - x0).dt.total_seconds() * 1000).clip(lower=min_width.total_seconds() * 1000)
         fig.add_trace(go.Bar(
             y=rows["label"], x=width_ms, base=x0, orientation="h", name=str(severity),
             marker_color=SEVERITY_COLORS.get(str(severity), _GREY),
