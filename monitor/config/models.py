@@ -44,7 +44,10 @@ class WindowConfig(_Strict):
     ``allowed_lateness`` (time windows): a window stays open that long after its end, in event time, so
     late events still count; events later than that are counted as ``late`` and otherwise ignored.
     ``idle_timeout``: with no new event for that long (processing time), the watermark of a time window is
-    pushed forward by the idle time, so the last window of a quiet stream still closes.
+    pushed forward by the idle time, so the last window of a quiet stream still closes (count windows
+    then close partially).
+    ``max_values``: values kept per numeric column of a window for the drift tests (a uniform sample
+    above it); bounds memory and checkpoint size.
     """
 
     type: Literal["count", "time"] = "count"
@@ -52,6 +55,7 @@ class WindowConfig(_Strict):
     slide: Duration | None = None
     allowed_lateness: Duration = 0.0
     idle_timeout: Duration | None = None
+    max_values: int = Field(default=20_000, ge=100, le=1_000_000)
 
     @model_validator(mode="after")
     def _check(self) -> WindowConfig:

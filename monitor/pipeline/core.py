@@ -128,8 +128,10 @@ class Pipeline:
         for state in targets:
             if not state.joins:
                 continue
-            keys = state.joiner.add_outcome(event.event_id, ts, fields)
-            self._attach(state, event.event_id, keys, fields)
+            used = state.metric_fields
+            kept = {k: v for k, v in fields.items() if k in used}
+            keys = state.joiner.add_outcome(event.event_id, ts, kept)
+            self._attach(state, event.event_id, keys, kept)
 
     @staticmethod
     def _attach(state: ModelState, event_id: str, keys: list[str], fields: Mapping[str, Any]) -> None:

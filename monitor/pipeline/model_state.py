@@ -46,6 +46,7 @@ class ModelState:
         self.counters: Counter[str] = Counter()
         self.coerced: Counter[str] = Counter()
         self.last_arrival: float | None = None
+        self.metric_fields = self._metric_fields(config)
         self.arrived_since_advance = False
         self._build_detectors()
 
@@ -53,6 +54,11 @@ class ModelState:
     def score_column(self) -> str | None:
         """The numeric prediction column (score, or top-class probability), if any."""
         return next((c for c, k in self.config.prediction_columns.items() if k == "numeric"), None)
+
+    @staticmethod
+    def _metric_fields(config: ModelConfig) -> frozenset[str]:
+        """Outcome fields some business metric looks at (the only ones kept in the join state)."""
+        return frozenset(c.field for m in config.business_metrics for c in (*m.numerator, *m.denominator))
 
     @property
     def joins(self) -> bool:
@@ -74,6 +80,7 @@ class ModelState:
         """New settings; open windows keep their spans and their reference, new ones use the new ones."""
         old = self.config
         self.config = config
+        self.metric_fields = self._metric_fields(config)
         self.profile = profile
         if config.window != old.window:
             self.windower = self.windower.with_config(config.window)
@@ -89,7 +96,8 @@ class ModelState:
         window = self.windows.get(span.key)
         if window is None:
             size = self.config.sample.size if self.config.sample.enabled else 0
-            window = OpenWindow(span, self.profile, window_seed(self.config.name, span.key), size)
+            window = OpenWindow(span, self.profile, window_seed(self.config.name, span.key), size,
+                                self.config.window.max_values)
             self.windows[span.key] = window
         return window
 

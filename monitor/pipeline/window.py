@@ -32,10 +32,12 @@ def sample_priority(event_id: str) -> int:
 class OpenWindow:
     """One window being filled: drift state (``detectors.WindowState``), counters, joined outcomes, sample."""
 
-    def __init__(self, span: Span, profile: ReferenceProfile | None, seed: int, sample_size: int) -> None:
+    def __init__(self, span: Span, profile: ReferenceProfile | None, seed: int, sample_size: int,
+                 max_values: int = 20_000) -> None:
         self.span = span
         self.profile = profile
-        self.state: WindowState | None = WindowState.empty(profile, seed=seed) if profile is not None else None
+        self.state: WindowState | None = (
+            WindowState.empty(profile, seed=seed, max_values=max_values) if profile is not None else None)
         self.buffer: list[Row] = []
         self.n_events = 0
         self.first_ts = math.inf
@@ -122,11 +124,16 @@ class OpenWindow:
             "first_ts": None if self.n_events == 0 else self.first_ts,
             "last_ts": None if self.n_events == 0 else self.last_ts,
             "score": [self.score_n, self.score_mean, self.score_m2],
-            "joined": self.joined,
+            **self._joined_state(),
             "sample": [[p, row] for p, row in self.sample], "sample_size": self.sample_size,
             "closed": self.closed, "dropped_rows": self.dropped_rows,
             "versions": dict(self.versions), "segments": dict(self.segments),
         }
+
+    def _joined_state(self) -> dict[str, Any]:
+        names = sorted({n for fields in self.joined.values() for n in fields})
+        return {"joined_fields": names,
+                "joined": {k: [fields.get(n) for n in names] for k, fields in self.joined.items()}}
 
     @classmethod
     def from_state(cls, data: dict[str, Any], profile: ReferenceProfile | None) -> OpenWindow:
@@ -143,7 +150,12 @@ class OpenWindow:
             window.first_ts, window.last_ts = float(data["first_ts"]), float(data["last_ts"])
         window.score_n, window.score_mean, window.score_m2 = (
             int(data["score"][0]), float(data["score"][1]), float(data["score"][2]))
-        window.joined = {str(k): dict(v) for k, v in data["joined"].items()}
+        names = data.get("joined_fields")
+        if names is None:
+            window.joined = {str(k): dict(v) for k, v in data["joined"].items()}
+        else:  # compact form: one list of values (in ``joined_fields`` order) per event
+            window.joined = {str(k): {n: x for n, x in zip(names, v, strict=True) if x is not None}
+                             for k, v in data["joined"].items()}
         window.sample = [(int(p), dict(row)) for p, row in data["sample"]]
         window.closed = bool(data["closed"])
         window.dropped_rows = int(data.get("dropped_rows", 0))
