@@ -11,8 +11,8 @@ import streamlit.components.v1 as components
 from dashboard import context, data
 from dashboard.actions import Action, ActionError, change_alert
 from dashboard.summaries import STATUS_STYLE, format_duration
-from monitor.db.models import ALERT_STATUSES, SEVERITIES
 from monitor.reports import ReportError
+from monitor.store.queries import ALERT_STATUSES, SEVERITIES
 
 settings = context.settings()
 url = settings.database_url

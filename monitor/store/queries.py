@@ -26,6 +26,8 @@ import pandas as pd
 from sqlalchemy import Connection, Executable, Select, and_, case, func, select
 
 from monitor.db.models import (
+    ALERT_STATUSES,
+    SEVERITIES,
     Alert,
     AlertEvent,
     DeadLetter,
@@ -38,7 +40,9 @@ from monitor.db.models import (
 )
 
 __all__ = [
+    "ALERT_STATUSES",
     "MODEL_OVERVIEW_COLUMNS",
+    "SEVERITIES",
     "AlertDetail",
     "ReferenceBlob",
     "SampleBlob",
