@@ -87,6 +87,7 @@ class Service(PartitionKeeper):
         self._reload = False
         self._last_config_check = 0.0
         self._last_lag = 0.0
+        self._unassigned_since: float | None = None
         self._consumed = metrics.events_consumed
         self._dead_counter = metrics.dead_letters
 
@@ -151,7 +152,14 @@ class Service(PartitionKeeper):
     def _loop(self, max_messages: int | None, deadline: float | None) -> str:
         opts = self.options
         result = self._result
+        self._unassigned_since = self._monotonic()
         while True:
+            if self._assigned:
+                self._unassigned_since = None
+            elif self._unassigned_since is None:
+                self._unassigned_since = self._monotonic()
+            elif self._monotonic() - self._unassigned_since > opts.join_timeout:
+                self._rejoin()
             self.health.beat()
             if self._stop.is_set():
                 return "signal"
@@ -189,6 +197,20 @@ class Service(PartitionKeeper):
                 return "end_of_source"
             if max_messages is not None and result.messages >= max_messages:
                 return "max_messages"
+
+    def _rejoin(self) -> None:
+        """No partition for ``join_timeout`` seconds: a group join that never completed (seen with kafka-python
+        3.0 under load). Reconnect the source; a fresh member joins the group."""
+        restart = getattr(self.source, "restart", None)
+        self._unassigned_since = self._monotonic()
+        if restart is None:
+            return
+        log.warning("no partitions assigned for %.0fs; reconnecting to the consumer group",
+                    self.options.join_timeout)
+        try:
+            restart(self)
+        except SourceUnavailable as exc:
+            log.warning("reconnect failed, retrying later", extra={"error": str(exc)})
 
     def _process(self, batch: list[RawMessage]) -> None:
         models = self.config.models

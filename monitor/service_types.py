@@ -93,6 +93,8 @@ class ServiceOptions:
     max_message_bytes: int = DEFAULT_MAX_BYTES
     merge_max_wait: float = 10.0
     merge_buffer: int = 5000
+    join_timeout: float = 45.0
+    """Seconds without any assigned partition after which the source is reconnected (a stuck group join)."""
 
 
 @dataclass

@@ -112,6 +112,12 @@ class KafkaSource:
         )
         self._consumer = consumer
 
+    def restart(self, listener: AssignmentListener) -> None:
+        """Close the consumer (without a commit) and join the group again as a new member."""
+        self.close()
+        self._next.clear()
+        self.start(listener)
+
     def poll(self, timeout: float, max_records: int) -> list[RawMessage]:
         try:
             batches = self.consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
