@@ -48,7 +48,7 @@ if isinstance(span, tuple | list) and len(span) == 2:
 
 model_ids = tuple(int(i) for i in catalog.loc[catalog["model"].isin(chosen_models or names), "model_id"])
 found = data.alerts(url, model_ids, tuple(severities or SEVERITIES), tuple(statuses or ALERT_STATUSES), start, end)
-st.caption(f"{len(found)} of {len(everything)} alerts match.")
+st.caption(f"{len(found)} of {len(everything)} alerts match. Click a row to open it below.")
 if found.empty:
     st.info("No alert matches these filters. Widen the status or time filters.")
     st.stop()
@@ -57,10 +57,11 @@ table = found.assign(
     open_for=[format_duration((r if pd.notna(r) else found["last_seen"].max()) - f)
               for f, r in zip(found["first_seen"], found["resolved_at"], strict=True)],
 )
-st.dataframe(
+picked = st.dataframe(
     table[["alert_id", "model", "severity", "status", "signal", "feature", "message", "first_seen", "open_for",
            "acknowledged_by", "resolved_by"]],
-    hide_index=True, height=min(38 * len(table) + 40, 360),
+    hide_index=True, height=min(38 * len(table) + 40, 360), key="alerts_page.table", on_select="rerun",
+    selection_mode="single-row",
     column_config={
         "alert_id": st.column_config.NumberColumn("#", width="small"),
         "message": st.column_config.TextColumn(width="large"),
@@ -73,6 +74,11 @@ st.dataframe(
 
 ids = found["alert_id"].astype(int).tolist()
 focus = st.session_state.pop("alerts_page.focus", None)
+rows = list(getattr(getattr(picked, "selection", None), "rows", []) or [])
+clicked = ids[rows[0]] if rows and rows[0] < len(ids) else None
+if clicked is not None and clicked != st.session_state.get("alerts_page.clicked"):
+    focus = clicked  # a click on a table row opens that alert below (once per click)
+st.session_state["alerts_page.clicked"] = clicked
 if focus in ids:
     st.session_state["alerts_page.selected"] = focus
 if st.session_state.get("alerts_page.selected") not in ids:
