@@ -13,4 +13,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "monitor.commands.run",
     "monitor.commands.replay",
     "monitor.commands.demo",
+    "monitor.commands.check",
 )
