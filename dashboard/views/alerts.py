@@ -10,7 +10,7 @@ import streamlit.components.v1 as components
 
 from dashboard import context, data
 from dashboard.actions import Action, ActionError, change_alert
-from dashboard.summaries import STATUS_STYLE, format_duration
+from dashboard.summaries import STATUS_STYLE, format_duration, incident_end, window_step
 from monitor.reports import ReportError
 from monitor.store.queries import ALERT_STATUSES, SEVERITIES
 
@@ -53,9 +53,14 @@ if found.empty:
     st.info("No alert matches these filters. Widen the status or time filters.")
     st.stop()
 
+# Durations on the data's clock: a replayed fortnight is resolved "now" by wall clock (see incident_end).
+data_now = data.model_overview(url)["last_window_end"].max()
+step = min(window_step(data.windows(url, int(m))) for m in found["model_id"].unique())
+ended = incident_end(found, data_now, step)
+open_for = {int(i): (e if pd.notna(e) else data_now) - f
+            for i, f, e in zip(found["alert_id"], found["first_seen"], ended, strict=True)}
 table = found.assign(
-    open_for=[format_duration((r if pd.notna(r) else found["last_seen"].max()) - f)
-              for f, r in zip(found["first_seen"], found["resolved_at"], strict=True)],
+    open_for=[format_duration(open_for[int(i)]) for i in found["alert_id"]],
 )
 picked = st.dataframe(
     table[["alert_id", "model", "severity", "status", "signal", "feature", "message", "first_seen", "open_for",
@@ -105,9 +110,9 @@ with st.container(border=True):
     c[0].metric("First seen (UTC)", f"{a['first_seen']:%m-%d %H:%M}")
     c[1].metric("Last seen (UTC)", f"{a['last_seen']:%m-%d %H:%M}")
     c[2].metric("Windows", int(a["windows_count"]))
-    until = a["resolved_at"] if pd.notna(a["resolved_at"]) else None
-    c[3].metric("Open for" if until is None else "Was open for",
-                format_duration((until or everything["last_seen"].max()) - a["first_seen"]))
+    c[3].metric("Open for" if a["status"] != "resolved" else "Was open for",
+                format_duration(open_for.get(int(a["alert_id"]))),
+                help="On the data's clock: from the first window that raised it to its resolution")
     st.markdown("**History**")
     st.dataframe(detail.events, hide_index=True,
                  column_config={"ts": st.column_config.DatetimeColumn("when (UTC)", format="YYYY-MM-DD HH:mm"),
