@@ -165,7 +165,14 @@ class KafkaSource:
         self.consumer.pause(*self._owned(tps))
 
     def resume(self, tps: Sequence[TopicPartition]) -> None:
-        self.consumer.resume(*self._owned(tps))
+        """Resume, and seek each partition to the next offset not yet handed out: kafka-python 3.0 may
+        otherwise never fetch a resumed partition again (its fetch state of before the pause is stale)."""
+        owned = self._owned(tps)
+        self.consumer.resume(*owned)
+        for ktp in owned:
+            nxt = self._next.get((ktp.topic, ktp.partition))
+            if nxt is not None:
+                self.consumer.seek(ktp, nxt)
 
     def commit(self, offsets: dict[TopicPartition, int]) -> None:
         """Asynchronous, informational commit (monitoring tools read group lag from it)."""
