@@ -47,6 +47,9 @@ def evaluate(
     names raise :class:`UnknownNameError` listing the valid ones. ``quality=False`` skips the data-quality
     checks (``report.quality`` stays empty), e.g. to time the drift tests alone.
 
+``report.multivariate`` is the joint verdict of the profile's PCA detector (:mod:`detectors.joint`) over
+the window's rows, when the profile has one and ``columns`` (if given) includes all of its columns.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -109,6 +112,7 @@ def evaluate(
         n_current=state.n_rows,
         profile_hash=profile.content_hash,
         profile_version=profile.version,
+        multivariate=state.multivariate(),
     )
 
 

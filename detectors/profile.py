@@ -1,12 +1,18 @@
 """The reference profile: everything the drift tests need from the training data, built once.
 
 File format (``save`` / ``to_bytes``): the ``.npz`` container of :mod:`detectors._container` with
-``format = "driftwarden-profile"`` and ``format_version = 1``. The JSON header holds ``content_hash``,
-``version``, ``n_rows`` and ``columns`` (a list of per-column metadata: name, kind, dtype, counts, range,
-mean, std, categories); the arrays are named ``c<i>.<field>`` (``values``, ``quantiles``, ``bin_edges``,
+``format = "driftwarden-profile"`` and ``format_version = 2``. The JSON header holds ``content_hash``,
+``version``, ``n_rows``, ``columns`` (a list of per-column metadata: name, kind, dtype, counts, range,
+mean, std, categories) and ``multivariate`` (``null``, or ``{"columns": [...], "detector":
+PCAReconstruction.to_dict()}``: the joint detector of :mod:`detectors.joint`); the arrays are named
+``c<i>.<field>`` (``values``, ``quantiles``, ``bin_edges``,
 ``bin_counts`` for numeric columns; ``counts`` for categorical and binary ones). ``content_hash`` is the
 BLAKE2b-256 of the header (without ``content_hash`` and ``version``) and the arrays; loading recomputes it, so
 a file altered after writing is rejected.
+
+Versions: 2 added ``multivariate`` (and 1 files written after the switch from SHA-256 to BLAKE2b carry a
+different hash than older ones); only version 2 loads, anything else raises :class:`ProfileFormatError`
+asking to rebuild the profile.
 """
 
 from __future__ import annotations
@@ -23,12 +29,14 @@ import pandas as pd
 from detectors._container import digest, pack, unpack
 from detectors.columns import CategoricalProfile, ColumnProfile, NumericProfile
 from detectors.errors import InvalidParameterError, MissingColumnError, ProfileFormatError
+from detectors.joint import fit_joint
 from detectors.kinds import NUMERIC, check_kind, infer_kind
+from detectors.multivariate import PCAReconstruction
 
 __all__ = ["DEFAULT_MAX_VALUES", "FORMAT", "FORMAT_VERSION", "ReferenceProfile"]
 
 FORMAT: Final = "driftwarden-profile"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 #: Reference values kept per numeric column (8 bytes each); above it, a seeded uniform sample.
 DEFAULT_MAX_VALUES: Final = 200_000
 
@@ -58,6 +66,8 @@ class ReferenceProfile:
     content_hash: str
     version: int = 0
     _order: tuple[str, ...] = field(default=(), repr=False)
+    multivariate: PCAReconstruction | None = field(default=None, repr=False)
+    multivariate_columns: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -70,12 +80,16 @@ class ReferenceProfile:
         columns: list[str] | None = None,
         max_values: int = DEFAULT_MAX_VALUES,
         seed: int = 0,
+        multivariate: bool = True,
+        chunk_size: int | None = None,
     ) -> ReferenceProfile:
         """Profile every column of ``frame`` (a pandas DataFrame or a pyarrow Table).
 
         ``kinds`` overrides the inferred kind of named columns (``numeric``, ``categorical`` or
         ``binary``); ``columns`` restricts the profile to those columns; ``max_values`` caps the sorted
         reference values kept per numeric column (a uniform sample drawn with ``seed`` above it).
+        ``multivariate`` fits the joint PCA detector (:mod:`detectors.joint`: at least two usable columns
+        and two chunks of ``chunk_size`` rows, default ``max(100, n_rows // 10)``); ``False`` skips it.
         """
         if not isinstance(frame, pd.DataFrame):
             if hasattr(frame, "to_pandas"):
@@ -103,13 +117,28 @@ class ReferenceProfile:
                 built[name] = NumericProfile.build(name, series, max_values=max_values, rng=rng)
             else:
                 built[name] = CategoricalProfile.build(name, series, kind)
-        return cls._assemble(built, len(frame), version=0)
+        detector, joint = fit_joint(frame, built, chunk_size=chunk_size) if multivariate else (None, ())
+        return cls._assemble(built, len(frame), version=0, multivariate=detector, multivariate_columns=joint)
 
     @classmethod
-    def _assemble(cls, built: dict[str, ColumnProfile], n_rows: int, *, version: int) -> ReferenceProfile:
-        header, arrays = _parts(built, n_rows)
+    def _assemble(
+        cls,
+        built: dict[str, ColumnProfile],
+        n_rows: int,
+        *,
+        version: int,
+        multivariate: PCAReconstruction | None = None,
+        multivariate_columns: tuple[str, ...] = (),
+    ) -> ReferenceProfile:
+        header, arrays = _parts(built, n_rows, multivariate, multivariate_columns)
         return cls(
-            columns=built, n_rows=n_rows, content_hash=digest(header, arrays), version=version, _order=tuple(built)
+            columns=built,
+            n_rows=n_rows,
+            content_hash=digest(header, arrays),
+            version=version,
+            _order=tuple(built),
+            multivariate=multivariate,
+            multivariate_columns=tuple(multivariate_columns) if multivariate is not None else (),
         )
 
     # ------------------------------------------------------------------ access
@@ -144,7 +173,7 @@ class ReferenceProfile:
     # ------------------------------------------------------------------ serialization
     def to_bytes(self) -> bytes:
         """The profile in the documented ``.npz`` format (see the module docstring)."""
-        header, arrays = _parts(dict(self.columns), self.n_rows)
+        header, arrays = _parts(dict(self.columns), self.n_rows, self.multivariate, self.multivariate_columns)
         header["content_hash"] = self.content_hash
         header["version"] = self.version
         return pack(header, arrays)
@@ -153,6 +182,12 @@ class ReferenceProfile:
     def from_bytes(cls, data: bytes, *, source: str = "<bytes>") -> ReferenceProfile:
         """Inverse of :meth:`to_bytes`; :class:`ProfileFormatError` (naming ``source``) if corrupt or foreign."""
         header, arrays = unpack(data, source=source, expected_format=FORMAT, max_version=FORMAT_VERSION)
+        if header.get("format_version") != FORMAT_VERSION:
+            raise ProfileFormatError(
+                source,
+                f"{FORMAT} format_version {header.get('format_version')!r} is no longer supported "
+                f"(this build reads {FORMAT_VERSION}): rebuild the profile from the reference data",
+            )
         try:
             stored_hash = header.pop("content_hash")
             version = int(header.pop("version"))
@@ -165,7 +200,14 @@ class ReferenceProfile:
                     else CategoricalProfile.from_parts(meta, parts)
                 )
                 built[col.name] = col
-            profile = cls._assemble(built, int(header["n_rows"]), version=version)
+            joint = header["multivariate"]
+            detector = None if joint is None else PCAReconstruction.from_dict(joint["detector"])
+            names = () if joint is None else tuple(str(n) for n in joint["columns"])
+            if detector is not None and (len(names) != detector.n_features or any(n not in built for n in names)):
+                raise ValueError(f"multivariate columns {list(names)} do not fit the detector or the profile")
+            profile = cls._assemble(
+                built, int(header["n_rows"]), version=version, multivariate=detector, multivariate_columns=names
+            )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ProfileFormatError(source, f"malformed profile content ({type(exc).__name__}: {exc})") from exc
         if profile.content_hash != stored_hash:
@@ -189,8 +231,24 @@ class ReferenceProfile:
         return cls.from_bytes(data, source=str(path))
 
 
-def _parts(built: Mapping[str, ColumnProfile], n_rows: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    header: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION, "n_rows": n_rows, "columns": []}
+def _parts(
+    built: Mapping[str, ColumnProfile],
+    n_rows: int,
+    multivariate: PCAReconstruction | None = None,
+    multivariate_columns: tuple[str, ...] = (),
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    joint = (
+        None
+        if multivariate is None
+        else {"columns": list(multivariate_columns), "detector": multivariate.to_dict()}
+    )
+    header: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "n_rows": n_rows,
+        "columns": [],
+        "multivariate": joint,
+    }
     arrays: dict[str, Any] = {}
     for i, col in enumerate(built.values()):
         header["columns"].append(col.meta())

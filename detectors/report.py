@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from detectors.multivariate import MultivariateResult
+
 __all__ = ["ColumnResult", "DriftReport"]
 
 
@@ -69,8 +71,11 @@ class DriftReport:
     """Per-column results and the dataset-level verdict of one evaluation.
 
     ``dataset_drift = drift_share >= drift_share_threshold`` where ``drift_share`` is the share of the
-    evaluated columns that drifted. ``quality`` holds the data-quality findings (objects with
-    ``to_dict()``) of :mod:`detectors.quality` when that module is available.
+    evaluated columns that drifted. ``multivariate`` is the joint PCA-reconstruction verdict
+    (``drifted = statistic < lower or statistic > upper``) when the profile has that detector and the
+    window tracked all of its columns, else ``None``; it does not enter ``dataset_drift``. ``quality``
+    holds the data-quality findings (objects with ``to_dict()``) of :mod:`detectors.quality` when that
+    module is available.
     """
 
     preset: str
@@ -82,6 +87,7 @@ class DriftReport:
     n_current: int = 0
     profile_hash: str = ""
     profile_version: int = 0
+    multivariate: MultivariateResult | None = None
 
     def column(self, name: str) -> ColumnResult:
         for col in self.columns:
@@ -105,7 +111,16 @@ class DriftReport:
             "profile_version": int(self.profile_version),
             "columns": [c.to_dict() for c in self.columns],
             "quality": [_finding(q) for q in self.quality],
+            "multivariate": None if self.multivariate is None else _multivariate(self.multivariate),
         }
+
+
+def _multivariate(result: MultivariateResult) -> dict[str, Any]:
+    out = result.to_dict()
+    for key in ("statistic", "lower", "upper"):
+        out[key] = _f(out[key])
+    out["drifted"] = bool(out["drifted"])
+    return out
 
 
 def _finding(item: Any) -> Any:

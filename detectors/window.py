@@ -3,7 +3,8 @@
 Format of ``to_bytes``: the ``.npz`` container of :mod:`detectors._container` with
 ``format = "driftwarden-window"``, ``format_version = 1``; the header holds ``profile_hash``, the bounds,
 the generator state and per-column counters; the arrays are ``c<i>.values`` / ``c<i>.priorities`` /
-``c<i>.bin_counts`` (numeric) and ``c<i>.counts`` (categorical).
+``c<i>.bin_counts`` (numeric) and ``c<i>.counts`` (categorical). ``joint = [sum, rows]`` (optional, 0 when
+absent) is the running multivariate score of :mod:`detectors.joint`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import pandas as pd
 from detectors._container import pack, unpack
 from detectors.columns import CategoricalProfile, NumericProfile
 from detectors.errors import InvalidParameterError, MissingColumnError, ProfileFormatError, ProfileMismatchError
+from detectors.joint import JointScore, joint_matrix
 from detectors.kinds import to_numeric
+from detectors.multivariate import MultivariateResult
 from detectors.profile import DEFAULT_MAX_VALUES, ReferenceProfile
 from detectors.window_columns import CategoricalWindow, NumericWindow
 
@@ -36,6 +39,10 @@ class WindowState:
     Nulls are counted, never dropped silently; memory per column is bounded (see
     :mod:`detectors.window_columns`): numeric columns keep all finite values up to ``max_values``, then a
     uniform sample of ``max_values``; categorical columns keep exact counts.
+
+    Joint rows are not kept: when the profile has a multivariate detector and the state tracks all of its
+    columns, every update adds its rows' reconstruction errors to a running sum (:attr:`joint`, exact over
+    all rows, whatever ``max_values``); :meth:`multivariate` is the window's verdict.
 
     Examples
     --------
@@ -74,6 +81,7 @@ class WindowState:
         self._rng = np.random.default_rng(seed)
         self._n_rows = 0
         self._columns: dict[str, NumericWindow | CategoricalWindow] = {}
+        self.joint = JointScore()
         wanted = profile.names if columns is None else tuple(columns)
         for name in wanted:
             col = profile[name]
@@ -144,6 +152,19 @@ class WindowState:
             raise InvalidParameterError("name", name, "a categorical or binary column", where="WindowState.categorical")
         return col
 
+    @property
+    def _joint_on(self) -> bool:
+        p = self._profile
+        return p.multivariate is not None and all(n in self._columns for n in p.multivariate_columns)
+
+    def multivariate(self) -> MultivariateResult | None:
+        """The multivariate verdict of the rows seen, or ``None`` (no detector in the profile, a state
+        restricted to fewer columns than the detector's, or no rows)."""
+        detector = self._profile.multivariate
+        if detector is None or not self._joint_on:
+            return None
+        return self.joint.result(detector)
+
     def _column(self, name: str) -> NumericWindow | CategoricalWindow:
         try:
             return self._columns[name]
@@ -172,12 +193,18 @@ class WindowState:
             for name, col in self._columns.items():
                 if isinstance(col, NumericWindow):
                     values_by_name[name] = to_numeric(values_by_name[name], column=name, source=source)
+        matrix = None
+        detector = self._profile.multivariate
+        if detector is not None and self._joint_on:
+            matrix = joint_matrix(self._profile.columns, self._profile.multivariate_columns, values_by_name)
         for name, col in self._columns.items():
             values = values_by_name[name]
             if isinstance(col, NumericWindow):
                 col.update(values, self._rng, source=source, strict=strict)
             else:
                 col.update(values, source=source)
+        if matrix is not None and detector is not None:
+            self.joint.add(detector, matrix)
         self._n_rows += lengths.pop() if lengths else 0
 
     def merge(self, other: WindowState) -> WindowState:
@@ -197,6 +224,7 @@ class WindowState:
             elif isinstance(col, CategoricalWindow) and isinstance(theirs, CategoricalWindow):
                 col.merge_from(theirs)
         out._n_rows += other._n_rows
+        out.joint = JointScore(self.joint.total + other.joint.total, self.joint.n + other.joint.n)
         return out
 
     def __deepcopy__(self, memo: dict[int, Any]) -> WindowState:
@@ -218,6 +246,7 @@ class WindowState:
             "rng": self._rng.bit_generator.state,
             "names": list(self._columns),
             "columns": [],
+            "joint": [self.joint.total, self.joint.n],
         }
         arrays: dict[str, npt.NDArray[Any]] = {}
         for i, col in enumerate(self._columns.values()):
@@ -241,6 +270,8 @@ class WindowState:
             )
             state._rng.bit_generator.state = header["rng"]
             state._n_rows = int(header["n_rows"])
+            total, rows = header.get("joint", [0.0, 0])
+            state.joint = JointScore(float(total), int(rows))
             for i, (meta, name) in enumerate(zip(header["columns"], state.names, strict=True)):
                 col = profile[name]
                 parts = {key.split(".", 1)[1]: arr for key, arr in arrays.items() if key.split(".", 1)[0] == f"c{i}"}

@@ -9,6 +9,10 @@ Severity rules (``policy`` = the model's :class:`~monitor.config.AlertPolicy`; `
     A feature column's test says drifted: warning.
 ``prediction_drift`` (feature = prediction column)
     A prediction column's test says drifted: critical (the model's output moved).
+``multivariate_drift``
+    The drift report's joint PCA-reconstruction verdict (``detectors.joint``) says drifted, i.e. the
+    window's mean reconstruction error is outside ``[lower, upper]`` calibrated on reference chunks:
+    warning (a change in how features move together, possibly with no single column drifting).
 ``prediction_near_constant`` (feature = score column)
     The window's score std < ``prediction.near_constant_std_ratio`` x the reference std (with at least
     ``policy.min_window_events`` scores): critical.
@@ -53,6 +57,7 @@ SIGNALS = (
     "dataset_drift",
     "feature_drift",
     "prediction_drift",
+    "multivariate_drift",
     "prediction_near_constant",
     "data_quality",
     "business_metric_drop",
@@ -126,6 +131,12 @@ def drift_signals(model: ModelConfig, report: Any, n_events: int) -> list[Signal
             out.append(Signal("data_quality", sev,
                               f"missing rate of {name!r} jumped from {ref_missing:.1%} to {cur_missing:.1%}",
                               f"{name}:missing_rate", cur_missing))
+    multi = _get(report, "multivariate", None)
+    if multi is not None and _get(multi, "drifted", False):
+        stat = _f(_get(multi, "statistic"))
+        out.append(Signal("multivariate_drift", "warning",
+                          f"joint feature distribution drifted (PCA reconstruction error {_fmt(stat)} outside "
+                          f"[{_fmt(_get(multi, 'lower'))}, {_fmt(_get(multi, 'upper'))}])", None, stat))
     out.extend(_quality_signals(model, _get(report, "quality", None) or []))
     return [s for s in _dedupe(out) if s.signal not in policy.disabled_signals]
 

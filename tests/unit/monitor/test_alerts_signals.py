@@ -34,8 +34,12 @@ def col(name: str, drifted: bool = False, mr: float = 0.0, mc: float = 0.0) -> d
 
 
 def report(columns: list[dict[str, Any]], dataset_drift: bool = False, share: float = 0.0,
-           quality: list[Any] | None = None) -> Any:
-    return SimpleNamespace(columns=columns, dataset_drift=dataset_drift, drift_share=share, quality=quality or [])
+           quality: list[Any] | None = None, multivariate: Any = None) -> Any:
+    return SimpleNamespace(columns=columns, dataset_drift=dataset_drift, drift_share=share, quality=quality or [],
+                           multivariate=multivariate)
+
+
+MULTI_DRIFTED = {"method": "pca_reconstruction", "statistic": 1.9, "lower": 1.0, "upper": 1.2, "drifted": True}
 
 
 def sig(signals: list[Any]) -> set[tuple[str, str | None, str]]:
@@ -91,13 +95,22 @@ def test_near_constant_and_volume() -> None:
 def test_every_signal_can_be_disabled(name: str) -> None:
     cfg = MODEL.model_copy(update={"alerts": MODEL.alerts.model_copy(update={"disabled_signals": [name]})})
     r = report([col("x", True, 0.0, 0.9), col("score", True)], dataset_drift=True, share=1.0,
-               quality=[{"check": "constant", "column": "x", "triggered": True}])
+               quality=[{"check": "constant", "column": "x", "triggered": True}], multivariate=MULTI_DRIFTED)
     found = [s.signal for s in drift_signals(cfg, r, 100)]
     found += [s.signal for s in (near_constant_signal(cfg, "score", 0.0, 1.0, 100),
                                  metric_signal(cfg, "take_rate", 0.0, 100, True),
                                  volume_signal(cfg, 0.0, [1.0, 1.0, 1.0])) if s is not None]
     assert name not in found
     assert len(set(found)) == len(SIGNALS) - 1
+
+
+def test_multivariate_drift_is_a_warning_outside_the_band() -> None:
+    [s] = drift_signals(MODEL, report([col("x"), col("y")], multivariate=MULTI_DRIFTED), 100)
+    assert (s.signal, s.feature, s.severity, s.value) == ("multivariate_drift", None, "warning", 1.9)
+    assert "1.9" in s.message and "[1, 1.2]" in s.message
+    inside = {**MULTI_DRIFTED, "statistic": 1.1, "drifted": False}
+    assert drift_signals(MODEL, report([col("x")], multivariate=inside), 100) == []
+    assert drift_signals(MODEL, report([col("x")], multivariate=MULTI_DRIFTED), 9) == []  # too few events
 
 
 def test_dedup_key_and_max_severity() -> None:

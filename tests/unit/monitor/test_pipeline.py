@@ -331,3 +331,41 @@ def test_quiet_count_window_closes_on_idle_and_keys_stay_unique() -> None:
     assert (partial.window_key, partial.n_events, partial.metrics[0].denominator) == ("count:0", 100, 100)
     later = feed(p, events[200:]) + p.flush()
     assert [(w.window_key, w.n_events) for w in later] == [("count:400", 200)]
+
+
+JOINT_CONFIG = """
+models:
+  joint:
+    features: {x: numeric, y: numeric, z: numeric}
+    prediction: {kind: score, column: score}
+    window: {type: count, size: 1000}
+    alerts: {min_window_events: 50, volume: {enabled: false}}
+"""
+
+
+def joint_rows(n: int, rho: float, rng: np.random.Generator) -> np.ndarray:
+    f = rng.normal(size=(n, 1))
+    return np.sqrt(rho) * f + np.sqrt(1 - rho) * rng.normal(size=(n, 3))  # marginals N(0, 1) for any rho
+
+
+def test_closed_windows_carry_the_multivariate_statistic_and_signal() -> None:
+    rng = np.random.default_rng(3)
+    ref = pd.DataFrame(joint_rows(10_000, 0.8, rng), columns=["x", "y", "z"]).assign(score=rng.uniform(size=10_000))
+    profile = ReferenceProfile.build(ref).with_version(1)
+    assert profile.multivariate is not None and profile.multivariate.chunk_size == 1000
+    p = Pipeline(config(JOINT_CONFIG), {"joint": profile})
+    cur = np.vstack([joint_rows(3000, 0.8, rng), joint_rows(2000, 0.0, rng)])  # correlation gone from row 3000
+    for i, (x, y, z) in enumerate(cur):
+        p.on_prediction(PredictionEvent(model="joint", model_version="1", event_id=f"j{i}",
+                                        ts=T0 + timedelta(seconds=i), features={"x": x, "y": y, "z": z},
+                                        prediction=float(rng.uniform())), Pos("preds", 0, i))
+    closed = p.advance() + p.flush()
+    assert [w.window_key for w in closed] == [f"count:{k}" for k in range(0, 5000, 1000)]
+    for w in closed:
+        multi = w.report["multivariate"]
+        assert w.multivariate_statistic is not None and multi["n_rows"] == 1000
+        assert w.multivariate_statistic == pytest.approx(multi["statistic"])
+    signals = [{s.signal for s in w.signals} for w in closed]
+    assert signals[:3] == [set(), set(), set()]
+    assert signals[3] == signals[4] == {"multivariate_drift"}  # no single feature moved
+    assert closed[3].multivariate_statistic > closed[3].report["multivariate"]["upper"]

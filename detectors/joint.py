@@ -1,0 +1,130 @@
+"""Joint (multivariate) view of a profile: which columns the PCA detector uses and how rows become a matrix.
+
+Per-column summaries (the profile, :class:`~detectors.window.WindowState`) lose how columns move together,
+so the multivariate detector (:class:`~detectors.multivariate.PCAReconstruction`) works on whole rows:
+
+* **Columns** (:func:`usable_columns`): the profile's numeric columns whose finite reference values are
+  not constant, and its categorical/binary columns with at least two categories, in profile order.
+* **Fitting rule** (:func:`fit_joint`): a detector is fitted when there are at least
+  :data:`MIN_COLUMNS` usable columns and at least two reference chunks of ``chunk_size`` rows, with the
+  default ``chunk_size = max(MIN_CHUNK_SIZE, n_rows // 10)`` (ten chunks, as NannyML), i.e. a reference
+  of at least ``2 * MIN_CHUNK_SIZE`` rows. Otherwise there is no multivariate detector (``None``).
+* **Encoding** (:func:`joint_matrix`): numeric values as floats (nulls and values that are not numbers
+  become NaN, imputed by the detector); a categorical value becomes the index of its label in the
+  reference categories (sorted), an unseen label ``-1`` (frequency 0 for the detector), a null NaN.
+* **Window statistic**: the mean per-row reconstruction error is a sum over rows, so a window keeps only
+  ``(sum of errors, rows)`` (:class:`JointScore`), exact over every row, mergeable, two numbers to
+  checkpoint. ``drifted = statistic < lower or statistic > upper`` (strict, the band of the detector).
+  The band is calibrated for windows of about ``chunk_size`` rows: a much smaller window is noisier
+  (more false alarms), a much larger one quieter (less power).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from detectors.columns import CategoricalProfile, ColumnProfile, NumericProfile
+from detectors.kinds import to_labels, to_numeric_lenient
+from detectors.multivariate import MultivariateResult, PCAReconstruction
+
+__all__ = ["MIN_CHUNK_SIZE", "MIN_COLUMNS", "JointScore", "default_chunk_size", "fit_joint", "joint_matrix",
+           "usable_columns"]
+
+MIN_COLUMNS: Final = 2
+MIN_CHUNK_SIZE: Final = 100
+
+
+def default_chunk_size(n_rows: int) -> int:
+    """``max(MIN_CHUNK_SIZE, n_rows // 10)``.
+
+    >>> default_chunk_size(500), default_chunk_size(50_000)
+    (100, 5000)
+    """
+    return max(MIN_CHUNK_SIZE, n_rows // 10)
+
+
+def usable_columns(columns: Mapping[str, ColumnProfile]) -> tuple[str, ...]:
+    """Profile columns that carry joint information (see the module docstring), in order."""
+    out = []
+    for name, col in columns.items():
+        if isinstance(col, NumericProfile):
+            if col.n_finite > 0 and col.max > col.min:
+                out.append(name)
+        elif isinstance(col, CategoricalProfile) and len(col.categories) >= 2:
+            out.append(name)
+    return tuple(out)
+
+
+def joint_matrix(
+    columns: Mapping[str, ColumnProfile], names: Sequence[str], batch: pd.DataFrame | Mapping[str, Any]
+) -> npt.NDArray[np.float64]:
+    """``(rows, len(names))`` float matrix of ``batch`` in the detector's encoding (module docstring)."""
+    parts = []
+    for name in names:
+        col = columns[name]
+        raw = batch[name]
+        if isinstance(col, CategoricalProfile):
+            labels = to_labels(raw)
+            codes = pd.Index(list(col.categories), dtype=object).get_indexer(labels).astype(np.float64)
+            codes[pd.isna(labels)] = np.nan
+            parts.append(codes)
+        else:
+            parts.append(to_numeric_lenient(raw)[0])
+    if not parts:
+        return np.empty((0, 0))
+    return np.column_stack(parts)
+
+
+def fit_joint(
+    frame: pd.DataFrame,
+    columns: Mapping[str, ColumnProfile],
+    *,
+    chunk_size: int | None = None,
+) -> tuple[PCAReconstruction | None, tuple[str, ...]]:
+    """The fitted detector and its columns, or ``(None, ())`` when the rule of the module docstring says no."""
+    names = usable_columns(columns)
+    size = default_chunk_size(len(frame)) if chunk_size is None else int(chunk_size)
+    if len(names) < MIN_COLUMNS or len(frame) < 2 * size:
+        return None, ()
+    matrix = joint_matrix(columns, names, frame)
+    cats = [i for i, name in enumerate(names) if isinstance(columns[name], CategoricalProfile)]
+    return PCAReconstruction.fit(matrix, chunk_size=size, categorical_columns=cats), names
+
+
+@dataclass
+class JointScore:
+    """Running ``(sum of reconstruction errors, rows)`` of a window for a profile's detector.
+
+    A finite value too large to square (about 1e154 and beyond, standardized) makes the sum infinite; the
+    window is then drifted with an infinite statistic (stored as ``None`` in JSON).
+    """
+
+    total: float = 0.0
+    n: int = 0
+
+    def add(self, detector: PCAReconstruction, matrix: npt.NDArray[np.float64]) -> None:
+        if matrix.shape[0]:
+            with np.errstate(over="ignore", invalid="ignore"):  # a value near 1e308 gives an infinite error
+                self.total += float(detector.reconstruction_errors(matrix).sum())
+            self.n += int(matrix.shape[0])
+
+    def result(self, detector: PCAReconstruction) -> MultivariateResult | None:
+        """The window's verdict (``None`` without rows)."""
+        if self.n == 0:
+            return None
+        statistic = self.total / self.n
+        lower, upper = detector.threshold_lower, detector.threshold_upper
+        return MultivariateResult(
+            method="pca_reconstruction",
+            statistic=statistic,
+            lower=lower,
+            upper=upper,
+            drifted=statistic > upper or statistic < lower,
+            n_rows=self.n,
+        )
