@@ -17,7 +17,7 @@ asking to rebuild the profile.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from os import PathLike
 from pathlib import Path
@@ -82,6 +82,7 @@ class ReferenceProfile:
         seed: int = 0,
         multivariate: bool = True,
         chunk_size: int | None = None,
+        multivariate_columns: Sequence[str] | None = None,
     ) -> ReferenceProfile:
         """Profile every column of ``frame`` (a pandas DataFrame or a pyarrow Table).
 
@@ -89,7 +90,9 @@ class ReferenceProfile:
         ``binary``); ``columns`` restricts the profile to those columns; ``max_values`` caps the sorted
         reference values kept per numeric column (a uniform sample drawn with ``seed`` above it).
         ``multivariate`` fits the joint PCA detector (:mod:`detectors.joint`: at least two usable columns
-        and two chunks of ``chunk_size`` rows, default ``max(100, n_rows // 10)``); ``False`` skips it.
+        and two chunks of ``chunk_size`` rows, default ``max(100, n_rows // 10)``) on the profiled
+        columns, or on ``multivariate_columns`` only (e.g. the model's features, without its predictions);
+        ``False`` skips it.
         """
         if not isinstance(frame, pd.DataFrame):
             if hasattr(frame, "to_pandas"):
@@ -117,7 +120,15 @@ class ReferenceProfile:
                 built[name] = NumericProfile.build(name, series, max_values=max_values, rng=rng)
             else:
                 built[name] = CategoricalProfile.build(name, series, kind)
-        detector, joint = fit_joint(frame, built, chunk_size=chunk_size) if multivariate else (None, ())
+        if multivariate_columns is not None:
+            for name in multivariate_columns:
+                if name not in built:
+                    raise InvalidParameterError(
+                        "multivariate_columns", name, f"one of the profiled columns {list(built)}",
+                        where="ReferenceProfile.build",
+                    )
+        candidates = built if multivariate_columns is None else {n: built[n] for n in multivariate_columns}
+        detector, joint = fit_joint(frame, candidates, chunk_size=chunk_size) if multivariate else (None, ())
         return cls._assemble(built, len(frame), version=0, multivariate=detector, multivariate_columns=joint)
 
     @classmethod

@@ -78,7 +78,9 @@ def build_reference(model: str, data: Path, config_path: Path | None, database_u
     if len(frame) == 0:
         fail(f"training data {str(data)!r} has no rows")
     try:
-        profile = ReferenceProfile.build(frame, kinds, columns=list(kinds) if kinds else None, progress=progress)
+        joint = [c for c in kinds if c in features] if kinds else None  # multivariate test on features only
+        profile = ReferenceProfile.build(frame, kinds, columns=list(kinds) if kinds else None, progress=progress,
+                                         multivariate_columns=joint)
     except DetectorError as exc:
         fail(f"cannot profile {str(data)!r}: {exc}")
     engine = make_engine(database_url)

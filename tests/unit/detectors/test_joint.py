@@ -108,3 +108,13 @@ def test_old_format_version_and_tampered_detector_are_rejected(profile: Referenc
     broken["multivariate"]["columns"] = ["a"]
     with pytest.raises(ProfileFormatError, match="multivariate columns"):
         ReferenceProfile.from_bytes(pack(broken, arrays))
+
+
+def test_multivariate_columns_restrict_the_detector() -> None:
+    ref = frame(5000, 0.8, 0)
+    p = ReferenceProfile.build(ref, multivariate_columns=["a", "b", "k"])
+    assert p.multivariate_columns == ("a", "b", "k") and p.multivariate is not None
+    assert p.multivariate.n_features == 3
+    assert evaluate(p, ref.iloc[:500], columns=["a", "b", "k"]).multivariate is not None
+    with pytest.raises(ValueError, match="nope"):
+        ReferenceProfile.build(ref, multivariate_columns=["a", "nope"])
