@@ -36,8 +36,6 @@ __all__ = ["DemoOptions", "DemoResult", "register", "run_demo", "serve_dashboard
 
 DEFAULT_WORKDIR = Path(".local/demo")
 DEFAULT_EVENTS_PER_HOUR = 1000.0
-DEFAULT_KAFKA_RATE = 3000.0
-"""With ``--kafka``: events per second the demo produces while the watcher consumes."""
 KAFKA_TIMEOUT = 1800.0
 """With ``--kafka``: give up consuming after this many seconds (a broker that stalls)."""
 Echo = Callable[[str], None]
@@ -56,7 +54,8 @@ class DemoOptions:
     days: int = 14
     events_per_hour: float = DEFAULT_EVENTS_PER_HOUR
     progress: bool = True
-    kafka_rate: float = DEFAULT_KAFKA_RATE
+    kafka_rate: float | None = None
+    kafka_timeout: float = KAFKA_TIMEOUT
 
 
 @dataclass
@@ -148,9 +147,15 @@ def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> De
         run_settings = _fresh_topics(run_settings)
         replayer = _Replayer(files.events, run_settings, options.kafka_rate)
         echo(f"replaying the events to Kafka at {run_settings.kafka_bootstrap_servers} "
-             f"(topics {run_settings.kafka_predictions_topic}, {run_settings.kafka_outcomes_topic}; "
-             f"{options.kafka_rate:g} events/s) while the watcher consumes them")
+             f"(topics {run_settings.kafka_predictions_topic}, {run_settings.kafka_outcomes_topic})"
+             + ("" if options.kafka_rate is None else
+                f" at {options.kafka_rate:g} events/s while the watcher consumes them"))
+        t = time.monotonic()
         replayer.start()
+        if options.kafka_rate is None:
+            replayer.join()
+            result.seconds["replay"] = time.monotonic() - t
+            echo(f"  replayed {total:,} events ({result.seconds['replay']:.1f} s)")
         source = "kafka"
     t = time.monotonic()
     bar = tqdm(total=total, unit="ev", unit_scale=True, desc="watching", disable=not options.progress,
@@ -158,7 +163,7 @@ def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> De
     try:
         watched = watch_scenario(files, url, run_settings, source=source, on_batch=bar.update,
                                  max_messages=total if options.kafka else None,
-                                 timeout=KAFKA_TIMEOUT if options.kafka else None)
+                                 timeout=options.kafka_timeout if options.kafka else None)
     finally:
         bar.close()
         if replayer is not None:
@@ -193,14 +198,10 @@ def _fresh_topics(settings: Settings) -> Settings:
 
 
 class _Replayer(threading.Thread):
-    """``driftwarden replay`` in a thread, paced at ``rate`` events/s, so the watcher consumes a live stream.
+    """``driftwarden replay`` in a thread: all at once (``rate=None``, the demo waits for it), or paced at
+    ``rate`` events/s while the watcher consumes, like a live stream."""
 
-    Pacing matters: the watcher joins outcomes to predictions within ``outcome_join_ttl`` of *event* time,
-    and a backlog of the two topics is not consumed in event-time order (see the demo's report), so the
-    producer must not run far ahead of the consumer.
-    """
-
-    def __init__(self, events: Path, settings: Settings, rate: float) -> None:
+    def __init__(self, events: Path, settings: Settings, rate: float | None) -> None:
         super().__init__(name="driftwarden-demo-replay", daemon=True)
         self.events, self.settings, self.rate = events, settings, rate
         self.error: str | None = None
