@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final
 
 import numpy as np
@@ -70,15 +71,38 @@ def joint_matrix(
         col = columns[name]
         raw = batch[name]
         if isinstance(col, CategoricalProfile):
-            labels = to_labels(raw)
-            codes = pd.Index(list(col.categories), dtype=object).get_indexer(labels).astype(np.float64)
-            codes[pd.isna(labels)] = np.nan
-            parts.append(codes)
+            parts.append(_category_codes(_index(col.categories), raw))
+        elif isinstance(raw, np.ndarray) and raw.dtype.kind == "f":
+            parts.append(raw.astype(np.float64, copy=False))
         else:
             parts.append(to_numeric_lenient(raw)[0])
     if not parts:
         return np.empty((0, 0))
     return np.column_stack(parts)
+
+
+@lru_cache(maxsize=256)
+def _index(categories: tuple[str, ...]) -> pd.Index:
+    return pd.Index(list(categories), dtype=object)
+
+
+def _category_codes(index: pd.Index, raw: Any) -> npt.NDArray[np.float64]:
+    """Index of each label in ``index`` (-1 unseen, NaN null); raw strings are looked up before converting."""
+    arr = raw.to_numpy() if isinstance(raw, pd.Series) and raw.dtype == object else raw
+    if isinstance(arr, np.ndarray) and arr.dtype == object:
+        codes = index.get_indexer(arr).astype(np.float64)
+        miss = codes < 0
+        if not miss.any():
+            return codes
+        labels = to_labels(pd.Series(arr[miss], dtype=object))
+        found = index.get_indexer(labels).astype(np.float64)
+        found[pd.isna(labels)] = np.nan
+        codes[miss] = found
+        return codes
+    labels = to_labels(raw)
+    codes = index.get_indexer(labels).astype(np.float64)
+    codes[pd.isna(labels)] = np.nan
+    return codes
 
 
 def fit_joint(
