@@ -248,18 +248,18 @@ class Service(PartitionKeeper):
             self._throttle(part.merger)
 
     def _throttle(self, merger: PartitionMerger) -> None:
-        """Bound a merge buffer: pause a stream whose queue is long (its partner is behind in the fetches),
-        so the partner's records come through; resume it once its queue has drained."""
+        """Watch a merge buffer. It is not bounded by pausing the long stream: kafka-python 3.0 may never fetch
+        a paused-then-resumed partition again, and its fetches interleave the partitions within a few fetch
+        sizes anyway. A queue past ``merge_buffer`` is logged (once per crossing)."""
         cap = self.options.merge_buffer
         for tp in merger.tps:
             queued = merger.queued(tp)
             if queued > cap and tp not in self._merge_paused:
-                self.source.pause([tp])
                 self._merge_paused.add(tp)
-            elif queued <= cap // 2 and tp in self._merge_paused:
+                log.warning("merge buffer is long: the partner stream is behind", extra={
+                    "topic": tp[0], "partition": tp[1], "queued": queued})
+            elif queued <= cap // 2:
                 self._merge_paused.discard(tp)
-                if not self._outage_active and tp not in self._pending:
-                    self.source.resume([tp])
 
     def _apply(self, part: _Partition, taken: Taken) -> None:
         msg = taken.msg

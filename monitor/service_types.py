@@ -92,7 +92,7 @@ class ServiceOptions:
     lag_interval: float = 1.0
     max_message_bytes: int = DEFAULT_MAX_BYTES
     merge_max_wait: float = 10.0
-    merge_buffer: int = 5000
+    merge_buffer: int = 50_000
     join_timeout: float = 45.0
     """Seconds without any assigned partition after which the source is reconnected (a stuck group join)."""
 
