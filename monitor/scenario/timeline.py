@@ -54,6 +54,7 @@ SIGNAL_DATA_QUALITY = "data_quality"  # feature = "<column>:<check>"
 SIGNAL_NEAR_CONSTANT = "prediction_near_constant"
 SIGNAL_PREDICTION_DRIFT = "prediction_drift"
 SIGNAL_BUSINESS_METRIC = "business_metric_drop"
+SIGNAL_MULTIVARIATE = "multivariate_drift"
 
 PhaseKind = Literal["quiet", "incident"]
 
@@ -204,7 +205,7 @@ _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Ex
             Expectation("device's distribution drifts (covariate drift)", ((SIGNAL_FEATURE_DRIFT, "device"),)),
             Expectation("unseen category 'car' on device", ((_DQ, "device:unseen_categories"),)),
         ),
-        (),
+        (Expectation("the joint distribution of the features moves", ((SIGNAL_MULTIVARIATE, None),)),),
     ),
     (
         "feature_pipeline_break",
@@ -222,6 +223,7 @@ _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Ex
             Expectation("tenure_days drift", ((SIGNAL_FEATURE_DRIFT, "tenure_days"),)),
             Expectation("scores shift (imputation)", ((SIGNAL_PREDICTION_DRIFT, "prediction"),)),
             Expectation("several columns drift at once", ((SIGNAL_DATASET_DRIFT, None),)),
+            Expectation("the joint distribution of the features moves", ((SIGNAL_MULTIVARIATE, None),)),
             Expectation("take-rate sinks (worse recommendations)", ((SIGNAL_BUSINESS_METRIC, "take_rate"),)),
         ),
     ),

@@ -66,7 +66,7 @@ def test_signal_names_are_the_alert_services() -> None:
     used = {s for p in truth.incidents for e in (*p.expected, *p.allowed) for s, _ in e.any_of}
     assert used <= set(SIGNALS)
     assert {tl.SIGNAL_FEATURE_DRIFT, tl.SIGNAL_DATASET_DRIFT, tl.SIGNAL_DATA_QUALITY, tl.SIGNAL_NEAR_CONSTANT,
-            tl.SIGNAL_PREDICTION_DRIFT, tl.SIGNAL_BUSINESS_METRIC} <= set(SIGNALS)
+            tl.SIGNAL_PREDICTION_DRIFT, tl.SIGNAL_BUSINESS_METRIC, tl.SIGNAL_MULTIVARIATE} <= set(SIGNALS)
 
 
 def test_ground_truth_round_trips_through_json(tmp_path) -> None:
