@@ -14,4 +14,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "monitor.commands.replay",
     "monitor.commands.demo",
     "monitor.commands.check",
+    "monitor.commands.scenario",
 )
