@@ -29,7 +29,7 @@ system-deps:  ## install PostgreSQL, a JDK, Maven and Chromium from Debian's pac
 	scripts/install-system-deps
 
 demo: install  ## run the demo scenario through the watcher on embedded defaults, then serve the dashboard
-	$(BIN)/driftwarden demo $(if $(KAFKA),--kafka,) $(DEMO_ARGS)
+	$(if $(KAFKA),scripts/install-system-deps && scripts/with-services ,)$(BIN)/driftwarden demo $(if $(KAFKA),--kafka,) $(DEMO_ARGS)
 
 test: install system-deps  ## install everything, start real Kafka + PostgreSQL, run the whole suite, stop both
 	scripts/with-services $(BIN)/python -m pytest $(PYTEST_ARGS)
