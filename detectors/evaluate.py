@@ -10,7 +10,7 @@ import pandas as pd
 
 from detectors.columns import CategoricalProfile, NumericProfile
 from detectors.errors import InsufficientDataError, InvalidParameterError, ProfileMismatchError, UnknownNameError
-from detectors.presets._shared import aligned_counts, all_null_result, missing_current, unseen_items
+from detectors.presets._shared import aligned_counts, all_null_result, column_result, unseen_items
 from detectors.presets.default import DefaultParams, adjust, default_column
 from detectors.presets.evidently import evidently_column
 from detectors.profile import ReferenceProfile
@@ -179,18 +179,5 @@ def _override_column(
     else:  # pragma: no cover
         raise TypeError(f"column {col.name!r}: profile and window kinds differ")
     res = spec.run(ref, cur, kind=col.kind, value=threshold)
-    return ColumnResult(
-        name=col.name,
-        kind=col.kind,
-        test=res.test,
-        statistic=res.statistic,
-        p_value=res.p_value,
-        threshold=res.threshold,
-        drifted=res.drifted,
-        missing_rate_reference=col.missing_rate,
-        missing_rate_current=missing_current(win),
-        n_reference=n_ref,
-        n_current=n_cur,
-        alpha=res.threshold if spec.parameter == "alpha" else None,
-        unseen_categories=unseen,
-    )
+    return column_result(col, win, res, n_ref, n_cur, unseen,
+                         alpha=res.threshold if spec.parameter == "alpha" else None)

@@ -7,9 +7,10 @@ import numpy.typing as npt
 
 from detectors.columns import CategoricalProfile, ColumnProfile, NumericProfile
 from detectors.report import ColumnResult
+from detectors.result import TestResult
 from detectors.window_columns import CategoricalWindow, NumericWindow
 
-__all__ = ["aligned_counts", "all_null_result", "missing_current", "unseen_items", "value_counts"]
+__all__ = ["aligned_counts", "all_null_result", "column_result", "missing_current", "unseen_items", "value_counts"]
 
 
 def aligned_counts(
@@ -55,4 +56,31 @@ def all_null_result(col: ColumnProfile, win: NumericWindow | CategoricalWindow) 
         missing_rate_current=missing_current(win),
         n_reference=n_ref,
         n_current=0,
+    )
+
+
+def column_result(
+    col: ColumnProfile,
+    win: NumericWindow | CategoricalWindow,
+    res: TestResult,
+    n_reference: int,
+    n_current: int,
+    unseen: tuple[tuple[str, int], ...] = (),
+    alpha: float | None = None,
+) -> ColumnResult:
+    """The report row of one column's test result ``res``."""
+    return ColumnResult(
+        name=col.name,
+        kind=col.kind,
+        test=res.test,
+        statistic=res.statistic,
+        p_value=res.p_value,
+        threshold=res.threshold,
+        drifted=res.drifted,
+        missing_rate_reference=col.missing_rate,
+        missing_rate_current=missing_current(win),
+        n_reference=n_reference,
+        n_current=n_current,
+        alpha=alpha,
+        unseen_categories=unseen,
     )

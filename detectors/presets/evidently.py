@@ -24,7 +24,7 @@ import numpy as np
 from scipy import stats
 
 from detectors.columns import CategoricalProfile, NumericProfile
-from detectors.presets._shared import aligned_counts, all_null_result, missing_current, unseen_items, value_counts
+from detectors.presets._shared import aligned_counts, all_null_result, column_result, unseen_items, value_counts
 from detectors.report import ColumnResult
 from detectors.result import TestResult
 from detectors.stattests.chisquare import chisquare_gof_from_counts
@@ -56,20 +56,7 @@ def evidently_column(col: NumericProfile | CategoricalProfile, win: NumericWindo
         res, n_ref, n_cur = _from_counts(ref, cur, col.n_valid), col.n_valid, win.n_valid
     else:  # pragma: no cover - the window is built from the profile
         raise TypeError(f"column {col.name!r}: profile and window kinds differ")
-    return ColumnResult(
-        name=col.name,
-        kind=col.kind,
-        test=res.test,
-        statistic=res.statistic,
-        p_value=res.p_value,
-        threshold=res.threshold,
-        drifted=res.drifted,
-        missing_rate_reference=col.missing_rate,
-        missing_rate_current=missing_current(win),
-        n_reference=n_ref,
-        n_current=n_cur,
-        unseen_categories=unseen,
-    )
+    return column_result(col, win, res, n_ref, n_cur, unseen)
 
 
 def _numeric(col: NumericProfile, win: NumericWindow) -> TestResult:
