@@ -123,6 +123,28 @@ def timeline_figure(
     return fig
 
 
+def multivariate_figure(series: pd.DataFrame) -> go.Figure:
+    """The joint test's statistic per window inside its reference band; windows outside it marked."""
+    title = "Joint drift: PCA reconstruction error of all features together"
+    if series.empty:
+        return _empty(title, "No multivariate result in this range")
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=series["window_end"], y=series["upper"], mode="lines", line={"width": 0},
+                             showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=series["window_end"], y=series["lower"], mode="lines", line={"width": 0},
+                             fill="tonexty", fillcolor="rgba(127,127,127,0.18)", name="reference band",
+                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=series["window_end"], y=series["statistic"], mode="lines+markers",
+                             name="reconstruction error", line={"color": _BLUE, "width": 1.6},
+                             marker={"size": 4}))
+    drifted = series[series["drifted"]]
+    fig.add_trace(go.Scatter(x=drifted["window_end"], y=drifted["statistic"], mode="markers",
+                             name="outside the band (drifted)",
+                             marker={"color": SEVERITY_COLORS["critical"], "size": 9, "symbol": "diamond"}))
+    fig.update_layout(height=300, title=_title(title), **_TITLED)
+    return fig
+
+
 def drift_heatmap(features: pd.DataFrame, mode: str = "statistic") -> go.Figure:
     """Columns x windows: ``statistic / threshold`` (``mode="statistic"``) or the drifted verdict."""
     if features.empty:

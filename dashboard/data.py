@@ -177,3 +177,23 @@ def report_details(url: str, model_id: int, start: datetime | None = None) -> tu
     findings_frame = pd.DataFrame(findings, columns=["window_end", "check", "column", "value", "message"])
     versions_frame = pd.DataFrame(versions, columns=["window_end", "version", "events"])
     return findings_frame.sort_values("window_end"), versions_frame.sort_values("window_end")
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def multivariate_series(url: str, model_id: int, start: datetime | None = None) -> pd.DataFrame:
+    """The joint (PCA reconstruction error) test per window: ``window_end, statistic, lower, upper, drifted``.
+
+    Empty when the model's windows carry no multivariate result (too few numeric columns, or an old profile).
+    """
+    frame = windows(url, model_id, start)
+    with engine(url).connect() as conn:
+        reports = queries.window_reports(conn, [int(w) for w in frame["window_id"]])
+    ends = dict(zip(frame["window_id"], frame["window_end"], strict=True))
+    rows: list[dict[str, Any]] = []
+    for wid, report in reports.items():
+        multi = report.get("multivariate")
+        if isinstance(multi, dict) and multi.get("statistic") is not None:
+            rows.append({"window_end": ends[wid], "statistic": multi["statistic"], "lower": multi.get("lower"),
+                         "upper": multi.get("upper"), "drifted": bool(multi.get("drifted"))})
+    out = pd.DataFrame(rows, columns=["window_end", "statistic", "lower", "upper", "drifted"])
+    return out.sort_values("window_end").reset_index(drop=True)

@@ -77,6 +77,13 @@ mode = st.segmented_control("Colour by", ["statistic", "verdict"], default="stat
                             key="model_page.heatmap_mode") or "statistic"
 st.plotly_chart(charts.drift_heatmap(features, mode), key="heatmap")
 
+multi = data.multivariate_series(url, model_id, start)
+if not multi.empty:
+    n_out = int(multi["drifted"].sum())
+    st.plotly_chart(charts.multivariate_figure(multi), key="multivariate")
+    st.caption(f"Changes in how the features move together, which no single column's test may show: "
+               f"{n_out} of {len(multi)} windows outside the band the reference's own chunks span.")
+
 st.subheader("Feature drill-down", anchor=False)
 kinds = features.drop_duplicates("feature").set_index("feature")["kind"].to_dict() if not features.empty else {}
 if not kinds:

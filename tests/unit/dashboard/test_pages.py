@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -108,8 +109,10 @@ def test_model_page_plots_every_signal(scenario_url: str, monkeypatch: pytest.Mo
     assert [s.value for s in at.subheader] == [
         "Business metrics and silent-failure signals", "Feature drift", "Feature drill-down",
         "Prediction distribution over time", "Data quality"]
-    # timeline, heatmap, reference-vs-window distribution, drift score, prediction band, data quality
-    assert len(at.get("plotly_chart")) == 6
+    # timeline, heatmap, joint (multivariate) drift, reference-vs-window distribution, drift score,
+    # prediction band, data quality
+    assert len(at.get("plotly_chart")) == 7
+    assert " windows outside the band the reference's own chunks span" in _text(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Windows"] == str(scenario_db_file.windows)  # type: ignore[attr-defined]
     assert at.multiselect(key="model_page.metrics.1").value == ["take_rate"]
@@ -216,3 +219,17 @@ def test_password_gates_the_app(scenario_url: str, monkeypatch: pytest.MonkeyPat
     at.button[0].click().run()
     assert not at.exception
     assert at.title[0].value == "Model health"
+
+
+def test_multivariate_series_marks_the_incident_windows(scenario_url: str) -> None:
+    """The joint test's per-window results come from the stored reports; the new device category (day 2-4 of
+    the fortnight) moves the features' joint distribution, the first quiet days do not."""
+    from dashboard import data
+
+    series = data.multivariate_series(scenario_url, 1)
+    assert len(series) >= 13 and series["statistic"].notna().all()
+    assert (series["lower"] <= series["upper"]).all()
+    assert series["drifted"].any()
+    start = series["window_end"].min()
+    quiet = series[series["window_end"] <= start + pd.Timedelta(days=1)]
+    assert not quiet["drifted"].any(), quiet
