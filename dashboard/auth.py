@@ -40,7 +40,10 @@ def allowed(settings: Settings) -> bool:
     if how == "open":
         return True
     if how == "oidc":
-        return bool(st.user.is_logged_in)
+        # ``st.user.is_logged_in`` raises AttributeError when Streamlit did not add the flag: it does so only
+        # when it finds the ``[auth]`` section in a secrets *file* (not for secrets set otherwise, e.g. in
+        # AppTest). A missing flag means "not logged in": fail closed, without a traceback.
+        return st.user.get("is_logged_in") is True
     return bool(st.session_state.get(_OK))
 
 
