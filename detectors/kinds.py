@@ -91,6 +91,8 @@ def _few_distinct(series: pd.Series, limit: int) -> int | None:
 
 def to_numeric(values: pd.Series | npt.ArrayLike, *, column: str, source: str) -> npt.NDArray[np.float64]:
     """Float64 values of a column for a numeric kind (nulls → NaN; datetimes → ns since epoch)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":  # no pandas round trip
+        return values if values.dtype == np.float64 else values.astype(np.float64)
     ser = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
     dtype = ser.dtype
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):

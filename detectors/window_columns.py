@@ -273,6 +273,16 @@ class CategoricalWindow:
     n_null: int = 0
     counts: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     unseen: dict[str, int] = field(default_factory=dict)
+    _lookup: dict[Any, int] | None = field(default=None, repr=False, compare=False)
+
+    def _codes(self, arr: npt.NDArray[np.object_]) -> npt.NDArray[np.intp]:
+        """Index positions of ``arr``'s values (-1 when absent): a dict lookup per value, which on the
+        watcher's batches (hundreds of rows) is ~10x faster than ``pd.Index.get_indexer``'s per-call setup."""
+        lookup = self._lookup
+        if lookup is None:
+            lookup = self._lookup = {label: i for i, label in enumerate(self.index)}
+        get = lookup.get
+        return np.fromiter((get(v, -1) if type(v) is str else -1 for v in arr), dtype=np.intp, count=arr.size)
 
     @classmethod
     def empty(cls, col: CategoricalProfile, max_unseen: int) -> CategoricalWindow:
@@ -297,10 +307,14 @@ class CategoricalWindow:
             arr = raw
         if arr is not None:
             # fast path for object columns of strings: look the raw values up, convert only the misses
-            codes = self.index.get_indexer(arr)
+            codes = self._codes(arr)
             miss = codes < 0
-            labels = to_labels(pd.Series(arr[miss], dtype=object))
-            codes_miss = self.index.get_indexer(labels)
+            if miss.any():
+                labels = to_labels(pd.Series(arr[miss], dtype=object))
+                codes_miss = self.index.get_indexer(labels)
+            else:
+                labels = np.empty(0, dtype=object)
+                codes_miss = np.empty(0, dtype=np.intp)
             n = arr.size
         else:
             labels = to_labels(raw)

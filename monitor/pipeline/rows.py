@@ -100,12 +100,40 @@ def prediction_columns(model: ModelConfig, prediction: Any) -> Row:
 
 
 def event_row(model: ModelConfig, features: Mapping[str, Any], prediction: Any, coerced: Counter[str]) -> Row:
-    """One frame row: every configured feature (missing -> ``None``) plus the prediction columns."""
+    """One frame row: every configured feature (missing -> ``None``) plus the prediction columns.
+
+    The common cases (a finite float or an int for a numeric column, a string for a categorical one) skip
+    :func:`coerce`; everything else goes through it, with the same result.
+
+    >>> from monitor.config import ModelConfig
+    >>> m = ModelConfig(name="m", features={"x": "numeric", "c": "categorical", "b": "binary"})
+    >>> seen = Counter()
+    >>> event_row(m, {"x": 3, "c": "tv", "b": "yes"}, 0.5, seen), event_row(m, {"x": "?", "c": 2.0}, 0.1, seen)
+    ({'x': 3.0, 'c': 'tv', 'b': 'True', 'prediction': 0.5}, {'x': None, 'c': '2', 'b': None, 'prediction': 0.1})
+    >>> dict(seen)
+    {'x': 1}
+    """
     row: Row = {}
+    get = features.get
     for name, kind in model.features.items():
-        raw = features.get(name)
+        raw = get(name)
+        if raw is None:
+            row[name] = None
+            continue
+        t = type(raw)
+        if kind == "numeric":
+            if t is float:
+                if raw - raw == 0.0:  # finite (inf - inf and nan - nan are nan)
+                    row[name] = raw
+                    continue
+            elif t is int:
+                row[name] = float(raw)
+                continue
+        elif t is str and kind == "categorical":
+            row[name] = raw
+            continue
         value = coerce(kind, raw)
-        if value is None and raw is not None:
+        if value is None:
             coerced[name] += 1
         row[name] = value
     row.update(prediction_columns(model, prediction))

@@ -7,6 +7,8 @@ import hashlib
 import logging
 import math
 from collections import Counter
+from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -89,8 +91,16 @@ class OpenWindow:
         if self.state is None or self.profile is None or not self.buffer:
             return
         batch: dict[str, Any] = {}
+        names = [col.name for col in self.profile]
+        columns: dict[str, tuple[Any, ...]]
+        try:  # rows hold every configured column: transpose them in C
+            if len(names) < 2:  # (itemgetter of one name returns the value, not a 1-tuple)
+                raise KeyError(names)
+            columns = dict(zip(names, zip(*map(itemgetter(*names), self.buffer), strict=True), strict=True))
+        except KeyError:  # rows of before a configuration change may lack a column
+            columns = {name: tuple(row.get(name) for row in self.buffer) for name in names}
         for col in self.profile:
-            raw = [row.get(col.name) for row in self.buffer]
+            raw: Sequence[Any] = columns[col.name]
             if col.kind == "numeric":
                 try:  # fast path: the row already holds floats / None (config kind = profile kind)
                     batch[col.name] = np.array([np.nan if v is None else v for v in raw], dtype=np.float64)
