@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -116,6 +117,24 @@ def build_service(
                    stop_event=stop_event)
 
 
+def _progress_bar(service: Any, path: Path) -> Any:
+    """A tqdm bar over the file's events, advanced to each batch's last offset (a resumed run starts where
+    the stored offsets are)."""
+    from tqdm import tqdm
+
+    from monitor.sources.progress import ProgressSource, file_event_count
+
+    bar = tqdm(total=file_event_count(path), unit="event", unit_scale=True, desc=path.name, dynamic_ncols=True)
+
+    def advance(batch: list[Any]) -> None:
+        done = max(m.offset for m in batch) + 1
+        if done > bar.n:
+            bar.update(done - bar.n)
+
+    service.source = ProgressSource(service.source, advance)
+    return bar
+
+
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
@@ -141,6 +160,10 @@ def register(app: typer.Typer) -> None:
         instance_id: str | None = typer.Option(
             None, "--instance-id", help="Kafka static group membership: a restarted process with the same id "
             "gets its partitions back at once, without a rebalance."
+        ),
+        progress: bool | None = typer.Option(
+            None, "--progress/--no-progress", help="Progress bar over a file source (a backfill); default: on "
+            "when stderr is a terminal.", show_default=False,
         ),
     ) -> None:
         """Watch the models of --config: consume events, evaluate windows, write results and alerts."""
@@ -178,11 +201,16 @@ def register(app: typer.Typer) -> None:
             log.info("serving /metrics and /healthz", extra={"port": server.port})
         log.info("watching", extra={"source": source, "models": sorted(service.config.models),
                                     "group": settings.kafka_consumer_group})
+        bar = None
+        if source != "kafka" and (progress if progress is not None else sys.stderr.isatty()):
+            bar = _progress_bar(service, Path(source))
         try:
             result = service.run(max_messages=max_messages, timeout=timeout)
         finally:
             if server is not None:
                 server.stop()
+            if bar is not None:
+                bar.close()
         typer.echo(
             f"driftwarden run: {result.messages} messages, {result.windows} windows, "
             f"{result.dead_letters} dead letters, stopped by {result.stopped_by}", err=True,

@@ -11,34 +11,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 
 from monitor.scenario.evaluate import Evaluation, RaisedAlert, evaluate_alerts
 from monitor.scenario.generate import ScenarioFiles
 from monitor.settings import Settings
+from monitor.sources.progress import ProgressSource
 
 __all__ = ["ProgressSource", "WatchResult", "build_scenario_reference", "raised_alerts", "watch_scenario"]
 
 Progress = Callable[[int], None]
-
-
-class ProgressSource:
-    """A :class:`~monitor.sources.Source` that reports how many messages each poll handed out."""
-
-    def __init__(self, inner: Any, on_batch: Progress) -> None:
-        self._inner = inner
-        self._on_batch = on_batch
-
-    def poll(self, timeout: float, max_messages: int) -> Any:
-        batch = self._inner.poll(timeout, max_messages)
-        if batch:
-            self._on_batch(len(batch))
-        return batch
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 @dataclass(frozen=True)
@@ -85,7 +68,8 @@ def watch_scenario(
     service = build_service(settings, files.config, source or str(files.events), database_url,
                             registry=CollectorRegistry(), checkpoint_interval=30.0, max_batch=max_batch)
     if on_batch is not None:
-        service.source = ProgressSource(service.source, on_batch)
+        count = on_batch
+        service.source = ProgressSource(service.source, lambda batch: count(len(batch)))
     started = time.monotonic()
     result = service.run(max_messages=max_messages, timeout=timeout)
     return WatchResult(result.messages, result.windows, result.dead_letters, result.stopped_by, result.clean,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -49,6 +50,29 @@ def test_run_jsonl_to_the_end(tmp_path: Path, config: Path, sqlite_url: str) -> 
     assert result.exit_code == 0, result.output
     assert "36 messages, 4 windows, 1 dead letters, stopped by end_of_source" in result.output
     assert _count(sqlite_url, "window_results") == 4 and _count(sqlite_url, "dead_letters") == 1
+
+
+def test_run_shows_a_progress_bar_over_a_file(tmp_path: Path, config: Path, sqlite_url: str) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(json.dumps(e) for e in _events(35)) + "\n")
+    result = runner.invoke(app, ["run", "--config", str(config), "--source", str(events), "--db", sqlite_url,
+                                 "--metrics-port", "0", "--progress"])
+    assert result.exit_code == 0, result.output
+    assert "events.jsonl: 100%" in result.output and re.search(r"35(\.0)?/35(\.0)? ", result.output), result.output
+    result = runner.invoke(app, ["run", "--config", str(config), "--source", str(events), "--db", f"{sqlite_url}2",
+                                 "--metrics-port", "0", "--no-progress"])
+    assert result.exit_code == 0 and "events.jsonl:" not in result.output, result.output
+
+
+def test_file_event_count_of_parquet_and_jsonl(tmp_path: Path) -> None:
+    from monitor.sources.progress import file_event_count
+
+    pq.write_table(pa.table({"a": list(range(1234))}), tmp_path / "e.parquet")
+    assert file_event_count(tmp_path / "e.parquet") == 1234
+    (tmp_path / "e.jsonl").write_bytes(b"{}\n" * 7)
+    assert file_event_count(tmp_path / "e.jsonl") == 7
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    assert file_event_count(tmp_path / "empty.jsonl") == 0
 
 
 def test_run_parquet_to_the_end(tmp_path: Path, config: Path, sqlite_url: str) -> None:
