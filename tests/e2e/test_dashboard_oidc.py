@@ -10,30 +10,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _support import ROOT, demo_database, free_port, settle, shot, streamlit_app, visible
 from oidc_provider import TEST_USER, OidcProvider
-from test_dashboard_browser import (
-    ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    EVENTS_PER_HOUR,
-    ROOT,
-    _free_port,
-    _require_or_skip,
-    _settle,
-    _shot,
-    _visible,
-)
 
 pytestmark = pytest.mark.e2e
 
@@ -44,22 +26,13 @@ DASHBOARD_TEXTS = ("Model health", "Unresolved alerts", "Take-rate")  # the Over
 @pytest.fixture(scope="module")
 def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A database filled by ``driftwarden demo --no-serve`` (the scenario through the real watcher)."""
-    workdir = tmp_path_factory.mktemp("e2e-oidc")
-    url = f"sqlite:///{workdir / 'demo.db'}"
-    cli = Path(sys.executable).with_name("driftwarden")
-    done = subprocess.run(
-        [str(cli), "demo", "--no-serve", "--db", url, "--workdir", str(workdir / "scenario"),
-         "--events-per-hour", str(EVENTS_PER_HOUR)],
-        capture_output=True, text=True, timeout=600, check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return url
+    return demo_database(tmp_path_factory.mktemp("e2e-oidc"))
 
 
 @pytest.fixture(scope="module")
 def oidc_app(seeded_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, OidcProvider]]:
     """The provider, and the dashboard served with an ``[auth]`` section pointing at it: ``(base URL, idp)``."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     with OidcProvider(redirect_uri=f"{base}/oauth2callback") as idp:
         workdir = tmp_path_factory.mktemp("oidc-streamlit")
@@ -74,67 +47,14 @@ def oidc_app(seeded_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         )
         env = {**os.environ, "DRIFTWARDEN_DATABASE_URL": seeded_db, "PYTHONPATH": str(ROOT)}
         env.pop("DRIFTWARDEN_DASHBOARD_PASSWORD", None)  # the password would take precedence over OIDC
-        ARTIFACTS.mkdir(exist_ok=True)
-        log = ARTIFACTS / "streamlit-e2e-oidc.log"
-        with log.open("w") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.headless",
-                 "true", "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats",
-                 "false", "--client.toolbarMode", "minimal"],
-                cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
-            )
-            try:
-                deadline = time.monotonic() + 60
-                while True:
-                    try:
-                        with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                            if response.status == 200:
-                                break
-                    except OSError:
-                        pass
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"streamlit did not come up on {base}; see {log}")
-                    time.sleep(0.5)
-                yield base, idp
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        _require_or_skip(f"{CHROMIUM} is missing")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})  # fresh cookies for each test
-    tab = context.new_page()
-    try:
-        yield tab
-    finally:
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            tab.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"), full_page=True)
-        context.close()
+        with streamlit_app(port, env, "streamlit-e2e-oidc.log", cwd=workdir) as served:
+            assert served == base
+            yield base, idp
 
 
 def _assert_gated(page: Any) -> None:
     """The login page and nothing of the dashboard: no Overview content, no navigation, no metrics."""
-    _visible(page, LOGIN_TEXT)
+    visible(page, LOGIN_TEXT)
     page.get_by_role("button", name="Log in").wait_for(state="visible", timeout=30_000)
     body = page.locator("body").inner_text()
     for text in DASHBOARD_TEXTS:
@@ -148,7 +68,7 @@ def test_unauthenticated_visitor_sees_only_the_login(oidc_app: tuple[str, OidcPr
     base, idp = oidc_app
     for path in ("/", "/model", "/alerts", "/weekly"):  # deep links are gated too
         page.goto(f"{base}{path}")
-        _settle(page)
+        settle(page)
         _assert_gated(page)
     assert idp.outcomes("/authorize") == [], "nothing should have started a login"
 
@@ -156,37 +76,37 @@ def test_unauthenticated_visitor_sees_only_the_login(oidc_app: tuple[str, OidcPr
 def test_login_through_the_provider_and_logout(oidc_app: tuple[str, OidcProvider], page: Any) -> None:
     base, idp = oidc_app
     page.goto(base)
-    _settle(page)
+    settle(page)
     _assert_gated(page)
-    assert _shot(page, "oidc-login").stat().st_size > 5_000
+    assert shot(page, "oidc-login").stat().st_size > 5_000
 
     tokens_before = len(idp.outcomes("/token"))
     page.get_by_role("button", name="Log in").click()
     # st.login -> /auth/login -> the provider's /authorize -> /oauth2callback (code exchange) -> the app
     page.wait_for_url(f"{base}/", timeout=60_000)
-    _settle(page)
+    settle(page)
     for text in DASHBOARD_TEXTS:
-        _visible(page, text)
-    _visible(page, f"Signed in as {TEST_USER['name']}")
+        visible(page, text)
+    visible(page, f"Signed in as {TEST_USER['name']}")
     assert page.locator("[data-testid='stMetric']").count() > 0
     assert LOGIN_TEXT not in page.locator("body").inner_text()
     # the app really went through the provider: an approved code, one successful exchange, the key fetched
     assert idp.outcomes("/authorize")[-1:] == ["ok"]
     assert idp.outcomes("/token")[tokens_before:] == ["ok"]
     assert "ok" in idp.outcomes("/jwks"), "the id_token's signature was never checked against the JWKS"
-    assert _shot(page, "oidc-overview").stat().st_size > 10_000
+    assert shot(page, "oidc-overview").stat().st_size > 10_000
 
     # the login survives a reload (the signed cookie) and reaches the other pages
     page.goto(f"{base}/model")
-    _settle(page)
-    _visible(page, "Feature drift")
+    settle(page)
+    visible(page, "Feature drift")
 
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(f"{base}/", timeout=60_000)  # via the provider's end_session_endpoint
-    _settle(page)
+    settle(page)
     _assert_gated(page)
     assert idp.outcomes("/logout")[-1:] == ["ok"]
-    assert _shot(page, "oidc-logged-out").stat().st_size > 5_000
+    assert shot(page, "oidc-logged-out").stat().st_size > 5_000
     page.goto(base)  # the cookie is gone: still logged out after a reload
-    _settle(page)
+    settle(page)
     _assert_gated(page)

@@ -32,7 +32,8 @@ WINDOW = 100
 
 def _event(i: int, rng: np.random.Generator) -> bytes:
     return json.dumps({
-        "model": "zip", "model_version": "1", "event_id": f"z{i:05d}", "ts": f"2026-11-02T00:{i // 60:02d}:{i % 60:02d}Z",
+        "model": "zip", "model_version": "1", "event_id": f"z{i:05d}",
+        "ts": f"2026-11-02T00:{i // 60:02d}:{i % 60:02d}Z",
         "features": {"x": float(rng.normal()), "c": ["a", "b", "c"][i % 3]}, "prediction": float(rng.random()),
     }).encode()
 
