@@ -8,12 +8,9 @@ integration tests skip; with ``DRIFTWARDEN_REQUIRE_SERVICES=1`` a missing servic
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 
 def _require() -> bool:
@@ -39,16 +36,10 @@ def pg_server_url() -> str:
 @pytest.fixture
 def pg_url(pg_server_url: str) -> Iterator[str]:
     """A fresh, empty database on the real server for one test; dropped afterwards."""
-    name = f"dw_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(make_url(pg_server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    from monitor.db.admin import temporary_database
+
+    with temporary_database(pg_server_url, "dw_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,11 @@ import yaml
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from monitor.commands.reference import build_reference
 from monitor.commands.replay import replay_file
 from monitor.db import upgrade
+from monitor.db.admin import temporary_database
 from monitor.scenario import generate_scenario
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
@@ -111,18 +111,8 @@ def replay(bootstrap: str, events: Path, predictions: str, outcomes: str) -> dic
     return {(tp.topic, tp.partition): off for tp, off in ends.items()}
 
 
-@contextmanager
-def extra_database(server_url: str) -> Iterator[str]:
-    name = f"dw_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def extra_database(server_url: str) -> AbstractContextManager[str]:
+    return temporary_database(server_url, "dw_test")
 
 
 # -- the watcher as a process ------------------------------------------------------------------------------

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import streamlit as st
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
 from monitor.alerts.service import AlertService
 from monitor.alerts.signals import Signal
 from monitor.db import make_engine
+from monitor.db.admin import temporary_database
 from monitor.db.models import Alert, WindowResult
 from monitor.settings import Settings
 from monitor.store import queries as q
@@ -32,22 +31,13 @@ def scenario_pg(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     from monitor.scenario import generate_scenario
     from monitor.scenario.runner import build_scenario_reference, watch_scenario
 
-    name = f"dw_dash_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(make_url(pg_server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with temporary_database(pg_server_url, "dw_dash") as url:
         upgrade(url)
         files = generate_scenario(tmp_path_factory.mktemp("scenario"), seed=7, days=14, events_per_hour=200.0)
         build_scenario_reference(files, url)
         result = watch_scenario(files, url, Settings(database_url=url))
         assert result.clean and result.windows == 14, result
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_queries_on_postgres(scenario_pg: str) -> None:

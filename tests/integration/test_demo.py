@@ -114,25 +114,13 @@ def file_run(tmp_path_factory: pytest.TempPathFactory) -> object:
 
 @pytest.fixture(scope="module")
 def kafka_run(kafka_bootstrap: str, pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> object:
-    import uuid
+    from monitor.db.admin import temporary_database
 
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"dw_demo_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(make_url(pg_server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
-    settings = Settings(kafka_bootstrap_servers=kafka_bootstrap, database_url=url, metrics_port=0)
-    try:
+    with temporary_database(pg_server_url, "dw_demo") as url:
+        settings = Settings(kafka_bootstrap_servers=kafka_bootstrap, database_url=url, metrics_port=0)
         result = run_demo(DemoOptions(workdir=tmp_path_factory.mktemp("kafka"), kafka=True, events_per_hour=KAFKA_RATE,
                                       kafka_timeout=300, progress=False), settings, echo=lambda _line: None)
         yield result
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.mark.timeout(900)
