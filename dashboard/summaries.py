@@ -220,25 +220,46 @@ def drift_score(features: pd.DataFrame) -> pd.Series:
     """A comparable drift score per feature result: 1 at the drift threshold, higher = more drift.
 
     p-value tests (``p_value`` present): ``log(p) / log(alpha)`` (``p == alpha`` -> 1, ``p == alpha**2`` -> 2);
-    distance tests: ``statistic / threshold``.
+    distance tests: ``statistic / threshold``. Preset ``default`` (``effect_size`` and ``alpha`` present)
+    drifts only when both parts pass (``p_value_adjusted < alpha and effect_size >= threshold``), so its
+    score is the smaller of ``log(p_adj) / log(alpha)`` and ``effect_size / threshold``: a large window
+    whose p-value is tiny but whose effect is immaterial scores below 1, as its verdict says.
 
     >>> frame = pd.DataFrame({"statistic": [0.2, 0.3], "p_value": [0.0025, None], "threshold": [0.05, 0.1]})
     >>> [round(x, 2) for x in drift_score(frame)]
     [2.0, 3.0]
+    >>> default = pd.DataFrame({"statistic": [9.1, 9.1], "p_value": [1e-9, 1e-9], "threshold": [0.05, 0.05],
+    ...                         "effect_size": [0.02, 0.10], "p_value_adjusted": [1e-8, 1e-8], "alpha": [0.01, 0.01]})
+    >>> [round(x, 2) for x in drift_score(default)]
+    [0.4, 2.0]
     """
     import numpy as np
 
-    p = pd.to_numeric(features["p_value"], errors="coerce").clip(lower=1e-300)
-    alpha = pd.to_numeric(features["threshold"], errors="coerce")
-    by_p = np.log(p) / np.log(alpha.where((alpha > 0) & (alpha < 1)))
-    by_stat = features["statistic"] / alpha.where(alpha != 0)
-    return by_p.where(p.notna(), by_stat).astype(float)
+    def num(name: str) -> pd.Series:
+        if name not in features:
+            return pd.Series(np.nan, index=features.index, dtype=float)
+        return pd.to_numeric(features[name], errors="coerce").astype(float)
+
+    p = num("p_value").clip(lower=1e-300)
+    threshold = num("threshold")
+    by_p = np.log(p) / np.log(threshold.where((threshold > 0) & (threshold < 1)))
+    by_stat = num("statistic") / threshold.where(threshold != 0)
+    score = by_p.where(p.notna(), by_stat)
+    effect, alpha, p_adj = num("effect_size"), num("alpha"), num("p_value_adjusted").clip(lower=1e-300)
+    two_part = effect.notna() & alpha.notna() & p_adj.notna() & (alpha > 0) & (alpha < 1)
+    by_both = np.minimum(np.log(p_adj) / np.log(alpha.where(two_part)), effect / threshold.where(threshold != 0))
+    return by_both.where(two_part, score).astype(float)
 
 
 def describe_test(row: pd.Series | dict[str, object]) -> str:
-    """``ks = 0.210, p = 1.2e-05 (alpha 0.05)`` or ``psi = 0.512 (threshold 0.100)``."""
+    """``ks = 0.210, p = 1.2e-05 (alpha 0.05)``, ``psi = 0.512 (threshold 0.100)``, or for preset ``default``
+    ``cramer_von_mises = 9.100, adjusted p = 1e-08 (alpha 0.01), effect 0.020 (min 0.050)``."""
     test, stat, p, thr = row["test"], row["statistic"], row["p_value"], row["threshold"]
     stat_text = "–" if stat is None or pd.isna(stat) else f"{stat:.3f}"
+    effect, alpha, p_adj = (row.get(k) for k in ("effect_size", "alpha", "p_value_adjusted"))
+    if not any(v is None or pd.isna(v) for v in (effect, alpha, p_adj)):
+        return (f"{test} = {stat_text}, adjusted p = {p_adj:.2g} (alpha {alpha:g}), "
+                f"effect {effect:.3f} (min {thr:.3f})")
     if p is not None and not pd.isna(p):
         return f"{test} = {stat_text}, p = {p:.2g} (alpha {thr:g})"
     return f"{test} = {stat_text} (threshold {thr:.3f})"

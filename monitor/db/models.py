@@ -108,6 +108,10 @@ class FeatureResult(Base):
     drifted: Mapped[bool] = mapped_column(Boolean)
     missing_rate_reference: Mapped[float | None] = mapped_column(Float, nullable=True)
     missing_rate_current: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # preset "default": drifted = p_value_adjusted < alpha and effect_size >= threshold (migration 0002)
+    effect_size: Mapped[float | None] = mapped_column(Float, nullable=True)
+    p_value_adjusted: Mapped[float | None] = mapped_column(Float, nullable=True)
+    alpha: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     window: Mapped[WindowResult] = relationship(back_populates="features")
 

@@ -70,7 +70,7 @@ WINDOW_COLUMNS = (
 )
 FEATURE_COLUMNS = (
     "window_id", "window_end", "feature", "kind", "test", "statistic", "p_value", "threshold", "drifted",
-    "missing_rate_reference", "missing_rate_current",
+    "missing_rate_reference", "missing_rate_current", "effect_size", "p_value_adjusted", "alpha",
 )
 METRIC_COLUMNS = ("model_id", "model", "window_id", "ts", "name", "value", "numerator", "denominator")
 ALERT_COLUMNS = (
@@ -222,6 +222,7 @@ def feature_results(
             FeatureResult.window_id, WindowResult.window_end, FeatureResult.feature, FeatureResult.kind,
             FeatureResult.test, FeatureResult.statistic, FeatureResult.p_value, FeatureResult.threshold,
             FeatureResult.drifted, FeatureResult.missing_rate_reference, FeatureResult.missing_rate_current,
+            FeatureResult.effect_size, FeatureResult.p_value_adjusted, FeatureResult.alpha,
         )
         .join(WindowResult, WindowResult.id == FeatureResult.window_id)
         .where(WindowResult.model_id == model_id, *_between(WindowResult.window_end, start, end))

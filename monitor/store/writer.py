@@ -65,6 +65,8 @@ def write_window(session: Session, closed: ClosedWindow) -> WindowResult:
             threshold=_num(col.get("threshold")) or 0.0, drifted=bool(col.get("drifted", False)),
             missing_rate_reference=_num(col.get("missing_rate_reference")),
             missing_rate_current=_num(col.get("missing_rate_current")),
+            effect_size=_num(col.get("effect_size")), p_value_adjusted=_num(col.get("p_value_adjusted")),
+            alpha=_num(col.get("alpha")),
         ))
     for metric in closed.metrics:
         session.add(MetricValue(window_id=row.id, model_id=model.id, name=metric.name, ts=closed.window_end,

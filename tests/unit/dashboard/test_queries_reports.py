@@ -88,3 +88,18 @@ def test_report_errors_name_the_problem(conn) -> None:  # type: ignore[no-untype
         decode_sample(b"x", "csv")
     with pytest.raises(ReportError, match="cannot decode parquet"):
         decode_sample(b"not parquet")
+
+
+def test_drift_score_agrees_with_every_stored_verdict(scenario_url: str) -> None:
+    """Preset ``default`` stores effect size, adjusted p and alpha (migration 0002); the dashboard's drift score
+    is >= 1 exactly where the watcher said drifted, so the heatmap never paints an undrifted column red."""
+    from dashboard import data
+    from dashboard.summaries import drift_score
+
+    features = data.feature_results(scenario_url, 1)
+    tested = features[features["test"] != "all_null"]  # a column with no value has no effect size
+    assert tested["effect_size"].notna().all() and tested["alpha"].notna().all() and len(tested) > 50
+    scored = features.assign(score=drift_score(features))
+    assert scored["drifted"].any() and not scored["drifted"].all()
+    disagree = scored[(scored["score"] >= 1) != scored["drifted"]]
+    assert disagree.empty, disagree[["window_end", "feature", "test", "p_value_adjusted", "effect_size", "score"]]
