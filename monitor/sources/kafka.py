@@ -165,14 +165,25 @@ class KafkaSource:
         self.consumer.pause(*self._owned(tps))
 
     def resume(self, tps: Sequence[TopicPartition]) -> None:
-        """Resume, and seek each partition to the next offset not yet handed out: kafka-python 3.0 may
-        otherwise never fetch a resumed partition again (its fetch state of before the pause is stale)."""
+        """Resume the given partitions that are still assigned, and make sure they are fetched again.
+
+        kafka-python 3.0 parks the records of a partition paused while its parsed fetch was being handed out
+        (``Fetcher._paused_partition_records``) and gives them back only when no other partition's fetch is
+        current, which after the first fetch is never: the parked partition is then excluded from every fetch
+        request for good (a seek does not help). So the parked records are dropped here; the partition's
+        position is the offset after the last record :meth:`poll` handed out, so the next fetch starts there.
+        """
         owned = self._owned(tps)
         self.consumer.resume(*owned)
+        parked = getattr(getattr(self.consumer, "_fetcher", None), "_paused_partition_records", None)
+        if not isinstance(parked, dict):
+            return
         for ktp in owned:
-            nxt = self._next.get((ktp.topic, ktp.partition))
-            if nxt is not None:
-                self.consumer.seek(ktp, nxt)
+            records = parked.pop(ktp, None)
+            if records is not None:
+                records.drain()
+                log.debug("dropped parked records of a resumed partition; it is fetched again from its position",
+                          extra={"topic": ktp.topic, "partition": ktp.partition})
 
     def commit(self, offsets: dict[TopicPartition, int]) -> None:
         """Asynchronous, informational commit (monitoring tools read group lag from it)."""
