@@ -189,7 +189,7 @@ class PartitionKeeper:
             return False
         if self._outage_active:
             self._outage_active = False
-            self.source.resume(sorted(self._assigned - self._pending))
+            self.source.resume(sorted(self._assigned - self._pending - self._merge_paused))
             log.info("consumption resumed")
         return True
 

@@ -248,18 +248,26 @@ class Service(PartitionKeeper):
             self._throttle(part.merger)
 
     def _throttle(self, merger: PartitionMerger) -> None:
-        """Watch a merge buffer. It is not bounded by pausing the long stream: kafka-python 3.0 may never fetch
-        a paused-then-resumed partition again, and its fetches interleave the partitions within a few fetch
-        sizes anyway. A queue past ``merge_buffer`` is logged (once per crossing)."""
-        cap = self.options.merge_buffer
+        """Bound a merge buffer: pause a stream whose queue one more poll batch could take past ``merge_buffer``
+        (it is ahead in event time, its partner is behind in the fetches), so the partner's records come
+        through; resume it once its queue is down to half of that. A stream's queue then stays within
+        ``merge_buffer`` and the whole buffer within ``merge_buffer + max_batch``. The merged order does not
+        depend on it (only on the two sequences).
+
+        A paused stream is always resumed: here, by :meth:`_recover` after a database outage (which pauses
+        everything and leaves merge-paused streams to this method), or as a newly assigned partition."""
+        high = max(self.options.merge_buffer - self.options.max_batch, 1)
         for tp in merger.tps:
             queued = merger.queued(tp)
-            if queued > cap and tp not in self._merge_paused:
+            if queued > high and tp not in self._merge_paused:
                 self._merge_paused.add(tp)
-                log.warning("merge buffer is long: the partner stream is behind", extra={
+                self.source.pause([tp])
+                log.debug("merge buffer full: stream paused until its partner catches up", extra={
                     "topic": tp[0], "partition": tp[1], "queued": queued})
-            elif queued <= cap // 2:
+            elif queued <= high // 2 and tp in self._merge_paused:
                 self._merge_paused.discard(tp)
+                if not self._outage_active and tp not in self._pending:
+                    self.source.resume([tp])
 
     def _apply(self, part: _Partition, taken: Taken) -> None:
         msg = taken.msg

@@ -92,7 +92,9 @@ class ServiceOptions:
     lag_interval: float = 1.0
     max_message_bytes: int = DEFAULT_MAX_BYTES
     merge_max_wait: float = 10.0
-    merge_buffer: int = 50_000
+    merge_buffer: int = 20_000
+    """Longest merge queue of one stream of a partition: the stream is paused before one more poll batch
+    (``max_batch``) could take it past this, and resumed at half of that. Keep it above ``2 * max_batch``."""
     join_timeout: float = 45.0
     """Seconds without any assigned partition after which the source is reconnected (a stuck group join)."""
 
