@@ -16,10 +16,12 @@ __all__ = [
     "Epsilon",
     "as_labels",
     "as_sample",
+    "binary_counts",
     "binned_counts",
     "check_alpha",
     "check_threshold",
     "fill_zero_shares",
+    "filled_shares",
     "shares",
 ]
 
@@ -134,6 +136,28 @@ def shares(counts: npt.ArrayLike, *, name: str, test: str) -> FloatArray:
     if arr.ndim != 1 or np.any(arr < 0) or not total > 0:
         raise InsufficientDataError(f"{test} ({name} counts)", 1, int(total) if np.isfinite(total) else 0)
     return arr / total
+
+
+def filled_shares(
+    reference_counts: npt.ArrayLike, current_counts: npt.ArrayLike, epsilon: Epsilon, test: str
+) -> tuple[FloatArray, FloatArray]:
+    """Both sides' bucket shares with zero shares replaced per ``epsilon`` (PSI and KL divergence)."""
+    r = fill_zero_shares(shares(reference_counts, name="reference", test=test), epsilon, test)
+    c = fill_zero_shares(shares(current_counts, name="current", test=test), epsilon, test)
+    return r, c
+
+
+def binary_counts(
+    reference: npt.ArrayLike, current: npt.ArrayLike, test: str
+) -> tuple[int, int, int, int]:
+    """``(ones_ref, n_ref, ones_cur, n_cur)`` of two binary samples ("one" = not the smallest label of both);
+    more than two distinct values raise :class:`InvalidParameterError`."""
+    ref = as_labels(reference, name="reference", test=test)
+    cur = as_labels(current, name="current", test=test)
+    keys = sorted(set(ref.tolist()) | set(cur.tolist()))
+    if len(keys) > 2:
+        raise InvalidParameterError("current", f"{len(keys)} distinct values", "at most 2 (binary data)", where=test)
+    return int(np.count_nonzero(ref != keys[0])), ref.size, int(np.count_nonzero(cur != keys[0])), cur.size
 
 
 def fill_zero_shares(share: FloatArray, epsilon: Epsilon, test: str) -> FloatArray:

@@ -6,7 +6,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from detectors.result import TestResult
-from detectors.stattests._common import BinSpec, Epsilon, binned_counts, check_threshold, fill_zero_shares, shares
+from detectors.stattests._common import BinSpec, Epsilon, binned_counts, check_threshold, filled_shares
 
 __all__ = ["kl_divergence", "kl_divergence_from_counts"]
 
@@ -48,7 +48,6 @@ def kl_divergence_from_counts(
 ) -> TestResult:
     """:func:`kl_divergence` on aligned bucket counts. Rule: ``drifted = statistic >= threshold``."""
     check_threshold(threshold, NAME)
-    r = fill_zero_shares(shares(reference_counts, name="reference", test=NAME), epsilon, NAME)
-    c = fill_zero_shares(shares(current_counts, name="current", test=NAME), epsilon, NAME)
+    r, c = filled_shares(reference_counts, current_counts, epsilon, NAME)
     stat = float(stats.entropy(r, c))
     return TestResult(NAME, stat, None, threshold, stat >= threshold)

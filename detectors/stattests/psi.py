@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from detectors.result import TestResult
-from detectors.stattests._common import BinSpec, Epsilon, binned_counts, check_threshold, fill_zero_shares, shares
+from detectors.stattests._common import BinSpec, Epsilon, binned_counts, check_threshold, filled_shares
 
 __all__ = ["psi", "psi_from_counts"]
 
@@ -50,8 +50,7 @@ def psi_from_counts(
 ) -> TestResult:
     """:func:`psi` on aligned bucket counts. Rule: ``drifted = statistic >= threshold``."""
     check_threshold(threshold, NAME)
-    r = fill_zero_shares(shares(reference_counts, name="reference", test=NAME), epsilon, NAME)
-    c = fill_zero_shares(shares(current_counts, name="current", test=NAME), epsilon, NAME)
+    r, c = filled_shares(reference_counts, current_counts, epsilon, NAME)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = (r - c) * np.log(r / c)
     terms = np.where((r == 0) & (c == 0), 0.0, terms)

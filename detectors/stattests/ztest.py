@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
 from detectors.errors import InvalidParameterError
 from detectors.result import TestResult
-from detectors.stattests._common import as_labels, check_alpha
+from detectors.stattests._common import binary_counts, check_alpha
 
 __all__ = ["ztest", "ztest_from_counts"]
 
@@ -34,14 +33,7 @@ def ztest(reference: npt.ArrayLike, current: npt.ArrayLike, *, alpha: float = 0.
     >>> r.drifted, round(r.statistic, 4), round(r.p_value, 4)
     (True, -2.8284, 0.0047)
     """
-    ref = as_labels(reference, name="reference", test=NAME)
-    cur = as_labels(current, name="current", test=NAME)
-    keys = sorted(set(ref.tolist()) | set(cur.tolist()))
-    if len(keys) > 2:
-        raise InvalidParameterError("current", f"{len(keys)} distinct values", "at most 2 (binary data)", where=NAME)
-    ones_ref = int(np.count_nonzero(ref != keys[0]))
-    ones_cur = int(np.count_nonzero(cur != keys[0]))
-    return ztest_from_counts(ones_ref, ref.size, ones_cur, cur.size, alpha=alpha)
+    return ztest_from_counts(*binary_counts(reference, current, NAME), alpha=alpha)
 
 
 def ztest_from_counts(ones_ref: int, n_ref: int, ones_cur: int, n_cur: int, *, alpha: float = 0.05) -> TestResult:
