@@ -43,7 +43,8 @@ def test_two_proportion_p_value_equals_scipy_chi2_without_correction(k1: int, n1
 
 
 def test_two_proportion_p_value_equals_statsmodels() -> None:
-    proportion = pytest.importorskip("statsmodels.stats.proportion")
+    from statsmodels.stats import proportion  # installed with evidently: a missing one must fail, not skip
+
     z_sm, p_sm = proportion.proportions_ztest([37, 21], [800, 700])
     z, p = two_proportion_p_value(21, 700, 37, 800)
     assert z == pytest.approx(z_sm, rel=1e-12)
@@ -56,7 +57,8 @@ def test_two_proportion_without_variance() -> None:
 
 
 def test_nulls_of_every_flavour_are_counted() -> None:
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+
     values = np.array([1.0, None, float("nan"), np.nan, pd.NA, pd.NaT, "x", math.inf, 0], dtype=object)
     r = missing_rate_check("c", values, reference_missing=0, reference_rows=100)
     assert (r.count, r.n) == (5, 9)  # inf and "x" are values, not nulls
