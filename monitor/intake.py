@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from monitor.deadletter import DeadLetterRecord
 from monitor.events import (
     DEFAULT_MAX_BYTES,
     EventDecodeError,
+    FastPrediction,
+    FastPredictionDecoder,
     OutcomeEvent,
     PredictionEvent,
     decode_any,
@@ -28,8 +30,7 @@ from monitor.sources.base import RawMessage
 __all__ = ["Taken", "take"]
 
 
-@dataclass(frozen=True, slots=True)
-class Taken:
+class Taken(NamedTuple):
     """A message ready for the pipeline (``event``) or for the dead-letter table (``dead``).
 
     ``key`` is the event time in epoch seconds (``-inf`` for a dead letter), the merge key of
@@ -38,12 +39,24 @@ class Taken:
 
     msg: RawMessage
     key: float
-    event: PredictionEvent | OutcomeEvent | None
+    event: PredictionEvent | FastPrediction | OutcomeEvent | None
     dead: DeadLetterRecord | None
 
 
-def take(msg: RawMessage, models: Collection[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Taken:
-    """Decode ``msg`` by its kind; unknown models (in ``models``' terms) become dead letters too."""
+def take(msg: RawMessage, models: Collection[str], max_bytes: int = DEFAULT_MAX_BYTES,
+         fast: FastPredictionDecoder | None = None) -> Taken:
+    """Decode ``msg`` by its kind; unknown models (in ``models``' terms) become dead letters too.
+
+    ``fast`` (built from the same models) first tries the typed decode of a plain prediction event of a
+    configured model (a :class:`FastPrediction`); anything it does not take goes the lenient way.
+    """
+    value = msg.value
+    if fast is not None and value is not None and len(value) <= max_bytes and (
+            msg.kind == "prediction"
+            or (msg.kind == "any" and b'"kind"' not in value and b'"features"' in value)):  # as decode_any
+        fast_event = fast.decode(value)
+        if fast_event is not None and fast_event.model in models:
+            return Taken(msg, fast_event.ts.timestamp(), fast_event, None)
     try:
         if msg.value is None:
             raise EventDecodeError("message has no value (a null/tombstone record)", kind="malformed")

@@ -30,7 +30,7 @@ from types import FrameType
 
 from monitor.config import ConfigError, MonitorConfig
 from monitor.deadletter import DeadLetterPublisher, DeadLetterRecord
-from monitor.events import PredictionEvent
+from monitor.events import FastPredictionDecoder, OutcomeEvent
 from monitor.intake import Taken, take
 from monitor.ops import Health, Metrics
 from monitor.ordering import PartitionMerger
@@ -212,8 +212,19 @@ class Service(PartitionKeeper):
         except SourceUnavailable as exc:
             log.warning("reconnect failed, retrying later", extra={"error": str(exc)})
 
+    _fast: tuple[MonitorConfig, FastPredictionDecoder] | None = None
+
+    def _fast_decoder(self) -> FastPredictionDecoder:
+        """The typed decoder of the current configuration's models (built again after a reload)."""
+        fast = self._fast
+        if fast is None or fast[0] is not self.config:
+            decoder = FastPredictionDecoder({name: cfg.features for name, cfg in self.config.models.items()})
+            self._fast = fast = (self.config, decoder)
+        return fast[1]
+
     def _process(self, batch: list[RawMessage]) -> None:
         models = self.config.models
+        fast = self._fast_decoder()
         max_bytes = self.options.max_message_bytes
         parts = self._parts
         kinds: Counter[str] = Counter()
@@ -223,7 +234,7 @@ class Service(PartitionKeeper):
             if part is None:  # not ours (revoked in this poll): the owner re-reads it
                 continue
             kinds[msg.kind] += 1
-            taken = take(msg, models, max_bytes)
+            taken = take(msg, models, max_bytes, fast)
             if part.merger is None:
                 self._apply(part, taken)
             else:
@@ -270,15 +281,14 @@ class Service(PartitionKeeper):
                     self.source.resume([tp])
 
     def _apply(self, part: _Partition, taken: Taken) -> None:
-        msg = taken.msg
-        dead = taken.dead
-        event = taken.event
+        msg, _, event, dead = taken
         if event is not None:
             try:
-                if isinstance(event, PredictionEvent):
-                    part.pipeline.on_prediction(event, msg.position)
-                else:
+                if isinstance(event, OutcomeEvent):
                     part.pipeline.on_outcome(event, msg.position)
+                else:
+                    part.pipeline.seen_at(msg.topic, msg.partition, msg.offset)
+                    part.pipeline.add_prediction(event)
             except Exception as exc:  # one bad event must not stop the watcher
                 log.exception("pipeline rejected an event", extra={"offset": msg.offset, "model": event.model})
                 dead = DeadLetterRecord.of(msg, f"pipeline rejected the event: {type(exc).__name__}: {exc}",

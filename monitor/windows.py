@@ -84,6 +84,9 @@ class Windower:
         self._seq = 0
         self._max_ts = -math.inf
         self._closed_until = -math.inf
+        # count windows: (lo, hi, assignment): the assignment of every event number in [lo, hi); the same
+        # windows hold an event number up to where the next window starts or one of them ends
+        self._cached: tuple[int, int, Assignment] | None = None
         if state:
             self._seq = int(state.get("seq", 0))
             self._max_ts = _num(state.get("max_ts"))
@@ -110,19 +113,14 @@ class Windower:
     # -- assignment ---------------------------------------------------------------------------------
     def assign(self, ts: float) -> Assignment:
         """The windows an event at epoch ``ts`` belongs to (count windows ignore ``ts`` for membership)."""
-        size, step = self.config.size, self.config.step
         if self.config.type == "count":
             i = self._seq
             self._seq += 1
-            first = max(0, math.floor((i - size) / step) + 1)
-            spans = []
-            k = first
-            while k * step <= i:
-                start = k * step
-                if i < start + size:
-                    spans.append(Span(f"count:{int(start)}", float(start), float(start + size)))
-                k += 1
-            return Assignment(spans, late=False)
+            cached = self._cached
+            if cached is not None and cached[0] <= i < cached[1]:
+                return cached[2]
+            return self._assign_count(i)
+        size, step = self.config.size, self.config.step
         if ts > self._max_ts:
             self._max_ts = ts
         spans = []
@@ -134,6 +132,24 @@ class Windower:
                 spans.append(Span(f"time:{_iso(start)}", float(start), float(end)))
             k += 1
         return Assignment(spans, late=not spans)
+
+    def _assign_count(self, i: int) -> Assignment:
+        size, step = self.config.size, self.config.step
+        first = max(0, math.floor((i - size) / step) + 1)
+        spans = []
+        k = first
+        while k * step <= i:
+            start = k * step
+            if i < start + size:
+                spans.append(Span(f"count:{int(start)}", float(start), float(start + size)))
+            k += 1
+        assignment = Assignment(spans, late=False)
+        if step == int(step) and size == int(size):  # (whole numbers for count windows)
+            hi = (i // int(step) + 1) * int(step)
+            for span in spans:
+                hi = min(hi, int(span.end))
+            self._cached = (i, hi, assignment)
+        return assignment
 
     def due(self, spans: Iterable[Span], idle_seconds: float = 0.0, flush: bool = False) -> list[Span]:
         """The given open spans that are closed now, oldest end first; marks them closed.

@@ -31,11 +31,12 @@ import msgspec
 
 from detectors.profile import ReferenceProfile
 from monitor.config import MonitorConfig
+from monitor.events import FastPrediction
 from monitor.join import merge_outcome
 from monitor.pipeline.closed import ClosedWindow
 from monitor.pipeline.finish import finish_window
 from monitor.pipeline.model_state import ModelState
-from monitor.pipeline.rows import event_outcome_fields, event_row
+from monitor.pipeline.rows import binary_labels, event_outcome_fields, event_row, prediction_values
 from monitor.windows import to_epoch
 
 __all__ = ["SNAPSHOT_FORMAT", "Pipeline", "SnapshotError"]
@@ -73,9 +74,21 @@ class Pipeline:
         if nxt > self._positions.get(key, -1):
             self._positions[key] = nxt
 
+    def seen_at(self, topic: str, partition: int, offset: int) -> None:
+        """Like the ``position`` of :meth:`on_prediction` / :meth:`on_outcome`, given as typed values."""
+        key = (topic, partition)
+        nxt = offset + 1
+        if nxt > self._positions.get(key, -1):
+            self._positions[key] = nxt
+
     def on_prediction(self, event: Any, position: Any = None) -> None:
-        """Add one decoded ``PredictionEvent`` (``position``: its Kafka ``topic/partition/offset``)."""
+        """Add one decoded ``PredictionEvent`` or ``FastPrediction`` (``position``: its Kafka
+        ``topic/partition/offset``)."""
         self._seen(position)
+        self.add_prediction(event)
+
+    def add_prediction(self, event: Any) -> None:
+        """:meth:`on_prediction` without a position."""
         state = self.models.get(event.model)
         if state is None:
             self.counters["unknown_model"] += 1
@@ -93,19 +106,47 @@ class Pipeline:
             if state.joins:
                 state.joiner.add_prediction(event.event_id, ts, [])
             return
-        row = event_row(state.config, event.features or {}, event.prediction, state.coerced)
-        score_col = state.score_column
-        score = row.get(score_col) if score_col is not None else None
-        segments = {k: str(v) for k, v in (getattr(event, "segments", None) or {}).items()
-                    if k in state.config.segments}
+        row = self._row(state, event)
+        score_index = state.score_index
+        score = row[score_index] if score_index is not None else None
+        segments = getattr(event, "segments", None)
+        if segments:
+            names = state.segment_names
+            segments = {k: str(v) for k, v in segments.items() if k in names}
+        else:
+            segments = {}
+        columns = state.columns
+        version = str(event.model_version)
+        event_id = event.event_id
         keys = []
         for span in assignment.spans:
-            window = state.open_window(span)
-            window.add(row, ts, event.event_id, str(event.model_version), score, segments)
+            window = state.windows.get(span.key)
+            if window is None:
+                window = state.open_window(span)
+            window.add(row, columns, ts, event_id, version, score, segments)
             keys.append(span.key)
         if state.joins:
-            for fields in state.joiner.add_prediction(event.event_id, ts, keys):
-                self._attach(state, event.event_id, keys, fields)
+            for fields in state.joiner.add_prediction(event_id, ts, keys):
+                self._attach(state, event_id, keys, fields)
+
+    @staticmethod
+    def _row(state: ModelState, event: Any) -> tuple[Any, ...]:
+        """The event's row: values in ``state.columns`` order, as :func:`event_row` makes them."""
+        if isinstance(event, FastPrediction):
+            kind = type(event)
+            if kind is not state.fast_type and state.plain_rows and kind.feature_names == tuple(
+                    name for name, _ in state.feature_spec) and event.feature_kinds == tuple(
+                    k for _, k in state.feature_spec):
+                state.fast_type = kind
+            if kind is state.fast_type:  # decoded with this configuration's features: typed, nothing to coerce
+                values = msgspec.structs.astuple(event.features)  # type: ignore[attr-defined]
+                if state.binary_index:
+                    values = binary_labels(values, state.binary_index)
+                return values + prediction_values(state.config, event.prediction)
+            features = event.feature_dict
+        else:
+            features = event.features or {}
+        return tuple(event_row(state.config, features, event.prediction, state.coerced).values())
 
     def on_outcome(self, event: Any, position: Any = None) -> None:
         """Add one decoded ``OutcomeEvent``; it joins its prediction by ``event_id`` within the TTL."""

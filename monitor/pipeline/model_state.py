@@ -48,12 +48,31 @@ class ModelState:
         self.last_arrival: float | None = None
         self.metric_fields = self._metric_fields(config)
         self.arrived_since_advance = False
+        self._derive()
         self._build_detectors()
+
+    def _derive(self) -> None:
+        """What the per-event path needs of the configuration, computed once per configuration."""
+        config = self.config
+        self.columns: tuple[str, ...] = tuple(config.columns)
+        """Names of a row's values: the configured features, then the prediction columns."""
+        self._score_column = next((c for c, k in config.prediction_columns.items() if k == "numeric"), None)
+        self.score_index: int | None = (
+            None if self._score_column is None else self.columns.index(self._score_column))
+        self.segment_names = frozenset(config.segments)
+        self.feature_spec: tuple[tuple[str, str], ...] = tuple(config.features.items())
+        # a row is the features' values then the prediction's (unless a feature is named like a prediction
+        # column: then the row goes through event_row)
+        self.plain_rows = len(self.columns) == len(config.features) + len(config.prediction_columns)
+        self.binary_index: tuple[int, ...] = tuple(
+            i for i, kind in enumerate(config.features.values()) if kind == "binary")
+        self.fast_type: type | None = None
+        """The last FastPrediction class found to match ``feature_spec``."""
 
     @property
     def score_column(self) -> str | None:
         """The numeric prediction column (score, or top-class probability), if any."""
-        return next((c for c, k in self.config.prediction_columns.items() if k == "numeric"), None)
+        return self._score_column
 
     @staticmethod
     def _metric_fields(config: ModelConfig) -> frozenset[str]:
@@ -81,6 +100,7 @@ class ModelState:
         old = self.config
         self.config = config
         self.metric_fields = self._metric_fields(config)
+        self._derive()
         self.profile = profile
         if config.window != old.window:
             self.windower = self.windower.with_config(config.window)

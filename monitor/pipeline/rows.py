@@ -13,7 +13,7 @@ from typing import Any
 
 from monitor.config import ModelConfig
 
-__all__ = ["event_outcome_fields", "event_row", "prediction_columns"]
+__all__ = ["binary_labels", "event_outcome_fields", "event_row", "prediction_columns", "prediction_values"]
 
 Row = dict[str, Any]
 
@@ -97,6 +97,32 @@ def prediction_columns(model: ModelConfig, prediction: Any) -> Row:
     if kind == "class":
         return {col: _label(prediction)}
     return {col: _label(prediction), f"{col}_score": None}
+
+
+def prediction_values(model: ModelConfig, prediction: Any) -> tuple[Any, ...]:
+    """The values of :func:`prediction_columns` (in their order).
+
+    >>> from monitor.config import ModelConfig
+    >>> prediction_values(ModelConfig(name="m", features={"x": "numeric"}), 0.25)
+    (0.25,)
+    """
+    if type(prediction) is float and model.prediction.kind == "score" and prediction - prediction == 0.0:
+        return (prediction,)
+    return tuple(prediction_columns(model, prediction).values())
+
+
+def binary_labels(values: tuple[Any, ...], index: tuple[int, ...]) -> tuple[Any, ...]:
+    """``values`` with the bools/``None`` at ``index`` as binary labels (what :func:`event_row` makes of them).
+
+    >>> binary_labels((1.0, True, None, False), (1, 2, 3))
+    (1.0, 'True', None, 'False')
+    """
+    out = list(values)
+    for i in index:
+        v = out[i]
+        if v is not None:
+            out[i] = "True" if v else "False"
+    return tuple(out)
 
 
 def event_row(model: ModelConfig, features: Mapping[str, Any], prediction: Any, coerced: Counter[str]) -> Row:

@@ -7,7 +7,7 @@ import hashlib
 import logging
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -31,16 +31,23 @@ def sample_priority(event_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big")
 
 
+_STR_OR_NONE: frozenset[type] = frozenset({str, type(None)})
+
+
 class OpenWindow:
-    """One window being filled: drift state (``detectors.WindowState``), counters, joined outcomes, sample."""
+    """One window being filled: drift state (``detectors.WindowState``), counters, joined outcomes, sample.
+
+    ``buffer`` holds the rows not yet fed to the drift state as tuples of the profile's columns (in the
+    profile's order); checkpoints hold them as ``{column: value}`` dicts.
+    """
 
     def __init__(self, span: Span, profile: ReferenceProfile | None, seed: int, sample_size: int,
                  max_values: int = 20_000) -> None:
         self.span = span
-        self.profile = profile
         self.state: WindowState | None = (
             WindowState.empty(profile, seed=seed, max_values=max_values) if profile is not None else None)
-        self.buffer: list[Row] = []
+        self._set_profile(profile)
+        self.buffer: list[tuple[Any, ...]] = []
         self.n_events = 0
         self.first_ts = math.inf
         self.last_ts = -math.inf
@@ -50,37 +57,75 @@ class OpenWindow:
         self.joined: dict[str, dict[str, Any]] = {}
         self.sample: list[tuple[int, Row]] = []
         self.sample_size = sample_size
+        self._sample_cut = math.inf
         self.closed = False
         self.dropped_rows = 0
         self.versions: Counter[str] = Counter()
         self.segments: Counter[str] = Counter()
 
+    def _set_profile(self, profile: ReferenceProfile | None) -> None:
+        self.profile = profile
+        self._profile_columns: list[tuple[str, str]] = (
+            [(col.name, col.kind) for col in profile] if profile is not None else [])
+        self._profile_names = tuple(name for name, _ in self._profile_columns)
+        self._layout: tuple[str, ...] | None = None  # the row layout _project was made for
+        self._project: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
+
+    def _set_layout(self, columns: tuple[str, ...]) -> None:
+        """How to turn a row of ``columns`` into a buffer row (profile columns; one the row lacks is None)."""
+        self._layout = columns
+        names = self._profile_names
+        if columns == names:
+            self._project = None
+            return
+        where = {name: i for i, name in reversed(list(enumerate(columns)))}
+        index = [where.get(name, -1) for name in names]
+        if len(index) >= 2 and min(index) >= 0:
+            self._project = itemgetter(*index)
+        else:
+            self._project = lambda row: tuple(None if i < 0 else row[i] for i in index)
+
     # -- filling -----------------------------------------------------------------------------------
-    def add(self, row: Row, ts: float, event_id: str, version: str, score: float | None,
-            segments: dict[str, str]) -> None:
+    def add(self, row: tuple[Any, ...], columns: tuple[str, ...], ts: float, event_id: str, version: str,
+            score: float | None, segments: dict[str, str]) -> None:
+        """Add one event's ``row`` (its values, named by ``columns``)."""
         self.n_events += 1
-        self.first_ts = min(self.first_ts, ts)
-        self.last_ts = max(self.last_ts, ts)
+        if ts < self.first_ts:
+            self.first_ts = ts
+        if ts > self.last_ts:
+            self.last_ts = ts
         self.versions[version] += 1
-        for key, value in segments.items():
-            self.segments[f"{key}={value}"] += 1
+        if segments:
+            for key, value in segments.items():
+                self.segments[f"{key}={value}"] += 1
         if score is not None:  # Welford
             self.score_n += 1
             delta = score - self.score_mean
             self.score_mean += delta / self.score_n
             self.score_m2 += delta * (score - self.score_mean)
         if self.state is not None:
-            self.buffer.append(row)
+            if columns is not self._layout:
+                self._set_layout(columns)
+            project = self._project
+            self.buffer.append(row if project is None else project(row))
             if len(self.buffer) >= BATCH_ROWS:
                 self.flush_buffer()
         if self.sample_size > 0:
-            self.sample.append((sample_priority(event_id), {"event_id": event_id, "ts": ts, **row}))
-            if len(self.sample) >= 2 * self.sample_size:
-                self._trim_sample()
+            priority = sample_priority(event_id)
+            if priority < self._sample_cut:  # else it can never be among the sample_size lowest
+                entry: Row = {"event_id": event_id, "ts": ts}
+                entry.update(zip(columns, row, strict=True))
+                self.sample.append((priority, entry))
+                if len(self.sample) >= 2 * self.sample_size:
+                    self._trim_sample()
 
     def _trim_sample(self) -> None:
-        self.sample.sort(key=lambda item: item[0])
+        """Keep the ``sample_size`` rows of lowest priority (first come first on a tie)."""
+        self.sample.sort(key=itemgetter(0))
         del self.sample[self.sample_size:]
+        if self.sample_size > 0 and len(self.sample) == self.sample_size:
+            # a later row of priority >= the highest kept one sorts after all of them
+            self._sample_cut = self.sample[-1][0]
 
     def sample_rows(self) -> list[Row]:
         self._trim_sample()
@@ -91,26 +136,18 @@ class OpenWindow:
         if self.state is None or self.profile is None or not self.buffer:
             return
         batch: dict[str, Any] = {}
-        names = [col.name for col in self.profile]
-        columns: dict[str, tuple[Any, ...]]
-        try:  # rows hold every configured column: transpose them in C
-            if len(names) < 2:  # (itemgetter of one name returns the value, not a 1-tuple)
-                raise KeyError(names)
-            columns = dict(zip(names, zip(*map(itemgetter(*names), self.buffer), strict=True), strict=True))
-        except KeyError:  # rows of before a configuration change may lack a column
-            columns = {name: tuple(row.get(name) for row in self.buffer) for name in names}
-        for col in self.profile:
-            raw: Sequence[Any] = columns[col.name]
-            if col.kind == "numeric":
-                try:  # fast path: the row already holds floats / None (config kind = profile kind)
-                    batch[col.name] = np.array([np.nan if v is None else v for v in raw], dtype=np.float64)
+        for (name, kind), raw in zip(self._profile_columns, zip(*self.buffer, strict=True), strict=True):
+            values: Sequence[Any] = raw
+            if kind == "numeric":
+                try:  # fast path: floats / None (None -> nan), as the config kind = the profile kind
+                    batch[name] = np.array(values, dtype=np.float64)
                 except (TypeError, ValueError):
-                    values = [coerce(col.kind, v) for v in raw]
-                    batch[col.name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+                    values = [coerce(kind, v) for v in values]
+                    batch[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
             else:
-                if not all(v is None or type(v) is str for v in raw):
-                    raw = [coerce(col.kind, v) for v in raw]
-                batch[col.name] = np.array(raw, dtype=object)
+                if not _STR_OR_NONE.issuperset(map(type, values)):
+                    values = [coerce(kind, v) for v in values]
+                batch[name] = np.array(values, dtype=object)
         rows = len(self.buffer)
         self.buffer = []
         try:
@@ -130,7 +167,8 @@ class OpenWindow:
             "profile_hash": self.profile.content_hash if self.profile is not None else None,
             "profile_version": self.profile.version if self.profile is not None else None,
             "state": self.state.to_bytes() if self.state is not None else None,
-            "buffer": self.buffer, "n_events": self.n_events,
+            "buffer": [dict(zip(self._profile_names, row, strict=True)) for row in self.buffer],
+            "n_events": self.n_events,
             "first_ts": None if self.n_events == 0 else self.first_ts,
             "last_ts": None if self.n_events == 0 else self.last_ts,
             "score": [self.score_n, self.score_mean, self.score_m2],
@@ -149,12 +187,15 @@ class OpenWindow:
     def from_state(cls, data: dict[str, Any], profile: ReferenceProfile | None) -> OpenWindow:
         span = Span(str(data["key"]), float(data["start"]), float(data["end"]))
         window = cls(span, None, 0, int(data["sample_size"]))
-        window.profile = profile
+        window._set_profile(profile)
         if data.get("state") is not None and profile is not None:
             raw = data["state"]
             blob = base64.b64decode(raw) if isinstance(raw, str) else bytes(raw)
             window.state = WindowState.from_bytes(blob, profile, source=f"checkpoint {span.key}")
-        window.buffer = list(data["buffer"])
+        columns = window._profile_names
+        # rows of every configured column (older checkpoints) or of the profile's: only those are used
+        if profile is not None:
+            window.buffer = [tuple(row.get(name) for name in columns) for row in data["buffer"]]
         window.n_events = int(data["n_events"])
         if data.get("first_ts") is not None:
             window.first_ts, window.last_ts = float(data["first_ts"]), float(data["last_ts"])
