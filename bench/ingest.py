@@ -151,14 +151,15 @@ class FirstRecordClock:
         return getattr(self._inner, name)
 
 
-def watcher_in_process(bootstrap: str, topic: str, url: str, config: Path, n: int) -> float:
+def watcher_in_process(bootstrap: str, topic: str, url: str, config: Path, n: int, fetch_process: bool) -> float:
     from monitor.commands.run import build_service
     from monitor.settings import Settings
 
     group = f"bench-dw-{uuid.uuid4().hex[:6]}"
     settings = Settings(database_url=url, kafka_bootstrap_servers=bootstrap, kafka_predictions_topic=topic,
                         kafka_outcomes_topic=f"{topic}.outcomes", kafka_consumer_group=group, metrics_port=0)
-    service = build_service(settings, config, "kafka", url, registry=CollectorRegistry(), checkpoint_interval=5.0)
+    service = build_service(settings, config, "kafka", url, registry=CollectorRegistry(), checkpoint_interval=5.0,
+                            fetch_process=fetch_process)
     clock = FirstRecordClock(service.source)
     service.source = clock
     result = service.run(max_messages=n, timeout=600)
@@ -228,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=5000, help="count window size (events per model)")
     parser.add_argument("--processes", type=int, default=0,
                         help="0: the Service in this process; K: K 'driftwarden run' processes in one group")
+    parser.add_argument("--fetch-process", action=argparse.BooleanOptionalAction, default=True,
+                        help="the watcher's consumer in a child process (driftwarden run --fetch-process)")
     parser.add_argument("--bootstrap", default=os.environ.get("DRIFTWARDEN_KAFKA_BOOTSTRAP_SERVERS"))
     parser.add_argument("--database-url", default=os.environ.get("DRIFTWARDEN_DATABASE_URL"))
     args = parser.parse_args(argv)
@@ -254,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
                 watcher = watcher_processes(args.bootstrap, topic, url, config, args.events, args.processes)
                 how = f"{args.processes} 'driftwarden run' processes"
             else:
-                watcher = watcher_in_process(args.bootstrap, topic, url, config, args.events)
-                how = "one process"
+                watcher = watcher_in_process(args.bootstrap, topic, url, config, args.events, args.fetch_process)
+                how = "--fetch-process" if args.fetch_process else "one process"
             print(f"driftwarden run end-to-end into PostgreSQL ({how}): {watcher:,.0f} msg/s")
             print(f"ratio watcher / raw: {watcher / raw:.2f} (target >= 0.80)")
         typed, stdlib = decode_rate(kinds)

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     kafka_dead_letter_topic: str | None = Field(
         default=None, description="Optional topic that receives a copy of every dead-lettered message."
     )
+    kafka_fetch_process: bool = Field(
+        default=False, description="Run the kafka-python consumer in a child process (fetching on one core, the "
+        "watcher's work on another).",
+    )
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="Port of /metrics and /healthz; 0 = off.")
     webhook_url: str | None = Field(default=None, description="Slack-compatible webhook for alert notifications.")
     log_level: str = Field(default="INFO")

@@ -68,6 +68,7 @@ def build_service(
     max_batch: int = 2000,
     consumer_config: dict[str, Any] | None = None,
     stop_event: threading.Event | None = None,
+    fetch_process: bool | None = None,
 ) -> Any:
     """Wire settings, config, source, database, metrics and alerts into a :class:`~monitor.service.Service`."""
     from monitor.alerts.service import AlertService
@@ -78,6 +79,7 @@ def build_service(
     from monitor.service_store import SqlPartitionStore
     from monitor.sources import SourceError, open_file_source
     from monitor.sources.kafka import KafkaSource
+    from monitor.sources.kafka_process import FetchProcessSource
 
     try:
         config = load_config(config_path)
@@ -86,11 +88,13 @@ def build_service(
     source: Any
     publisher = None
     if source_arg == "kafka":
+        in_child = settings.kafka_fetch_process if fetch_process is None else fetch_process
+        extra: dict[str, Any] = {"log_level": settings.log_level} if in_child else {}
         try:
-            source = KafkaSource(settings.kafka_bootstrap_list, settings.kafka_consumer_group,
-                                 settings.kafka_predictions_topic, settings.kafka_outcomes_topic,
-                                 client_id=f"driftwarden-{socket.gethostname()}-{os.getpid()}",
-                                 **(consumer_config or {}))
+            source = (FetchProcessSource if in_child else KafkaSource)(
+                settings.kafka_bootstrap_list, settings.kafka_consumer_group, settings.kafka_predictions_topic,
+                settings.kafka_outcomes_topic, client_id=f"driftwarden-{socket.gethostname()}-{os.getpid()}",
+                **extra, **(consumer_config or {}))
         except SourceError as exc:
             fail(str(exc))
         if settings.kafka_dead_letter_topic:
@@ -161,6 +165,11 @@ def register(app: typer.Typer) -> None:
             None, "--instance-id", help="Kafka static group membership: a restarted process with the same id "
             "gets its partitions back at once, without a rebalance."
         ),
+        fetch_process: bool | None = typer.Option(
+            None, "--fetch-process/--no-fetch-process", help="Run the Kafka consumer in a child process: fetching "
+            "and parsing records on one core, the watcher's work on another (default: setting "
+            "DRIFTWARDEN_KAFKA_FETCH_PROCESS).", show_default=False,
+        ),
         progress: bool | None = typer.Option(
             None, "--progress/--no-progress", help="Progress bar over a file source (a backfill); default: on "
             "when stderr is a terminal.", show_default=False,
@@ -190,7 +199,7 @@ def register(app: typer.Typer) -> None:
             consumer_config["group_instance_id"] = instance_id
         service = build_service(settings, Path(config), source, url, registry=registry,
                                 checkpoint_interval=checkpoint_interval, consumer_config=consumer_config,
-                                stop_event=stop_event)
+                                stop_event=stop_event, fetch_process=fetch_process)
         port = settings.metrics_port if metrics_port is None else metrics_port
         server = None
         if port:

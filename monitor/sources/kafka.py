@@ -148,6 +148,10 @@ class KafkaSource:
         self.consumer.seek(ktp, offset)
         self._next[tp] = offset
 
+    def next_offset(self, tp: TopicPartition) -> int | None:
+        """Offset of the next record of ``tp`` to hand out (after a seek: where it landed), if known."""
+        return self._next.get(tp)
+
     def caught_up(self, tp: TopicPartition) -> bool:
         """True when every record of ``tp`` up to its high watermark has been handed out by :meth:`poll`."""
         if self._consumer is None:

@@ -272,9 +272,12 @@ def test_sigkill_at_random_points_changes_nothing(
 
         log = tmp_path / "crash.log"
         progress: list[int] = []
-        for _ in range(kills):
+        for i in range(kills):
             mark = log.stat().st_size if log.exists() else 0
-            proc = start_watcher(config, crash_url, kafka_bootstrap, topics, crash, log)
+            # every other watcher runs its consumer in a child process (--fetch-process): each kind resumes
+            # the state the other one left, and a SIGKILL of the parent must also end its fetch child
+            proc = start_watcher(config, crash_url, kafka_bootstrap, topics, crash, log,
+                                 *(("--fetch-process",) if i % 2 else ()))
             wait_assigned(log, mark, proc)
             time.sleep(rng.uniform(0.3, 3.5))
             proc.send_signal(signal.SIGKILL)
@@ -285,7 +288,7 @@ def test_sigkill_at_random_points_changes_nothing(
         print(f"stored offsets after each SIGKILL: {progress} of {total}")
         assert any(0 < p < total for p in progress), "no kill landed in the middle of the stream"
         mark = log.stat().st_size
-        proc = start_watcher(config, crash_url, kafka_bootstrap, topics, crash, log)
+        proc = start_watcher(config, crash_url, kafka_bootstrap, topics, crash, log, "--fetch-process")
         wait_assigned(log, mark, proc)
         wait_consumed(crash_url, crash, ends, proc, log)
         stop_watcher(proc, log)
