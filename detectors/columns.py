@@ -10,6 +10,7 @@ their exact counts. Nothing else of the raw data is kept.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Final
 
 import numpy as np
@@ -67,6 +68,17 @@ class NumericProfile:
     def missing_rate(self) -> float:
         """Share of null rows (NaN / None / NaT) in the reference."""
         return self.n_null / self.n_rows if self.n_rows else 0.0
+
+    @cached_property
+    def self_counts(self) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.integer]]:
+        """``(#values <= v, #values < v)`` at every one of the sorted ``values`` (the reference's own counts
+        of :func:`~detectors.stattests.cramer_von_mises.cvm_ks_sorted`, the same for every window), computed
+        on first use and kept (int32 when they fit: as much memory as ``values``)."""
+        from detectors.stattests.cramer_von_mises import sorted_self_counts
+
+        le, lt = sorted_self_counts(self.values)
+        dtype = np.int32 if self.values.size < 2**31 - 1 else np.int64
+        return _frozen(le.astype(dtype)), _frozen(lt.astype(dtype))
 
     @classmethod
     def build(cls, name: str, series: pd.Series, *, max_values: int, rng: np.random.Generator) -> NumericProfile:

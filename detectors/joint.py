@@ -63,15 +63,24 @@ def usable_columns(columns: Mapping[str, ColumnProfile]) -> tuple[str, ...]:
 
 
 def joint_matrix(
-    columns: Mapping[str, ColumnProfile], names: Sequence[str], batch: pd.DataFrame | Mapping[str, Any]
+    columns: Mapping[str, ColumnProfile],
+    names: Sequence[str],
+    batch: pd.DataFrame | Mapping[str, Any],
+    codes: Mapping[str, npt.NDArray[np.intp] | None] | None = None,
 ) -> npt.NDArray[np.float64]:
-    """``(rows, len(names))`` float matrix of ``batch`` in the detector's encoding (module docstring)."""
+    """``(rows, len(names))`` float matrix of ``batch`` in the detector's encoding (module docstring).
+
+    ``codes`` may hold, per categorical column of object values, the positions of its values among the
+    reference categories by exact lookup (-1 for a value not found, e.g.
+    :meth:`~detectors.window_columns.CategoricalWindow.lookup_codes`), so the window's lookup is reused.
+    """
     parts = []
     for name in names:
         col = columns[name]
         raw = batch[name]
         if isinstance(col, CategoricalProfile):
-            parts.append(_category_codes(_index(col.categories), raw))
+            known = codes.get(name) if codes is not None else None
+            parts.append(_category_codes(_index(col.categories), raw, known))
         elif isinstance(raw, np.ndarray) and raw.dtype.kind == "f":
             parts.append(raw.astype(np.float64, copy=False))
         else:
@@ -86,11 +95,12 @@ def _index(categories: tuple[str, ...]) -> pd.Index:
     return pd.Index(list(categories), dtype=object)
 
 
-def _category_codes(index: pd.Index, raw: Any) -> npt.NDArray[np.float64]:
-    """Index of each label in ``index`` (-1 unseen, NaN null); raw strings are looked up before converting."""
+def _category_codes(index: pd.Index, raw: Any, known: npt.NDArray[np.intp] | None = None) -> npt.NDArray[np.float64]:
+    """Index of each label in ``index`` (-1 unseen, NaN null); raw strings are looked up before converting
+    (``known``: that lookup, already done; a value it missed is converted, then looked up again)."""
     arr = raw.to_numpy() if isinstance(raw, pd.Series) and raw.dtype == object else raw
     if isinstance(arr, np.ndarray) and arr.dtype == object:
-        codes = index.get_indexer(arr).astype(np.float64)
+        codes = (index.get_indexer(arr) if known is None else known).astype(np.float64)
         miss = codes < 0
         if not miss.any():
             return codes

@@ -31,7 +31,9 @@ optimistic and raises the false-alarm rate.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -270,8 +272,16 @@ class PCAReconstruction:
         return _standardize(self._check(matrix), self._encoding)
 
     def reconstruction_errors(self, matrix: ArrayLike) -> FloatArray:
-        """Per-row Euclidean reconstruction error in standardized space."""
-        return _row_errors(self.transform(matrix), self._components)
+        """Per-row Euclidean reconstruction error in standardized space.
+
+        The two small matrix products run on one BLAS thread (:func:`single_threaded_blas`): a window's
+        batches are a few hundred rows, where waking (and then spinning) BLAS worker threads costs several
+        times the product itself and steals the core the caller needs; the per-row errors then also do not
+        depend on the host's core count.
+        """
+        z = self.transform(matrix)
+        with single_threaded_blas():
+            return _row_errors(z, self._components)
 
     def score(self, current: ArrayLike) -> MultivariateResult:
         """Mean reconstruction error of ``current`` against the calibrated band.
@@ -421,25 +431,57 @@ def _fit_encoding(x: FloatArray, cats: tuple[int, ...]) -> _Encoding:
 def _encode(x: FloatArray, enc: _Encoding) -> FloatArray:
     out = np.array(x, dtype=np.float64, copy=True)
     finite = np.isfinite(out)
-    for j in range(out.shape[1]):
-        if j not in enc.categorical:
-            out[~finite[:, j], j] = enc.impute[j]
+    impute = ~finite  # non-finite entries of the numeric columns take the column's impute value
+    if enc.categorical:
+        impute[:, list(enc.categorical)] = False
+    if impute.any():
+        out[impute] = np.broadcast_to(enc.impute, out.shape)[impute]
     for i, j in enumerate(enc.categorical):
         col = x[:, j]
         ok = finite[:, j]
+        every = bool(ok.all())
+        values = col if every else col[ok]
         codes, freqs = enc.codes[i], enc.freqs[i]
         encoded = np.zeros(col.shape[0])
         if codes.size:
-            pos = np.clip(np.searchsorted(codes, col[ok]), 0, codes.size - 1)
-            hit = codes[pos] == col[ok]
-            encoded[ok] = np.where(hit, freqs[pos], 0.0)
-        encoded[~ok] = enc.missing_freqs[i]
+            pos = np.clip(np.searchsorted(codes, values), 0, codes.size - 1)
+            hit = codes[pos] == values
+            if every:
+                encoded = np.where(hit, freqs[pos], 0.0)
+            else:
+                encoded[ok] = np.where(hit, freqs[pos], 0.0)
+        if not every:
+            encoded[~ok] = enc.missing_freqs[i]
         out[:, j] = encoded
     return out
 
 
 def _standardize(x: FloatArray, enc: _Encoding) -> FloatArray:
     return (_encode(x, enc) - enc.means) / enc.scales
+
+
+_BLAS_LOCK = threading.Lock()
+_BLAS: list[Any] = []  # the threadpoolctl controller, made on first use ([None] without threadpoolctl)
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Run the block with the BLAS libraries limited to one thread (restored after; a no-op without
+    ``threadpoolctl``). Calls from several threads take turns, so the limit is never restored under another."""
+    with _BLAS_LOCK:
+        if not _BLAS:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:  # pragma: no cover - scikit-learn (through evidently) brings it
+                _BLAS.append(None)
+            else:
+                _BLAS.append(ThreadpoolController())
+        controller = _BLAS[0]
+        if controller is None:  # pragma: no cover
+            yield
+            return
+        with controller.limit(limits=1, user_api="blas"):
+            yield
 
 
 def _row_errors(z: FloatArray, components: FloatArray) -> FloatArray:

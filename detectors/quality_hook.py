@@ -66,14 +66,19 @@ def _numeric(col: NumericProfile, win: NumericWindow) -> list[QualityResult]:
     ]
     outside = win.n_below + win.n_above
     if win.n_finite:
-        held = win.sorted_values()
-        out_values = held[(held < col.min) | (held > col.max)]
-        uniq, counts = np.unique(out_values, return_counts=True)
-        order = np.lexsort((uniq, -counts))[:MAX_EXAMPLES]
-        examples = tuple((repr(float(uniq[i])), int(counts[i])) for i in order)
+        held = win.sorted_values()  # sorted: the values outside the range are a prefix and a suffix
+        below = int(np.searchsorted(held, col.min, side="left"))
+        above = int(np.searchsorted(held, col.max, side="right"))
+        examples: tuple[tuple[str, int], ...] = ()
+        n_distinct = 0
+        if below or above < held.size:
+            uniq, counts = np.unique(np.concatenate([held[:below], held[above:]]), return_counts=True)
+            order = np.lexsort((uniq, -counts))[:MAX_EXAMPLES]
+            examples = tuple((repr(float(uniq[i])), int(counts[i])) for i in order)
+            n_distinct = int(uniq.size)
         found.append(out_of_range_from_counts(
             col.name, outside, win.n_finite, reference_min=col.min, reference_max=col.max,
-            reference_count=col.n_finite, examples=examples, n_distinct_outside=int(uniq.size),
+            reference_count=col.n_finite, examples=examples, n_distinct_outside=n_distinct,
         ))
         found.append(constant_from_counts(
             col.name, 1 if win.min == win.max else 2, win.n_finite, reference_distinct=col.n_distinct,

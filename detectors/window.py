@@ -193,16 +193,19 @@ class WindowState:
             for name, col in self._columns.items():
                 if isinstance(col, NumericWindow):
                     values_by_name[name] = to_numeric(values_by_name[name], column=name, source=source)
+        # categorical values are looked up once, for the joint matrix and the counts
+        codes = {name: col.lookup_codes(values_by_name[name])
+                 for name, col in self._columns.items() if isinstance(col, CategoricalWindow)}
         matrix = None
         detector = self._profile.multivariate
         if detector is not None and self._joint_on:
-            matrix = joint_matrix(self._profile.columns, self._profile.multivariate_columns, values_by_name)
+            matrix = joint_matrix(self._profile.columns, self._profile.multivariate_columns, values_by_name, codes)
         for name, col in self._columns.items():
             values = values_by_name[name]
             if isinstance(col, NumericWindow):
                 col.update(values, self._rng, source=source, strict=strict)
             else:
-                col.update(values, source=source)
+                col.update(values, source=source, codes=codes[name])
         if matrix is not None and detector is not None:
             self.joint.add(detector, matrix)
         self._n_rows += lengths.pop() if lengths else 0

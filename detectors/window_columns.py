@@ -14,6 +14,7 @@ Memory bound, per column:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Final
 
 import numpy as np
@@ -277,12 +278,32 @@ class CategoricalWindow:
 
     def _codes(self, arr: npt.NDArray[np.object_]) -> npt.NDArray[np.intp]:
         """Index positions of ``arr``'s values (-1 when absent): a dict lookup per value, which on the
-        watcher's batches (hundreds of rows) is ~10x faster than ``pd.Index.get_indexer``'s per-call setup."""
+        watcher's batches (hundreds of rows) is ~10x faster than ``pd.Index.get_indexer``'s per-call setup.
+
+        A value found is equal to (and hashes like) a label, i.e. a ``str`` (or a subclass, which the
+        conversion of the misses would turn into that same label); an unhashable value is a miss."""
         lookup = self._lookup
         if lookup is None:
             lookup = self._lookup = {label: i for i, label in enumerate(self.index)}
         get = lookup.get
-        return np.fromiter((get(v, -1) if type(v) is str else -1 for v in arr), dtype=np.intp, count=arr.size)
+        try:
+            return np.fromiter(map(get, arr, repeat(-1)), dtype=np.intp, count=arr.size)
+        except TypeError:  # an unhashable value (a list, a dict): look up the strings only
+            return np.fromiter((get(v, -1) if type(v) is str else -1 for v in arr), dtype=np.intp, count=arr.size)
+
+    @staticmethod
+    def object_values(raw: Any) -> npt.NDArray[np.object_] | None:
+        """``raw`` as an object array when it is one (or an object Series), else ``None`` (the values that
+        :meth:`update` looks up before converting)."""
+        if isinstance(raw, pd.Series):
+            return raw.to_numpy() if raw.dtype == object else None
+        return raw if isinstance(raw, np.ndarray) and raw.dtype == object else None
+
+    def lookup_codes(self, raw: Any) -> npt.NDArray[np.intp] | None:
+        """The dict-lookup codes of ``raw`` (:meth:`_codes`) when it is an object array, else ``None``: pass
+        them to :meth:`update` (``codes=``) and :func:`detectors.joint.joint_matrix` to look up only once."""
+        arr = self.object_values(raw)
+        return None if arr is None else self._codes(arr)
 
     @classmethod
     def empty(cls, col: CategoricalProfile, max_unseen: int) -> CategoricalWindow:
@@ -301,13 +322,15 @@ class CategoricalWindow:
     def n_unseen(self) -> int:
         return sum(self.unseen.values())
 
-    def update(self, raw: pd.Series | npt.ArrayLike, *, source: str) -> None:
-        arr = raw.to_numpy() if isinstance(raw, pd.Series) and raw.dtype == object else None
-        if arr is None and isinstance(raw, np.ndarray) and raw.dtype == object:
-            arr = raw
+    def update(
+        self, raw: pd.Series | npt.ArrayLike, *, source: str, codes: npt.NDArray[np.intp] | None = None
+    ) -> None:
+        """Count a batch of values; ``codes`` are ``raw``'s :meth:`lookup_codes` when already computed."""
+        arr = self.object_values(raw)
         if arr is not None:
             # fast path for object columns of strings: look the raw values up, convert only the misses
-            codes = self._codes(arr)
+            if codes is None:
+                codes = self._codes(arr)
             miss = codes < 0
             if miss.any():
                 labels = to_labels(pd.Series(arr[miss], dtype=object))

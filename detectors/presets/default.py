@@ -60,7 +60,7 @@ def default_column(
         if win.n_finite == 0:
             return all_null_result(col, win)
         cur = win.sorted_values()
-        t, d = cvm_ks_sorted(col.values, cur)
+        t, d = cvm_ks_sorted(col.values, cur, x_counts=col.self_counts)
         p = cvm_pvalue_asymptotic(t, col.values.size, cur.size)
         test, stat, effect, n_ref, n_cur = "cramer_von_mises", t, d, col.n_finite, win.n_finite
     elif isinstance(col, CategoricalProfile) and isinstance(win, CategoricalWindow):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -14,6 +15,9 @@ from detectors.quality._result import QualityResult, as_values, format_examples,
 __all__ = ["out_of_range_check", "out_of_range_from_counts", "outside_range_p_value"]
 
 
+# a pure function of three integers that costs O(n_current) special-function values: count windows of one
+# size ask for the same few (count, n) pairs again and again
+@lru_cache(maxsize=4096)
 def outside_range_p_value(count: int, n_current: int, n_reference: int) -> float:
     r"""P(at least ``count`` of ``n_current`` new values fall outside [min, max] of ``n_reference`` values).
 

@@ -11,7 +11,7 @@ from scipy import special, stats
 from detectors.result import TestResult
 from detectors.stattests._common import as_sample, check_alpha
 
-__all__ = ["cramer_von_mises", "cvm_ks_sorted", "cvm_pvalue_asymptotic"]
+__all__ = ["cramer_von_mises", "cvm_ks_sorted", "cvm_pvalue_asymptotic", "sorted_self_counts"]
 
 NAME = "cramer_von_mises"
 
@@ -43,20 +43,51 @@ def cramer_von_mises(
     return TestResult(NAME, float(res.statistic), p, alpha, p <= alpha)
 
 
-def cvm_ks_sorted(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> tuple[float, float]:
+def sorted_self_counts(a: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """``(#a <= a_i, #a < a_i)`` for every value of the sorted array ``a``: the end and the start of the run
+    of equal values holding ``a_i``, in O(n) (the same integers as ``np.searchsorted(a, a, side="right")``
+    and ``side="left"``, which compare the same way, e.g. -0.0 == 0.0).
+
+    >>> [c.tolist() for c in sorted_self_counts(np.array([1.0, 2.0, 2.0, 3.0]))]
+    [[1, 3, 3, 4], [0, 1, 1, 3]]
+    """
+    n = a.size
+    new_run = np.empty(n, dtype=bool)
+    if n:
+        new_run[0] = True
+        np.not_equal(a[1:], a[:-1], out=new_run[1:])
+    starts = np.flatnonzero(new_run)
+    lengths = np.diff(starts, append=n)
+    return np.repeat(starts + lengths, lengths), np.repeat(starts, lengths)
+
+
+def cvm_ks_sorted(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    *,
+    x_counts: tuple[npt.NDArray[np.integer], npt.NDArray[np.integer]] | None = None,
+) -> tuple[float, float]:
     """(Cramér–von Mises T, Kolmogorov–Smirnov D) of two already-sorted finite samples, in one pass.
 
     T is scipy's two-sample statistic with midranks for ties (Anderson 1962):
     U = n Σ (r_i − i)² + m Σ (s_j − j)², T = U / (nm(n+m)) − (4nm − 1) / (6(n+m)), with r, s the midranks of
     the sorted samples in the pooled sample; the midrank of a value is (#pooled < v + #pooled <= v + 1) / 2.
-    D is the largest gap of the empirical CDFs at the points of either sample. Eight searches of sorted
-    keys, no re-sorting.
+    D is the largest gap of the empirical CDFs at the points of either sample.
+
+    The eight counts (#x and #y below / at most each point of x and of y) are exact integers: a sample's
+    counts at its own points are its runs of equal values (:func:`sorted_self_counts`; ``x_counts`` may
+    pass x's, e.g. cached with the reference); #x < y_j is one search of sorted keys, #x <= y_j follows from
+    x's runs, and y's counts at the points of x are cumulative counts of those (y_j <= x_i exactly when
+    #x < y_j <= i). No re-sorting.
     """
     n, m = x.size, y.size
-    x_le_x, y_le_x = np.searchsorted(x, x, side="right"), np.searchsorted(y, x, side="right")
-    x_le_y, y_le_y = np.searchsorted(x, y, side="right"), np.searchsorted(y, y, side="right")
-    x_lt_x, y_lt_x = np.searchsorted(x, x, side="left"), np.searchsorted(y, x, side="left")
-    x_lt_y, y_lt_y = np.searchsorted(x, y, side="left"), np.searchsorted(y, y, side="left")
+    x_le_x, x_lt_x = sorted_self_counts(x) if x_counts is None else x_counts
+    y_le_y, y_lt_y = sorted_self_counts(y)
+    x_lt_y = np.searchsorted(x, y, side="left")
+    at = np.minimum(x_lt_y, n - 1)  # the first x >= y_j (if any): y_j is in x when it equals it
+    x_le_y = np.where(x[at] == y, x_le_x[at], x_lt_y)
+    y_le_x = np.cumsum(np.bincount(x_lt_y, minlength=n + 1)[:n])  # #{j: #x < y_j <= i}
+    y_lt_x = np.cumsum(np.bincount(x_le_y, minlength=n + 1)[:n])  # #{j: #x <= y_j <= i}
     d = max(np.max(np.abs(x_le_x / n - y_le_x / m)), np.max(np.abs(x_le_y / n - y_le_y / m)))
     rx = (x_lt_x + y_lt_x + x_le_x + y_le_x + 1) / 2.0
     ry = (x_lt_y + y_lt_y + x_le_y + y_le_y + 1) / 2.0

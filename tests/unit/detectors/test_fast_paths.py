@@ -1,0 +1,243 @@
+"""The window-close fast paths give exactly (bit for bit) what the plain computations they replace give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pytest
+
+from detectors import ReferenceProfile, WindowState
+from detectors.columns import CategoricalProfile, NumericProfile
+from detectors.joint import joint_matrix
+from detectors.kinds import to_labels
+from detectors.multivariate import PCAReconstruction, _encode, _Encoding, single_threaded_blas
+from detectors.quality.range import outside_range_p_value
+from detectors.quality_hook import MAX_EXAMPLES, _numeric, quality_findings
+from detectors.stattests.cramer_von_mises import cvm_ks_sorted, sorted_self_counts
+from detectors.window_columns import CategoricalWindow
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def plain_cvm_ks_sorted(x: FloatArray, y: FloatArray) -> tuple[float, float]:
+    """The former implementation: eight searches of sorted keys."""
+    n, m = x.size, y.size
+    x_le_x, y_le_x = np.searchsorted(x, x, side="right"), np.searchsorted(y, x, side="right")
+    x_le_y, y_le_y = np.searchsorted(x, y, side="right"), np.searchsorted(y, y, side="right")
+    x_lt_x, y_lt_x = np.searchsorted(x, x, side="left"), np.searchsorted(y, x, side="left")
+    x_lt_y, y_lt_y = np.searchsorted(x, y, side="left"), np.searchsorted(y, y, side="left")
+    d = max(np.max(np.abs(x_le_x / n - y_le_x / m)), np.max(np.abs(x_le_y / n - y_le_y / m)))
+    rx = (x_lt_x + y_lt_x + x_le_x + y_le_x + 1) / 2.0
+    ry = (x_lt_y + y_lt_y + x_le_y + y_le_y + 1) / 2.0
+    u = n * np.sum((rx - np.arange(1, n + 1)) ** 2) + m * np.sum((ry - np.arange(1, m + 1)) ** 2)
+    k, total = float(n) * m, float(n + m)
+    t = u / (k * total) - (4 * k - 1) / (6 * total)
+    return float(t), float(d)
+
+
+def sample_pairs() -> list[tuple[FloatArray, FloatArray]]:
+    rng = np.random.default_rng(11)
+    pairs = [
+        (np.array([1.0]), np.array([1.0])),
+        (np.array([1.0]), np.array([0.0, 2.0])),
+        (np.array([0.0, -0.0, 0.0]), np.array([-0.0, 0.0])),  # -0.0 == 0.0: one run
+        (np.array([1.0, 2.0, 2.0, 3.0]), np.array([2.0, 2.0, 2.0])),
+        (np.array([1.0, 2.0, 3.0]), np.array([-5.0, 10.0])),  # y outside x on both sides
+        (np.array([5.0, 5.0]), np.array([1.0, 2.0, 3.0])),  # all of y below x
+    ]
+    for n, m, decimals in [(5000, 5000, 4), (5000, 392, 1), (300, 4000, 2), (1000, 1000, 0), (64, 7, 12)]:
+        x = rng.normal(size=n).round(decimals)
+        y = rng.normal(0.3, 1.2, size=m).round(decimals)
+        pairs.append((x, y))
+    pairs.append((rng.integers(0, 5, 800).astype(float), rng.integers(2, 9, 600).astype(float)))  # heavy ties
+    return [(np.sort(x), np.sort(y)) for x, y in pairs]
+
+
+@pytest.mark.parametrize("pair", sample_pairs())
+def test_cvm_ks_sorted_equals_the_eight_searches(pair: tuple[FloatArray, FloatArray]) -> None:
+    x, y = pair
+    expected = plain_cvm_ks_sorted(x, y)
+    assert cvm_ks_sorted(x, y) == expected
+    le, lt = sorted_self_counts(x)
+    assert cvm_ks_sorted(x, y, x_counts=(le.astype(np.int32), lt.astype(np.int32))) == expected
+
+
+@pytest.mark.parametrize("pair", sample_pairs())
+def test_sorted_self_counts_are_the_self_searches(pair: tuple[FloatArray, FloatArray]) -> None:
+    for a in pair:
+        le, lt = sorted_self_counts(a)
+        assert np.array_equal(le, np.searchsorted(a, a, side="right"))
+        assert np.array_equal(lt, np.searchsorted(a, a, side="left"))
+    le, lt = sorted_self_counts(np.empty(0))
+    assert le.size == lt.size == 0
+
+
+def test_profile_self_counts_cached_and_exact() -> None:
+    rng = np.random.default_rng(3)
+    profile = ReferenceProfile.build(pd.DataFrame({"x": rng.normal(size=3000).round(2)}))
+    col = profile["x"]
+    assert isinstance(col, NumericProfile)
+    le, lt = col.self_counts
+    assert col.self_counts is col.self_counts
+    assert np.array_equal(le, np.searchsorted(col.values, col.values, side="right"))
+    assert np.array_equal(lt, np.searchsorted(col.values, col.values, side="left"))
+    assert not le.flags.writeable and not lt.flags.writeable
+    assert ReferenceProfile.from_bytes(profile.to_bytes()).content_hash == profile.content_hash
+
+
+def plain_examples(held: FloatArray, lo: float, hi: float) -> tuple[tuple[tuple[str, int], ...], int]:
+    """The former out-of-range examples: a mask over every held value."""
+    out_values = held[(held < lo) | (held > hi)]
+    uniq, counts = np.unique(out_values, return_counts=True)
+    order = np.lexsort((uniq, -counts))[:MAX_EXAMPLES]
+    return tuple((repr(float(uniq[i])), int(counts[i])) for i in order), int(uniq.size)
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.5, 3.0, -4.0])
+def test_out_of_range_examples_equal_the_masked_computation(shift: float) -> None:
+    rng = np.random.default_rng(5)
+    ref = pd.DataFrame({"x": rng.normal(size=2000).round(1)})
+    profile = ReferenceProfile.build(ref)
+    cur = rng.normal(shift, 1.5, size=3000).round(1)
+    cur[:7] = ref["x"].min()  # values on the bounds are inside
+    cur[7:12] = ref["x"].max()
+    state = WindowState.from_frame(profile, pd.DataFrame({"x": cur}))
+    col, win = profile["x"], state.numeric("x")
+    assert isinstance(col, NumericProfile)
+    expected, distinct = plain_examples(win.sorted_values(), col.min, col.max)
+    found = [f for f in _numeric(col, win) if f.check == "out_of_range"]  # triggered or not
+    assert len(found) == 1 and found[0].examples == expected
+    if distinct > len(expected):
+        assert found[0].message.endswith(f" and {distinct - len(expected)} more")
+    assert [f.check for f in quality_findings(profile, state, ["x"])].count("out_of_range") == int(
+        found[0].triggered)
+
+
+def test_outside_range_p_value_cache_is_the_function() -> None:
+    for args in [(0, 10, 10), (1, 5000, 5000), (3, 5000, 5000), (12, 392, 5000), (7, 6, 100)]:
+        assert outside_range_p_value(*args) == outside_range_p_value.__wrapped__(*args)
+
+
+def plain_encode(x: FloatArray, enc: _Encoding) -> FloatArray:
+    """The former encoding loop (one masked assignment per numeric column)."""
+    out = np.array(x, dtype=np.float64, copy=True)
+    finite = np.isfinite(out)
+    for j in range(out.shape[1]):
+        if j not in enc.categorical:
+            out[~finite[:, j], j] = enc.impute[j]
+    for i, j in enumerate(enc.categorical):
+        col = x[:, j]
+        ok = finite[:, j]
+        codes, freqs = enc.codes[i], enc.freqs[i]
+        encoded = np.zeros(col.shape[0])
+        if codes.size:
+            pos = np.clip(np.searchsorted(codes, col[ok]), 0, codes.size - 1)
+            hit = codes[pos] == col[ok]
+            encoded[ok] = np.where(hit, freqs[pos], 0.0)
+        encoded[~ok] = enc.missing_freqs[i]
+        out[:, j] = encoded
+    return out
+
+
+@pytest.mark.parametrize("holes", [False, True])
+def test_encode_equals_the_column_loop(holes: bool) -> None:
+    rng = np.random.default_rng(8)
+    n = 3000
+    ref = np.column_stack([rng.normal(size=n), rng.integers(0, 4, n).astype(float), rng.normal(size=n),
+                           rng.integers(0, 3, n).astype(float)])
+    ref[rng.random(n) < 0.05, 1] = np.nan
+    detector = PCAReconstruction.fit(ref, chunk_size=500, categorical_columns=[1, 3])
+    cur = np.column_stack([rng.normal(size=700), rng.integers(-1, 6, 700).astype(float), rng.normal(size=700),
+                           rng.integers(0, 3, 700).astype(float)])
+    if holes:
+        for j, bad in [(0, np.nan), (0, np.inf), (1, np.nan), (2, -np.inf), (3, np.nan)]:
+            cur[rng.random(700) < 0.1, j] = bad
+    enc = detector._encoding
+    assert np.array_equal(_encode(cur, enc), plain_encode(cur, enc), equal_nan=True)
+    assert np.array_equal(_encode(ref, enc), plain_encode(ref, enc), equal_nan=True)
+
+
+def test_single_threaded_blas_restores_the_thread_count() -> None:
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    with single_threaded_blas():
+        inside = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    after = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    assert after == before
+    assert all(t == 1 for t in inside)
+
+
+def odd_labels() -> npt.NDArray[np.object_]:
+    values: list[Any] = ["a", "b", None, np.nan, "zz", np.str_("c"), 1, 2.0, True, "", "a", float("inf"), "c"]
+    return np.array(values * 40, dtype=object)
+
+
+def test_lookup_codes_shared_with_the_joint_matrix_change_nothing() -> None:
+    rng = np.random.default_rng(2)
+    ref = pd.DataFrame({"x": rng.normal(size=400), "k": rng.choice(["a", "b", "c", "1", "2", "True"], 400)})
+    profile = ReferenceProfile.build(ref)
+    col = profile["k"]
+    assert isinstance(col, CategoricalProfile)
+    raw = odd_labels()
+    batch = {"x": rng.normal(size=raw.size), "k": raw}
+
+    win = CategoricalWindow.empty(col, 1000)
+    codes = win.lookup_codes(raw)
+    assert codes is not None
+    index = pd.Index(list(col.categories), dtype=object)
+    plain = index.get_indexer(raw)
+    assert np.array_equal(codes[codes >= 0], plain[codes >= 0])  # every value found is found as before
+
+    # the counts are those of the labels of every value (the definition, without any lookup shortcut)
+    labels = to_labels(pd.Series(raw, dtype=object))
+    label_codes = index.get_indexer(labels)
+    null = pd.isna(labels)
+    unseen = pd.Series(labels[(label_codes < 0) & ~null]).value_counts()
+    for known in (codes, None):
+        counted = CategoricalWindow.empty(col, 1000)
+        counted.update(raw, source="t", codes=known)
+        assert counted.n_rows == raw.size and counted.n_null == int(null.sum())
+        assert np.array_equal(counted.counts, np.bincount(label_codes[label_codes >= 0], minlength=len(index)))
+        assert counted.unseen == {str(k): int(v) for k, v in unseen.items()}
+
+    names = ("x", "k")
+    shared = joint_matrix(profile.columns, names, batch, {"k": codes})
+    alone = joint_matrix(profile.columns, names, batch)
+    assert np.array_equal(shared, alone, equal_nan=True)
+
+
+def test_unhashable_label_is_a_miss() -> None:
+    ref = pd.DataFrame({"k": ["a", "b"] * 50})
+    col = ReferenceProfile.build(ref)["k"]
+    assert isinstance(col, CategoricalProfile)
+    win = CategoricalWindow.empty(col, 10)
+    codes = win.lookup_codes(np.array(["a", ["a"], "b"], dtype=object))
+    assert codes is not None and codes.tolist() == [0, -1, 1]
+
+
+def test_window_state_with_shared_lookups_equals_the_column_updates() -> None:
+    rng = np.random.default_rng(4)
+    n = 1200
+    ref = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "k": rng.choice(list("pqr"), n),
+                        "j": rng.choice(list("uv"), n)})
+    profile = ReferenceProfile.build(ref)
+    state = WindowState.empty(profile, seed=1)
+    manual = WindowState.empty(profile, seed=1)
+    for size in (512, 300, 77):
+        raw_k = rng.choice(np.array(["p", "q", "r", "s", None], dtype=object), size)
+        batch = {"a": rng.normal(size=size), "b": rng.normal(size=size), "k": raw_k,
+                 "j": rng.choice(["u", "v"], size).astype(object)}
+        state.update(batch)
+        # the same rows, each column through the plain (own lookup) path
+        detector = profile.multivariate
+        assert detector is not None
+        manual.joint.add(detector, joint_matrix(profile.columns, profile.multivariate_columns, batch))
+        for name in ("a", "b"):
+            manual.numeric(name).update(batch[name], manual._rng, source="t")
+        for name in ("k", "j"):
+            manual.categorical(name).update(batch[name], source="t")
+        manual._n_rows += size
+    assert state.to_bytes() == manual.to_bytes()
