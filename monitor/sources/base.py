@@ -9,7 +9,6 @@ next offset before :meth:`Source.resume` lets messages of it flow. Nothing here 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal, NamedTuple, Protocol
 
 __all__ = [
@@ -38,9 +37,9 @@ class Position(NamedTuple):
 TopicPartition = tuple[str, int]
 
 
-@dataclass(frozen=True, slots=True)
-class RawMessage:
-    """One undecoded message: bytes and where they came from."""
+class RawMessage(NamedTuple):
+    """One undecoded message: bytes and where they came from (a NamedTuple: built for every record, it is
+    three times cheaper to make than a frozen dataclass)."""
 
     topic: str
     partition: int
