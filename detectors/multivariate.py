@@ -153,6 +153,7 @@ class PCAReconstruction:
         chunk_size: int,
     ) -> None:
         self._encoding = encoding
+        self._table = _category_table(encoding)
         self._components = components
         self._ratio = explained_variance_ratio
         self._chunk_statistics = chunk_statistics
@@ -269,7 +270,7 @@ class PCAReconstruction:
     # -- scoring ----------------------------------------------------------------------------------
     def transform(self, matrix: ArrayLike) -> FloatArray:
         """Encoded, imputed and standardized copy of ``matrix`` (the space the PCA works in)."""
-        return _standardize(self._check(matrix), self._encoding)
+        return _standardize(self._check(matrix), self._encoding, self._table)
 
     def reconstruction_errors(self, matrix: ArrayLike) -> FloatArray:
         """Per-row Euclidean reconstruction error in standardized space.
@@ -428,7 +429,48 @@ def _fit_encoding(x: FloatArray, cats: tuple[int, ...]) -> _Encoding:
     )
 
 
-def _encode(x: FloatArray, enc: _Encoding) -> FloatArray:
+@dataclass(frozen=True, slots=True)
+class _CategoryTable:
+    """The frequency encoding of every categorical column as one array lookup, for reference codes that are
+    integers in ``[0, _MAX_TABLE_CODE)`` (category indices, as :func:`detectors.joint.joint_matrix` makes):
+    column ``i``'s code ``c`` is at ``values[offsets[i] + c]`` (0.0 when the reference has no such code),
+    the last slot of ``values`` (0.0) is for any other finite value."""
+
+    columns: NDArray[np.intp]
+    offsets: FloatArray
+    sizes: FloatArray
+    values: FloatArray
+    missing: FloatArray
+
+
+_MAX_TABLE_CODE = 1 << 16
+
+
+def _category_table(enc: _Encoding) -> _CategoryTable | None:
+    """The lookup table of ``enc``'s categorical columns, or ``None`` when a reference code does not fit."""
+    if not enc.categorical:
+        return None
+    segments, offsets, sizes, start = [], [], [], 0
+    for codes, freqs in zip(enc.codes, enc.freqs, strict=True):
+        if codes.size and not (codes[0] >= 0 and codes[-1] < _MAX_TABLE_CODE and np.all(codes == np.floor(codes))):
+            return None
+        size = int(codes[-1]) + 1 if codes.size else 0
+        segment = np.zeros(size)
+        segment[codes.astype(np.intp)] = freqs
+        segments.append(segment)
+        offsets.append(start)
+        sizes.append(size)
+        start += size
+    return _CategoryTable(
+        columns=np.array(enc.categorical, dtype=np.intp),
+        offsets=np.array(offsets, dtype=np.float64),
+        sizes=np.array(sizes, dtype=np.float64),
+        values=np.concatenate([*segments, [0.0]]),
+        missing=np.array(enc.missing_freqs, dtype=np.float64),
+    )
+
+
+def _encode(x: FloatArray, enc: _Encoding, table: _CategoryTable | None = None) -> FloatArray:
     out = np.array(x, dtype=np.float64, copy=True)
     finite = np.isfinite(out)
     impute = ~finite  # non-finite entries of the numeric columns take the column's impute value
@@ -436,6 +478,18 @@ def _encode(x: FloatArray, enc: _Encoding) -> FloatArray:
         impute[:, list(enc.categorical)] = False
     if impute.any():
         out[impute] = np.broadcast_to(enc.impute, out.shape)[impute]
+    if table is not None:
+        # the same values as the search below: a finite code equal to a reference code gets its share,
+        # any other finite value 0.0, a non-finite one the share of missing values
+        values = x[:, table.columns]
+        hit = (values >= 0) & (values < table.sizes) & (values == np.floor(values))
+        slots = np.where(hit, values + table.offsets, table.values.size - 1).astype(np.intp)
+        encoded = table.values[slots]
+        missing = ~finite[:, table.columns]
+        if missing.any():
+            encoded = np.where(missing, table.missing, encoded)
+        out[:, table.columns] = encoded
+        return out
     for i, j in enumerate(enc.categorical):
         col = x[:, j]
         ok = finite[:, j]
@@ -456,8 +510,8 @@ def _encode(x: FloatArray, enc: _Encoding) -> FloatArray:
     return out
 
 
-def _standardize(x: FloatArray, enc: _Encoding) -> FloatArray:
-    return (_encode(x, enc) - enc.means) / enc.scales
+def _standardize(x: FloatArray, enc: _Encoding, table: _CategoryTable | None = None) -> FloatArray:
+    return (_encode(x, enc, table) - enc.means) / enc.scales
 
 
 _BLAS_LOCK = threading.Lock()

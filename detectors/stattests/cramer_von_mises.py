@@ -57,8 +57,11 @@ def sorted_self_counts(a: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.intp]
         new_run[0] = True
         np.not_equal(a[1:], a[:-1], out=new_run[1:])
     starts = np.flatnonzero(new_run)
-    lengths = np.diff(starts, append=n)
-    return np.repeat(starts + lengths, lengths), np.repeat(starts, lengths)
+    ends = np.empty_like(starts)
+    ends[:-1] = starts[1:]
+    ends[-1:] = n
+    lengths = ends - starts
+    return np.repeat(ends, lengths), np.repeat(starts, lengths)
 
 
 def cvm_ks_sorted(
@@ -76,18 +79,21 @@ def cvm_ks_sorted(
 
     The eight counts (#x and #y below / at most each point of x and of y) are exact integers: a sample's
     counts at its own points are its runs of equal values (:func:`sorted_self_counts`; ``x_counts`` may
-    pass x's, e.g. cached with the reference); #x < y_j is one search of sorted keys, #x <= y_j follows from
-    x's runs, and y's counts at the points of x are cumulative counts of those (y_j <= x_i exactly when
-    #x < y_j <= i). No re-sorting.
+    pass x's, e.g. cached with the reference); #x < y_j and #y <= x_i are the positions in one stable merge
+    of y and x (y first, so a y value precedes the x values equal to it) minus the own index; #x <= y_j
+    and #y < x_i follow from the runs of x and y. No re-sorting, no search.
     """
     n, m = x.size, y.size
     x_le_x, x_lt_x = sorted_self_counts(x) if x_counts is None else x_counts
     y_le_y, y_lt_y = sorted_self_counts(y)
-    x_lt_y = np.searchsorted(x, y, side="left")
+    # a stable sort of two sorted runs is one merge; its positions depend only on the comparisons
+    is_y = np.argsort(np.concatenate([y, x]), kind="stable") < m
+    x_lt_y = np.flatnonzero(is_y) - np.arange(m)
+    y_le_x = np.flatnonzero(~is_y) - np.arange(n)
     at = np.minimum(x_lt_y, n - 1)  # the first x >= y_j (if any): y_j is in x when it equals it
     x_le_y = np.where(x[at] == y, x_le_x[at], x_lt_y)
-    y_le_x = np.cumsum(np.bincount(x_lt_y, minlength=n + 1)[:n])  # #{j: #x < y_j <= i}
-    y_lt_x = np.cumsum(np.bincount(x_le_y, minlength=n + 1)[:n])  # #{j: #x <= y_j <= i}
+    at = np.maximum(y_le_x - 1, 0)  # the last y <= x_i (if any): x_i is in y when it equals it
+    y_lt_x = np.where((y_le_x > 0) & (y[at] == x), y_lt_y[at], y_le_x)
     d = max(np.max(np.abs(x_le_x / n - y_le_x / m)), np.max(np.abs(x_le_y / n - y_le_y / m)))
     rx = (x_lt_x + y_lt_x + x_le_x + y_le_x + 1) / 2.0
     ry = (x_lt_y + y_lt_y + x_le_y + y_le_y + 1) / 2.0

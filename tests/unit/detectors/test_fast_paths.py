@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ from detectors import ReferenceProfile, WindowState
 from detectors.columns import CategoricalProfile, NumericProfile
 from detectors.joint import joint_matrix
 from detectors.kinds import to_labels
-from detectors.multivariate import PCAReconstruction, _encode, _Encoding, single_threaded_blas
+from detectors.multivariate import PCAReconstruction, _category_table, _encode, _Encoding, single_threaded_blas
 from detectors.quality.range import outside_range_p_value
 from detectors.quality_hook import MAX_EXAMPLES, _numeric, quality_findings
 from detectors.stattests.cramer_von_mises import cvm_ks_sorted, sorted_self_counts
@@ -153,11 +154,28 @@ def test_encode_equals_the_column_loop(holes: bool) -> None:
     cur = np.column_stack([rng.normal(size=700), rng.integers(-1, 6, 700).astype(float), rng.normal(size=700),
                            rng.integers(0, 3, 700).astype(float)])
     if holes:
-        for j, bad in [(0, np.nan), (0, np.inf), (1, np.nan), (2, -np.inf), (3, np.nan)]:
-            cur[rng.random(700) < 0.1, j] = bad
+        for j, bad in [(0, np.nan), (0, np.inf), (1, np.nan), (2, -np.inf), (3, np.nan), (1, np.inf), (3, -np.inf),
+                       (1, 2.5), (3, -0.0), (1, 1e9), (3, -1.0), (1, 2.0**70)]:
+            cur[rng.random(700) < 0.05, j] = bad
     enc = detector._encoding
-    assert np.array_equal(_encode(cur, enc), plain_encode(cur, enc), equal_nan=True)
-    assert np.array_equal(_encode(ref, enc), plain_encode(ref, enc), equal_nan=True)
+    table = _category_table(enc)
+    assert table is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for x in (cur, ref):
+            expected = plain_encode(x, enc)
+            assert np.array_equal(_encode(x, enc), expected, equal_nan=True)
+            assert np.array_equal(_encode(x, enc, table), expected, equal_nan=True)
+    assert np.array_equal(detector.transform(cur), (plain_encode(cur, enc) - enc.means) / enc.scales)
+
+
+def test_category_table_only_for_small_integer_codes() -> None:
+    rng = np.random.default_rng(9)
+    ref = np.column_stack([rng.normal(size=1000), rng.choice([0.5, 1.0, 2.0], 1000)])
+    detector = PCAReconstruction.fit(ref, chunk_size=200, categorical_columns=[1])
+    assert _category_table(detector._encoding) is None  # 0.5 is no index: the search path
+    cur = np.column_stack([rng.normal(size=50), rng.choice([0.5, 1.0, 3.0, np.nan], 50)])
+    assert np.array_equal(_encode(cur, detector._encoding), plain_encode(cur, detector._encoding))
 
 
 def test_single_threaded_blas_restores_the_thread_count() -> None:
