@@ -111,8 +111,8 @@ class FastPrediction(msgspec.Struct, kw_only=True, gc=False):
     event_id: Id
     ts: AwareDatetime
     prediction: PredictionValue
-    segments: dict[Name, Annotated[str, msgspec.Meta(max_length=200)]] = {}
-    kind: Literal["prediction"] = "prediction"
+    segments: dict[Name, Annotated[str, msgspec.Meta(max_length=200)]] | msgspec.UnsetType = msgspec.UNSET
+    kind: Literal["prediction"] | msgspec.UnsetType = msgspec.UNSET  # UNSET: no "kind" key
 
     @property
     def feature_dict(self) -> dict[str, Any]:

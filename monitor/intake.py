@@ -13,6 +13,8 @@ import math
 from collections.abc import Collection
 from typing import NamedTuple
 
+from msgspec import UNSET
+
 from monitor.deadletter import DeadLetterRecord
 from monitor.events import (
     DEFAULT_MAX_BYTES,
@@ -27,7 +29,7 @@ from monitor.events import (
 )
 from monitor.sources.base import RawMessage
 
-__all__ = ["Taken", "take"]
+__all__ = ["Taken", "take", "take_fast"]
 
 
 class Taken(NamedTuple):
@@ -43,19 +45,38 @@ class Taken(NamedTuple):
     dead: DeadLetterRecord | None
 
 
+def take_fast(msg: RawMessage, models: Collection[str], max_bytes: int,
+              fast: FastPredictionDecoder) -> FastPrediction | None:
+    """The typed decode of a plain prediction event of a configured model (what :func:`take` would make of
+    it, but a :class:`FastPrediction`), or ``None``: then :func:`take` (without ``fast``) says what it is."""
+    value = msg.value
+    if value is None or len(value) > max_bytes:
+        return None
+    kind = msg.kind
+    if kind != "prediction" and kind != "any":
+        return None
+    event = fast.decode(value)
+    if event is None or event.model not in models:
+        return None
+    if kind == "any":  # decode_any's way to tell the kind: a message with a "kind" key by it, ...
+        if b"\\" in value:  # (keys may be escaped: its exact test)
+            if b'"kind"' in value or b'"features"' not in value:
+                return None
+        elif event.kind is UNSET and b'"kind"' in value:  # ... one without by the "features" key
+            return None
+    return event
+
+
 def take(msg: RawMessage, models: Collection[str], max_bytes: int = DEFAULT_MAX_BYTES,
          fast: FastPredictionDecoder | None = None) -> Taken:
     """Decode ``msg`` by its kind; unknown models (in ``models``' terms) become dead letters too.
 
-    ``fast`` (built from the same models) first tries the typed decode of a plain prediction event of a
-    configured model (a :class:`FastPrediction`); anything it does not take goes the lenient way.
+    ``fast`` (built from the same models) first tries :func:`take_fast`; anything it does not take goes the
+    lenient way.
     """
-    value = msg.value
-    if fast is not None and value is not None and len(value) <= max_bytes and (
-            msg.kind == "prediction"
-            or (msg.kind == "any" and b'"kind"' not in value and b'"features"' in value)):  # as decode_any
-        fast_event = fast.decode(value)
-        if fast_event is not None and fast_event.model in models:
+    if fast is not None:
+        fast_event = take_fast(msg, models, max_bytes, fast)
+        if fast_event is not None:
             return Taken(msg, fast_event.ts.timestamp(), fast_event, None)
     try:
         if msg.value is None:

@@ -31,7 +31,7 @@ from types import FrameType
 from monitor.config import ConfigError, MonitorConfig
 from monitor.deadletter import DeadLetterPublisher, DeadLetterRecord
 from monitor.events import FastPredictionDecoder, OutcomeEvent
-from monitor.intake import Taken, take
+from monitor.intake import Taken, take, take_fast
 from monitor.ops import Health, Metrics
 from monitor.ordering import PartitionMerger
 from monitor.partitions import PartitionKeeper, _Partition
@@ -234,10 +234,20 @@ class Service(PartitionKeeper):
             if part is None:  # not ours (revoked in this poll): the owner re-reads it
                 continue
             kinds[msg.kind] += 1
-            taken = take(msg, models, max_bytes, fast)
             if part.merger is None:
-                self._apply(part, taken)
+                event = take_fast(msg, models, max_bytes, fast)
+                if event is None:
+                    self._apply(part, take(msg, models, max_bytes))
+                    continue
+                try:  # (what _apply does with it, inline)
+                    part.pipeline.seen_at(msg.topic, msg.partition, msg.offset)
+                    part.pipeline.add_prediction(event)
+                except Exception as exc:  # one bad event must not stop the watcher
+                    self._rejected(part, msg, event.model, exc)
+                part.offsets[(msg.topic, msg.partition)] = msg.offset + 1
+                part.dirty = True
             else:
+                taken = take(msg, models, max_bytes, fast)
                 part.merger.push((msg.topic, msg.partition), taken.key, msg.offset, taken)
                 touched.add(msg.partition)
         self._release(touched)
@@ -281,25 +291,35 @@ class Service(PartitionKeeper):
                     self.source.resume([tp])
 
     def _apply(self, part: _Partition, taken: Taken) -> None:
-        msg, _, event, dead = taken
+        msg, key, event, dead = taken
         if event is not None:
             try:
                 if isinstance(event, OutcomeEvent):
                     part.pipeline.on_outcome(event, msg.position)
                 else:
                     part.pipeline.seen_at(msg.topic, msg.partition, msg.offset)
-                    part.pipeline.add_prediction(event)
+                    part.pipeline.add_prediction(event, key)
             except Exception as exc:  # one bad event must not stop the watcher
-                log.exception("pipeline rejected an event", extra={"offset": msg.offset, "model": event.model})
-                dead = DeadLetterRecord.of(msg, f"pipeline rejected the event: {type(exc).__name__}: {exc}",
-                                           category="rejected", error_class=type(exc).__name__,
-                                           model=event.model)
+                dead = self._rejected(part, msg, event.model, exc, add=False)
         if dead is not None:
-            part.dead.append(dead)
-            self._dead_counter.labels(reason=dead.category).inc()
-            self._result.dead_letters += 1
+            self._add_dead(part, dead)
         part.offsets[(msg.topic, msg.partition)] = msg.offset + 1
         part.dirty = True
+
+    def _rejected(self, part: _Partition, msg: RawMessage, model: str | None, exc: Exception,
+                  add: bool = True) -> DeadLetterRecord:
+        """The dead letter of an event the pipeline raised for (added to ``part`` unless ``add`` is false)."""
+        log.exception("pipeline rejected an event", extra={"offset": msg.offset, "model": model})
+        dead = DeadLetterRecord.of(msg, f"pipeline rejected the event: {type(exc).__name__}: {exc}",
+                                   category="rejected", error_class=type(exc).__name__, model=model)
+        if add:
+            self._add_dead(part, dead)
+        return dead
+
+    def _add_dead(self, part: _Partition, dead: DeadLetterRecord) -> None:
+        part.dead.append(dead)
+        self._dead_counter.labels(reason=dead.category).inc()
+        self._result.dead_letters += 1
 
     def _advance(self) -> None:
         now = self._clock()

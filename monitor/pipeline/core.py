@@ -87,17 +87,18 @@ class Pipeline:
         self._seen(position)
         self.add_prediction(event)
 
-    def add_prediction(self, event: Any) -> None:
-        """:meth:`on_prediction` without a position."""
+    def add_prediction(self, event: Any, ts: float | None = None) -> None:
+        """:meth:`on_prediction` without a position; ``ts``: ``event.ts`` in epoch seconds, if known."""
         state = self.models.get(event.model)
         if state is None:
             self.counters["unknown_model"] += 1
             return
-        try:
-            ts = to_epoch(event.ts)
-        except ValueError:
-            state.counters["bad_timestamp"] += 1
-            return
+        if ts is None:
+            try:
+                ts = to_epoch(event.ts)
+            except ValueError:
+                state.counters["bad_timestamp"] += 1
+                return
         state.counters["predictions"] += 1
         state.arrived_since_advance = True
         assignment = state.windower.assign(ts)
