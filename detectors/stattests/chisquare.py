@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import special
 
 from detectors.errors import InvalidParameterError
 from detectors.result import TestResult
 from detectors.stattests._common import category_counts, check_alpha, shares
 
-__all__ = ["chisquare", "chisquare_from_counts", "chisquare_gof", "chisquare_gof_from_counts", "merge_sparse"]
+__all__ = ["chi2_sf", "chisquare", "chisquare_from_counts", "chisquare_gof", "chisquare_gof_from_counts",
+           "merge_sparse"]
 
 NAME = "chisquare"
 NAME_GOF = "chisquare_gof"
@@ -61,8 +64,26 @@ def chisquare_from_counts(
     pooled = (ref + cur) / (n_ref + n_cur)
     exp_ref, exp_cur = pooled * n_ref, pooled * n_cur
     stat = float(np.sum((ref - exp_ref) ** 2 / exp_ref) + np.sum((cur - exp_cur) ** 2 / exp_cur))
-    p = float(stats.chi2.sf(stat, ref.size - 1))
+    p = chi2_sf(stat, ref.size - 1)
     return TestResult(NAME, stat, p, alpha, p < alpha)
+
+
+def chi2_sf(x: float, df: int) -> float:
+    """``scipy.stats.chi2.sf(x, df)`` of one value and ``df >= 1``, without the distribution machinery
+    (some 50x faster, the same float): ``special.chdtrc(df, x)`` inside the support ``(0, inf)``, 1.0 at
+    or below 0, 0.0 at infinity, NaN for NaN.
+
+    >>> from scipy import stats
+    >>> chi2_sf(3.84, 1) == float(stats.chi2.sf(3.84, 1)), chi2_sf(0.0, 3), chi2_sf(math.inf, 3)
+    (True, 1.0, 0.0)
+    """
+    if math.isnan(x):
+        return math.nan
+    if x <= 0.0:
+        return 1.0
+    if x == math.inf:
+        return 0.0
+    return float(special.chdtrc(df, x))
 
 
 def merge_sparse(
@@ -118,5 +139,5 @@ def chisquare_gof_from_counts(
     keep = f_exp > 0
     terms = (cur[keep] - f_exp[keep]) ** 2 / f_exp[keep]
     stat = float(np.sum(terms))
-    p = float(stats.chi2.sf(stat, cur.size - 1)) if cur.size > 1 else 1.0
+    p = chi2_sf(stat, cur.size - 1) if cur.size > 1 else 1.0
     return TestResult(NAME_GOF, stat, p, alpha, p < alpha)

@@ -227,6 +227,22 @@ def test_lookup_codes_shared_with_the_joint_matrix_change_nothing() -> None:
     assert np.array_equal(shared, alone, equal_nan=True)
 
 
+def test_hash_table_lookup_equals_the_dict_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    import detectors.window_columns as wc
+
+    col = ReferenceProfile.build(pd.DataFrame({"k": ["a", "b", "c", "1", "True", "nan"] * 20}))["k"]
+    assert isinstance(col, CategoricalProfile)
+    raw = odd_labels()
+    fast = CategoricalWindow.empty(col, 10).lookup_codes(raw)
+    monkeypatch.setattr(wc, "_ObjectTable", None)
+    plain = CategoricalWindow.empty(col, 10).lookup_codes(raw)
+    assert fast is not None and plain is not None and fast.dtype == plain.dtype == np.intp
+    assert np.array_equal(fast, plain)
+    cats = col.categories
+    strings_only = np.array([cats.index(v) if isinstance(v, str) and v in cats else -1 for v in raw])
+    assert np.array_equal(fast[fast >= 0], strings_only[fast >= 0])
+
+
 def test_unhashable_label_is_a_miss() -> None:
     ref = pd.DataFrame({"k": ["a", "b"] * 50})
     col = ReferenceProfile.build(ref)["k"]
@@ -259,3 +275,29 @@ def test_window_state_with_shared_lookups_equals_the_column_updates() -> None:
             manual.categorical(name).update(batch[name], source="t")
         manual._n_rows += size
     assert state.to_bytes() == manual.to_bytes()
+
+
+def test_chi2_sf_is_scipys() -> None:
+    from scipy import stats
+
+    from detectors.stattests.chisquare import chi2_sf
+
+    rng = np.random.default_rng(1)
+    values = [*rng.exponential(5, 2000), *rng.uniform(0, 1e-6, 100), *rng.uniform(0, 3000, 500),
+              0.0, -0.0, -1.0, np.inf, 1e-300, 5e-324, 1e308]
+    for df in (1, 2, 3, 4, 7, 30, 999):
+        for x in values:
+            assert chi2_sf(float(x), df) == float(stats.chi2.sf(float(x), df))
+    assert np.isnan(chi2_sf(np.nan, 2)) and np.isnan(stats.chi2.sf(np.nan, 2))
+
+
+def test_bin_counts_cached_until_the_next_update() -> None:
+    rng = np.random.default_rng(6)
+    profile = ReferenceProfile.build(pd.DataFrame({"x": rng.normal(size=1000)}))
+    state = WindowState.empty(profile, seed=0)
+    for shift in (0.0, 3.0, -3.0):
+        state.update({"x": rng.normal(shift, 1, 300)})
+        win = state.numeric("x")
+        fresh = win._count_bins(np.sort(win.held()), is_sorted=True)
+        assert np.array_equal(win._all_bins(), fresh) and win._all_bins() is win._all_bins()
+        assert win.n_below == fresh[0] and win.n_above == fresh[-1]
