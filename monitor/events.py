@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from functools import reduce
 from operator import or_
-from typing import Annotated, Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, Literal
 
 import msgspec
 
@@ -107,6 +107,8 @@ class FastPrediction(msgspec.Struct, kw_only=True, gc=False):
     model: ClassVar[str]
     feature_names: ClassVar[tuple[str, ...]]
     feature_kinds: ClassVar[tuple[str, ...]]
+    if TYPE_CHECKING:
+        features: Any  # (a field of each model's subclass, typed by its features)
     model_version: Id
     event_id: Id
     ts: AwareDatetime
@@ -118,7 +120,7 @@ class FastPrediction(msgspec.Struct, kw_only=True, gc=False):
     def feature_dict(self) -> dict[str, Any]:
         """``features`` as :class:`PredictionEvent` has them (a configured feature absent from the JSON and
         one given as ``null`` are both ``None``; both mean missing)."""
-        return dict(zip(self.feature_names, msgspec.structs.astuple(self.features), strict=True))  # type: ignore[attr-defined]
+        return dict(zip(self.feature_names, msgspec.structs.astuple(self.features), strict=True))
 
 
 Event = PredictionEvent | OutcomeEvent

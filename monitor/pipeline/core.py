@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 SNAPSHOT_FORMAT = "driftwarden-pipeline"
 SNAPSHOT_VERSION = 1
 
+_NO_SEGMENTS: dict[str, str] = {}  # (read only)
+astuple: Callable[[Any], tuple[Any, ...]] = msgspec.structs.astuple
+
 ProfileLoader = Callable[[str, str], ReferenceProfile | None]
 """``(model, content_hash) -> profile``: finds an older reference an open window was started with."""
 
@@ -94,11 +97,15 @@ class Pipeline:
             self.counters["unknown_model"] += 1
             return
         if ts is None:
-            try:
-                ts = to_epoch(event.ts)
-            except ValueError:
-                state.counters["bad_timestamp"] += 1
-                return
+            when = event.ts
+            if type(when) is datetime and when.tzinfo is not None:
+                ts = when.timestamp()  # (what to_epoch does with it)
+            else:
+                try:
+                    ts = to_epoch(when)
+                except ValueError:
+                    state.counters["bad_timestamp"] += 1
+                    return
         state.counters["predictions"] += 1
         state.arrived_since_advance = True
         assignment = state.windower.assign(ts)
@@ -115,18 +122,18 @@ class Pipeline:
             names = state.segment_names
             segments = {k: str(v) for k, v in segments.items() if k in names}
         else:
-            segments = {}
+            segments = _NO_SEGMENTS
         columns = state.columns
         version = str(event.model_version)
         event_id = event.event_id
-        keys = []
+        windows = state.windows
         for span in assignment.spans:
-            window = state.windows.get(span.key)
+            window = windows.get(span.key)
             if window is None:
                 window = state.open_window(span)
             window.add(row, columns, ts, event_id, version, score, segments)
-            keys.append(span.key)
         if state.joins:
+            keys = [span.key for span in assignment.spans]
             for fields in state.joiner.add_prediction(event_id, ts, keys):
                 self._attach(state, event_id, keys, fields)
 
@@ -140,10 +147,13 @@ class Pipeline:
                     k for _, k in state.feature_spec):
                 state.fast_type = kind
             if kind is state.fast_type:  # decoded with this configuration's features: typed, nothing to coerce
-                values = msgspec.structs.astuple(event.features)  # type: ignore[attr-defined]
+                values = astuple(event.features)
                 if state.binary_index:
                     values = binary_labels(values, state.binary_index)
-                return values + prediction_values(state.config, event.prediction)
+                prediction = event.prediction
+                if type(prediction) is float and state.score_prediction:  # (finite: a FiniteFloat)
+                    return (*values, prediction)
+                return values + prediction_values(state.config, prediction)
             features = event.feature_dict
         else:
             features = event.features or {}

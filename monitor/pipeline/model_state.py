@@ -66,6 +66,7 @@ class ModelState:
         self.plain_rows = len(self.columns) == len(config.features) + len(config.prediction_columns)
         self.binary_index: tuple[int, ...] = tuple(
             i for i, kind in enumerate(config.features.values()) if kind == "binary")
+        self.score_prediction = config.prediction.kind == "score"
         self.fast_type: type | None = None
         """The last FastPrediction class found to match ``feature_spec``."""
 

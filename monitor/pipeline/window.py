@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
+from hashlib import blake2b
 from operator import itemgetter
 from typing import Any
 
@@ -28,10 +28,12 @@ BATCH_ROWS = 512
 
 def sample_priority(event_id: str) -> int:
     """Deterministic priority of an event for the bottom-k sample (same event, same priority, any process)."""
-    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big")
+    return int.from_bytes(blake2b(event_id.encode(), digest_size=8).digest(), "big")
 
 
 _STR_OR_NONE: frozenset[type] = frozenset({str, type(None)})
+_NO_CUT = b"\xff" * 9  # above every 8-byte priority
+_SampleEntry = tuple[str, float, tuple[Any, ...], tuple[str, ...]]
 
 
 class OpenWindow:
@@ -55,9 +57,11 @@ class OpenWindow:
         self.score_mean = 0.0
         self.score_m2 = 0.0
         self.joined: dict[str, dict[str, Any]] = {}
-        self.sample: list[tuple[int, Row]] = []
+        # (priority, row): the row as a dict (restored) or as (event_id, ts, values, columns), made a dict
+        # only when asked for (few of the rows that once enter the sample stay in it)
+        self.sample: list[tuple[int, Row | _SampleEntry]] = []
         self.sample_size = sample_size
-        self._sample_cut = math.inf
+        self._sample_cut = _NO_CUT
         self.closed = False
         self.dropped_rows = 0
         self.versions: Counter[str] = Counter()
@@ -107,15 +111,14 @@ class OpenWindow:
             if columns is not self._layout:
                 self._set_layout(columns)
             project = self._project
-            self.buffer.append(row if project is None else project(row))
-            if len(self.buffer) >= BATCH_ROWS:
+            buffer = self.buffer
+            buffer.append(row if project is None else project(row))
+            if len(buffer) >= BATCH_ROWS:
                 self.flush_buffer()
         if self.sample_size > 0:
-            priority = sample_priority(event_id)
-            if priority < self._sample_cut:  # else it can never be among the sample_size lowest
-                entry: Row = {"event_id": event_id, "ts": ts}
-                entry.update(zip(columns, row, strict=True))
-                self.sample.append((priority, entry))
+            digest = blake2b(event_id.encode(), digest_size=8).digest()  # (sample_priority, big-endian bytes)
+            if digest < self._sample_cut:  # else it can never be among the sample_size lowest
+                self.sample.append((int.from_bytes(digest, "big"), (event_id, ts, row, columns)))
                 if len(self.sample) >= 2 * self.sample_size:
                     self._trim_sample()
 
@@ -125,11 +128,20 @@ class OpenWindow:
         del self.sample[self.sample_size:]
         if self.sample_size > 0 and len(self.sample) == self.sample_size:
             # a later row of priority >= the highest kept one sorts after all of them
-            self._sample_cut = self.sample[-1][0]
+            self._sample_cut = self.sample[-1][0].to_bytes(8, "big")
+
+    @staticmethod
+    def _sample_row(item: Row | _SampleEntry) -> Row:
+        if isinstance(item, dict):
+            return item
+        event_id, ts, row, columns = item
+        out: Row = {"event_id": event_id, "ts": ts}
+        out.update(zip(columns, row, strict=True))
+        return out
 
     def sample_rows(self) -> list[Row]:
         self._trim_sample()
-        return [row for _, row in self.sample]
+        return [self._sample_row(item) for _, item in self.sample]
 
     def flush_buffer(self) -> None:
         """Feed the buffered rows to the drift state, one column array per profile column."""
@@ -173,7 +185,7 @@ class OpenWindow:
             "last_ts": None if self.n_events == 0 else self.last_ts,
             "score": [self.score_n, self.score_mean, self.score_m2],
             **self._joined_state(),
-            "sample": [[p, row] for p, row in self.sample], "sample_size": self.sample_size,
+            "sample": [[p, self._sample_row(item)] for p, item in self.sample], "sample_size": self.sample_size,
             "closed": self.closed, "dropped_rows": self.dropped_rows,
             "versions": dict(self.versions), "segments": dict(self.segments),
         }
