@@ -86,6 +86,7 @@ class NumericWindow:
     _sorted: FloatArray | None = None
     _cached_summary: tuple[FloatArray, _Moments] | None = None  # (the sorted array it was computed from, summary)
     _cached_bins: tuple[FloatArray, npt.NDArray[np.int64]] | None = None  # (the sorted array, its bin counts)
+    _cached_extremes: tuple[FloatArray, float, float] | None = None  # (the sorted array, its min, its max)
 
     @classmethod
     def empty(cls, col: NumericProfile, max_values: int) -> NumericWindow:
@@ -116,13 +117,25 @@ class NumericWindow:
         """Population standard deviation (ddof=0) of the finite values seen (exact)."""
         return float(np.sqrt(self._summary().m2 / self.n_finite)) if self.n_finite else float("nan")
 
+    def _extremes(self) -> tuple[float, float]:
+        """(min, max) as :meth:`_summary` has them, without its mean and sum of squares when not yet computed."""
+        if self._moments is not None:
+            return self._moments.min, self._moments.max
+        values = self.sorted_values()
+        summary = self._cached_summary
+        if summary is not None and summary[0] is values:
+            return summary[1].min, summary[1].max
+        if self._cached_extremes is None or self._cached_extremes[0] is not values:  # stale after an update
+            self._cached_extremes = (values, float(values.min()), float(values.max()))
+        return self._cached_extremes[1], self._cached_extremes[2]
+
     @property
     def min(self) -> float:
-        return self._summary().min if self.n_finite else float("nan")
+        return self._extremes()[0] if self.n_finite else float("nan")
 
     @property
     def max(self) -> float:
-        return self._summary().max if self.n_finite else float("nan")
+        return self._extremes()[1] if self.n_finite else float("nan")
 
     def _all_bins(self) -> npt.NDArray[np.int64]:
         if self._bins is not None:

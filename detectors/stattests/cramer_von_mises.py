@@ -94,13 +94,30 @@ def cvm_ks_sorted(
     x_le_y = np.where(x[at] == y, x_le_x[at], x_lt_y)
     at = np.maximum(y_le_x - 1, 0)  # the last y <= x_i (if any): x_i is in y when it equals it
     y_lt_x = np.where((y_le_x > 0) & (y[at] == x), y_lt_y[at], y_le_x)
-    d = max(np.max(np.abs(x_le_x / n - y_le_x / m)), np.max(np.abs(x_le_y / n - y_le_y / m)))
-    rx = (x_lt_x + y_lt_x + x_le_x + y_le_x + 1) / 2.0
-    ry = (x_lt_y + y_lt_y + x_le_y + y_le_y + 1) / 2.0
-    u = n * np.sum((rx - np.arange(1, n + 1)) ** 2) + m * np.sum((ry - np.arange(1, m + 1)) ** 2)
+    d = max(_max_gap(x_le_x, n, y_le_x, m), _max_gap(x_le_y, n, y_le_y, m))
+    u = n * _rank_sq_sum(x_lt_x, y_lt_x, x_le_x, y_le_x) + m * _rank_sq_sum(x_lt_y, y_lt_y, x_le_y, y_le_y)
     k, total = float(n) * m, float(n + m)
     t = u / (k * total) - (4 * k - 1) / (6 * total)
     return float(t), float(d)
+
+
+def _max_gap(a: npt.NDArray[np.integer], n: int, b: npt.NDArray[np.integer], m: int) -> float:
+    """``max(|a / n - b / m|)``, the same float operations without temporaries."""
+    gap = a / n
+    gap -= b / m
+    return float(np.abs(gap, out=gap).max())
+
+
+def _rank_sq_sum(*counts: npt.NDArray[np.integer]) -> float:
+    """``sum(((c1 + c2 + c3 + c4 + 1) / 2 - (1, 2, ...)) ** 2)``: midranks minus the sample's own ranks,
+    the same float operations (exact integer sum first) without temporaries."""
+    total = counts[0] + counts[1]  # integers: any order, exact
+    for c in counts[2:]:
+        total += c
+    total += 1
+    r = total / 2.0
+    r -= np.arange(1, r.size + 1)
+    return float(np.sum(np.square(r, out=r)))
 
 
 def cvm_pvalue_asymptotic(t: float, n: int, m: int) -> float:

@@ -301,3 +301,18 @@ def test_bin_counts_cached_until_the_next_update() -> None:
         fresh = win._count_bins(np.sort(win.held()), is_sorted=True)
         assert np.array_equal(win._all_bins(), fresh) and win._all_bins() is win._all_bins()
         assert win.n_below == fresh[0] and win.n_above == fresh[-1]
+
+
+@pytest.mark.parametrize("values", [[0.0, -0.0, 1.0], [-0.0, 0.0], [3.0], [2.0, -5.5, 7.25, 7.25]])
+def test_min_max_without_the_moments_are_the_moments(values: list[float]) -> None:
+    from detectors.window_columns import _Moments
+
+    profile = ReferenceProfile.build(pd.DataFrame({"x": np.linspace(-1, 1, 50)}))
+    state = WindowState.empty(profile, seed=0)
+    state.update({"x": np.array(values)})
+    win = state.numeric("x")
+    summary = _Moments.of(win.sorted_values())
+    got = (win.min, win.max)
+    assert got == (summary.min, summary.max) and repr(got) == repr((summary.min, summary.max))
+    assert win._cached_summary is None  # the mean and sum of squares were not needed
+    assert (win.mean, win.min, win.max) == (summary.mean, summary.min, summary.max)
