@@ -515,27 +515,38 @@ def _standardize(x: FloatArray, enc: _Encoding, table: _CategoryTable | None = N
 
 
 _BLAS_LOCK = threading.Lock()
-_BLAS: list[Any] = []  # the threadpoolctl controller, made on first use ([None] without threadpoolctl)
+_BLAS: list[list[Any]] = []  # [the BLAS library controllers of threadpoolctl] once looked up ([[]] without it)
+
+
+def _blas_libraries() -> list[Any]:
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - scikit-learn (through evidently) brings it
+            _BLAS.append([])
+        else:
+            _BLAS.append(list(ThreadpoolController().select(user_api="blas").lib_controllers))
+    return _BLAS[0]
 
 
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """Run the block with the BLAS libraries limited to one thread (restored after; a no-op without
-    ``threadpoolctl``). Calls from several threads take turns, so the limit is never restored under another."""
+    """Run the block with the BLAS libraries limited to one thread (restored after; a no-op when they
+    already use one, or without ``threadpoolctl``). Calls from several threads take turns, so a limit is
+    never restored under another call."""
     with _BLAS_LOCK:
-        if not _BLAS:
-            try:
-                from threadpoolctl import ThreadpoolController
-            except ImportError:  # pragma: no cover - scikit-learn (through evidently) brings it
-                _BLAS.append(None)
-            else:
-                _BLAS.append(ThreadpoolController())
-        controller = _BLAS[0]
-        if controller is None:  # pragma: no cover
+        raised = []
+        for lib in _blas_libraries():
+            threads = lib.get_num_threads()
+            if threads is not None and threads != 1:
+                raised.append((lib, threads))
+        for lib, _ in raised:
+            lib.set_num_threads(1)
+        try:
             yield
-            return
-        with controller.limit(limits=1, user_api="blas"):
-            yield
+        finally:
+            for lib, threads in raised:
+                lib.set_num_threads(threads)
 
 
 def _row_errors(z: FloatArray, components: FloatArray) -> FloatArray:
