@@ -197,7 +197,7 @@ class NumericWindow:
             return
         self.n_finite += f.size
         self._sorted = None
-        held = sum(c.size for c in self._chunks)
+        held = sum(map(len, self._chunks))  # 1-D chunks
         if self._priorities is None and held + f.size <= self.max_values:
             self._chunks.append(f.copy() if f is x else f)  # never alias the caller's array
             return

@@ -139,7 +139,7 @@ def _cdf_cvm_inf(x: float) -> float:
     """CDF of the limiting Cramér–von Mises distribution (series (1.3) of Csörgő & Faraway 1996, as scipy)."""
     total, k = 0.0, 0
     while True:
-        u = math.exp(special.gammaln(k + 0.5) - special.gammaln(k + 1)) / (math.pi**1.5 * math.sqrt(x))
+        u = _series_coefficient(k) / (math.pi**1.5 * math.sqrt(x))
         y = 4 * k + 1
         q = y * y / (16 * x)
         z = u * math.sqrt(y) * math.exp(-q) * float(special.kv(0.25, q))
@@ -147,3 +147,15 @@ def _cdf_cvm_inf(x: float) -> float:
         if abs(z) < 1e-7:
             return total
         k += 1
+
+
+_COEFFICIENTS: list[float] = []
+
+
+def _series_coefficient(k: int) -> float:
+    """``exp(gammaln(k + 1/2) - gammaln(k + 1))``, the x-free factor of the series' k-th term (kept: the
+    same few are needed for every window)."""
+    while len(_COEFFICIENTS) <= k:
+        j = len(_COEFFICIENTS)
+        _COEFFICIENTS.append(math.exp(special.gammaln(j + 0.5) - special.gammaln(j + 1)))
+    return _COEFFICIENTS[k]
