@@ -245,13 +245,16 @@ class FastPredictionDecoder:
                 continue  # never decodable by the lenient path either, or an unknown kind: leave it to that path
             fields = [(f"f{i}", _FAST_TYPES[kind], None) for i, kind in enumerate(features.values())]
             rename = {f"f{i}": name for i, name in enumerate(features)}
-            feature_struct = msgspec.defstruct(f"FastFeatures{n}", fields, rename=rename, forbid_unknown_fields=True,
-                                               gc=False)
-            self.types[model] = msgspec.defstruct(  # type: ignore[assignment]
-                f"FastPrediction{n}", [("features", feature_struct)], bases=(FastPrediction,), kw_only=True,
-                tag_field="model", tag=model, gc=False,
-                namespace={"model": model, "feature_names": tuple(features),
-                           "feature_kinds": tuple(features.values())})
+            try:
+                feature_struct = msgspec.defstruct(f"FastFeatures{n}", fields, rename=rename,
+                                                   forbid_unknown_fields=True, gc=False)
+                self.types[model] = msgspec.defstruct(  # type: ignore[assignment]
+                    f"FastPrediction{n}", [("features", feature_struct)], bases=(FastPrediction,), kw_only=True,
+                    tag_field="model", tag=model, gc=False,
+                    namespace={"model": model, "feature_names": tuple(features),
+                               "feature_kinds": tuple(features.values())})
+            except (TypeError, ValueError):  # a struct msgspec cannot make: this model goes the lenient way
+                continue
         # A lone tagged struct would not require its tag: a second member (model "", never valid) makes
         # ``model`` required, as it is in PredictionEvent.
         self._decoder: msgspec.json.Decoder[Any] | None = (

@@ -152,7 +152,7 @@ class Pipeline:
                     values = binary_labels(values, state.binary_index)
                 prediction = event.prediction
                 if type(prediction) is float and state.score_prediction:  # (finite: a FiniteFloat)
-                    return values + (prediction,)
+                    return (*values, prediction)
                 return values + prediction_values(state.config, prediction)
             features = event.feature_dict
         else:
