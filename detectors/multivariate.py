@@ -511,7 +511,10 @@ def _encode(x: FloatArray, enc: _Encoding, table: _CategoryTable | None = None) 
 
 
 def _standardize(x: FloatArray, enc: _Encoding, table: _CategoryTable | None = None) -> FloatArray:
-    return (_encode(x, enc, table) - enc.means) / enc.scales
+    z = _encode(x, enc, table)  # a new array: (z - means) / scales in place, the same values
+    z -= enc.means
+    z /= enc.scales
+    return z
 
 
 _BLAS_LOCK = threading.Lock()
@@ -550,5 +553,7 @@ def single_threaded_blas() -> Iterator[None]:
 
 
 def _row_errors(z: FloatArray, components: FloatArray) -> FloatArray:
-    reconstructed = (z @ components.T) @ components
-    return np.asarray(np.linalg.norm(z - reconstructed, axis=1), dtype=np.float64)
+    residual = (z @ components.T) @ components
+    np.subtract(z, residual, out=residual)
+    # np.linalg.norm(residual, axis=1) of a real array: sqrt of the row sums of the squares
+    return np.sqrt(np.add.reduce(np.multiply(residual, residual, out=residual), axis=1))

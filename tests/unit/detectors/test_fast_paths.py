@@ -342,3 +342,15 @@ def test_cvm_pvalue_with_kept_coefficients_is_the_series() -> None:
         assert cvm._cdf_cvm_inf(x) == plain_cdf(x)  # again, from the kept coefficients
     t, d = cvm.cvm_ks_sorted(np.sort(np.random.default_rng(0).normal(size=300)), np.linspace(-2, 2, 200))
     assert 0.0 <= cvm.cvm_pvalue_asymptotic(t, 300, 200) <= 1.0 and d > 0
+
+
+def test_row_errors_are_the_norms_of_the_residuals() -> None:
+    from detectors.multivariate import _row_errors
+
+    rng = np.random.default_rng(12)
+    for rows in (1, 7, 392, 512, 1000):
+        z = rng.normal(size=(rows, 9)) * rng.uniform(0.01, 50, 9)
+        components = np.linalg.qr(rng.normal(size=(9, 9)))[0][:4].copy()
+        with single_threaded_blas():
+            expected = np.linalg.norm(z - (z @ components.T) @ components, axis=1)
+            assert np.array_equal(_row_errors(z, components), expected)
