@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
+import re
 import zipfile
 from collections.abc import Mapping
 from typing import Any
@@ -36,15 +38,69 @@ def pack(header: Mapping[str, Any], arrays: Mapping[str, npt.NDArray[Any]]) -> b
     return buf.getvalue()
 
 
+# the header np.save writes for a C-ordered numeric array: shape "()", "(n,)" or "(n, m, ...)"
+_NPY_HEADER = re.compile(
+    r"\{'descr': '([<>|=][biuf][0-9]+)', 'fortran_order': False, 'shape': \((|[0-9]+,|[0-9]+(?:, [0-9]+)+)\), \} *\n"
+)
+
+
+def _plain_member(raw: bytes) -> npt.NDArray[Any] | None:
+    """The array of one ``.npy`` member as ``np.save`` writes a plain numeric array (a writable copy, as
+    ``np.load`` gives), or ``None`` for anything else (then ``np.load`` reads the archive)."""
+    if raw[:6] != b"\x93NUMPY" or len(raw) < 10:
+        return None
+    if raw[6] == 1:
+        start, size = 10, int.from_bytes(raw[8:10], "little")
+    elif raw[6] in (2, 3):
+        start, size = 12, int.from_bytes(raw[8:12], "little")
+    else:
+        return None
+    match = _NPY_HEADER.fullmatch(raw[start : start + size].decode("latin1"))
+    if match is None:
+        return None
+    dtype = np.dtype(match.group(1))
+    shape = tuple(int(n) for n in match.group(2).replace(",", " ").split())
+    count = math.prod(shape)
+    offset = start + size
+    if len(raw) - offset != count * dtype.itemsize:
+        return None
+    return np.frombuffer(raw, dtype=dtype, count=count, offset=offset).reshape(shape).copy()
+
+
+def _plain_members(data: bytes) -> dict[str, npt.NDArray[Any]] | None:
+    """Every member of an archive of plain numeric ``.npy`` members (what :func:`pack` writes), without
+    ``np.load``'s per-member header evaluation; ``None`` when any member is something else."""
+    out: dict[str, npt.NDArray[Any]] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy") or info.filename[:-4] in out:
+                return None
+            arr = _plain_member(archive.read(info))
+            if arr is None:
+                return None
+            out[info.filename[:-4]] = arr
+    return out
+
+
 def unpack(
     data: bytes, *, source: str, expected_format: str, max_version: int
 ) -> tuple[dict[str, Any], dict[str, npt.NDArray[Any]]]:
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            if HEADER not in npz.files:
+        members = _plain_members(data)
+    except Exception:  # anything unusual is left to np.load (and its errors)
+        members = None
+    try:
+        if members is not None:
+            if HEADER not in members:
                 raise ProfileFormatError(source, f"not a {expected_format} file (no header)")
-            header = json.loads(bytes(npz[HEADER]).decode())
-            arrays = {key: npz[key] for key in npz.files if key != HEADER}
+            header = json.loads(bytes(members[HEADER]).decode())
+            arrays = {key: arr for key, arr in members.items() if key != HEADER}
+        else:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                if HEADER not in npz.files:
+                    raise ProfileFormatError(source, f"not a {expected_format} file (no header)")
+                header = json.loads(bytes(npz[HEADER]).decode())
+                arrays = {key: npz[key] for key in npz.files if key != HEADER}
     except ProfileFormatError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, UnicodeDecodeError) as exc:

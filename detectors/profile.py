@@ -203,8 +203,18 @@ class ReferenceProfile:
             stored_hash = header.pop("content_hash")
             version = int(header.pop("version"))
             built: dict[str, ColumnProfile] = {}
+            grouped: dict[str, dict[str, Any]] = {}  # "c<i>" -> its arrays (one pass over the members)
+            undotted = set()
+            for key, arr in arrays.items():
+                prefix, dot, rest = key.partition(".")
+                if dot:
+                    grouped.setdefault(prefix, {})[rest] = arr
+                else:
+                    undotted.add(key)
             for i, meta in enumerate(header["columns"]):
-                parts = {key.split(".", 1)[1]: arr for key, arr in arrays.items() if key.split(".", 1)[0] == f"c{i}"}
+                if f"c{i}" in undotted:
+                    raise IndexError("list index out of range")  # a member "c<i>" without a part name
+                parts = grouped.get(f"c{i}", {})
                 col: ColumnProfile = (
                     NumericProfile.from_parts(meta, parts)
                     if meta["kind"] == NUMERIC

@@ -354,3 +354,55 @@ def test_row_errors_are_the_norms_of_the_residuals() -> None:
         with single_threaded_blas():
             expected = np.linalg.norm(z - (z @ components.T) @ components, axis=1)
             assert np.array_equal(_row_errors(z, components), expected)
+
+
+def _np_load_members(data: bytes) -> dict[str, npt.NDArray[Any]]:
+    import io
+
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def test_plain_npy_members_read_as_np_load_reads_them() -> None:
+    from detectors._container import _plain_members, pack
+
+    rng = np.random.default_rng(13)
+    n = 1500
+    ref = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "k": rng.choice(list("xyz"), n),
+                        "e": rng.integers(0, 4, n).astype(float)})
+    profile = ReferenceProfile.build(ref)
+    state = WindowState.empty(profile, seed=2, max_values=100)  # sampled: priorities and bin counts too
+    state.update({"a": rng.normal(size=300), "b": rng.normal(size=300),
+                  "k": np.array(list("xyzw") * 75, dtype=object), "e": rng.integers(0, 4, 300).astype(float)})
+    odd = pack({"format": "x", "format_version": 1},
+               {"zero_d": np.array(7, dtype=np.int64), "two_d": rng.normal(size=(3, 4)), "empty": np.empty(0),
+                "i32": np.arange(5, dtype=np.int32), "flags": np.array([True, False]),
+                "big": np.arange(4, dtype=">f8"), "u8": np.arange(3, dtype=np.uint8)})
+    for data in (profile.to_bytes(), state.to_bytes(), odd):
+        fast, plain = _plain_members(data), _np_load_members(data)
+        assert fast is not None and list(fast) == list(plain)
+        for key in plain:
+            assert fast[key].dtype == plain[key].dtype and fast[key].shape == plain[key].shape
+            assert fast[key].tobytes() == plain[key].tobytes() and fast[key].flags.writeable
+    assert ReferenceProfile.from_bytes(profile.to_bytes()).content_hash == profile.content_hash
+    assert WindowState.from_bytes(state.to_bytes(), profile).to_bytes() == state.to_bytes()
+
+
+def test_unusual_archives_are_left_to_np_load() -> None:
+    import io
+
+    from detectors import ProfileFormatError
+    from detectors._container import _plain_members, unpack
+
+    buf = io.BytesIO()
+    np.savez(buf, header=np.frombuffer(b'{"format": "x", "format_version": 1}', dtype=np.uint8),
+             f=np.asfortranarray(np.arange(6.0).reshape(2, 3)), c=np.arange(3) * 1j)
+    data = buf.getvalue()
+    assert _plain_members(data) is None  # Fortran order, complex: np.load reads them
+    header, arrays = unpack(data, source="t", expected_format="x", max_version=1)
+    assert header["format"] == "x" and np.array_equal(arrays["f"], np.arange(6.0).reshape(2, 3))
+    damaged = data[:100] + bytes([data[100] ^ 0xFF]) + data[101:]
+    with pytest.raises(ProfileFormatError):
+        unpack(damaged, source="t", expected_format="x", max_version=1)
+    with pytest.raises(ProfileFormatError):
+        unpack(b"not a zip", source="t", expected_format="x", max_version=1)
