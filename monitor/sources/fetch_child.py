@@ -25,7 +25,10 @@ parent → child
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
+import threading
 import time
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -42,6 +45,11 @@ CHUNK_RECORDS = 1000
 
 
 class _Child:
+    """Three threads touch the pipe: kafka-python's IO thread runs the rebalance callbacks (they send), the main
+    loop polls and sends records, and a reader thread is the only one that receives. The reader sets the
+    revoke acknowledgement and the stop flag at once (a callback may be waiting for them while the main loop
+    is inside ``poll``) and queues every other command for the main loop. Sends hold a lock."""
+
     def __init__(self, conn: Connection, options: dict[str, Any]) -> None:
         from monitor.sources.kafka import KafkaSource
 
@@ -53,29 +61,42 @@ class _Child:
         self.assigned: set[TopicPartition] = set()
         self.held: set[TopicPartition] = set()  # paused for the parent (new, or asked to)
         self.flow_paused = False
-        self.closing = False
-        self.revoke_acked = False
+        self.closing = threading.Event()
+        self.revoke_acked = threading.Event()
         self.highwaters: dict[TopicPartition, int] = {}
-        self.deferred: list[tuple[Any, ...]] = []
+        self.commands: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self.send_lock = threading.Lock()
 
-    # -- AssignmentListener (called by KafkaSource from inside poll) ----------------------------------
+    def send(self, msg: tuple[Any, ...]) -> None:
+        with self.send_lock:
+            self.conn.send(msg)
+
+    def _read(self) -> None:
+        """The reader thread: every command from the parent; the end of the pipe means stop."""
+        try:
+            while True:
+                cmd = self.conn.recv()
+                if cmd[0] == "ack_revoke":
+                    self.revoke_acked.set()
+                    continue
+                if cmd[0] == "close":
+                    self.closing.set()
+                self.commands.put(cmd)
+        except (EOFError, OSError):
+            self.closing.set()  # the parent is gone (or killed): leave the group
+
+    # -- AssignmentListener (called by KafkaSource on kafka-python's IO thread) -----------------------
     def on_assigned(self, partitions: Sequence[TopicPartition]) -> None:
         self.assigned.update(partitions)
         self.held.update(partitions)  # KafkaSource paused them already
-        self.conn.send(("assigned", list(partitions)))
+        self.send(("assigned", list(partitions)))
 
     def on_revoked(self, partitions: Sequence[TopicPartition]) -> None:
-        """Runs on kafka-python's IO thread, while the main thread waits in ``poll``: only the acknowledgement
-        is handled here; other commands wait for the main loop (a seek may block on the IO thread)."""
-        self.conn.send(("revoked", list(partitions)))
-        self.revoke_acked = False
-        while not self.revoke_acked and not self.closing:
-            if self.conn.poll(0.5):
-                cmd = self.conn.recv()
-                if cmd[0] in ("ack_revoke", "close", "credit"):
-                    self._command(cmd)
-                else:
-                    self.deferred.append(cmd)
+        """Waits until the parent has persisted the partitions (its ``ack_revoke``) or is stopping."""
+        self.revoke_acked.clear()
+        self.send(("revoked", list(partitions)))
+        while not self.revoke_acked.wait(0.2) and not self.closing.is_set():
+            pass
         self.assigned.difference_update(partitions)
         self.held.difference_update(partitions)
         for tp in partitions:
@@ -91,7 +112,7 @@ class _Child:
             tp = tuple(tp)
             if tp in self.assigned:
                 self.source.seek(tp, offset)
-            self.conn.send(("sought", tp, seq, self.source.next_offset(tp)))
+            self.send(("sought", tp, seq, self.source.next_offset(tp)))
         elif op == "pause":
             tps = [tuple(tp) for tp in cmd[1] if tuple(tp) in self.assigned]
             self.held.update(tps)
@@ -103,10 +124,12 @@ class _Child:
                 self.source.resume(tps)
         elif op == "commit":
             self.source.commit(cmd[1])
-        elif op == "ack_revoke":
-            self.revoke_acked = True
-        elif op == "close":
-            self.closing = True
+        elif op == "state":  # diagnostics: what the child believes
+            consumer = self.source.consumer
+            self.send(("state", {
+                "assigned": sorted(self.assigned), "held": sorted(self.held), "flow_paused": self.flow_paused,
+                "credit": self.credit, "paused": sorted((t.topic, t.partition) for t in consumer.paused()),
+            }))
 
     def _flow(self) -> None:
         """Pause everything while the parent has no credit left; resume what it did not pause itself."""
@@ -122,30 +145,34 @@ class _Child:
         try:
             self.source.start(self)
         except SourceUnavailable as exc:
-            self.conn.send(("error", "unavailable", str(exc)))
+            self.send(("error", "unavailable", str(exc)))
             return
         except SourceError as exc:
-            self.conn.send(("error", "source", str(exc)))
+            self.send(("error", "source", str(exc)))
             return
-        self.conn.send(("started",))
+        threading.Thread(target=self._read, name="driftwarden-fetch-commands", daemon=True).start()
+        self.send(("started",))
         last_hw = 0.0
         try:
-            while not self.closing:
-                while self.deferred:
-                    self._command(self.deferred.pop(0))
-                while self.conn.poll(0):
-                    self._command(self.conn.recv())
-                if self.closing:
+            while not self.closing.is_set():
+                while True:
+                    try:
+                        self._command(self.commands.get_nowait())
+                    except queue.Empty:
+                        break
+                if self.closing.is_set():
                     break
                 self._flow()
-                sent = self._poll(0.05 if self.credit > 0 else 0.0)
-                if not sent:
-                    now = time.monotonic()
-                    if now - last_hw >= 0.2:
-                        last_hw = now
-                        self._send_highwaters()
-                    if self.credit <= 0:
-                        self.conn.poll(0.05)  # wait for credit (or any command)
+                # (a longer wait while nothing is assigned lets a group join complete inside the poll)
+                if self._poll(0.0 if self.credit <= 0 else 0.05 if self.assigned else 0.5):
+                    continue
+                now = time.monotonic()
+                if now - last_hw >= 0.2:
+                    last_hw = now
+                    self._send_highwaters()
+                if self.credit <= 0:
+                    with contextlib.suppress(queue.Empty):  # wait for credit (or any command)
+                        self._command(self.commands.get(timeout=0.05))
         finally:
             self.source.close()
 
@@ -156,7 +183,8 @@ class _Child:
         except Exception as exc:  # kafka errors: the loop keeps going, as KafkaSource.poll does
             log.warning("kafka poll failed, retrying", extra={"error": f"{type(exc).__name__}: {exc}"})
             return False
-        if self.closing:
+        self.source.reconcile()
+        if self.closing.is_set():
             return False
         chunks = []
         for ktp, records in batches.items():
@@ -170,7 +198,7 @@ class _Child:
         if not chunks:
             return False
         self.credit -= 1
-        self.conn.send(("records", chunks, self._highwaters()))
+        self.send(("records", chunks, self._highwaters()))
         return True
 
     def _highwaters(self) -> dict[TopicPartition, int]:
@@ -178,7 +206,7 @@ class _Child:
 
         consumer = self.source.consumer
         out: dict[TopicPartition, int] = {}
-        for tp in self.assigned:
+        for tp in sorted(self.assigned):  # (a copy: a callback may change the set meanwhile)
             high = consumer.highwater(KafkaTP(*tp))
             if high is not None:
                 out[tp] = int(high)
@@ -188,7 +216,7 @@ class _Child:
         hw = self._highwaters()
         if hw != self.highwaters:
             self.highwaters = hw
-            self.conn.send(("highwaters", hw))
+            self.send(("highwaters", hw))
 
 
 def child_main(conn: Connection, options: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ still raise into an empty batch (logged), so the loop keeps going.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,10 @@ __all__ = ["KafkaSource"]
 
 log = logging.getLogger(__name__)
 
+RECONCILE_AFTER = 1.0
+"""Seconds the consumer's assignment may differ from the announced one before :meth:`KafkaSource.reconcile`
+announces the difference."""
+
 
 class _Rebalance(ConsumerRebalanceListener):
     def __init__(self, source: KafkaSource, listener: AssignmentListener) -> None:
@@ -40,15 +45,10 @@ class _Rebalance(ConsumerRebalanceListener):
         self._listener = listener
 
     def on_partitions_revoked(self, revoked: Any) -> None:
-        tps = sorted((tp.topic, tp.partition) for tp in revoked)
-        if tps:
-            self._listener.on_revoked(tps)
+        self._source._announce_revoked(sorted((tp.topic, tp.partition) for tp in revoked), self._listener)
 
     def on_partitions_assigned(self, assigned: Any) -> None:
-        tps = sorted((tp.topic, tp.partition) for tp in assigned)
-        if tps:
-            self._source.pause(tps)
-            self._listener.on_assigned(tps)
+        self._source._announce_assigned(sorted((tp.topic, tp.partition) for tp in assigned), self._listener)
 
 
 class KafkaSource:
@@ -83,6 +83,9 @@ class KafkaSource:
         self._config.update(consumer_config)
         self._consumer: KafkaConsumer | None = None
         self._next: dict[TopicPartition, int] = {}
+        self._listener: AssignmentListener | None = None
+        self._announced: set[TopicPartition] = set()
+        self._mismatch_since: float | None = None
 
     @property
     def consumer(self) -> KafkaConsumer:
@@ -111,6 +114,9 @@ class KafkaSource:
             topics=[self.predictions_topic, self.outcomes_topic], listener=_Rebalance(self, listener)
         )
         self._consumer = consumer
+        self._listener = listener
+        self._announced = set()
+        self._mismatch_since = None
 
     def restart(self, listener: AssignmentListener) -> None:
         """Close the consumer (without a commit) and join the group again as a new member."""
@@ -118,12 +124,54 @@ class KafkaSource:
         self._next.clear()
         self.start(listener)
 
+    # -- assignment bookkeeping -----------------------------------------------------------------------
+    def _announce_assigned(self, tps: list[TopicPartition], listener: AssignmentListener) -> None:
+        if tps:
+            self._announced.update(tps)
+            self.pause(tps)
+            listener.on_assigned(tps)
+
+    def _announce_revoked(self, tps: list[TopicPartition], listener: AssignmentListener) -> None:
+        if tps:
+            self._announced.difference_update(tps)
+            listener.on_revoked(tps)
+
+    def reconcile(self, now: float | None = None) -> None:
+        """Announce an assignment kafka-python made without calling the rebalance listener.
+
+        kafka-python 3.0.12 skips ``on_partitions_assigned`` when a JoinGroup/SyncGroup round trip completes
+        while no ``poll`` is waiting for it (a poll timeout shorter than the join): the member then owns
+        partitions, paused, that nobody was told about, and consumes nothing. If the consumer's assignment and
+        the announced one differ for :data:`RECONCILE_AFTER` seconds, the difference is announced here as a
+        revoke and/or an assignment (the service restores and seeks them as after a callback)."""
+        consumer = self._consumer
+        listener = self._listener
+        if consumer is None or listener is None:
+            return
+        actual = {(ktp.topic, ktp.partition) for ktp in consumer.assignment()}
+        if actual == self._announced:
+            self._mismatch_since = None
+            return
+        now = time.monotonic() if now is None else now
+        if self._mismatch_since is None:
+            self._mismatch_since = now
+            return
+        if now - self._mismatch_since < RECONCILE_AFTER:
+            return
+        self._mismatch_since = None
+        gone, new = sorted(self._announced - actual), sorted(actual - self._announced)
+        log.warning("kafka-python changed the assignment without calling the rebalance listener; announcing it",
+                    extra={"revoked": gone, "assigned": new})
+        self._announce_revoked(gone, listener)
+        self._announce_assigned(new, listener)
+
     def poll(self, timeout: float, max_records: int) -> list[RawMessage]:
         try:
             batches = self.consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
         except KafkaError as exc:
             log.warning("kafka poll failed, retrying", extra={"error": f"{type(exc).__name__}: {exc}"})
             return []
+        self.reconcile()
         out: list[RawMessage] = []
         kinds = self._kinds
         for tp, records in batches.items():

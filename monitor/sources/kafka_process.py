@@ -226,7 +226,7 @@ class FetchProcessSource:
                 del self._awaiting[tp]
                 if offset is not None:
                     self._next.setdefault(tp, offset)
-        else:  # assigned / revoked: handled in order, at the start of the next poll
+        elif op in ("assigned", "revoked"):  # handled in order, at the start of the next poll
             self._control.append(msg)
         return True
 

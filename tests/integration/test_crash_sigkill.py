@@ -263,7 +263,7 @@ def test_sigkill_at_random_points_changes_nothing(
         run_id = uuid.uuid4().hex[:8]  # consumer groups of this run only
         clean, crash = f"clean-{run_id}", f"crash-{run_id}"
         log = tmp_path / "clean.log"
-        proc = start_watcher(config, clean_url, kafka_bootstrap, topics, clean, log)
+        proc = start_watcher(config, clean_url, kafka_bootstrap, topics, clean, log, "--no-fetch-process")
         wait_consumed(clean_url, clean, ends, proc, log)
         stop_watcher(proc, log)
         expected = dump(clean_url)
@@ -277,7 +277,7 @@ def test_sigkill_at_random_points_changes_nothing(
             # every other watcher runs its consumer in a child process (--fetch-process): each kind resumes
             # the state the other one left, and a SIGKILL of the parent must also end its fetch child
             proc = start_watcher(config, crash_url, kafka_bootstrap, topics, crash, log,
-                                 *(("--fetch-process",) if i % 2 else ()))
+                                 "--fetch-process" if i % 2 else "--no-fetch-process")
             wait_assigned(log, mark, proc)
             time.sleep(rng.uniform(0.3, 3.5))
             proc.send_signal(signal.SIGKILL)

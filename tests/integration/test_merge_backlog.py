@@ -77,7 +77,7 @@ def test_backlog_merge_buffer_is_bounded_and_windows_match_the_file_run(
     files = generate_scenario(tmp_path / "gen", seed=11, days=4, events_per_hour=100, reference_rows=3000)
     total = files.n_predictions + files.n_outcomes
     run_id = uuid.uuid4().hex[:8]
-    settings = Settings(kafka_bootstrap_servers=kafka_bootstrap, metrics_port=0,
+    settings = Settings(kafka_bootstrap_servers=kafka_bootstrap, metrics_port=0, kafka_fetch_process=False,
                         kafka_predictions_topic=f"dw-merge-{run_id}.p", kafka_outcomes_topic=f"dw-merge-{run_id}.o",
                         kafka_consumer_group=f"dw-merge-{run_id}")
     topics = [settings.kafka_predictions_topic, settings.kafka_outcomes_topic]
