@@ -228,5 +228,8 @@ def child_main(conn: Connection, options: dict[str, Any]) -> None:
         _Child(conn, options).run()
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         pass  # the parent is gone or stopping: nothing left to do
+    except Exception:
+        log.exception("the Kafka fetch process failed")
+        raise
     finally:
         conn.close()

@@ -86,6 +86,7 @@ class KafkaSource:
         self._listener: AssignmentListener | None = None
         self._announced: set[TopicPartition] = set()
         self._mismatch_since: float | None = None
+        self._in_callback = 0  # a listener callback is running (on kafka-python's IO thread)
 
     @property
     def consumer(self) -> KafkaConsumer:
@@ -127,14 +128,22 @@ class KafkaSource:
     # -- assignment bookkeeping -----------------------------------------------------------------------
     def _announce_assigned(self, tps: list[TopicPartition], listener: AssignmentListener) -> None:
         if tps:
-            self._announced.update(tps)
-            self.pause(tps)
-            listener.on_assigned(tps)
+            self._in_callback += 1
+            try:
+                self._announced.update(tps)
+                self.pause(tps)
+                listener.on_assigned(tps)
+            finally:
+                self._in_callback -= 1
 
     def _announce_revoked(self, tps: list[TopicPartition], listener: AssignmentListener) -> None:
         if tps:
-            self._announced.difference_update(tps)
-            listener.on_revoked(tps)
+            self._in_callback += 1
+            try:
+                listener.on_revoked(tps)  # (may take a while: the partitions are persisted first)
+                self._announced.difference_update(tps)
+            finally:
+                self._in_callback -= 1
 
     def reconcile(self, now: float | None = None) -> None:
         """Announce an assignment kafka-python made without calling the rebalance listener.
@@ -146,7 +155,8 @@ class KafkaSource:
         revoke and/or an assignment (the service restores and seeks them as after a callback)."""
         consumer = self._consumer
         listener = self._listener
-        if consumer is None or listener is None:
+        if consumer is None or listener is None or self._in_callback:
+            self._mismatch_since = None
             return
         actual = {(ktp.topic, ktp.partition) for ktp in consumer.assignment()}
         if actual == self._announced:

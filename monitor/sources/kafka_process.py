@@ -283,8 +283,9 @@ class FetchProcessSource:
         proc = self._proc
         if proc is not None:
             proc.join(5)
-        log.error("the Kafka fetch process died; its partitions are revoked and a new one joins the group",
-                  extra={"exit_code": proc.exitcode if proc is not None else None})
+        code = proc.exitcode if proc is not None else None
+        log.error("the Kafka fetch process died (exit code %s); its partitions are revoked and a new one joins "
+                  "the group", code, extra={"exit_code": code})
         tps = sorted(self._assigned)
         if self._conn is not None:
             self._conn.close()

@@ -79,3 +79,22 @@ def test_a_mismatch_that_clears_by_itself_is_not_announced() -> None:
     source._announce_assigned([("preds", 0)], listener)  # the callback came after all
     source.reconcile(now=10.0 + 5 * RECONCILE_AFTER)
     assert listener.calls == [("assigned", [("preds", 0)])]
+
+
+def test_no_reconcile_while_a_revoke_callback_is_still_running() -> None:
+    """A revoke callback waits for the partitions to be persisted; meanwhile the consumer still lists them. The
+    main loop's reconcile must not take that for an unannounced assignment."""
+    source, consumer, listener = _source()
+    consumer.owned = {KafkaTP("preds", 0)}
+    source._announce_assigned([("preds", 0)], listener)
+
+    class SlowRevoke(Recorder):
+        def on_revoked(self, partitions: Sequence[tuple[str, int]]) -> None:
+            super().on_revoked(partitions)
+            source.reconcile(now=50.0)  # (the main loop, while the callback runs)
+            source.reconcile(now=50.0 + 10 * RECONCILE_AFTER)
+
+    slow = SlowRevoke()
+    source._listener = slow
+    source._announce_revoked([("preds", 0)], slow)
+    assert slow.calls == [("revoked", [("preds", 0)])]
