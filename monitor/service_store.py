@@ -26,7 +26,7 @@ from monitor.pipeline import ClosedWindow, Pipeline
 from monitor.service_types import SaveItem, SaveResult, StoreConflict, StoreUnavailable
 from monitor.sources.base import TopicPartition
 from monitor.store.checkpoints import load_checkpoint, load_offsets
-from monitor.store.references import find_reference, load_profiles
+from monitor.store.references import ProfileCache, find_reference, load_profiles
 from monitor.store.writer import persist
 
 __all__ = ["SqlPartitionStore", "is_transient"]
@@ -64,6 +64,7 @@ class SqlPartitionStore:
         self.group_id = group_id
         self.alert_service = alert_service
         self.sessions = session_factory(engine)
+        self._profile_cache: ProfileCache = {}
 
     def _read(self, what: str, fn: Callable[[Session], T]) -> T:
         with _classified(what), self.sessions() as session:
@@ -81,7 +82,8 @@ class SqlPartitionStore:
         return self._read(f"loading checkpoint {key!r}", read)
 
     def profiles(self, config: MonitorConfig) -> dict[str, ReferenceProfile]:
-        return self._read("loading reference profiles", lambda s: load_profiles(s, list(config.models)))
+        return self._read("loading reference profiles",
+                          lambda s: load_profiles(s, list(config.models), self._profile_cache))
 
     def _find(self, model: str, content_hash: str) -> ReferenceProfile | None:
         return self._read("loading a reference profile", lambda s: find_reference(s, model, content_hash))

@@ -79,11 +79,39 @@ def find_reference(session: Session, model: str, content_hash: str) -> Reference
     return _decode(row, model) if row is not None else None
 
 
-def load_profiles(session: Session, models: Iterable[str]) -> dict[str, ReferenceProfile]:
-    """The latest profile of each model that has one."""
+ProfileCache = dict[tuple[str, int, str], ReferenceProfile]
+"""Decoded profiles by ``(model, version, content_hash)`` (see :func:`load_profiles`)."""
+
+
+def load_profiles(session: Session, models: Iterable[str],
+                  cache: ProfileCache | None = None) -> dict[str, ReferenceProfile]:
+    """The latest profile of each model that has one.
+
+    With a ``cache``, a profile already decoded (same model, version and content hash) is reused: only the
+    newest version's key is read, and the blob only when it is new. Every partition of a watcher then shares
+    one profile object per model (and its cached sorted reference values), and a partition assignment does
+    not decode every model's profile again. The cache keeps one entry per model."""
     out: dict[str, ReferenceProfile] = {}
     for name in models:
-        profile = latest_reference(session, name)
+        if cache is None:
+            profile = latest_reference(session, name)
+        else:
+            head = session.execute(
+                select(ReferenceRow.id, ReferenceRow.version, ReferenceRow.content_hash).join(Model)
+                .where(Model.name == name).order_by(ReferenceRow.version.desc()).limit(1)
+            ).first()
+            if head is None:
+                continue
+            key = (name, int(head.version), str(head.content_hash))
+            profile = cache.get(key)
+            if profile is None:
+                row = session.get(ReferenceRow, head.id)
+                if row is None:  # pragma: no cover - deleted between the two reads
+                    continue
+                profile = _decode(row, name)
+                for old in [k for k in cache if k[0] == name]:
+                    del cache[old]
+                cache[key] = profile
         if profile is not None:
             out[name] = profile
     return out
