@@ -69,6 +69,12 @@ class PartitionMerger:
                 continue
             empty = [self.tps[i] for i, q in enumerate(queues) if not q]
             if all(caught_up(tp) for tp in empty):
+                if len(nonempty) == 1:  # the others stay empty during this call: the whole queue goes, in order
+                    queue = queues[nonempty[0]]
+                    out.extend(entry[3] for entry in queue)
+                    queue.clear()
+                    self._blocked_since = None
+                    return out
                 best = min(nonempty, key=lambda i: queues[i][0][:3])
                 out.append(queues[best].popleft()[3])
                 self._blocked_since = None
