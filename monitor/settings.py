@@ -34,7 +34,7 @@ class Settings(BaseSettings):
         default=None, description="Optional topic that receives a copy of every dead-lettered message."
     )
     kafka_fetch_process: bool = Field(
-        default=True, description="Run the kafka-python consumer in a child process (fetching on one core, the "
+        default=False, description="Run the kafka-python consumer in a child process (fetching on one core, the "
         "watcher's work on another); false: one process.",
     )
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="Port of /metrics and /healthz; 0 = off.")

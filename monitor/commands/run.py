@@ -168,7 +168,7 @@ def register(app: typer.Typer) -> None:
         fetch_process: bool | None = typer.Option(
             None, "--fetch-process/--no-fetch-process", help="Run the Kafka consumer in a child process: fetching "
             "and parsing records on one core, the watcher's work on another (default: setting "
-            "DRIFTWARDEN_KAFKA_FETCH_PROCESS, true).", show_default=False,
+            "DRIFTWARDEN_KAFKA_FETCH_PROCESS, false).", show_default=False,
         ),
         progress: bool | None = typer.Option(
             None, "--progress/--no-progress", help="Progress bar over a file source (a backfill); default: on "

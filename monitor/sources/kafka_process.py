@@ -57,6 +57,7 @@ class FetchProcessSource:
         *,
         client_id: str = "driftwarden",
         credit: int = 8,
+        stall_timeout: float = 60.0,
         log_level: str = "INFO",
         **consumer_config: Any,
     ) -> None:
@@ -72,6 +73,7 @@ class FetchProcessSource:
             "outcomes_topic": outcomes_topic, "client_id": client_id, "consumer_config": consumer_config,
             "credit": credit, "log_level": log_level,
         }
+        self.stall_timeout = stall_timeout
         self._listener: AssignmentListener | None = None
         self._proc: Any = None
         self._conn: Connection | None = None
@@ -87,6 +89,7 @@ class FetchProcessSource:
         self._highwaters: dict[TopicPartition, int] = {}
         self._next: dict[TopicPartition, int] = {}
         self._grant = 0
+        self._last_progress = time.monotonic()
 
     # -- life cycle ----------------------------------------------------------------------------------
     def start(self, listener: AssignmentListener) -> None:
@@ -191,7 +194,26 @@ class FetchProcessSource:
         if self._grant:
             self._send(("credit", self._grant))
             self._grant = 0
+        self._watchdog()
         return out
+
+    def _watchdog(self) -> None:
+        """Restart a child that stopped delivering: a partition that may flow, with records waiting behind it
+        (high watermark past the next offset), and no record message for ``stall_timeout`` seconds. Its
+        partitions are revoked (persisted) and a new child joins; the service restores and seeks them."""
+        now = time.monotonic()
+        stalled = [tp for tp in self._assigned
+                   if tp not in self._paused and tp not in self._awaiting and not self._buffers.get(tp)
+                   and self._highwaters.get(tp, 0) > self._next.get(tp, self._highwaters.get(tp, 0))]
+        if not stalled:
+            self._last_progress = now
+            return
+        if now - self._last_progress < self.stall_timeout or self._proc is None:
+            return
+        log.error("the Kafka fetch process delivered nothing for %.0fs while records wait; restarting it",
+                  now - self._last_progress, extra={"partitions": sorted(stalled)})
+        self._proc.kill()
+        self._last_progress = now
 
     def _receive(self, timeout: float) -> bool:
         """Take one message from the pipe (waiting up to ``timeout``); False if none came."""
@@ -207,6 +229,7 @@ class FetchProcessSource:
         op = msg[0]
         if op == "records":
             self._grant += 1
+            self._last_progress = time.monotonic()
             self._highwaters.update(msg[2])
             kinds = self._kinds
             for topic, partition, offsets, keys, values, stamps in msg[1]:

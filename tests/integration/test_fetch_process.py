@@ -238,3 +238,30 @@ def test_watcher_over_the_fetch_process_stores_the_file_runs_windows(
     assert len(kafka_w) == len(file_w) - 1  # the last day stays open on Kafka (only the file run ends)
     assert kafka_w == file_w[:len(kafka_w)]
     assert kafka_w and all(r[3] is not None for r in kafka_w)
+
+
+def test_a_child_that_stops_delivering_is_restarted(kafka_bootstrap: str, topics: tuple[str, str]) -> None:
+    """The watchdog: a partition that may flow, records behind it, nothing delivered for ``stall_timeout``."""
+    source = FetchProcessSource(kafka_bootstrap, f"dw-fetch-{uuid.uuid4().hex[:6]}", *topics, credit=4,
+                                max_partition_fetch_bytes=8 * 1024, fetch_max_wait_ms=50, session_timeout_ms=6000,
+                                heartbeat_interval_ms=1500, stall_timeout=3.0)
+    listener = Listener()
+    got: dict[TopicPartition, list[int]] = {}
+    tp0 = (topics[0], 0)
+    source.start(listener)
+    try:
+        _collect(source, listener, got, 300)
+        assert source._conn is not None
+        source._conn.send(("pause", [tp0]))  # behind the parent's back: the child stops delivering tp0
+        first_child = source._proc
+        end = time.monotonic() + 120
+        while sum(map(len, got.values())) < PARTITIONS * PER_PARTITION and time.monotonic() < end:
+            for msg in source.poll(0.2, 300):
+                got.setdefault((msg.topic, msg.partition), []).append(msg.offset)
+            if listener.new:  # after the restart: from where this side stopped
+                _serve_new(source, listener, {tp: offs[-1] + 1 for tp, offs in got.items() if offs})
+        assert source._proc is not first_child and tp0 in listener.revoked
+    finally:
+        source.close()
+    for p in range(PARTITIONS):
+        assert got[(topics[0], p)] == list(range(PER_PARTITION))
