@@ -20,6 +20,7 @@ __all__ = [
     "SourceError",
     "SourceUnavailable",
     "TopicPartition",
+    "topic_kinds",
 ]
 
 MessageKind = Literal["prediction", "outcome", "any"]
@@ -60,6 +61,17 @@ class SourceError(RuntimeError):
 
 class SourceUnavailable(SourceError):
     """A source that may work if tried again later (no broker reachable yet)."""
+
+
+def topic_kinds(predictions_topic: str, outcomes_topic: str) -> dict[str, MessageKind]:
+    """The message kind of each of a consumer group's two topics (they must differ).
+
+    >>> topic_kinds("p", "o")
+    {'p': 'prediction', 'o': 'outcome'}
+    """
+    if predictions_topic == outcomes_topic:
+        raise SourceError(f"predictions and outcomes topics must differ, both are {predictions_topic!r}")
+    return {predictions_topic: "prediction", outcomes_topic: "outcome"}
 
 
 class AssignmentListener(Protocol):

@@ -23,11 +23,11 @@ from kafka.errors import KafkaError
 
 from monitor.sources.base import (
     AssignmentListener,
-    MessageKind,
     RawMessage,
     SourceError,
     SourceUnavailable,
     TopicPartition,
+    topic_kinds,
 )
 
 __all__ = ["KafkaSource"]
@@ -64,11 +64,9 @@ class KafkaSource:
         client_id: str = "driftwarden",
         **consumer_config: Any,
     ) -> None:
-        if predictions_topic == outcomes_topic:
-            raise SourceError(f"predictions and outcomes topics must differ, both are {predictions_topic!r}")
+        self._kinds = topic_kinds(predictions_topic, outcomes_topic)
         self.predictions_topic = predictions_topic
         self.outcomes_topic = outcomes_topic
-        self._kinds: dict[str, MessageKind] = {predictions_topic: "prediction", outcomes_topic: "outcome"}
         self._config: dict[str, Any] = {
             "bootstrap_servers": bootstrap_servers,
             "group_id": group_id,

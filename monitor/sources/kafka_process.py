@@ -30,11 +30,11 @@ from typing import Any
 
 from monitor.sources.base import (
     AssignmentListener,
-    MessageKind,
     RawMessage,
     SourceError,
     SourceUnavailable,
     TopicPartition,
+    topic_kinds,
 )
 from monitor.sources.fetch_child import child_main
 
@@ -61,13 +61,11 @@ class FetchProcessSource:
         log_level: str = "INFO",
         **consumer_config: Any,
     ) -> None:
-        if predictions_topic == outcomes_topic:
-            raise SourceError(f"predictions and outcomes topics must differ, both are {predictions_topic!r}")
+        self._kinds = topic_kinds(predictions_topic, outcomes_topic)
         if credit < 1:
             raise SourceError(f"credit must be at least 1, got {credit!r}")
         self.predictions_topic = predictions_topic
         self.outcomes_topic = outcomes_topic
-        self._kinds: dict[str, MessageKind] = {predictions_topic: "prediction", outcomes_topic: "outcome"}
         self._options: dict[str, Any] = {
             "bootstrap_servers": bootstrap_servers, "group_id": group_id, "predictions_topic": predictions_topic,
             "outcomes_topic": outcomes_topic, "client_id": client_id, "consumer_config": consumer_config,

@@ -13,14 +13,14 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from prometheus_client import CollectorRegistry
-from sqlalchemy import create_engine, text
 
 from monitor.commands.replay import replay_file
 from monitor.commands.run import build_service
@@ -191,20 +191,10 @@ def test_killed_child_revokes_and_comes_back(kafka_bootstrap: str, topics: tuple
         assert got[(topics[0], p)] == list(range(PER_PARTITION))
 
 
-def _windows(url: str) -> list[tuple[object, ...]]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT w.window_key, w.n_events, w.drift_share, m.value FROM window_results w LEFT JOIN "
-                "metric_values m ON m.window_id = w.id AND m.name = 'take_rate' ORDER BY w.window_key")).all()
-    finally:
-        engine.dispose()
-    return [tuple(r) for r in rows]
-
 
 def test_watcher_over_the_fetch_process_stores_the_file_runs_windows(
-        tmp_path: Path, kafka_bootstrap: str, migrated_pg_url: str, sqlite_url: str) -> None:
+        tmp_path: Path, kafka_bootstrap: str, migrated_pg_url: str, sqlite_url: str,
+        stored_windows: Callable[[str], list[tuple[Any, ...]]]) -> None:
     files = generate_scenario(tmp_path / "gen", seed=5, days=3, events_per_hour=80, reference_rows=3000)
     total = files.n_predictions + files.n_outcomes
     run_id = uuid.uuid4().hex[:8]
@@ -230,7 +220,7 @@ def test_watcher_over_the_fetch_process_stores_the_file_runs_windows(
             result = service.run(max_messages=total if source == "kafka" else None,
                                  timeout=180 if source == "kafka" else None)
             assert result.clean and result.messages == total, result
-            runs[source] = _windows(url)
+            runs[source] = stored_windows(url)
     finally:
         admin.delete_topics([settings.kafka_predictions_topic, settings.kafka_outcomes_topic])
         admin.close()

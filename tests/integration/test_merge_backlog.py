@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,6 @@ import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from prometheus_client import CollectorRegistry
-from sqlalchemy import create_engine, text
 
 from monitor.commands.replay import replay_file
 from monitor.commands.run import build_service
@@ -34,17 +34,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 CAP = 500
 MAX_BATCH = 200
 
-
-def _windows(url: str) -> list[tuple[Any, ...]]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT w.window_key, w.n_events, w.drift_share, m.value FROM window_results w LEFT JOIN "
-                "metric_values m ON m.window_id = w.id AND m.name = 'take_rate' ORDER BY w.window_key")).all()
-    finally:
-        engine.dispose()
-    return [tuple(r) for r in rows]
 
 
 def _run(settings: Settings, files: Any, source: str, url: str, total: int,
@@ -73,7 +62,7 @@ def _run(settings: Settings, files: Any, source: str, url: str, total: int,
 
 def test_backlog_merge_buffer_is_bounded_and_windows_match_the_file_run(
         tmp_path: Path, kafka_bootstrap: str, migrated_pg_url: str, sqlite_url: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, stored_windows: Callable[[str], list[tuple[Any, ...]]]) -> None:
     files = generate_scenario(tmp_path / "gen", seed=11, days=4, events_per_hour=100, reference_rows=3000)
     total = files.n_predictions + files.n_outcomes
     run_id = uuid.uuid4().hex[:8]
@@ -118,7 +107,7 @@ def test_backlog_merge_buffer_is_bounded_and_windows_match_the_file_run(
     assert not paused, f"left paused: {paused}"
     assert stream <= CAP, f"a stream queued {stream} items (cap {CAP})"
     assert merged <= CAP + MAX_BATCH, f"the merge buffer held {merged} items (cap {CAP} + batch {MAX_BATCH})"
-    kafka_w, file_w = _windows(migrated_pg_url), _windows(sqlite_url)
+    kafka_w, file_w = stored_windows(migrated_pg_url), stored_windows(sqlite_url)
     assert len(kafka_w) == len(file_w) - 1 == reference.windows - 1  # the last day stays open on Kafka
     assert all(w[3] is not None for w in kafka_w), kafka_w  # every window joined its outcomes
     assert kafka_w == file_w[:len(kafka_w)]
