@@ -34,7 +34,7 @@ __all__ = ["KafkaSource"]
 
 log = logging.getLogger(__name__)
 
-RECONCILE_AFTER = 1.0
+RECONCILE_AFTER = 2.0
 """Seconds the consumer's assignment may differ from the announced one before :meth:`KafkaSource.reconcile`
 announces the difference."""
 
@@ -144,13 +144,14 @@ class KafkaSource:
                 self._in_callback -= 1
 
     def reconcile(self, now: float | None = None) -> None:
-        """Announce an assignment kafka-python made without calling the rebalance listener.
+        """Repair an assignment kafka-python changed without calling the rebalance listener.
 
-        kafka-python 3.0.12 skips ``on_partitions_assigned`` when a JoinGroup/SyncGroup round trip completes
-        while no ``poll`` is waiting for it (a poll timeout shorter than the join): the member then owns
-        partitions, paused, that nobody was told about, and consumes nothing. If the consumer's assignment and
-        the announced one differ for :data:`RECONCILE_AFTER` seconds, the difference is announced here as a
-        revoke and/or an assignment (the service restores and seeks them as after a callback)."""
+        kafka-python 3.0.12 skips its join-complete step (``on_partitions_assigned`` included) when a
+        JoinGroup/SyncGroup round trip completes while no ``poll`` is waiting for it (a poll timeout shorter
+        than the join): the member then owns partitions nobody was told about, and never fetches them. If the
+        consumer's assignment and the announced one differ for :data:`RECONCILE_AFTER` seconds, partitions that
+        are gone are announced as revoked (the service persists them), and if there are unannounced ones the
+        consumer joins the group again as a new member (what ``Service`` did after 45 s without partitions)."""
         consumer = self._consumer
         listener = self._listener
         if consumer is None or listener is None or self._in_callback:
@@ -168,12 +169,28 @@ class KafkaSource:
             return
         self._mismatch_since = None
         gone, new = sorted(self._announced - actual), sorted(actual - self._announced)
-        log.warning("kafka-python changed the assignment without calling the rebalance listener; announcing it",
-                    extra={"revoked": gone, "assigned": new})
-        self._announce_revoked(gone, listener)
-        self._announce_assigned(new, listener)
+        if gone:
+            log.warning("kafka-python revoked partitions without calling the rebalance listener; announcing it",
+                        extra={"revoked": gone})
+            self._announce_revoked(gone, listener)
+        if new:
+            log.warning("kafka-python assigned partitions without completing the join (no listener call, no "
+                        "fetching); joining the group again as a new member", extra={"assigned": new})
+            if self._announced:  # the service gives up (persists) what it holds; the new member is told anew
+                self._announce_revoked(sorted(self._announced), listener)
+            try:
+                self.restart(listener)
+            except SourceError as exc:
+                log.warning("rejoining the group failed; retrying on the next poll", extra={"error": str(exc)})
 
     def poll(self, timeout: float, max_records: int) -> list[RawMessage]:
+        if self._consumer is None and self._listener is not None:  # a rejoin (see reconcile) that failed
+            try:
+                self.start(self._listener)
+            except SourceError as exc:
+                log.warning("rejoining the group failed; retrying", extra={"error": str(exc)})
+                time.sleep(timeout)
+                return []
         try:
             batches = self.consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
         except KafkaError as exc:

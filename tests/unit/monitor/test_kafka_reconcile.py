@@ -1,13 +1,14 @@
-"""``KafkaSource.reconcile``: an assignment kafka-python made without calling the rebalance listener is announced.
+"""``KafkaSource.reconcile``: an assignment kafka-python changed without calling the rebalance listener.
 
-kafka-python 3.0.12 skips ``on_partitions_assigned`` when a group join completes while no poll waits for it; the
-member then owns paused partitions nobody was told about. The stub consumer below plays that state.
+kafka-python 3.0.12 skips its join-complete step (``on_partitions_assigned`` included) when a group join completes
+while no poll waits for it; the member then owns partitions nobody was told about and never fetches them. Gone
+partitions are announced as revoked; unannounced ones make the consumer join again as a new member (a real
+broker showed that announcing them instead leaves a consumer that never fetches). The stub plays those states.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from kafka import TopicPartition as KafkaTP
 
@@ -45,31 +46,48 @@ def _source() -> tuple[KafkaSource, StubConsumer, Recorder]:
     return source, consumer, listener
 
 
-def test_an_unannounced_assignment_is_announced_after_the_grace_period_and_paused() -> None:
+def _restarts(source: KafkaSource) -> list[int]:
+    calls: list[int] = []
+    source.restart = lambda listener: calls.append(1)  # type: ignore[method-assign]
+    return calls
+
+
+def test_an_unannounced_assignment_makes_the_consumer_rejoin_after_the_grace_period() -> None:
     source, consumer, listener = _source()
+    restarts = _restarts(source)
     consumer.owned = {KafkaTP("preds", 0), KafkaTP("outs", 0)}
     source.reconcile(now=100.0)
     source.reconcile(now=100.0 + RECONCILE_AFTER / 2)
-    assert listener.calls == []  # a callback may still be on its way
+    assert restarts == [] and listener.calls == []  # a callback may still be on its way
     source.reconcile(now=100.0 + RECONCILE_AFTER)
-    assert listener.calls == [("assigned", [("outs", 0), ("preds", 0)])]
-    assert set(consumer.paused) == consumer.owned  # paused until the service seeks and resumes them
-    source.reconcile(now=200.0)
-    assert len(listener.calls) == 1  # announced once
+    assert restarts == [1] and listener.calls == []  # nothing was announced, so nothing to give up
 
 
-def test_a_change_without_callbacks_is_announced_as_revoke_then_assign() -> None:
+def test_a_change_without_callbacks_revokes_what_is_held_then_rejoins() -> None:
     source, consumer, listener = _source()
+    restarts = _restarts(source)
     consumer.owned = {KafkaTP("preds", 0), KafkaTP("outs", 0)}
-    rebalance: Any = source._announce_assigned
-    rebalance([("outs", 0), ("preds", 0)], listener)  # what the listener callback does
+    source._announce_assigned([("outs", 0), ("preds", 0)], listener)  # what the listener callback does
+    assert set(consumer.paused) == consumer.owned  # paused until the service seeks and resumes them
     listener.calls.clear()
     source.reconcile(now=1.0)
     assert listener.calls == []
     consumer.owned = {KafkaTP("preds", 1), KafkaTP("outs", 1)}
     source.reconcile(now=2.0)
     source.reconcile(now=2.0 + RECONCILE_AFTER)
-    assert listener.calls == [("revoked", [("outs", 0), ("preds", 0)]), ("assigned", [("outs", 1), ("preds", 1)])]
+    assert listener.calls == [("revoked", [("outs", 0), ("preds", 0)])] and restarts == [1]
+
+
+def test_partitions_gone_without_a_callback_are_announced_as_revoked() -> None:
+    source, consumer, listener = _source()
+    restarts = _restarts(source)
+    consumer.owned = {KafkaTP("preds", 0), KafkaTP("preds", 1)}
+    source._announce_assigned([("preds", 0), ("preds", 1)], listener)
+    listener.calls.clear()
+    consumer.owned = {KafkaTP("preds", 0)}
+    source.reconcile(now=5.0)
+    source.reconcile(now=5.0 + RECONCILE_AFTER)
+    assert listener.calls == [("revoked", [("preds", 1)])] and restarts == []
 
 
 def test_a_mismatch_that_clears_by_itself_is_not_announced() -> None:
