@@ -177,6 +177,8 @@ class _Child:
             self.source.close()
 
     def _poll(self, timeout: float) -> bool:
+        if not self.source.ensure_started(max(timeout, 0.5)):
+            return False
         consumer = self.source.consumer
         try:
             batches = consumer.poll(timeout_ms=int(timeout * 1000), max_records=CHUNK_RECORDS)

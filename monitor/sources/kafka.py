@@ -183,14 +183,24 @@ class KafkaSource:
             except SourceError as exc:
                 log.warning("rejoining the group failed; retrying on the next poll", extra={"error": str(exc)})
 
+    def ensure_started(self, wait: float = 0.0) -> bool:
+        """Start again after a rejoin (see :meth:`reconcile`) whose start failed; False (after ``wait``
+        seconds) if that fails again."""
+        if self._consumer is not None:
+            return True
+        if self._listener is None:
+            raise SourceError("the Kafka source is not started")
+        try:
+            self.start(self._listener)
+        except SourceError as exc:
+            log.warning("rejoining the group failed; retrying", extra={"error": str(exc)})
+            time.sleep(wait)
+            return False
+        return True
+
     def poll(self, timeout: float, max_records: int) -> list[RawMessage]:
-        if self._consumer is None and self._listener is not None:  # a rejoin (see reconcile) that failed
-            try:
-                self.start(self._listener)
-            except SourceError as exc:
-                log.warning("rejoining the group failed; retrying", extra={"error": str(exc)})
-                time.sleep(timeout)
-                return []
+        if not self.ensure_started(timeout):
+            return []
         try:
             batches = self.consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
         except KafkaError as exc:
