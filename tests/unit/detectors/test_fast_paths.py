@@ -179,7 +179,7 @@ def test_category_table_only_for_small_integer_codes() -> None:
 
 
 def test_single_threaded_blas_restores_the_thread_count() -> None:
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threadpoolctl  # a dependency (pyproject.toml): a missing one must fail, not skip
     before = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
     with single_threaded_blas():
         inside = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
