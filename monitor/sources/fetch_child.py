@@ -34,6 +34,8 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
+from kafka import TopicPartition as KafkaTP
+
 from monitor.sources.base import SourceError, SourceUnavailable, TopicPartition
 
 __all__ = ["CHUNK_RECORDS", "child_main"]
@@ -124,12 +126,6 @@ class _Child:
                 self.source.resume(tps)
         elif op == "commit":
             self.source.commit(cmd[1])
-        elif op == "state":  # diagnostics: what the child believes
-            consumer = self.source.consumer
-            self.send(("state", {
-                "assigned": sorted(self.assigned), "held": sorted(self.held), "flow_paused": self.flow_paused,
-                "credit": self.credit, "paused": sorted((t.topic, t.partition) for t in consumer.paused()),
-            }))
 
     def _flow(self) -> None:
         """Pause everything while the parent has no credit left; resume what it did not pause itself."""
@@ -204,8 +200,6 @@ class _Child:
         return True
 
     def _highwaters(self) -> dict[TopicPartition, int]:
-        from kafka import TopicPartition as KafkaTP
-
         consumer = self.source.consumer
         out: dict[TopicPartition, int] = {}
         for tp in sorted(self.assigned):  # (a copy: a callback may change the set meanwhile)
