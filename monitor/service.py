@@ -126,6 +126,9 @@ class Service(PartitionKeeper):
         deadline = None if timeout is None else self._monotonic() + timeout
         with self._signals():
             try:
+                warm_up = getattr(self.store, "warm_up", None)
+                if warm_up is not None:
+                    warm_up(self.config)
                 if self._start_source(deadline):
                     result.stopped_by = self._loop(max_messages, deadline)
                 else:

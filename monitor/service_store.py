@@ -8,6 +8,7 @@ is down or restarting: retry later) and :class:`~monitor.service.StoreConflict` 
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +31,8 @@ from monitor.store.references import ProfileCache, find_reference, load_profiles
 from monitor.store.writer import persist
 
 __all__ = ["SqlPartitionStore", "is_transient"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -84,6 +87,15 @@ class SqlPartitionStore:
     def profiles(self, config: MonitorConfig) -> dict[str, ReferenceProfile]:
         return self._read("loading reference profiles",
                           lambda s: load_profiles(s, list(config.models), self._profile_cache))
+
+    def warm_up(self, config: MonitorConfig) -> None:
+        """Decode the configured models' reference profiles into the cache before consuming (the first
+        partition assignment then finds them decoded). Best effort: a database that is not reachable yet is
+        the consumer loop's to handle, so this never raises for it."""
+        try:
+            self.profiles(config)
+        except (StoreUnavailable, StoreConflict) as exc:
+            log.info("reference profiles not preloaded: %s", exc)
 
     def _find(self, model: str, content_hash: str) -> ReferenceProfile | None:
         return self._read("loading a reference profile", lambda s: find_reference(s, model, content_hash))

@@ -90,7 +90,8 @@ def load_profiles(session: Session, models: Iterable[str],
     With a ``cache``, a profile already decoded (same model, version and content hash) is reused: only the
     newest version's key is read, and the blob only when it is new. Every partition of a watcher then shares
     one profile object per model (and its cached sorted reference values), and a partition assignment does
-    not decode every model's profile again. The cache keeps one entry per model."""
+    not decode every model's profile again. The cache keeps one entry per model; models registered with the
+    same profile bytes (same content hash and version) share one decoded profile."""
     out: dict[str, ReferenceProfile] = {}
     for name in models:
         if cache is None:
@@ -105,10 +106,14 @@ def load_profiles(session: Session, models: Iterable[str],
             key = (name, int(head.version), str(head.content_hash))
             profile = cache.get(key)
             if profile is None:
+                # another model's entry with the same bytes and version: share its (immutable) decoded profile
+                profile = next((p for (_, v, h), p in cache.items() if v == key[1] and h == key[2]), None)
+            if profile is None:
                 row = session.get(ReferenceRow, head.id)
                 if row is None:  # pragma: no cover - deleted between the two reads
                     continue
                 profile = _decode(row, name)
+            if key not in cache:
                 for old in [k for k in cache if k[0] == name]:
                     del cache[old]
                 cache[key] = profile

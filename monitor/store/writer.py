@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from monitor.alerts.service import AlertService
@@ -53,13 +54,15 @@ def write_window(session: Session, closed: ClosedWindow) -> WindowResult:
     )
     session.add(row)
     session.flush()
+    # the window's children go in as ORM bulk INSERTs (one executemany each), not through the unit of work
     seen: set[str] = set()
+    features: list[dict[str, Any]] = []
     for col in closed.columns:
         name = col.get("name") or col.get("column")
         if not name or name in seen:
             continue
         seen.add(str(name))
-        session.add(FeatureResult(
+        features.append(dict(
             window_id=row.id, feature=str(name), kind=str(col.get("kind", "?")), test=str(col.get("test", "?")),
             statistic=_num(col.get("statistic")), p_value=_num(col.get("p_value")),
             threshold=_num(col.get("threshold")) or 0.0, drifted=bool(col.get("drifted", False)),
@@ -68,19 +71,21 @@ def write_window(session: Session, closed: ClosedWindow) -> WindowResult:
             effect_size=_num(col.get("effect_size")), p_value_adjusted=_num(col.get("p_value_adjusted")),
             alpha=_num(col.get("alpha")),
         ))
-    for metric in closed.metrics:
-        session.add(MetricValue(window_id=row.id, model_id=model.id, name=metric.name, ts=closed.window_end,
-                                value=_num(metric.value), numerator=float(metric.numerator),
-                                denominator=float(metric.denominator)))
-    for name, value in closed.extra_metrics.items():
-        if any(m.name == name for m in closed.metrics):
-            continue
-        session.add(MetricValue(window_id=row.id, model_id=model.id, name=name, ts=closed.window_end,
-                                value=_num(value)))
+    if features:
+        session.execute(insert(FeatureResult), features)
+    metrics: list[dict[str, Any]] = [
+        dict(window_id=row.id, model_id=model.id, name=metric.name, ts=closed.window_end, value=_num(metric.value),
+             numerator=float(metric.numerator), denominator=float(metric.denominator))
+        for metric in closed.metrics]
+    named = {m.name for m in closed.metrics}
+    metrics.extend(dict(window_id=row.id, model_id=model.id, name=name, ts=closed.window_end, value=_num(value),
+                        numerator=None, denominator=None)
+                   for name, value in closed.extra_metrics.items() if name not in named)
+    if metrics:
+        session.execute(insert(MetricValue), metrics)
     if closed.sample is not None:
-        session.add(WindowSample(window_id=row.id, format="parquet", n_rows=closed.sample_rows,
-                                 data=closed.sample))
-    session.flush()
+        session.execute(insert(WindowSample), [dict(window_id=row.id, format="parquet", n_rows=closed.sample_rows,
+                                                    data=closed.sample)])
     return row
 
 

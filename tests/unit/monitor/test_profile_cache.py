@@ -45,3 +45,51 @@ def test_cached_profiles_are_decoded_once_and_follow_new_versions(tmp_path, monk
     assert newer["m"].content_hash == uncached["m"].content_hash != first["m"].content_hash
     assert list(cache) == [("m", newer["m"].version, newer["m"].content_hash)]
     engine.dispose()
+
+
+def test_models_with_the_same_profile_bytes_share_one_decode(tmp_path, monkeypatch) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        for model in ("a", "b"):
+            register_reference(s, model, _profile(0.0), source="test")
+        register_reference(s, "c", _profile(2.0), source="test")
+    decodes: list[str] = []
+    decode = references._decode
+    monkeypatch.setattr(references, "_decode", lambda row, model: decodes.append(model) or decode(row, model))
+    cache: ProfileCache = {}
+    with sessions() as s:
+        got = load_profiles(s, ["a", "b", "c"], cache)
+    assert decodes == ["a", "c"] and got["a"] is got["b"] and got["c"] is not got["a"]
+    assert sorted(k[0] for k in cache) == ["a", "b", "c"]
+    with sessions.begin() as s:  # a new version of a's profile: b keeps the old one, a gets the new one
+        register_reference(s, "a", _profile(1.0), source="test")
+    with sessions() as s:
+        after = load_profiles(s, ["a", "b"], cache)
+    assert after["b"] is got["b"] and after["a"].content_hash != got["a"].content_hash
+    assert decodes == ["a", "c", "a"]
+    engine.dispose()
+
+
+def test_warm_up_decodes_before_the_first_assignment_and_never_raises(tmp_path, monkeypatch) -> None:
+    from monitor.config import parse_config
+    from monitor.service_store import SqlPartitionStore
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with session_factory(engine).begin() as s:
+        register_reference(s, "m", _profile(0.0), source="test")
+    config = parse_config("version: 1\nmodels:\n  m:\n    features: {x: numeric}\n")
+    store = SqlPartitionStore(engine, "g")
+    store.warm_up(config)
+    assert [k[0] for k in store._profile_cache] == ["m"]
+    decodes: list[str] = []
+    monkeypatch.setattr(references, "_decode", lambda row, model: decodes.append(model))
+    assert store.new_pipeline(config).profiles["m"].content_hash == _profile(0.0).content_hash and decodes == []
+    engine.dispose()
+    down = SqlPartitionStore(make_engine(f"sqlite:///{tmp_path / 'missing' / 'x.db'}"), "g")
+    down.warm_up(config)  # an unreachable database: logged, not raised
+    assert down._profile_cache == {}
