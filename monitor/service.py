@@ -44,7 +44,7 @@ from monitor.service_types import (
     StoreConflict,
     StoreUnavailable,
 )
-from monitor.sources.base import RawMessage, Source, SourceUnavailable
+from monitor.sources.base import RawMessage, Source, SourceUnavailable, TopicPartition
 
 __all__ = [
     "ConfigSource",
@@ -230,14 +230,21 @@ class Service(PartitionKeeper):
         fast = self._fast_decoder()
         max_bytes = self.options.max_message_bytes
         parts = self._parts
-        kinds: Counter[str] = Counter()
         touched: set[int] = set()
+        direct = self._direct_partitions(batch)
+        last: int | None = None
+        part: _Partition | None = None
+        straight = False
         for msg in batch:
-            part = parts.get(msg.partition)
+            if msg.partition != last:
+                last = msg.partition
+                part = parts.get(last)
+                straight = part is not None and (part.merger is None or last in direct)
+                if part is not None and part.merger is not None:
+                    touched.add(last)
             if part is None:  # not ours (revoked in this poll): the owner re-reads it
                 continue
-            kinds[msg.kind] += 1
-            if part.merger is None:
+            if straight:
                 event = take_fast(msg, models, max_bytes, fast)
                 if event is None:
                     self._apply(part, take(msg, models, max_bytes))
@@ -250,13 +257,33 @@ class Service(PartitionKeeper):
                 part.offsets[(msg.topic, msg.partition)] = msg.offset + 1
                 part.dirty = True
             else:
+                assert part.merger is not None
                 taken = take(msg, models, max_bytes, fast)
                 part.merger.push((msg.topic, msg.partition), taken.key, msg.offset, taken)
-                touched.add(msg.partition)
         self._release(touched)
-        for kind, n in kinds.items():
+        for kind, n in Counter(msg.kind for msg in batch).items():
             self._consumed.labels(kind=kind).inc(n)
         self._result.messages += len(batch)
+
+    def _direct_partitions(self, batch: list[RawMessage]) -> set[int]:
+        """Merged partitions whose messages in ``batch`` may skip the merge buffer: all of one stream, with
+        nothing queued and every other stream of the partition caught up. Pushed and released, they would
+        come out at once and in the order given (:meth:`PartitionMerger.release` hands out the whole queue of
+        the one non-empty stream when the others are empty and caught up), so feeding them straight to the
+        pipeline is the same, without the buffering."""
+        streams: dict[int, set[TopicPartition]] = {}
+        for tp in {(msg.topic, msg.partition) for msg in batch}:
+            streams.setdefault(tp[1], set()).add(tp)
+        out: set[int] = set()
+        caught_up = self.source.caught_up
+        for p, tps in streams.items():
+            part = self._parts.get(p)
+            merger = part.merger if part is not None else None
+            if merger is None or len(tps) != 1 or len(merger):
+                continue
+            if all(caught_up(tp) for tp in merger.tps if tp not in tps):
+                out.add(p)
+        return out
 
     def _release(self, numbers: set[int] | None = None) -> None:
         """Feed the pipelines what their mergers may release now (all partitions if ``numbers`` is None)."""

@@ -9,6 +9,7 @@ pauses and resumes everything), consume every message and store what a run over 
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from monitor.config import load_config
 from monitor.db import make_engine, upgrade
 from monitor.ops import Health, Metrics
 from monitor.ordering import PartitionMerger
+from monitor.pipeline import Pipeline
 from monitor.scenario import generate_scenario
 from monitor.service import Service, ServiceOptions
 from monitor.service_store import SqlPartitionStore
@@ -182,3 +184,84 @@ def test_ahead_stream_is_paused_at_the_cap_and_the_results_do_not_change(
     assert longest["total"] <= CAP + BATCH, longest
     assert result.windows == reference.windows
     assert _windows(url) == _windows(f"sqlite:///{tmp_path}/file.db")
+
+
+# -- batches that skip the merge buffer ----------------------------------------------------------------------
+# A batch of one stream of a merged partition, with nothing queued and the other stream caught up, goes
+# straight to the pipeline (``Service._direct_partitions``). Pushed and released it would come out at once and
+# in the same order, so the stored results must be those of the buffered way, on every arrival schedule.
+
+class OneStreamPolls(TwoTopics):
+    """A live pair of streams: each poll first lets a random number of the file's next events be produced,
+    then serves one stream only, in a random amount. A stream is caught up when it handed out all that was
+    produced of it, so one-stream batches often meet a caught-up partner (direct) and often not (buffered)."""
+
+    def __init__(self, lines: list[bytes], seed: int) -> None:
+        super().__init__(lines)
+        self._rng = random.Random(seed)
+        self._order = [PRED if json.loads(line)["kind"] == "prediction" else OUT for line in lines]
+        self._produced = 0
+        self._avail = {PRED: 0, OUT: 0}
+
+    def poll(self, timeout: float, max_records: int) -> list[RawMessage]:
+        if self._listener is not None:
+            return super().poll(timeout, max_records)
+        for tp in self._order[self._produced:self._produced + self._rng.randint(0, max_records // 2)]:
+            self._avail[tp] += 1
+            self._produced += 1
+        ready = [tp for tp in (PRED, OUT) if tp not in self.paused and not self.caught_up(tp)]
+        if not ready:
+            return []
+        tp = self._rng.choice(ready)
+        start = self._next[tp]
+        self._next[tp] = min(start + self._rng.randint(1, max_records), self._avail[tp])
+        return self._msgs[tp][start:self._next[tp]]
+
+    def caught_up(self, tp: TopicPartition) -> bool:
+        return self._next[tp] >= self._avail[tp]
+
+    @property
+    def exhausted(self) -> bool:
+        return self._produced == len(self._order) and super().exhausted
+
+
+@pytest.mark.parametrize("seed", [1])
+def test_direct_batches_feed_the_pipeline_in_the_merged_order(tmp_path: Path, scenario: Any,
+                                                             monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    lines = scenario.events.read_bytes().splitlines()
+    direct_calls: list[set[int]] = []
+    find = Service._direct_partitions
+
+    def watched(self: Service, batch: list[RawMessage]) -> set[int]:
+        found = find(self, batch)
+        direct_calls.append(found)
+        return found
+
+    applied: list[tuple[str, int]] = []  # (topic, offset) in the order the pipeline got them
+    seen_at, on_outcome = Pipeline.seen_at, Pipeline.on_outcome
+
+    def seen(self: Pipeline, topic: str, partition: int, offset: int) -> None:
+        applied.append((topic, offset))
+        seen_at(self, topic, partition, offset)
+
+    def outcome(self: Pipeline, event: Any, position: Any = None) -> None:
+        applied.append((position.topic, position.offset))
+        on_outcome(self, event, position)
+
+    monkeypatch.setattr(Pipeline, "seen_at", seen)
+    monkeypatch.setattr(Pipeline, "on_outcome", outcome)
+    monkeypatch.setattr(Service, "_direct_partitions", watched)
+    url = _db(tmp_path, scenario, "direct")
+    fast = _service(url, scenario, OneStreamPolls(lines, seed)).run()
+    assert any(direct_calls) and not all(direct_calls), "both kinds of batch must occur"
+    fast_order, applied[:] = list(applied), []
+
+    monkeypatch.setattr(Service, "_direct_partitions", lambda self, batch: set())
+    buffered_url = _db(tmp_path, scenario, "buffered")
+    buffered = _service(buffered_url, scenario, OneStreamPolls(lines, seed)).run()
+
+    assert fast.stopped_by == buffered.stopped_by == "end_of_source" and fast.clean and buffered.clean
+    assert fast.messages == buffered.messages == len(lines)
+    assert fast_order == applied and len(applied) == len(lines)
+    assert (fast.windows, fast.dead_letters) == (buffered.windows, buffered.dead_letters)
+    assert _windows(url) == _windows(buffered_url) and _windows(url)
