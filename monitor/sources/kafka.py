@@ -27,6 +27,7 @@ from monitor.sources.base import (
     SourceError,
     SourceUnavailable,
     TopicPartition,
+    raw_messages,
     topic_kinds,
 )
 
@@ -210,9 +211,9 @@ class KafkaSource:
         out: list[RawMessage] = []
         kinds = self._kinds
         for tp, records in batches.items():
-            kind = kinds[tp.topic]
-            for r in records:
-                out.append(RawMessage(r.topic, r.partition, r.offset, r.key, r.value, kind, r.timestamp))
+            out.extend(raw_messages(tp.topic, tp.partition, kinds[tp.topic], [r.offset for r in records],
+                                    [r.key for r in records], [r.value for r in records],
+                                    [r.timestamp for r in records]))
             if records:
                 self._next[(tp.topic, tp.partition)] = records[-1].offset + 1
         return out

@@ -34,6 +34,7 @@ from monitor.sources.base import (
     SourceError,
     SourceUnavailable,
     TopicPartition,
+    raw_messages,
     topic_kinds,
 )
 from monitor.sources.fetch_child import child_main
@@ -234,9 +235,7 @@ class FetchProcessSource:
                 tp = (topic, partition)
                 if tp in self._awaiting or tp not in self._assigned:
                     continue  # sent before a seek (or a revoke) this side made: stale
-                kind = kinds[topic]
-                chunk = [RawMessage(topic, partition, o, k, v, kind, t)
-                         for o, k, v, t in zip(offsets, keys, values, stamps, strict=True)]
+                chunk = raw_messages(topic, partition, kinds[topic], offsets, keys, values, stamps)
                 self._buffers.setdefault(tp, deque()).append(chunk)
         elif op == "highwaters":
             self._highwaters.update(msg[1])
