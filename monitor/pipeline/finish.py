@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+from operator import itemgetter
 from typing import Any
 
 import pandas as pd
@@ -69,11 +70,84 @@ def _sample_bytes(window: OpenWindow, columns: list[str]) -> tuple[bytes | None,
     rows = window.sample_rows()
     if not rows:
         return None, 0
+    fast = _sample_parquet_fast(rows, columns)
+    return (fast if fast is not None else _sample_parquet_pandas(rows, columns)), len(rows)
+
+
+def _sample_parquet_pandas(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
+    """The sample as Parquet through pandas (any values: pandas infers each column's dtype)."""
     frame = pd.DataFrame(rows, columns=["event_id", "ts", *columns])
     frame["ts"] = pd.to_datetime(frame["ts"], unit="s", utc=True)
     buf = io.BytesIO()
     frame.to_parquet(buf, index=False)
-    return buf.getvalue(), len(rows)
+    return buf.getvalue()
+
+
+_FLOAT, _STR = "f", "s"
+_SCHEMAS: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def _sample_parquet_fast(rows: list[dict[str, Any]], columns: list[str]) -> bytes | None:
+    """The same Parquet bytes as :func:`_sample_parquet_pandas` when every ``ts`` is a float and every other
+    column holds only floats and None (at least one float: pandas makes it float64, NaN/None -> null) or
+    only strings and None (at least one string: pandas keeps object, pyarrow makes it string); else None.
+
+    The Arrow table is built from the columns directly with the schema (and pandas metadata) that
+    ``pa.Table.from_pandas`` gives such a frame, made once per column layout."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = ("event_id", "ts", *columns)
+    if len(set(names)) != len(names):
+        return None
+    take = itemgetter(*names)
+    try:
+        table_rows = [take(row) for row in rows]
+    except KeyError:  # a row without some column: that value is missing (None)
+        table_rows = [tuple(row.get(name) for name in names) for row in rows]
+    values: list[tuple[Any, ...]] = list(zip(*table_rows, strict=True))
+    kinds: list[str] = []
+    for name, col in zip(names, values, strict=True):
+        types = set(map(type, col))
+        if name == "ts":
+            if types != {float}:
+                return None
+            kinds.append(_FLOAT)
+            continue
+        types.discard(type(None))
+        if types == {float}:
+            kinds.append(_FLOAT)
+        elif types == {str}:
+            kinds.append(_STR)
+        else:
+            return None
+    key = (names, tuple(kinds))
+    schema = _SCHEMAS.get(key)
+    if schema is None:
+        schema = _SCHEMAS[key] = _sample_schema(names, kinds)
+    arrays: list[Any] = []
+    for name, kind, col in zip(names, kinds, values, strict=True):
+        if name == "ts":
+            stamps = pd.to_datetime(pd.Series(col, dtype="float64"), unit="s", utc=True)
+            arrays.append(pa.Array.from_pandas(stamps, type=schema.field(name).type))
+        elif kind == _FLOAT:
+            arrays.append(pa.array(col, type=pa.float64(), from_pandas=True))
+        else:
+            arrays.append(pa.array(col, type=pa.string(), from_pandas=True))
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="snappy")
+    return buf.getvalue()
+
+
+def _sample_schema(names: tuple[str, ...], kinds: list[str]) -> Any:
+    """The Arrow schema (with pandas metadata) that pandas gives a sample frame of these column kinds."""
+    import pyarrow as pa
+
+    one = {name: [0.0 if kind == _FLOAT else "x"] for name, kind in zip(names, kinds, strict=True)}
+    frame = pd.DataFrame(one, columns=list(names))
+    frame["ts"] = pd.to_datetime(frame["ts"], unit="s", utc=True)
+    return pa.Table.from_pandas(frame, preserve_index=False).schema
 
 
 def _bounds(state: ModelState, window: OpenWindow) -> tuple[float, float]:

@@ -1,0 +1,83 @@
+"""The window sample's Parquet: the direct Arrow path writes the very bytes the pandas path writes."""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from monitor.pipeline.finish import _sample_parquet_fast, _sample_parquet_pandas
+
+COLUMNS = ["x", "y", "genre", "score"]
+
+
+def _rows(n: int, seed: int = 0) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        rows.append({
+            "event_id": f"e-{i:05d}",
+            "ts": 1_795_440_000.0 + rng.random() * 1000 + rng.choice([0.0, 0.1, 0.123456789]),
+            "x": round(rng.gauss(0, 1), 4),
+            "y": rng.choice([None, rng.random(), math.nan]),
+            "genre": rng.choice(["a", "b", None, "ü"]),
+            "score": rng.random(),
+        })
+    return rows
+
+
+def _same(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
+    expected = _sample_parquet_pandas(rows, columns)
+    got = _sample_parquet_fast(rows, columns)
+    assert got is not None
+    assert got == expected
+    pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(got)), pd.read_parquet(io.BytesIO(expected)))
+    return got
+
+
+@pytest.mark.parametrize("n", [1, 2, 37, 200])
+def test_fast_sample_bytes_are_the_pandas_ones(n: int) -> None:
+    _same(_rows(n, seed=n), COLUMNS)
+
+
+def test_fast_sample_missing_keys_and_other_orders() -> None:
+    rows = _rows(50, seed=3)
+    for row in rows[::4]:
+        del row["y"]
+    rows[1] = {k: rows[1][k] for k in reversed(list(rows[1]))}
+    rows[2]["extra"] = "not a column"
+    frame = pd.read_parquet(io.BytesIO(_same(rows, COLUMNS)))
+    assert str(frame["ts"].dtype) == "datetime64[ns, UTC]" and frame["y"].isna().sum() >= 12
+
+
+def test_fast_sample_layouts_are_kept_apart() -> None:
+    _same(_rows(20, seed=1), COLUMNS)
+    rows = _rows(20, seed=2)
+    for row in rows:
+        row["genre"], row["x"] = row["x"], row["genre"] or "z"  # swapped kinds, same names
+    _same(rows, COLUMNS)
+    _same(_rows(20, seed=4), ["score", "x"])
+
+
+@pytest.mark.parametrize("change", [
+    {"x": 3},  # an int: pandas' own inference
+    {"x": True},
+    {"genre": 1.5},  # mixed str and float
+    {"ts": 1_795_440_000},  # an int timestamp
+])
+def test_other_values_leave_it_to_pandas(change: dict[str, Any]) -> None:
+    rows = _rows(10)
+    rows[4].update(change)
+    assert _sample_parquet_fast(rows, COLUMNS) is None
+
+
+def test_all_null_column_and_duplicate_names_leave_it_to_pandas() -> None:
+    rows = _rows(10)
+    for row in rows:
+        row["y"] = None
+    assert _sample_parquet_fast(rows, COLUMNS) is None
+    assert _sample_parquet_fast(_rows(10), ["x", "ts"]) is None
