@@ -24,6 +24,7 @@ shift at 100k rows). Both are overridable. The measured false-alarm rate and pow
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -34,7 +35,7 @@ from detectors.multiple_testing import benjamini_hochberg
 from detectors.presets._shared import aligned_counts, all_null_result, missing_current, unseen_items
 from detectors.report import ColumnResult
 from detectors.stattests.chisquare import chisquare_from_counts
-from detectors.stattests.cramer_von_mises import cvm_ks_sorted, cvm_pvalue_asymptotic
+from detectors.stattests.cramer_von_mises import ReferenceSide, cvm_ks_fast, cvm_pvalue_asymptotic
 from detectors.stattests.ztest import ztest_from_counts
 from detectors.window_columns import CategoricalWindow, NumericWindow
 
@@ -60,7 +61,7 @@ def default_column(
         if win.n_finite == 0:
             return all_null_result(col, win)
         cur = win.sorted_values()
-        t, d = cvm_ks_sorted(col.values, cur, x_counts=col.self_counts)
+        t, d = cvm_ks_fast(_reference_side(col), cur)
         p = cvm_pvalue_asymptotic(t, col.values.size, cur.size)
         test, stat, effect, n_ref, n_cur = "cramer_von_mises", t, d, col.n_finite, win.n_finite
     elif isinstance(col, CategoricalProfile) and isinstance(win, CategoricalWindow):
@@ -100,6 +101,18 @@ def default_column(
         effect_size=float(effect),
         unseen_categories=unseen,
     )
+
+
+_REFERENCE_SIDES: weakref.WeakKeyDictionary[NumericProfile, ReferenceSide] = weakref.WeakKeyDictionary()
+
+
+def _reference_side(col: NumericProfile) -> ReferenceSide:
+    """The reference side of the Cramér–von Mises test of ``col``, made on first use and kept while the
+    (immutable) profile column lives (profile columns hash by identity)."""
+    side = _REFERENCE_SIDES.get(col)
+    if side is None:
+        side = _REFERENCE_SIDES[col] = ReferenceSide(col.values, col.self_counts)
+    return side
 
 
 def _p(value: float | None) -> float:

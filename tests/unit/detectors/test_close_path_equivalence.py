@@ -1,0 +1,200 @@
+"""The window-close fast paths of the ``default`` preset give bit for bit what the computations they replace give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pytest
+
+from detectors import ReferenceProfile, WindowState, evaluate
+from detectors.presets import default as default_preset
+from detectors.stattests.cramer_von_mises import ReferenceSide, cvm_ks_fast, cvm_ks_sorted, sorted_self_counts
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _bits(values: tuple[float, float]) -> tuple[bytes, ...]:
+    return tuple(np.float64(v).tobytes() for v in values)
+
+
+def cvm_pairs() -> list[tuple[FloatArray, FloatArray]]:
+    rng = np.random.default_rng(29)
+    pairs = [
+        (np.array([1.0]), np.array([1.0])),
+        (np.array([1.0]), np.array([0.0, 2.0])),
+        (np.array([2.0, 3.0]), np.array([7.0])),
+        (np.array([0.0, -0.0, 0.0]), np.array([-0.0, 0.0])),  # -0.0 == 0.0: one run
+        (np.array([1.0, 2.0, 2.0, 3.0]), np.array([2.0, 2.0, 2.0])),
+        (np.array([1.0, 2.0, 3.0]), np.array([-5.0, 10.0])),
+        (np.array([5.0, 5.0]), np.array([1.0, 2.0, 3.0])),
+        (np.full(50, 1.0), np.full(70, 1.0)),
+        (np.full(50, 1.0), np.full(70, 2.0)),
+    ]
+    for n, m, decimals in [(5000, 5000, 4), (5000, 5000, 12), (5000, 392, 1), (300, 4000, 2), (1000, 1000, 0),
+                           (64, 7, 12), (7, 64, 12), (20_000, 20_000, 3)]:
+        pairs.append((rng.normal(size=n).round(decimals), rng.normal(0.1, 1.1, size=m).round(decimals)))
+    pairs.append((rng.integers(0, 5, 800).astype(float), rng.integers(2, 9, 600).astype(float)))
+    pairs.append((rng.choice([-0.0, 0.0, 2.0, 3.5], 900), rng.choice([0.0, -0.0, 3.5, 7.0], 500)))
+    pairs.append((rng.normal(size=3000), np.sort(rng.normal(size=3000))[::3].repeat(3)))  # ties in y only
+    return [(np.sort(x), np.sort(y)) for x, y in pairs]
+
+
+@pytest.mark.parametrize("pair", cvm_pairs())
+def test_cvm_ks_fast_is_cvm_ks_sorted_bit_for_bit(pair: tuple[FloatArray, FloatArray]) -> None:
+    x, y = pair
+    expected = _bits(cvm_ks_sorted(x, y))
+    assert _bits(cvm_ks_fast(ReferenceSide(x), y)) == expected
+    le, lt = sorted_self_counts(x)
+    assert _bits(cvm_ks_fast(ReferenceSide(x, (le.astype(np.int32), lt.astype(np.int32))), y)) == expected
+
+
+def test_cvm_ks_fast_random_sizes_and_ties() -> None:
+    rng = np.random.default_rng(5)
+    for trial in range(400):
+        n, m = (int(v) for v in rng.choice([1, 2, 3, 5, 17, 200, 1500], size=2))
+        decimals = int(rng.choice([0, 1, 2, 4, 15]))
+        x = np.sort(rng.normal(size=n).round(decimals))
+        y = np.sort(rng.normal(rng.normal(0, 0.3), 1.0, size=m).round(decimals))
+        assert _bits(cvm_ks_fast(ReferenceSide(x), y)) == _bits(cvm_ks_sorted(x, y)), (trial, n, m, decimals)
+
+
+def _frames(seed: int, rows: int, decimals: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+
+    def frame(size: int, shift: float) -> pd.DataFrame:
+        data: dict[str, Any] = {
+            f"x{i}": rng.normal(shift * (i % 3), 1, size).round(decimals) for i in range(6)
+        }
+        data["ties"] = rng.integers(0, 4, size).astype(float)
+        data["c"] = rng.choice(list("abcd"), size)
+        data["b"] = rng.choice(["yes", "no"], size)
+        return pd.DataFrame(data)
+
+    ref, cur = frame(4000, 0.0), frame(rows, 0.2)
+    cur.loc[cur.index[::7], "x1"] = np.nan
+    return ref, cur
+
+
+@pytest.mark.parametrize(("seed", "rows", "decimals"), [(1, 3000, 4), (2, 40, 1), (3, 1, 2), (4, 5000, 12)])
+def test_evaluate_report_is_the_one_of_cvm_ks_sorted(seed: int, rows: int, decimals: int,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    ref, cur = _frames(seed, rows, decimals)
+    profile = ReferenceProfile.build(ref)
+    fast = evaluate(profile, WindowState.from_frame(profile, cur)).to_dict()
+
+    def plain(side: ReferenceSide, y: FloatArray) -> tuple[float, float]:
+        return cvm_ks_sorted(side.x, y)
+
+    monkeypatch.setattr(default_preset, "cvm_ks_fast", plain)
+    assert evaluate(profile, WindowState.from_frame(profile, cur)).to_dict() == fast
+    assert repr(evaluate(profile, WindowState.from_frame(profile, cur)).to_dict()) == repr(fast)
+
+
+def test_reference_side_kept_per_profile_column() -> None:
+    ref, _ = _frames(6, 10, 3)
+    profile = ReferenceProfile.build(ref)
+    col = profile["x0"]
+    assert default_preset._reference_side(col) is default_preset._reference_side(col)
+    other = ReferenceProfile.build(ref)["x0"]
+    assert default_preset._reference_side(other) is not default_preset._reference_side(col)
+
+
+def _plain_quality(profile: ReferenceProfile, state: WindowState, names: list[str]) -> list[Any]:
+    """The former ``quality_findings``: every check run, then the triggered ones kept."""
+    from detectors.columns import CategoricalProfile, NumericProfile
+    from detectors.quality import (
+        constant_from_counts,
+        missing_rate_from_counts,
+        out_of_range_from_counts,
+        type_violations_from_counts,
+        unseen_categories_from_counts,
+    )
+    from detectors.quality_hook import MAX_EXAMPLES
+
+    out: list[Any] = []
+    for name in names:
+        col = profile[name]
+        if isinstance(col, NumericProfile):
+            win = state.numeric(name)
+            out.append(missing_rate_from_counts(col.name, win.n_null, win.n_rows, reference_missing=col.n_null,
+                                                reference_rows=col.n_rows))
+            outside = win.n_below + win.n_above
+            if win.n_finite:
+                held = win.sorted_values()
+                below = int(np.searchsorted(held, col.min, side="left"))
+                above = int(np.searchsorted(held, col.max, side="right"))
+                examples: tuple[tuple[str, int], ...] = ()
+                n_distinct = 0
+                if below or above < held.size:
+                    uniq, counts = np.unique(np.concatenate([held[:below], held[above:]]), return_counts=True)
+                    order = np.lexsort((uniq, -counts))[:MAX_EXAMPLES]
+                    examples = tuple((repr(float(uniq[i])), int(counts[i])) for i in order)
+                    n_distinct = int(uniq.size)
+                out.append(out_of_range_from_counts(
+                    col.name, outside, win.n_finite, reference_min=col.min, reference_max=col.max,
+                    reference_count=col.n_finite, examples=examples, n_distinct_outside=n_distinct))
+                out.append(constant_from_counts(
+                    col.name, 1 if win.min == win.max else 2, win.n_finite, reference_distinct=col.n_distinct,
+                    value=repr(win.min)))
+            if win.n_inf or win.n_invalid:
+                by_type = {k: v for k, v in (("inf", win.n_inf), ("non-numeric", win.n_invalid)) if v}
+                out.append(type_violations_from_counts(col.name, by_type, win.n_rows - win.n_null, kind=col.kind))
+        elif isinstance(col, CategoricalProfile):
+            cwin = state.categorical(name)
+            out.append(missing_rate_from_counts(col.name, cwin.n_null, cwin.n_rows, reference_missing=col.n_null,
+                                                reference_rows=col.n_rows))
+            if cwin.n_valid:
+                out.append(unseen_categories_from_counts(col.name, cwin.unseen, cwin.n_valid,
+                                                         max_examples=MAX_EXAMPLES))
+                present = [c for c, n in zip(col.categories, cwin.counts, strict=True) if n > 0]
+                present += [k for k, n in cwin.unseen.items() if n > 0]
+                out.append(constant_from_counts(
+                    col.name, len(present), cwin.n_valid, reference_distinct=len(col.categories),
+                    value=present[0] if len(present) == 1 else ""))
+    return [f for f in out if f.triggered]
+
+
+def _quality_frames(seed: int) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    rng = np.random.default_rng(seed)
+    ref = pd.DataFrame({
+        "x": rng.normal(size=3000).round(2),
+        "m": np.where(rng.random(3000) < 0.05, np.nan, rng.normal(size=3000)),
+        "k": np.full(3000, 2.0),
+        "c": rng.choice(list("abc"), 3000),
+        "cm": rng.choice(["u", "v", None], 3000),
+    })
+    cases = []
+    for rows in [1, 2, 50, 2000]:
+        cur = pd.DataFrame({
+            "x": rng.normal(rng.choice([0.0, 5.0]), 1.0, rows).round(2),
+            "m": np.where(rng.random(rows) < rng.choice([0.0, 0.05, 0.5]), np.nan, rng.normal(size=rows)),
+            "k": np.full(rows, rng.choice([2.0, 3.0])),
+            "c": rng.choice(list("abcz") if rows > 10 else ["a"], rows),
+            "cm": rng.choice(["u", None, "w"], rows),
+        })
+        cases.append((ref, cur))
+    cur = cases[-1][1].copy()
+    cur["x"] = 1.5  # constant
+    cur["c"] = "q"  # all unseen
+    cur["m"] = np.nan  # all missing
+    cur.loc[cur.index[:3], "k"] = np.inf
+    cases.append((ref, cur))
+    return cases
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_quality_findings_are_the_ones_of_every_check(seed: int) -> None:
+    from detectors.quality_hook import quality_findings
+
+    for ref, cur in _quality_frames(seed):
+        profile = ReferenceProfile.build(ref)
+        lenient = cur.astype({"x": object})
+        lenient.loc[lenient.index[:1], "x"] = "not a number"
+        lenient_state = WindowState(profile, max_values=len(cur), seed=0)
+        lenient_state.update(lenient, strict=False)
+        for state in (WindowState.from_frame(profile, cur), lenient_state):
+            names = list(profile.names)
+            assert quality_findings(profile, state, names) == _plain_quality(profile, state, names)
