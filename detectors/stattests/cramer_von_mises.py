@@ -174,10 +174,10 @@ def _run_squares(lengths: npt.NDArray[np.integer]) -> int:
 
 class ReferenceSide:
     """What :func:`cvm_ks_fast` needs of one sorted reference sample, computed once (the reference is the
-    same for every window): ``x`` and its ``#x <= x_i`` each with a sentinel after the last value, ``#x <= x_i
-    / n``, and the part of the midrank sum that comes from its own ties."""
+    same for every window): ``x`` with a sentinel after the last value, its ``#x <= x_i`` (with a
+    sentinel) and ``#x < x_i``, and the part of the midrank sums that comes from its own ties."""
 
-    __slots__ = ("le", "le_over_n", "lt", "run_squares", "x", "x_pad")
+    __slots__ = ("le", "lt", "run_squares", "x", "x_pad")
 
     def __init__(self, x: npt.NDArray[np.float64],
                  counts: tuple[npt.NDArray[np.integer], npt.NDArray[np.integer]] | None = None) -> None:
@@ -186,66 +186,78 @@ class ReferenceSide:
         self.le = np.append(le.astype(np.int64), 0)
         self.lt = lt.astype(np.int64)
         self.x_pad = np.append(x, np.inf)  # x_pad[n] matches no finite value
-        self.le_over_n = self.le[:-1] / x.size
         starts = np.flatnonzero(self.lt == np.arange(x.size))
         self.run_squares = _run_squares(np.diff(np.append(starts, x.size)))
 
 
+_SIZE_CONSTANTS: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64],
+                                 npt.NDArray[np.float64]]] = {}
+
+
+def _size_constants(m: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64],
+                                     npt.NDArray[np.float64]]:
+    """``(j, 2j + 1, j / m, (j + 1) / m)`` for j = 0 .. m-1 (kept for a few window sizes)."""
+    hit = _SIZE_CONSTANTS.get(m)
+    if hit is None:
+        if len(_SIZE_CONSTANTS) >= 16:
+            _SIZE_CONSTANTS.clear()
+        j = np.arange(m, dtype=np.int64)
+        hit = _SIZE_CONSTANTS[m] = (j, 2 * j + 1, j / m, (j + 1) / m)
+        for a in hit:
+            a.flags.writeable = False
+    return hit
+
+
 def cvm_ks_fast(ref: ReferenceSide, y: npt.NDArray[np.float64]) -> tuple[float, float]:
-    """:func:`cvm_ks_sorted` ``(ref.x, y)``: the same two floats with fewer array passes.
+    """:func:`cvm_ks_sorted` ``(ref.x, y)``: the same two floats from y's side of one merge.
 
-    The merge (one stable argsort of y then x: y first among equal values) gives #y <= x_i and #x < y_j;
-    #x <= y_j and #y < x_i differ from them only where a value of one sample equals one of the other.
+    The merge (one stable argsort of y then x: y first among equal values) gives a_j = #x < y_j; #x <= y_j
+    is a_j + e_j with e_j = #x == y_j, non-zero only where y_j equals a value of x.
 
-    U's sums: 2 * (midrank - rank) of x_i is (#y < x_i + #y <= x_i) + (#x < x_i + #x <= x_i + 1 - 2 rank);
-    the first part is the same over a run of equal x values and the second sums to 0 over it, so the sum
-    of squares is Σ (#y < x_i + #y <= x_i)**2 + Σ_runs L (L**2 - 1) / 3, in exact integers (likewise for y).
-    scipy's float sum of the squared half-integers adds exact multiples of 1/4, exact while below 2**51: it
-    is this exact sum / 4 (sizes past that bound run :func:`cvm_ks_sorted`). D takes the same (#x, #y)
-    pairs, through the same float operations.
+    U: 2 (midrank - rank) of y_j is (a_j + #x <= y_j) + (its y-run part, which sums to 0 over a run of
+    equal y values), so its sum of squares is Σ (2 a_j + e_j)**2 + Σ_runs L (L**2 - 1) / 3. For x_i it is
+    (#y < x_i + #y <= x_i) + (x's own run part); counting the pairs (j, k) of y values below x_i gives
+    Σ_i (#y < x_i + #y <= x_i)**2 = 4 n m**2 - 4 Σ (2j + 1) a_j - Σ (4j + 3 + 2 d_j) e_j, d_j being y_j's
+    place in its run of equal values. All in exact integers; scipy's float sums of the squared half
+    -integers add exact multiples of 1/4, exact while below 2**51, so they equal these sums / 4 (larger
+    sizes run :func:`cvm_ks_sorted`).
+
+    D: between two y values F_y is constant, so the largest F_x - F_y is at the last x below the next y
+    value, the pair (a_j, j); the largest F_y - F_x is at a y value, (a_j + e_j, j + 1). The other points
+    of each sample give no larger float (the same float operations, monotone in each count), so the max
+    of these is the max over every point of :func:`cvm_ks_sorted`.
     """
     x = ref.x
     n, m = x.size, y.size
     if n == 0 or m == 0 or 4 * max(n, m) * (n + m + 1) ** 2 >= 2**53:
         return cvm_ks_sorted(x, y, x_counts=(ref.le[:-1], ref.lt))
-    is_x = np.argsort(np.concatenate([y, x]), kind="stable") >= m
-    y_le_x = np.flatnonzero(is_x)
-    y_le_x -= np.arange(n)
-    x_lt_y = np.flatnonzero(~is_x)
-    x_lt_y -= np.arange(m)
-    # x_le_y: #x <= y_j, which is #x < y_j unless y_j equals x at the first x >= y_j
-    tie = np.flatnonzero(ref.x_pad[x_lt_y] == y)
-    x_le_y = x_lt_y.copy()
-    x_le_y[tie] = ref.le[x_lt_y[tie]]
-    # the runs of equal values of y
+    j, odd, j_m, j1_m = _size_constants(m)
+    a = np.flatnonzero(np.argsort(np.concatenate([y, x]), kind="stable") < m)
+    a -= j  # #x < y_j: y_j's place in the merge less the y values before it
+    tie = np.flatnonzero(ref.x_pad[a] == y)  # y_j equals the first x >= y_j
+    a_tie = a[tie]
+    e = ref.le[a_tie] - a_tie  # #x == y_j there
+    # y's runs of equal values
     if m > 1:
         y_new = np.empty(m, dtype=bool)
         y_new[0] = True
         np.not_equal(y[1:], y[:-1], out=y_new[1:])
-        y_starts = np.flatnonzero(y_new)
+        y_starts = np.flatnonzero(y_new) if not y_new.all() else j
     else:
-        y_starts = np.zeros(1, dtype=np.intp)
-    y_ends = np.append(y_starts[1:], m)
-    # 2 * #y <= x_i less the y values equal to x_i (those of the y run at the last y <= x_i); y[-1] (all y
-    # > x_i) cannot equal x_i
-    w_x = y_le_x * 2
-    tie = np.flatnonzero(y[y_le_x - 1] == x)
-    if tie.size:
-        run = np.searchsorted(y_starts, y_le_x[tie] - 1, side="right") - 1
-        w_x[tie] -= y_ends[run] - y_starts[run]
-    gap = y_le_x / m
-    np.subtract(ref.le_over_n, gap, out=gap)
-    d1 = float(np.abs(gap, out=gap).max())
-    if y_starts.size == m:  # each y value once: #y <= y_j is j + 1
-        gap = x_le_y / n
-        gap -= np.arange(1, m + 1) / m
-    else:  # the last point of each run of y (the same pair as the run's other points)
-        gap = x_le_y[y_ends - 1] / n
-        gap -= y_ends / m
-    d = max(d1, float(np.abs(gap, out=gap).max()))
-    w_y = x_lt_y + x_le_y
-    sx4 = int(np.dot(w_x, w_x)) + ref.run_squares
-    sy4 = int(np.dot(w_y, w_y)) + _run_squares(np.diff(np.append(y_starts, m)))
+        y_starts = j
+    if y_starts.size < m:
+        y_runs = _run_squares(np.diff(np.append(y_starts, m)))
+        place = tie - y_starts[np.searchsorted(y_starts, tie, side="right") - 1]
+    else:
+        y_runs, place = 0, np.zeros(tie.size, dtype=np.int64)
+    # D
+    fx = a / n
+    d1 = float(np.subtract(fx, j_m).max())
+    fx[tie] = (a_tie + e) / n
+    d = max(d1, float(np.subtract(j1_m, fx).max()))
+    # U
+    sy4 = 4 * int(np.dot(a, a)) + int(np.dot(4 * a_tie + e, e)) + y_runs
+    sx4 = 4 * n * m * m - 4 * int(np.dot(odd, a)) - int(np.dot(4 * tie + 3 + 2 * place, e)) + ref.run_squares
     u = n * (sx4 / 4) + m * (sy4 / 4)
     k, size = float(n) * m, float(n + m)
     t = u / (k * size) - (4 * k - 1) / (6 * size)
