@@ -19,6 +19,7 @@ configuration (also reloaded when its file changes), keeping open windows.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -58,6 +59,37 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, ...] = ()
+
+
+@contextmanager
+def gc_tuned(young: int | None) -> Iterator[None]:
+    """Within: the youngest generation collected every ``young`` container allocations, and the objects alive
+    on entry (modules, configuration, reference profiles) frozen out of collections; both undone on exit by the
+    last of several concurrent users (``None``: no change). See ``ServiceOptions.gc_young_threshold``."""
+    global _gc_users, _gc_saved
+    if young is None:
+        yield
+        return
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_saved = gc.get_threshold()
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(max(young, _gc_saved[0]), *_gc_saved[1:])
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0:
+                gc.set_threshold(*_gc_saved)
+                gc.unfreeze()
 
 
 class Service(PartitionKeeper):
@@ -124,7 +156,7 @@ class Service(PartitionKeeper):
         messages, or ``timeout`` seconds; then persist everything and close the source."""
         self._result = result = RunResult()
         deadline = None if timeout is None else self._monotonic() + timeout
-        with self._signals():
+        with self._signals(), gc_tuned(self.options.gc_young_threshold):
             try:
                 warm_up = getattr(self.store, "warm_up", None)
                 if warm_up is not None:
