@@ -23,6 +23,7 @@ from detectors.quality import (
     constant_from_counts,
     missing_rate_from_counts,
     out_of_range_from_counts,
+    outside_range_p_value,
     type_violations_from_counts,
     unseen_categories_from_counts,
 )
@@ -54,9 +55,9 @@ def quality_findings(profile: ReferenceProfile, state: WindowState, names: Seque
     for name in names:
         col = profile[name]
         if isinstance(col, NumericProfile):
-            out.extend(_numeric(col, state.numeric(name)))
+            out.extend(_numeric(col, state.numeric(name), triggerable_only=True))
         elif isinstance(col, CategoricalProfile):
-            out.extend(_categorical(col, state.categorical(name)))
+            out.extend(_categorical(col, state.categorical(name), triggerable_only=True))
     return [f for f in out if f.triggered]
 
 
@@ -69,6 +70,8 @@ def _default(check: Callable[..., QualityResult], name: str) -> Any:
 _MISSING_MIN_CHANGE: float = _default(missing_rate_from_counts, "min_abs_change")
 _CONSTANT_MIN_ROWS: int = _default(constant_from_counts, "min_rows")
 _UNSEEN_MIN_COUNT: int = _default(unseen_categories_from_counts, "min_count")
+_RANGE_ALPHA: float = _default(out_of_range_from_counts, "alpha")
+_RANGE_MAX_SHARE: float = _default(out_of_range_from_counts, "max_share")
 
 
 def _missing_quiet(col: NumericProfile | CategoricalProfile, win: NumericWindow | CategoricalWindow) -> bool:
@@ -79,17 +82,18 @@ def _missing_quiet(col: NumericProfile | CategoricalProfile, win: NumericWindow 
     return win.n_rows == 0 or abs(win.n_null / win.n_rows - col.n_null / col.n_rows) < _MISSING_MIN_CHANGE
 
 
-def _numeric(col: NumericProfile, win: NumericWindow) -> list[QualityResult]:
+def _numeric(col: NumericProfile, win: NumericWindow, *, triggerable_only: bool = False) -> list[QualityResult]:
+    """Every check's result, or (``triggerable_only``) those of the checks that may trigger."""
+    quiet = triggerable_only
     found = []
-    if not _missing_quiet(col, win):
+    if not (quiet and _missing_quiet(col, win)):
         found.append(missing_rate_from_counts(col.name, win.n_null, win.n_rows, reference_missing=col.n_null,
                                               reference_rows=col.n_rows))
     outside = win.n_below + win.n_above
     if win.n_finite:
-        if outside or not (math.isfinite(col.min) and math.isfinite(col.max) and col.min <= col.max
-                           and col.n_finite >= 1):  # else: 0 values outside never trigger
+        if not (quiet and _out_of_range_quiet(col, win, outside)):
             found.append(_out_of_range(col, win, outside))
-        if win.min == win.max or col.n_distinct < 0 or _CONSTANT_MIN_ROWS < 1:  # else: 2 values, not constant
+        if not quiet or win.min == win.max or col.n_distinct < 0 or _CONSTANT_MIN_ROWS < 1:  # else: not constant
             found.append(constant_from_counts(
                 col.name, 1 if win.min == win.max else 2, win.n_finite, reference_distinct=col.n_distinct,
                 value=repr(win.min),
@@ -98,6 +102,18 @@ def _numeric(col: NumericProfile, win: NumericWindow) -> list[QualityResult]:
         by_type = {k: v for k, v in (("inf", win.n_inf), ("non-numeric", win.n_invalid)) if v}
         found.append(type_violations_from_counts(col.name, by_type, win.n_rows - win.n_null, kind=col.kind))
     return found
+
+
+def _out_of_range_quiet(col: NumericProfile, win: NumericWindow, outside: int) -> bool:
+    """The out-of-range check has valid arguments and cannot trigger: no value outside, or a share or a
+    p-value (the check's own, cached) that its rule rejects."""
+    if not (math.isfinite(col.min) and math.isfinite(col.max) and col.min <= col.max and col.n_finite >= 1
+            and 0 <= outside <= win.n_finite and 0 < _RANGE_ALPHA < 1):
+        return False
+    if outside == 0:
+        return True
+    share = outside / win.n_finite
+    return not (share > _RANGE_MAX_SHARE and outside_range_p_value(outside, win.n_finite, col.n_finite) < _RANGE_ALPHA)
 
 
 def _out_of_range(col: NumericProfile, win: NumericWindow, outside: int) -> QualityResult:
@@ -117,18 +133,21 @@ def _out_of_range(col: NumericProfile, win: NumericWindow, outside: int) -> Qual
     )
 
 
-def _categorical(col: CategoricalProfile, win: CategoricalWindow) -> list[QualityResult]:
+def _categorical(col: CategoricalProfile, win: CategoricalWindow, *, triggerable_only: bool = False
+                 ) -> list[QualityResult]:
+    """Every check's result, or (``triggerable_only``) those of the checks that may trigger."""
+    quiet = triggerable_only
     found = []
-    if not _missing_quiet(col, win):
+    if not (quiet and _missing_quiet(col, win)):
         found.append(missing_rate_from_counts(col.name, win.n_null, win.n_rows, reference_missing=col.n_null,
                                               reference_rows=col.n_rows))
     if win.n_valid:
         count = sum(win.unseen.values())  # else: fewer unseen values than the check's minimum, valid counts
-        if count >= _UNSEEN_MIN_COUNT or _UNSEEN_MIN_COUNT < 1 or count > win.n_valid:
+        if not quiet or count >= _UNSEEN_MIN_COUNT or _UNSEEN_MIN_COUNT < 1 or count > win.n_valid:
             found.append(unseen_categories_from_counts(col.name, win.unseen, win.n_valid,
                                                        max_examples=MAX_EXAMPLES))
         distinct = int(np.count_nonzero(np.asarray(win.counts) > 0)) + sum(1 for n in win.unseen.values() if n > 0)
-        if distinct == 1 or len(win.counts) != len(col.categories) or _CONSTANT_MIN_ROWS < 1:  # else: not constant
+        if not quiet or distinct == 1 or len(win.counts) != len(col.categories) or _CONSTANT_MIN_ROWS < 1:
             present = [c for c, n in zip(col.categories, win.counts, strict=True) if n > 0]
             present += [k for k, n in win.unseen.items() if n > 0]
             found.append(constant_from_counts(

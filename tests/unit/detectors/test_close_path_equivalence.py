@@ -102,8 +102,9 @@ def test_reference_side_kept_per_profile_column() -> None:
     assert default_preset._reference_side(other) is not default_preset._reference_side(col)
 
 
-def _plain_quality(profile: ReferenceProfile, state: WindowState, names: list[str]) -> list[Any]:
-    """The former ``quality_findings``: every check run, then the triggered ones kept."""
+def _plain_quality(profile: ReferenceProfile, state: WindowState, names: list[str], everything: bool = False
+                   ) -> list[Any]:
+    """The former ``quality_findings``: every check run, then the triggered ones kept (or all)."""
     from detectors.columns import CategoricalProfile, NumericProfile
     from detectors.quality import (
         constant_from_counts,
@@ -154,7 +155,7 @@ def _plain_quality(profile: ReferenceProfile, state: WindowState, names: list[st
                 out.append(constant_from_counts(
                     col.name, len(present), cwin.n_valid, reference_distinct=len(col.categories),
                     value=present[0] if len(present) == 1 else ""))
-    return [f for f in out if f.triggered]
+    return out if everything else [f for f in out if f.triggered]
 
 
 def _quality_frames(seed: int) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
@@ -187,7 +188,8 @@ def _quality_frames(seed: int) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_quality_findings_are_the_ones_of_every_check(seed: int) -> None:
-    from detectors.quality_hook import quality_findings
+    from detectors.columns import CategoricalProfile, NumericProfile
+    from detectors.quality_hook import _categorical, _numeric, quality_findings
 
     for ref, cur in _quality_frames(seed):
         profile = ReferenceProfile.build(ref)
@@ -198,3 +200,11 @@ def test_quality_findings_are_the_ones_of_every_check(seed: int) -> None:
         for state in (WindowState.from_frame(profile, cur), lenient_state):
             names = list(profile.names)
             assert quality_findings(profile, state, names) == _plain_quality(profile, state, names)
+            every = []
+            for name in names:
+                col = profile[name]
+                if isinstance(col, NumericProfile):
+                    every += _numeric(col, state.numeric(name))
+                elif isinstance(col, CategoricalProfile):
+                    every += _categorical(col, state.categorical(name))
+            assert every == _plain_quality(profile, state, names, everything=True)
