@@ -85,13 +85,10 @@ class OpenWindow:
         self._profile_names = tuple(name for name, _ in self._profile_columns)
         self._layout: tuple[str, ...] | None = None  # the row layout _project was made for
         # each row of ``_packed_of`` (when it is the buffer) packed by _row_pack as it was added, while its
-        # values are still in the CPU caches (None: a row _row_pack refused; _n_unpacked of them), and its
-        # label values (_other_get) one after the other in _labels (_plain_labels: all of them str / None)
+        # values are still in the CPU caches (None: a row _row_pack refused; _n_unpacked of them)
         self._packed: list[bytes | None] = []
         self._packed_of = None
         self._n_unpacked = 0
-        self._labels: list[Any] = []
-        self._plain_labels = True
         self._project: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
         # flush_buffer: a whole buffer row packed in 8 bytes a column (a number as a double, another value
         # as its truth and padding), the numeric columns (positions, names, getter of their values as a
@@ -152,11 +149,6 @@ class OpenWindow:
                 except Exception:  # a None, a string, ...: converted when flushed
                     self._packed.append(None)
                     self._n_unpacked += 1
-                if self._other_names:
-                    labels = self._other_get(values)
-                    self._labels.extend(labels)
-                    if self._plain_labels and not _STR_OR_NONE.issuperset(map(type, labels)):
-                        self._plain_labels = False
             if len(buffer) >= BATCH_ROWS:
                 self.flush_buffer()
         if self.sample_size > 0:
@@ -194,7 +186,7 @@ class OpenWindow:
         buffer = self.buffer
         in_step = self._packed_of is buffer and len(self._packed) == len(buffer)
         floats = self._numeric_block(buffer, self._packed if in_step else None)
-        objects = self._object_block(buffer, self._labels if in_step and self._plain_labels else None)
+        objects = self._object_block(buffer)
         if objects is not None:
             batch = ColumnBatch(self._profile_names, floats, self._numeric_names, {}, objects, self._other_names)
         else:
@@ -202,27 +194,21 @@ class OpenWindow:
         rows = len(buffer)
         self.buffer = []
         self._packed, self._packed_of, self._n_unpacked = [], self.buffer, 0
-        self._labels, self._plain_labels = [], True
         try:
             self.state.update(batch)
         except ValueError as exc:  # detectors' errors are ValueErrors; a bad batch must not stop the watcher
             self.dropped_rows += rows
             log.warning("window %s: a batch of %d rows was rejected by the drift state: %s", self.span.key, rows, exc)
 
-    def _object_block(
-        self, buffer: list[tuple[Any, ...]], labels: list[Any] | None = None
-    ) -> npt.NDArray[np.object_] | None:
+    def _object_block(self, buffer: list[tuple[Any, ...]]) -> npt.NDArray[np.object_] | None:
         """The categorical / binary columns of ``buffer`` as the columns of one object matrix when every
         value is a str or None (as :meth:`_other_arrays` leaves them; else ``None``), made in one pass over
-        the rows in their order. ``labels``: those values, row after row, known to be str / None."""
+        the rows in their order."""
         if not self._other_columns:
             return None
-        if labels is not None:
-            values = labels
-        else:
-            values = list(chain.from_iterable(map(self._other_get, buffer)))
-            if not _STR_OR_NONE.issuperset(map(type, values)):
-                return None
+        values = list(chain.from_iterable(map(self._other_get, buffer)))
+        if not _STR_OR_NONE.issuperset(map(type, values)):
+            return None
         return np.array(values, dtype=object).reshape(len(buffer), len(self._other_columns))
 
     def _other_arrays(self, buffer: list[tuple[Any, ...]]) -> dict[str, npt.NDArray[np.object_]]:
