@@ -35,13 +35,11 @@ DEFAULT_MAX_UNSEEN: Final = 1000
 
 class ColumnBatch(dict[str, Any]):
     """A batch for :meth:`WindowState.update` (column name → 1-D array) whose float columns are the rows of
-    one float64 matrix and whose label columns may be the columns of one object matrix, so the update
-    checks the floats and looks the labels up in one pass each; otherwise an ordinary mapping.
+    one float64 matrix, so the update checks their values in one pass; otherwise an ordinary mapping.
 
-    ``ColumnBatch(order, floats, float_names, others, objects, object_names)``: the columns of ``order``,
-    each the row of ``floats`` (a ``(len(float_names), rows)`` float64 matrix) of the same name, the column
-    of ``objects`` (a ``(rows, len(object_names))`` object matrix) of the same name, or else the array of
-    ``others``.
+    ``ColumnBatch(order, floats, float_names, others)``: the columns of ``order``, each the row of
+    ``floats`` (a C-contiguous ``(len(float_names), rows)`` float64 matrix) of the same name, or else the
+    array of ``others``.
     """
 
     def __init__(
@@ -50,19 +48,11 @@ class ColumnBatch(dict[str, Any]):
         floats: npt.NDArray[np.float64],
         float_names: Sequence[str],
         others: Mapping[str, Any],
-        objects: npt.NDArray[np.object_] | None = None,
-        object_names: Sequence[str] = (),
     ) -> None:
         self.floats = floats
         self.float_rows = list(zip(float_names, floats, strict=True))  # (name, array) as they were put in
-        self.objects = objects
-        self.object_columns: list[tuple[str, npt.NDArray[np.object_]]] = (
-            [] if objects is None else [(name, objects[:, j]) for j, name in enumerate(object_names)])
-        if objects is not None and objects.shape[1:] != (len(object_names),):
-            raise ValueError("objects: one column per object name")
-        given = dict(self.float_rows)
-        given.update(self.object_columns)
-        super().__init__((name, given[name] if name in given else others[name]) for name in order)
+        rows = dict(self.float_rows)
+        super().__init__((name, rows[name] if name in rows else others[name]) for name in order)
 
 
 class WindowState:
@@ -232,10 +222,8 @@ class WindowState:
             for name, col in self._columns.items():
                 if isinstance(col, NumericWindow) and name not in finite:
                     values_by_name[name] = to_numeric(values_by_name[name], column=name, source=source)
-        # categorical values are looked up once, for the joint matrix and the counts (those of a
-        # ColumnBatch's object matrix all at once)
-        known = self._block_codes(batch, values_by_name) if isinstance(batch, ColumnBatch) else {}
-        codes = {name: known[name] if name in known else col.lookup_codes(values_by_name[name])
+        # categorical values are looked up once, for the joint matrix and the counts
+        codes = {name: col.lookup_codes(values_by_name[name])
                  for name, col in self._columns.items() if isinstance(col, CategoricalWindow)}
         matrix = None
         detector = self._profile.multivariate
@@ -254,20 +242,6 @@ class WindowState:
         if matrix is not None and detector is not None:
             self.joint.add(detector, matrix)
         self._n_rows += lengths.pop() if lengths else 0
-
-    def _block_codes(self, batch: ColumnBatch, values: Mapping[str, Any]) -> dict[str, npt.NDArray[np.intp]]:
-        """The lookup codes of the columns of ``batch.objects`` still in the batch (none when it has none)."""
-        if batch.objects is None or not batch.object_columns:
-            return {}
-        columns = [self._columns.get(name) for name, _ in batch.object_columns]
-        windows = [col for col in columns if isinstance(col, CategoricalWindow)]
-        if len(windows) != len(columns):
-            return {}
-        found = CategoricalWindow.lookup_block(windows, batch.objects)
-        if found is None:
-            return {}
-        return {name: codes for (name, x), codes in zip(batch.object_columns, found, strict=True)
-                if values.get(name) is x}
 
     def merge(self, other: WindowState) -> WindowState:
         """A new state holding the rows of both (same reference profile only, else ProfileMismatchError)."""

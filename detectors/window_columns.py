@@ -13,7 +13,6 @@ Memory bound, per column:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import repeat
@@ -309,26 +308,6 @@ def _label_table(labels: tuple[Any, ...]) -> Any:
     return table
 
 
-@lru_cache(maxsize=256)
-def _union_table(label_sets: tuple[tuple[Any, ...], ...]) -> tuple[Any, list[npt.NDArray[np.intp]]] | None:
-    """One hash table of the labels of several columns, and per column the map of its positions to the
-    column's positions (-1 for a label of another column, and at ``[-1]`` for a value not found); ``None``
-    unless every label is a ``str`` and no column repeats one (then a lookup in it finds, for each value,
-    what the column's own table finds: an equal str is the same label)."""
-    union: dict[Any, int] = {}
-    for labels in label_sets:
-        if len(set(labels)) != len(labels) or not all(type(label) is str for label in labels):
-            return None
-        for label in labels:
-            union.setdefault(label, len(union))
-    remaps = []
-    for labels in label_sets:
-        remap = np.full(len(union) + 1, -1, dtype=np.intp)
-        remap[[union[label] for label in labels]] = np.arange(len(labels), dtype=np.intp)
-        remaps.append(remap)
-    return _label_table(tuple(union)), remaps
-
-
 @dataclass(eq=False)
 class CategoricalWindow:
     """Running state of one categorical or binary column (see the module docstring)."""
@@ -379,28 +358,6 @@ class CategoricalWindow:
         them to :meth:`update` (``codes=``) and :func:`detectors.joint.joint_matrix` to look up only once."""
         arr = self.object_values(raw)
         return None if arr is None else self._codes(arr)
-
-    @staticmethod
-    def lookup_block(
-        columns: Sequence[CategoricalWindow], block: npt.NDArray[np.object_]
-    ) -> list[npt.NDArray[np.intp]] | None:
-        """The :meth:`lookup_codes` of each column of ``block`` (a ``(rows, len(columns))`` object array,
-        column ``j`` the values of ``columns[j]``) in one lookup of all its values, or ``None`` when that
-        cannot be done (then look each column up)."""
-        if _ObjectTable is None or block.ndim != 2 or block.shape[1] != len(columns) or not columns:
-            return None
-        for col in columns:
-            if col._labels is None:
-                col._labels = tuple(col.index)
-        union = _union_table(tuple(col._labels or () for col in columns))
-        if union is None:
-            return None
-        table, remaps = union
-        try:
-            found = np.asarray(table.lookup(block.reshape(-1)), dtype=np.intp).reshape(block.shape)
-        except TypeError:  # an unhashable value
-            return None
-        return [remap[found[:, j]] for j, remap in enumerate(remaps)]
 
     @classmethod
     def empty(cls, col: CategoricalProfile, max_unseen: int) -> CategoricalWindow:

@@ -9,9 +9,9 @@ import struct
 from collections import Counter
 from collections.abc import Callable, Sequence
 from hashlib import blake2b
-from itertools import chain, starmap
+from itertools import starmap
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -60,7 +60,6 @@ class OpenWindow:
             WindowState.empty(profile, seed=seed, max_values=max_values) if profile is not None else None)
         self._set_profile(profile)
         self.buffer: list[tuple[Any, ...]] = []
-        self._packed_of: list[tuple[Any, ...]] | None = self.buffer
         self.n_events = 0
         self.first_ts = math.inf
         self.last_ts = -math.inf
@@ -84,11 +83,6 @@ class OpenWindow:
             [(col.name, col.kind) for col in profile] if profile is not None else [])
         self._profile_names = tuple(name for name, _ in self._profile_columns)
         self._layout: tuple[str, ...] | None = None  # the row layout _project was made for
-        # each row of ``_packed_of`` (when it is the buffer) packed by _row_pack as it was added, while its
-        # values are still in the CPU caches (None: a row _row_pack refused; _n_unpacked of them)
-        self._packed: list[bytes | None] = []
-        self._packed_of = None
-        self._n_unpacked = 0
         self._project: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
         # flush_buffer: a whole buffer row packed in 8 bytes a column (a number as a double, another value
         # as its truth and padding), the numeric columns (positions, names, getter of their values as a
@@ -101,7 +95,6 @@ class OpenWindow:
         self._numeric_names = tuple(self._profile_names[i] for i in numeric)
         self._numeric_get = _tuple_getter(numeric)
         self._other_columns = [self._profile_columns[i] for i in others]
-        self._other_names = tuple(name for name, _ in self._other_columns)
         self._other_get = _tuple_getter(others)
 
     def _set_layout(self, columns: tuple[str, ...]) -> None:
@@ -141,14 +134,7 @@ class OpenWindow:
                 self._set_layout(columns)
             project = self._project
             buffer = self.buffer
-            values = row if project is None else project(row)
-            buffer.append(values)
-            if self._packed_of is buffer:
-                try:
-                    self._packed.append(self._row_pack(*values))
-                except Exception:  # a None, a string, ...: converted when flushed
-                    self._packed.append(None)
-                    self._n_unpacked += 1
+            buffer.append(row if project is None else project(row))
             if len(buffer) >= BATCH_ROWS:
                 self.flush_buffer()
         if self.sample_size > 0:
@@ -184,32 +170,18 @@ class OpenWindow:
         if self.state is None or self.profile is None or not self.buffer:
             return
         buffer = self.buffer
-        in_step = self._packed_of is buffer and len(self._packed) == len(buffer)
-        floats = self._numeric_block(buffer, self._packed if in_step else None)
-        objects = self._object_block(buffer)
-        if objects is not None:
-            batch = ColumnBatch(self._profile_names, floats, self._numeric_names, {}, objects, self._other_names)
-        else:
-            batch = ColumnBatch(self._profile_names, floats, self._numeric_names, self._other_arrays(buffer))
+        # the numbers first: this pass over whole rows, in the order they were made, brings the values
+        # into the CPU caches, so the columns below go faster
+        floats = self._numeric_block(buffer)
+        others = self._other_arrays(buffer)
+        batch = ColumnBatch(self._profile_names, floats, self._numeric_names, others)
         rows = len(buffer)
         self.buffer = []
-        self._packed, self._packed_of, self._n_unpacked = [], self.buffer, 0
         try:
             self.state.update(batch)
         except ValueError as exc:  # detectors' errors are ValueErrors; a bad batch must not stop the watcher
             self.dropped_rows += rows
             log.warning("window %s: a batch of %d rows was rejected by the drift state: %s", self.span.key, rows, exc)
-
-    def _object_block(self, buffer: list[tuple[Any, ...]]) -> npt.NDArray[np.object_] | None:
-        """The categorical / binary columns of ``buffer`` as the columns of one object matrix when every
-        value is a str or None (as :meth:`_other_arrays` leaves them; else ``None``), made in one pass over
-        the rows in their order."""
-        if not self._other_columns:
-            return None
-        values = list(chain.from_iterable(map(self._other_get, buffer)))
-        if not _STR_OR_NONE.issuperset(map(type, values)):
-            return None
-        return np.array(values, dtype=object).reshape(len(buffer), len(self._other_columns))
 
     def _other_arrays(self, buffer: list[tuple[Any, ...]]) -> dict[str, npt.NDArray[np.object_]]:
         """The categorical / binary columns of ``buffer`` as object arrays (of str / None as they are, else
@@ -224,48 +196,37 @@ class OpenWindow:
             others[name] = np.array(values, dtype=object)
         return others
 
-    def _numeric_block(
-        self, buffer: list[tuple[Any, ...]], packed: list[bytes | None] | None = None
-    ) -> npt.NDArray[np.float64]:
+    def _numeric_block(self, buffer: list[tuple[Any, ...]]) -> npt.NDArray[np.float64]:
         """The numeric columns of ``buffer`` as the rows of one float64 matrix, each column's values as
         ``np.fromiter`` converts them (floats, None -> NaN, ...: what the profile kind gives when it is the
-        config kind), or, when one of them does not convert, as :func:`coerce` makes them (None -> NaN).
-
-        ``packed``: the rows already packed (:attr:`_packed`)."""
+        config kind), or, when one of them does not convert, as :func:`coerce` makes them (None -> NaN)."""
         rows = len(buffer)
         if not self._numeric_names:
             return np.empty((0, rows))
-        data: bytes | None
-        if packed is not None:
-            data = b"".join(cast(list[bytes], packed)) if self._n_unpacked == 0 else self._pack_rows(buffer, packed)
-        else:
-            try:  # every number one float() takes (struct packs what np.fromiter converts, alike)
-                data = b"".join(starmap(self._row_pack, buffer))
-            except Exception:  # a None, a string, ... (struct.error), or a label without a truth value
-                data = self._pack_rows(buffer)
-        if data is None:
+        try:  # fast path: every number one float() takes (struct packs what np.fromiter converts, alike)
+            packed: bytes | None = b"".join(starmap(self._row_pack, buffer))
+        except Exception:  # a None, a string, ... (struct.error), or a label without a truth value
+            packed = self._pack_rows(buffer)
+        if packed is None:
             return self._numeric_columns(buffer)
-        slots = np.frombuffer(data, dtype=np.float64).reshape(rows, len(self._profile_columns))
+        slots = np.frombuffer(packed, dtype=np.float64).reshape(rows, len(self._profile_columns))
         return slots.T[self._numeric_index]  # (a new C-contiguous array)
 
-    def _pack_rows(self, buffer: list[tuple[Any, ...]], packed: list[bytes | None] | None = None) -> bytes | None:
-        """The rows packed one by one (those of ``packed`` not None as they are), a row struct does not pack
-        converted by ``np.fromiter``; ``None`` when a value does not convert (its column is then coerced)."""
+    def _pack_rows(self, buffer: list[tuple[Any, ...]]) -> bytes | None:
+        """The rows packed one by one, a row struct does not pack converted by ``np.fromiter``; ``None``
+        when a value does not convert (its column is then coerced)."""
         pack, get, index = self._row_pack, self._numeric_get, self._numeric_index
         parts = []
-        for i, row in enumerate(buffer):
-            part = None if packed is None else packed[i]
-            if part is None:
+        for row in buffer:
+            try:
+                parts.append(pack(*row))
+            except Exception:  # any value struct refuses: converted as np.fromiter does
+                slots = np.zeros(len(self._profile_columns))
                 try:
-                    part = pack(*row)
-                except Exception:  # any value struct refuses: converted as np.fromiter does
-                    slots = np.zeros(len(self._profile_columns))
-                    try:
-                        slots[index] = np.fromiter(get(row), dtype=np.float64, count=index.size)
-                    except Exception:  # the column by column conversion says what happens
-                        return None
-                    part = slots.tobytes()
-            parts.append(part)
+                    slots[index] = np.fromiter(get(row), dtype=np.float64, count=index.size)
+                except Exception:  # the column by column conversion says what happens
+                    return None
+                parts.append(slots.tobytes())
         return b"".join(parts)
 
     def _numeric_columns(self, buffer: list[tuple[Any, ...]]) -> npt.NDArray[np.float64]:

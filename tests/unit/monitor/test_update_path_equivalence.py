@@ -258,25 +258,3 @@ def test_column_batch_entries_replaced_after_building_are_converted_as_usual() -
     assert lenient.numeric("x2").n_invalid == 1
     with pytest.raises(ValueError, match="x2"):
         fast.update(batch)
-
-
-@pytest.mark.parametrize("odd", [0.0, 0.002, 0.05])
-@pytest.mark.parametrize("max_values", [20_000, 700, 1])
-def test_rows_packed_as_they_are_added_flush_alike(odd: float, max_values: int) -> None:
-    profile = profile_of(MIXED)
-    rng = random.Random(int(odd * 1000) + max_values + 1)
-    rows = make_rows(profile, 3 * BATCH_ROWS + 77, rng, odd)
-    window = OpenWindow(Span("count:0", 0, 10**6), profile, 4, 0, max_values=max_values)
-    plain = WindowState.empty(profile, seed=4, max_values=max_values)
-    dropped = 0
-    for start in range(0, len(rows), BATCH_ROWS):
-        part = rows[start:start + BATCH_ROWS]
-        for i, row in enumerate(part):
-            window.add(row, profile.names, float(i), f"e{start + i}", "1", None, {})
-        if len(part) < BATCH_ROWS:
-            window.flush_buffer()
-        try:
-            plain.update(plain_batch(part, profile))
-        except ValueError:
-            dropped += len(part)
-    assert_same(window, plain, dropped)
