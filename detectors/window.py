@@ -10,8 +10,8 @@ absent) is the running multivariate score of :mod:`detectors.joint`.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, cast
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -26,33 +26,11 @@ from detectors.multivariate import MultivariateResult
 from detectors.profile import DEFAULT_MAX_VALUES, ReferenceProfile
 from detectors.window_columns import CategoricalWindow, NumericWindow
 
-__all__ = ["DEFAULT_MAX_UNSEEN", "WINDOW_FORMAT", "ColumnBatch", "WindowState"]
+__all__ = ["DEFAULT_MAX_UNSEEN", "WINDOW_FORMAT", "WindowState"]
 
 WINDOW_FORMAT: Final = "driftwarden-window"
 WINDOW_FORMAT_VERSION: Final = 1
 DEFAULT_MAX_UNSEEN: Final = 1000
-
-
-class ColumnBatch(dict[str, Any]):
-    """A batch for :meth:`WindowState.update` (column name → 1-D array) whose float columns are the rows of
-    one float64 matrix, so the update checks their values in one pass; otherwise an ordinary mapping.
-
-    ``ColumnBatch(order, floats, float_names, others)``: the columns of ``order``, each the row of
-    ``floats`` (a C-contiguous ``(len(float_names), rows)`` float64 matrix) of the same name, or else the
-    array of ``others``.
-    """
-
-    def __init__(
-        self,
-        order: Iterable[str],
-        floats: npt.NDArray[np.float64],
-        float_names: Sequence[str],
-        others: Mapping[str, Any],
-    ) -> None:
-        self.floats = floats
-        self.float_rows = list(zip(float_names, floats, strict=True))  # (name, array) as they were put in
-        rows = dict(self.float_rows)
-        super().__init__((name, rows[name] if name in rows else others[name]) for name in order)
 
 
 class WindowState:
@@ -211,16 +189,9 @@ class WindowState:
         if len(lengths) > 1:
             raise InvalidParameterError("batch", sorted(lengths), "columns of equal length", where=source)
         values_by_name = {name: batch[name] for name in self._columns}
-        # the float rows of a ColumnBatch still in it: float64 arrays (which to_numeric keeps as they are)
-        # whose finiteness is known from one pass over the matrix
-        finite: dict[str, bool] = {}
-        if isinstance(batch, ColumnBatch) and batch.floats.dtype == np.float64 and batch.floats.ndim == 2:
-            flags = cast(list[bool], np.isfinite(batch.floats).all(axis=1).tolist())
-            finite = {name: flag for (name, x), flag in zip(batch.float_rows, flags, strict=True)
-                      if values_by_name.get(name) is x and isinstance(self._columns[name], NumericWindow)}
         if strict:  # convert first, so a bad column leaves the whole state untouched
             for name, col in self._columns.items():
-                if isinstance(col, NumericWindow) and name not in finite:
+                if isinstance(col, NumericWindow):
                     values_by_name[name] = to_numeric(values_by_name[name], column=name, source=source)
         # categorical values are looked up once, for the joint matrix and the counts
         codes = {name: col.lookup_codes(values_by_name[name])
@@ -232,11 +203,7 @@ class WindowState:
         for name, col in self._columns.items():
             values = values_by_name[name]
             if isinstance(col, NumericWindow):
-                flag = finite.get(name)
-                if flag is None:
-                    col.update(values, self._rng, source=source, strict=strict)
-                else:  # a float64 array: what update's conversion (strict or not) gives, no invalid value
-                    col.add_floats(values, self._rng, all_finite=flag)
+                col.update(values, self._rng, source=source, strict=strict)
             else:
                 col.update(values, source=source, codes=codes[name])
         if matrix is not None and detector is not None:

@@ -186,19 +186,8 @@ class NumericWindow:
             x, invalid = to_numeric(raw, column=self.name, source=source), 0
         else:
             x, invalid = to_numeric_lenient(raw)
-        self.add_floats(x, rng, invalid=invalid)
-
-    def add_floats(
-        self, x: FloatArray, rng: np.random.Generator, *, invalid: int = 0, all_finite: bool | None = None
-    ) -> None:
-        """:meth:`update` with the values already converted: ``x`` a 1-D float64 array (never kept, a copy
-        is), ``invalid`` of its NaNs counted as not numbers, ``all_finite`` whether every value is finite
-        when the caller knows it (else computed)."""
-        if all_finite:
-            f = x
-        else:
-            finite_mask = np.isfinite(x)
-            f = x if finite_mask.all() else x[finite_mask]
+        finite_mask = np.isfinite(x)
+        f = x if finite_mask.all() else x[finite_mask]
         n_null = 0 if f.size == x.size else int(np.isnan(x).sum()) - invalid
         self.n_rows += x.size
         self.n_invalid += invalid

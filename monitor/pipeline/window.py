@@ -5,19 +5,16 @@ from __future__ import annotations
 import base64
 import logging
 import math
-import struct
 from collections import Counter
 from collections.abc import Callable, Sequence
 from hashlib import blake2b
-from itertools import starmap
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from detectors.profile import ReferenceProfile
-from detectors.window import ColumnBatch, WindowState
+from detectors.window import WindowState
 from monitor.pipeline.rows import Row, coerce
 from monitor.windows import Span
 
@@ -27,13 +24,6 @@ log = logging.getLogger(__name__)
 
 BATCH_ROWS = 512
 """Rows buffered before one ``WindowState.update`` (amortises building the column arrays)."""
-
-
-def _tuple_getter(index: Sequence[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
-    """A function of a row giving the tuple of its values at ``index`` (itemgetter, also for 0 or 1 index)."""
-    if len(index) >= 2:
-        return itemgetter(*index)
-    return lambda row: tuple(row[i] for i in index)
 
 
 def sample_priority(event_id: str) -> int:
@@ -84,18 +74,6 @@ class OpenWindow:
         self._profile_names = tuple(name for name, _ in self._profile_columns)
         self._layout: tuple[str, ...] | None = None  # the row layout _project was made for
         self._project: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
-        # flush_buffer: a whole buffer row packed in 8 bytes a column (a number as a double, another value
-        # as its truth and padding), the numeric columns (positions, names, getter of their values as a
-        # tuple), the other columns (name and kind, getter)
-        numeric = [i for i, (_, kind) in enumerate(self._profile_columns) if kind == "numeric"]
-        others = [i for i, (_, kind) in enumerate(self._profile_columns) if kind != "numeric"]
-        self._row_pack = struct.Struct(
-            "=" + "".join("d" if kind == "numeric" else "?7x" for _, kind in self._profile_columns)).pack
-        self._numeric_index = np.array(numeric, dtype=np.intp)
-        self._numeric_names = tuple(self._profile_names[i] for i in numeric)
-        self._numeric_get = _tuple_getter(numeric)
-        self._other_columns = [self._profile_columns[i] for i in others]
-        self._other_get = _tuple_getter(others)
 
     def _set_layout(self, columns: tuple[str, ...]) -> None:
         """How to turn a row of ``columns`` into a buffer row (profile columns; one the row lacks is None)."""
@@ -169,78 +147,27 @@ class OpenWindow:
         """Feed the buffered rows to the drift state, one column array per profile column."""
         if self.state is None or self.profile is None or not self.buffer:
             return
-        buffer = self.buffer
-        # the numbers first: this pass over whole rows, in the order they were made, brings the values
-        # into the CPU caches, so the columns below go faster
-        floats = self._numeric_block(buffer)
-        others = self._other_arrays(buffer)
-        batch = ColumnBatch(self._profile_names, floats, self._numeric_names, others)
-        rows = len(buffer)
+        batch: dict[str, Any] = {}
+        # (every buffered row has one value per profile column: zip need not check it, which is slower)
+        for (name, kind), raw in zip(self._profile_columns, zip(*self.buffer, strict=False), strict=True):
+            values: Sequence[Any] = raw
+            if kind == "numeric":
+                try:  # fast path: floats / None, as the config kind = the profile kind (what np.array gives, faster)
+                    batch[name] = np.fromiter(values, dtype=np.float64, count=len(values))
+                except (TypeError, ValueError):
+                    values = [coerce(kind, v) for v in values]
+                    batch[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+            else:
+                if not _STR_OR_NONE.issuperset(map(type, values)):
+                    values = [coerce(kind, v) for v in values]
+                batch[name] = np.array(values, dtype=object)
+        rows = len(self.buffer)
         self.buffer = []
         try:
             self.state.update(batch)
         except ValueError as exc:  # detectors' errors are ValueErrors; a bad batch must not stop the watcher
             self.dropped_rows += rows
             log.warning("window %s: a batch of %d rows was rejected by the drift state: %s", self.span.key, rows, exc)
-
-    def _other_arrays(self, buffer: list[tuple[Any, ...]]) -> dict[str, npt.NDArray[np.object_]]:
-        """The categorical / binary columns of ``buffer`` as object arrays (of str / None as they are, else
-        every value coerced to the kind)."""
-        others: dict[str, npt.NDArray[np.object_]] = {}
-        # (every buffered row has one value per profile column: zip need not check it, which is slower)
-        for (name, kind), raw in zip(self._other_columns, zip(*map(self._other_get, buffer), strict=False),
-                                     strict=False):
-            values: Sequence[Any] = raw
-            if not _STR_OR_NONE.issuperset(map(type, values)):
-                values = [coerce(kind, v) for v in values]
-            others[name] = np.array(values, dtype=object)
-        return others
-
-    def _numeric_block(self, buffer: list[tuple[Any, ...]]) -> npt.NDArray[np.float64]:
-        """The numeric columns of ``buffer`` as the rows of one float64 matrix, each column's values as
-        ``np.fromiter`` converts them (floats, None -> NaN, ...: what the profile kind gives when it is the
-        config kind), or, when one of them does not convert, as :func:`coerce` makes them (None -> NaN)."""
-        rows = len(buffer)
-        if not self._numeric_names:
-            return np.empty((0, rows))
-        try:  # fast path: every number one float() takes (struct packs what np.fromiter converts, alike)
-            packed: bytes | None = b"".join(starmap(self._row_pack, buffer))
-        except Exception:  # a None, a string, ... (struct.error), or a label without a truth value
-            packed = self._pack_rows(buffer)
-        if packed is None:
-            return self._numeric_columns(buffer)
-        slots = np.frombuffer(packed, dtype=np.float64).reshape(rows, len(self._profile_columns))
-        return slots.T[self._numeric_index]  # (a new C-contiguous array)
-
-    def _pack_rows(self, buffer: list[tuple[Any, ...]]) -> bytes | None:
-        """The rows packed one by one, a row struct does not pack converted by ``np.fromiter``; ``None``
-        when a value does not convert (its column is then coerced)."""
-        pack, get, index = self._row_pack, self._numeric_get, self._numeric_index
-        parts = []
-        for row in buffer:
-            try:
-                parts.append(pack(*row))
-            except Exception:  # any value struct refuses: converted as np.fromiter does
-                slots = np.zeros(len(self._profile_columns))
-                try:
-                    slots[index] = np.fromiter(get(row), dtype=np.float64, count=index.size)
-                except Exception:  # the column by column conversion says what happens
-                    return None
-                parts.append(slots.tobytes())
-        return b"".join(parts)
-
-    def _numeric_columns(self, buffer: list[tuple[Any, ...]]) -> npt.NDArray[np.float64]:
-        """:meth:`_numeric_block` column by column (a column a value of which ``np.fromiter`` does not
-        convert is coerced)."""
-        rows = len(buffer)
-        out = np.empty((len(self._numeric_names), rows))
-        for j, raw in enumerate(zip(*map(self._numeric_get, buffer), strict=False)):
-            try:  # floats / None, as the config kind = the profile kind
-                out[j] = np.fromiter(raw, dtype=np.float64, count=rows)
-            except (TypeError, ValueError):
-                values = [coerce("numeric", v) for v in raw]
-                out[j] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-        return out
 
     @property
     def score_std(self) -> float | None:
