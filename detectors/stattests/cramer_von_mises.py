@@ -11,9 +11,8 @@ from scipy import special, stats
 from detectors.result import TestResult
 from detectors.stattests._common import as_sample, check_alpha
 
-__all__ = [
-    "ReferenceSide", "cramer_von_mises", "cvm_ks_fast", "cvm_ks_sorted", "cvm_pvalue_asymptotic", "sorted_self_counts",
-]
+__all__ = ["ReferenceSide", "cramer_von_mises", "cvm_ks_fast", "cvm_ks_sorted", "cvm_pvalue_asymptotic",
+           "sorted_self_counts"]
 
 NAME = "cramer_von_mises"
 
@@ -161,8 +160,6 @@ def _series_coefficient(k: int) -> float:
         j = len(_COEFFICIENTS)
         _COEFFICIENTS.append(math.exp(special.gammaln(j + 0.5) - special.gammaln(j + 1)))
     return _COEFFICIENTS[k]
-
-
 
 
 def _run_squares(lengths: npt.NDArray[np.integer]) -> int:
