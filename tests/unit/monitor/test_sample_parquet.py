@@ -41,7 +41,7 @@ def _same(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
 
 @pytest.mark.parametrize("n", [1, 2, 37, 200])
 def test_fast_sample_bytes_are_the_pandas_ones(n: int) -> None:
-    _same(_rows(n, seed=n), COLUMNS)
+    assert _same(_rows(n, seed=n), COLUMNS)
 
 
 def test_fast_sample_missing_keys_and_other_orders() -> None:
@@ -55,12 +55,12 @@ def test_fast_sample_missing_keys_and_other_orders() -> None:
 
 
 def test_fast_sample_layouts_are_kept_apart() -> None:
-    _same(_rows(20, seed=1), COLUMNS)
+    assert _same(_rows(20, seed=1), COLUMNS)
     rows = _rows(20, seed=2)
     for row in rows:
         row["genre"], row["x"] = row["x"], row["genre"] or "z"  # swapped kinds, same names
-    _same(rows, COLUMNS)
-    _same(_rows(20, seed=4), ["score", "x"])
+    assert _same(rows, COLUMNS)
+    assert _same(_rows(20, seed=4), ["score", "x"])
 
 
 @pytest.mark.parametrize("change", [
