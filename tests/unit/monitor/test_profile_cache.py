@@ -16,21 +16,29 @@ def _profile(shift: float) -> ReferenceProfile:
     return ReferenceProfile.build(pd.DataFrame({"x": rng.normal(shift, 1, 300)}), {"x": "numeric"})
 
 
-def test_cached_profiles_are_decoded_once_and_follow_new_versions(tmp_path, monkeypatch) -> None:
+def _registered(tmp_path, profiles: dict[str, ReferenceProfile]):  # type: ignore[no-untyped-def]
+    """A fresh SQLite database with ``profiles`` registered: (engine, session factory)."""
     url = f"sqlite:///{tmp_path / 'p.db'}"
     upgrade(url)
     engine = make_engine(url)
     sessions = session_factory(engine)
     with sessions.begin() as s:
-        register_reference(s, "m", _profile(0.0), source="test")
+        for model, profile in profiles.items():
+            register_reference(s, model, profile, source="test")
+    return engine, sessions
+
+
+def _counted_decodes(monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
+    """The models whose profile blob ``references._decode`` decodes from now on, in order."""
     decodes: list[str] = []
     decode = references._decode
+    monkeypatch.setattr(references, "_decode", lambda row, model: decodes.append(model) or decode(row, model))
+    return decodes
 
-    def counted(row, model):  # type: ignore[no-untyped-def]
-        decodes.append(model)
-        return decode(row, model)
 
-    monkeypatch.setattr(references, "_decode", counted)
+def test_cached_profiles_are_decoded_once_and_follow_new_versions(tmp_path, monkeypatch) -> None:
+    engine, sessions = _registered(tmp_path, {"m": _profile(0.0)})
+    decodes = _counted_decodes(monkeypatch)
     cache: ProfileCache = {}
     with sessions() as s:
         first = load_profiles(s, ["m", "absent"], cache)
@@ -48,17 +56,8 @@ def test_cached_profiles_are_decoded_once_and_follow_new_versions(tmp_path, monk
 
 
 def test_models_with_the_same_profile_bytes_share_one_decode(tmp_path, monkeypatch) -> None:
-    url = f"sqlite:///{tmp_path / 'p.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    sessions = session_factory(engine)
-    with sessions.begin() as s:
-        for model in ("a", "b"):
-            register_reference(s, model, _profile(0.0), source="test")
-        register_reference(s, "c", _profile(2.0), source="test")
-    decodes: list[str] = []
-    decode = references._decode
-    monkeypatch.setattr(references, "_decode", lambda row, model: decodes.append(model) or decode(row, model))
+    engine, sessions = _registered(tmp_path, {"a": _profile(0.0), "b": _profile(0.0), "c": _profile(2.0)})
+    decodes = _counted_decodes(monkeypatch)
     cache: ProfileCache = {}
     with sessions() as s:
         got = load_profiles(s, ["a", "b", "c"], cache)
@@ -77,11 +76,7 @@ def test_warm_up_decodes_before_the_first_assignment_and_never_raises(tmp_path, 
     from monitor.config import parse_config
     from monitor.service_store import SqlPartitionStore
 
-    url = f"sqlite:///{tmp_path / 'p.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    with session_factory(engine).begin() as s:
-        register_reference(s, "m", _profile(0.0), source="test")
+    engine, _ = _registered(tmp_path, {"m": _profile(0.0)})
     config = parse_config("version: 1\nmodels:\n  m:\n    features: {x: numeric}\n")
     store = SqlPartitionStore(engine, "g")
     store.warm_up(config)
