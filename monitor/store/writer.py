@@ -7,22 +7,40 @@ the one transaction, then commits offsets to Kafka (informational). ``window_res
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
+from math import isfinite
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, insert
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from monitor.alerts.service import AlertService
+from monitor.db.base import Base, utcnow
 from monitor.db.models import FeatureResult, MetricValue, WindowResult, WindowSample
 from monitor.pipeline.closed import ClosedWindow
 from monitor.store.checkpoints import save_checkpoint, save_offsets
-from monitor.store.models_repo import get_or_create_model
+from monitor.store.models_repo import get_or_create_model, prefetch_models
 
 __all__ = ["DEFAULT_GROUP_ID", "persist", "write_window"]
 
 DEFAULT_GROUP_ID = "driftwarden"
+
+_AS_IS: frozenset[type] = frozenset({str, int, bool, type(None)})
+
+
+
+def _table(entity: type[Base]) -> Table:
+    """The mapped ``Table`` of ``entity`` (Core statements on it skip the ORM's per-statement work)."""
+    table = entity.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_WINDOWS = _table(WindowResult)
+_INSERT_WINDOW = insert(_WINDOWS).returning(_WINDOWS.c.id)
+_INSERT_FEATURES = insert(_table(FeatureResult))
+_INSERT_METRICS = insert(_table(MetricValue))
+_INSERT_SAMPLE = insert(_table(WindowSample))
 
 
 def _num(value: Any) -> float | None:
@@ -30,31 +48,69 @@ def _num(value: Any) -> float | None:
         x = float(value)
     except (TypeError, ValueError):
         return None
-    return x if math.isfinite(x) else None
+    return x if isfinite(x) else None
 
 
 def _json_safe(value: Any) -> Any:
+    """``value`` with non-finite floats as ``None``, dict keys as ``str`` and tuples as lists.
+
+    Plain ``dict``/``float``/``str``/``int``/``bool``/``None`` are recognised by exact type first (the
+    bulk of a report); anything else follows the ``isinstance`` rules (subclasses included).
+    """
+    cls = type(value)
+    if cls is dict:
+        return _json_safe_dict(value)
+    if cls is float:
+        return value if isfinite(value) else None
+    if cls in _AS_IS:
+        return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        return value if isfinite(value) else None
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return _json_safe_dict(value)
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
     return value
 
 
-def write_window(session: Session, closed: ClosedWindow) -> WindowResult:
-    """Insert one window with its feature results, metric values and sample; flushed, not committed."""
-    model = get_or_create_model(session, closed.model)
-    row = WindowResult(
-        model_id=model.id, window_key=closed.window_key, window_start=closed.window_start,
+def _json_safe_dict(value: dict[Any, Any]) -> dict[str, Any]:
+    """:func:`_json_safe` of a dict: keys ``str(k)`` (a later equal key wins), values made safe."""
+    out: dict[str, Any] = {}
+    for k, v in value.items():
+        key = k if type(k) is str else str(k)
+        cls = type(v)
+        if cls in _AS_IS:
+            out[key] = v
+        elif cls is float:
+            out[key] = v if isfinite(v) else None
+        else:
+            out[key] = _json_safe(v)
+    return out
+
+
+def _insert_window(session: Session, closed: ClosedWindow, model_id: int) -> WindowResult:
+    """INSERT the window row (Core, ``RETURNING id``) and hand back its ORM object, persistent in the session.
+
+    The object carries exactly the inserted values (``created_at`` is the column default ``utcnow()``,
+    taken here), like the row ``session.add(); session.flush()`` used to give, without the unit of work.
+    Anything pending in the session is flushed first, as that flush did.
+    """
+    values: dict[str, Any] = dict(
+        model_id=model_id, window_key=closed.window_key, window_start=closed.window_start,
         window_end=closed.window_end, n_events=closed.n_events, reference_version=closed.reference_version,
         preset=closed.preset, dataset_drift=closed.dataset_drift, drift_share=float(closed.drift_share),
-        multivariate_statistic=closed.multivariate_statistic, report=_json_safe(closed.report),
+        multivariate_statistic=closed.multivariate_statistic, report=_json_safe(closed.report), created_at=utcnow(),
     )
-    session.add(row)
     session.flush()
-    # the window's children go in as ORM bulk INSERTs (one executemany each), not through the unit of work
+    window_id = session.execute(_INSERT_WINDOW, values).scalar_one()
+    row = WindowResult(id=window_id, **values)
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
+
+
+def _feature_rows(closed: ClosedWindow, window_id: int) -> list[dict[str, Any]]:
+    """One row per named column, first occurrence of a name wins."""
     seen: set[str] = set()
     features: list[dict[str, Any]] = []
     for col in closed.columns:
@@ -63,7 +119,7 @@ def write_window(session: Session, closed: ClosedWindow) -> WindowResult:
             continue
         seen.add(str(name))
         features.append(dict(
-            window_id=row.id, feature=str(name), kind=str(col.get("kind", "?")), test=str(col.get("test", "?")),
+            window_id=window_id, feature=str(name), kind=str(col.get("kind", "?")), test=str(col.get("test", "?")),
             statistic=_num(col.get("statistic")), p_value=_num(col.get("p_value")),
             threshold=_num(col.get("threshold")) or 0.0, drifted=bool(col.get("drifted", False)),
             missing_rate_reference=_num(col.get("missing_rate_reference")),
@@ -71,21 +127,39 @@ def write_window(session: Session, closed: ClosedWindow) -> WindowResult:
             effect_size=_num(col.get("effect_size")), p_value_adjusted=_num(col.get("p_value_adjusted")),
             alpha=_num(col.get("alpha")),
         ))
-    if features:
-        session.execute(insert(FeatureResult), features)
+    return features
+
+
+def _metric_rows(closed: ClosedWindow, window_id: int, model_id: int) -> list[dict[str, Any]]:
+    """The window's metrics, then its extra metrics whose names are not metrics already."""
     metrics: list[dict[str, Any]] = [
-        dict(window_id=row.id, model_id=model.id, name=metric.name, ts=closed.window_end, value=_num(metric.value),
-             numerator=float(metric.numerator), denominator=float(metric.denominator))
+        dict(window_id=window_id, model_id=model_id, name=metric.name, ts=closed.window_end,
+             value=_num(metric.value), numerator=float(metric.numerator), denominator=float(metric.denominator))
         for metric in closed.metrics]
     named = {m.name for m in closed.metrics}
-    metrics.extend(dict(window_id=row.id, model_id=model.id, name=name, ts=closed.window_end, value=_num(value),
-                        numerator=None, denominator=None)
+    metrics.extend(dict(window_id=window_id, model_id=model_id, name=name, ts=closed.window_end,
+                        value=_num(value), numerator=None, denominator=None)
                    for name, value in closed.extra_metrics.items() if name not in named)
+    return metrics
+
+
+def write_window(session: Session, closed: ClosedWindow) -> WindowResult:
+    """Insert one window with its feature results, metric values and sample; flushed, not committed.
+
+    The window's children go in as Core INSERTs (one executemany per table), in list order, so their ids
+    follow that order; neither goes through the unit of work or the ORM bulk-insert machinery.
+    """
+    model = get_or_create_model(session, closed.model)
+    row = _insert_window(session, closed, model.id)
+    features = _feature_rows(closed, row.id)
+    if features:
+        session.execute(_INSERT_FEATURES, features)
+    metrics = _metric_rows(closed, row.id, model.id)
     if metrics:
-        session.execute(insert(MetricValue), metrics)
+        session.execute(_INSERT_METRICS, metrics)
     if closed.sample is not None:
-        session.execute(insert(WindowSample), [dict(window_id=row.id, format="parquet", n_rows=closed.sample_rows,
-                                                    data=closed.sample)])
+        session.execute(_INSERT_SAMPLE, [dict(window_id=row.id, format="parquet", n_rows=closed.sample_rows,
+                                              data=closed.sample)])
     return row
 
 
@@ -104,8 +178,10 @@ def persist(
     ``group_id`` is the Kafka consumer group the snapshot and offsets belong to (``Settings.
     kafka_consumer_group``). Windows are written in the given order, each followed by its alert changes.
     """
+    windows = list(closed_windows)
+    prefetch_models(session, (closed.model for closed in windows))
     rows = []
-    for closed in closed_windows:
+    for closed in windows:
         row = write_window(session, closed)
         if alert_service is not None:
             alert_service.process_window(session, closed.model, row, closed.signals,
