@@ -14,8 +14,12 @@ In one run it:
    per-partition pipelines with count windows and drift tests, persist into PostgreSQL, informational
    commit), from its first record to the moment the last offset is written to the database; with
    ``--processes K`` it runs K ``driftwarden run`` processes in one consumer group (scale-out);
-4. prints both rates, the ratio (target >= 0.8), the watcher's rate from a JSONL file of the same events
-   (its own work per event, without Kafka) and the msgspec decode rate on one core.
+4. prints both rates, the ratio (target >= 0.8), the CPU time per record of the raw consumer and per event
+   of the watcher (its main process and its fetch process), the watcher's rate from a JSONL file of the same
+   events (its own work per event, without Kafka) and the msgspec decode rate on one core;
+5. prints a **floor**: the raw consumer again, now also decoding each value with the watcher's typed decoder
+   and doing nothing else. A watcher in one process with the consumer cannot keep more of the raw rate than
+   this, whatever else it does (``--no-decode-floor`` skips it).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -114,45 +119,77 @@ def produce(bootstrap: str, topic: str, n: int, kinds: dict[str, str]) -> tuple[
     return time.monotonic() - started, size / n
 
 
-def raw_consume(bootstrap: str, topic: str, n: int) -> float:
-    """Records per second of a plain kafka-python consumer (values as bytes), first record to the n-th."""
+def raw_consume(bootstrap: str, topic: str, n: int, decode: Callable[[bytes], Any] | None = None
+                ) -> tuple[float, float]:
+    """Records per second of a plain kafka-python consumer (values as bytes), first record to the n-th, and
+    its CPU time per record (µs, this process). With ``decode``, each value is also decoded by it."""
     consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"bench-raw-{uuid.uuid4().hex[:6]}",
                              enable_auto_commit=False, auto_offset_reset="earliest",
                              max_partition_fetch_bytes=1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
     got = 0
     first = None
+    cpu = 0.0
     deadline = time.monotonic() + 600
     while got < n and time.monotonic() < deadline:
         batch = consumer.poll(timeout_ms=500, max_records=2000)
         for records in batch.values():
             if records and first is None:
-                first = time.monotonic()
+                first, cpu = time.monotonic(), time.process_time()
+            if decode is not None:
+                for record in records:
+                    decode(record.value)
             got += len(records)
     elapsed = time.monotonic() - (first or time.monotonic())
+    cpu = time.process_time() - cpu
     consumer.close()
     if got < n:
         raise SystemExit(f"raw consumer got {got} of {n} records")
-    return n / elapsed
+    return n / elapsed, cpu / n * 1e6
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class FirstRecordClock:
-    """Wraps a source; remembers when the first record came out of poll."""
+    """Wraps a source; remembers when the first record came out of poll, and the CPU time used from then on:
+    ``cpu`` of this process and ``child_cpu`` of the fetch process, if any (read just before it closes)."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
         self.first: float | None = None
+        self.cpu = 0.0
+        self.child_cpu = 0.0
+
+    def _child(self) -> int | None:
+        proc = getattr(self._inner, "_proc", None)
+        return proc.pid if proc is not None and proc.is_alive() else None
 
     def poll(self, timeout: float, max_records: int) -> Any:
         batch = self._inner.poll(timeout, max_records)
         if batch and self.first is None:
             self.first = time.monotonic()
+            self.cpu = time.process_time()
+            child = self._child()
+            self.child_cpu = _cpu_of(child) if child is not None else 0.0
         return batch
+
+    def close(self) -> None:
+        if self.first is not None:
+            self.cpu = time.process_time() - self.cpu
+            child = self._child()
+            self.child_cpu = _cpu_of(child) - self.child_cpu if child is not None else 0.0
+        self._inner.close()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
 
-def watcher_in_process(bootstrap: str, topic: str, url: str, config: Path, n: int, fetch_process: bool) -> float:
+def watcher_in_process(bootstrap: str, topic: str, url: str, config: Path, n: int, fetch_process: bool
+                       ) -> tuple[float, float, float]:
+    """msg/s, and CPU µs per event of this process and of the fetch process (0 without one)."""
     from monitor.commands.run import build_service
     from monitor.settings import Settings
 
@@ -167,7 +204,7 @@ def watcher_in_process(bootstrap: str, topic: str, url: str, config: Path, n: in
     end = time.monotonic()
     if result.messages < n or not result.clean:
         raise SystemExit(f"watcher consumed {result.messages} of {n} (clean={result.clean})")
-    return n / (end - (clock.first or end))
+    return n / (end - (clock.first or end)), clock.cpu / n * 1e6, clock.child_cpu / n * 1e6
 
 
 def watcher_processes(bootstrap: str, topic: str, url: str, config: Path, n: int, processes: int) -> float:
@@ -260,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="0: the Service in this process; K: K 'driftwarden run' processes in one group")
     parser.add_argument("--fetch-process", action=argparse.BooleanOptionalAction, default=True,
                         help="the watcher's consumer in a child process (driftwarden run --fetch-process)")
+    parser.add_argument("--decode-floor", action=argparse.BooleanOptionalAction, default=True,
+                        help="also measure raw consume + decode only: the most any one-process watcher can keep")
     parser.add_argument("--bootstrap", default=os.environ.get("DRIFTWARDEN_KAFKA_BOOTSTRAP_SERVERS"))
     parser.add_argument("--database-url", default=os.environ.get("DRIFTWARDEN_DATABASE_URL"))
     args = parser.parse_args(argv)
@@ -280,16 +319,27 @@ def main(argv: list[str] | None = None) -> int:
             produced_s, size = produce(args.bootstrap, topic, args.events, kinds)
             print(f"produced {args.events} events ({args.features} features, {size:.0f} B each) to {topic!r} "
                   f"({args.partitions} partitions) in {produced_s:.1f}s")
-            raw = raw_consume(args.bootstrap, topic, args.events)
-            print(f"raw kafka-python consume: {raw:,.0f} msg/s")
+            raw, raw_cpu = raw_consume(args.bootstrap, topic, args.events)
+            print(f"raw kafka-python consume: {raw:,.0f} msg/s (CPU {raw_cpu:.1f} µs/record)")
             if args.processes:
                 watcher = watcher_processes(args.bootstrap, topic, url, config, args.events, args.processes)
                 how = f"{args.processes} 'driftwarden run' processes"
+                cpu = ""
             else:
-                watcher = watcher_in_process(args.bootstrap, topic, url, config, args.events, args.fetch_process)
+                watcher, main_cpu, child_cpu = watcher_in_process(args.bootstrap, topic, url, config, args.events,
+                                                                  args.fetch_process)
                 how = "--fetch-process" if args.fetch_process else "one process"
-            print(f"driftwarden run end-to-end into PostgreSQL ({how}): {watcher:,.0f} msg/s")
+                cpu = f" (CPU {main_cpu:.1f} µs/event" + (
+                    f" + fetch process {child_cpu:.1f} µs/event)" if args.fetch_process else ")")
+            print(f"driftwarden run end-to-end into PostgreSQL ({how}): {watcher:,.0f} msg/s{cpu}")
             print(f"ratio watcher / raw: {watcher / raw:.2f} (target >= 0.80)")
+            if args.decode_floor:
+                from monitor.events import FastPredictionDecoder
+
+                fast = FastPredictionDecoder({m: kinds for m in MODELS})
+                floor, floor_cpu = raw_consume(args.bootstrap, topic, args.events, decode=fast.decode)
+                print(f"floor: raw consume + the watcher's typed decode of each value, nothing else: {floor:,.0f} "
+                      f"msg/s (CPU {floor_cpu:.1f} µs/record), ratio {floor / raw:.2f} to the raw consume")
             own = watcher_from_file(args.database_url, kinds, config, args.events, Path(tmp))
             print(f"driftwarden run from a JSONL file of the same events (its own work, no Kafka): {own:,.0f} msg/s "
                   f"({1e6 / own:.0f} µs/event)")
