@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from detectors.columns import CategoricalProfile, NumericProfile
 from detectors.quality import (
@@ -64,11 +65,11 @@ def _numeric(col: NumericProfile, win: NumericWindow) -> list[QualityResult]:
         missing_rate_from_counts(col.name, win.n_null, win.n_rows, reference_missing=col.n_null,
                                  reference_rows=col.n_rows),
     ]
-    outside = win.n_below + win.n_above
     if win.n_finite:
         held = win.sorted_values()  # sorted: the values outside the range are a prefix and a suffix
         below = int(np.searchsorted(held, col.min, side="left"))
         above = int(np.searchsorted(held, col.max, side="right"))
+        outside = _outside(col, win, below, held.size - above)
         examples: tuple[tuple[str, int], ...] = ()
         n_distinct = 0
         if below or above < held.size:
@@ -80,14 +81,39 @@ def _numeric(col: NumericProfile, win: NumericWindow) -> list[QualityResult]:
             col.name, outside, win.n_finite, reference_min=col.min, reference_max=col.max,
             reference_count=col.n_finite, examples=examples, n_distinct_outside=n_distinct,
         ))
+        lo, hi = _extremes(win, held)
         found.append(constant_from_counts(
-            col.name, 1 if win.min == win.max else 2, win.n_finite, reference_distinct=col.n_distinct,
-            value=repr(win.min),
+            col.name, 1 if lo == hi else 2, win.n_finite, reference_distinct=col.n_distinct,
+            value=repr(lo),
         ))
     if win.n_inf or win.n_invalid:
         by_type = {k: v for k, v in (("inf", win.n_inf), ("non-numeric", win.n_invalid)) if v}
         found.append(type_violations_from_counts(col.name, by_type, win.n_rows - win.n_null, kind=col.kind))
     return found
+
+
+def _outside(col: NumericProfile, win: NumericWindow, below: int, above: int) -> int:
+    """``win.n_below + win.n_above``: the finite values below the reference minimum or above its maximum.
+
+    While the window holds all its finite values (not sampled) these are the held values below ``col.min``
+    (``below``) and above ``col.max`` (``above``): the window's outer bins count the values ``< col.min``
+    and ``>= nextafter(col.max, inf)``, i.e. ``> col.max`` for a finite value. Else (or for a reference
+    without finite bounds) the window's exact bin counts."""
+    if not win.sampled and np.isfinite(col.min) and np.isfinite(col.max):
+        return below + above
+    return win.n_below + win.n_above
+
+
+def _extremes(win: NumericWindow, held: npt.NDArray[np.float64]) -> tuple[float, float]:
+    """``(win.min, win.max)`` of a window with finite values; ``held`` is its ``sorted_values()``.
+
+    While not sampled these are the min and max of ``held``: its first and last value, bit for bit
+    unless that is a zero (a value equal to a non-zero float is that float; -0.0 == 0.0 are not the same
+    bits, and the zero ``held.min()`` gives is not necessarily the first one), which goes to ``win``."""
+    if win.sampled:
+        return win.min, win.max
+    lo, hi = float(held[0]), float(held[-1])
+    return (lo if lo != 0.0 else win.min), (hi if hi != 0.0 else win.max)
 
 
 def _categorical(col: CategoricalProfile, win: CategoricalWindow) -> list[QualityResult]:

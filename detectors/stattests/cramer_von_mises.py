@@ -205,6 +205,30 @@ def _size_constants(m: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64
     return hit
 
 
+def _own_runs(y: npt.NDArray[np.float64], tie: npt.NDArray[np.intp]) -> tuple[int, npt.NDArray[np.intp]]:
+    """``(Σ L (L**2 - 1) / 3 over y's runs of equal values of lengths L, y_k's place in its run for each k of
+    tie)`` for a sorted ``y`` (exact integers): the first is ``(Σ L**3 - y.size) / 3``, as Σ L = y.size
+    (the same integer as :func:`_run_squares`).
+
+    >>> runs, place = _own_runs(np.array([1.0, 2.0, 2.0, 2.0, 3.0]), np.array([0, 2, 3]))
+    >>> runs, place.tolist()
+    (8, [0, 1, 2])
+    """
+    m = y.size
+    if m > 1:
+        new = np.empty(m, dtype=bool)
+        new[0] = True
+        np.not_equal(y[1:], y[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        if starts.size < m:
+            lengths = np.empty(starts.size, dtype=np.int64)
+            np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
+            lengths[-1] = m - starts[-1]
+            runs = (int(np.dot(lengths * lengths, lengths)) - m) // 3
+            return runs, tie - starts[np.searchsorted(starts, tie, side="right") - 1]
+    return 0, np.zeros(tie.size, dtype=np.intp)
+
+
 def cvm_ks_fast(ref: ReferenceSide, y: npt.NDArray[np.float64]) -> tuple[float, float]:
     """:func:`cvm_ks_sorted` ``(ref.x, y)``: the same two floats from y's side of one merge.
 
@@ -234,19 +258,7 @@ def cvm_ks_fast(ref: ReferenceSide, y: npt.NDArray[np.float64]) -> tuple[float, 
     tie = np.flatnonzero(ref.x_pad[a] == y)  # y_j equals the first x >= y_j
     a_tie = a[tie]
     e = ref.le[a_tie] - a_tie  # #x == y_j there
-    # y's runs of equal values
-    if m > 1:
-        y_new = np.empty(m, dtype=bool)
-        y_new[0] = True
-        np.not_equal(y[1:], y[:-1], out=y_new[1:])
-        y_starts = np.flatnonzero(y_new) if not y_new.all() else j
-    else:
-        y_starts = j
-    if y_starts.size < m:
-        y_runs = _run_squares(np.diff(np.append(y_starts, m)))
-        place = tie - y_starts[np.searchsorted(y_starts, tie, side="right") - 1]
-    else:
-        y_runs, place = 0, np.zeros(tie.size, dtype=np.int64)
+    y_runs, place = _own_runs(y, tie)
     # D
     fx = a / n
     d1 = float(np.subtract(fx, j_m).max())

@@ -65,13 +65,68 @@ def usable_overrides(overrides: dict[str, Any], profile: ReferenceProfile) -> di
 
 
 def _sample_bytes(window: OpenWindow, columns: list[str]) -> tuple[bytes | None, int]:
+    """The window's sample (its ``sample_rows``, in that order) as Parquet bytes, and its row count.
+
+    The table rows are taken straight from the sample's entries (:func:`_sample_tuples`); the pandas
+    path, which needs the rows as dicts, makes them only when the fast one declines."""
     if window.sample_size <= 0:
         return None, 0
-    rows = window.sample_rows()
-    if not rows:
+    window._trim_sample()  # what sample_rows() does first: the sample_size rows of lowest priority
+    entries = [item for _, item in window.sample]
+    if not entries:
         return None, 0
-    fast = _sample_parquet_fast(rows, columns)
-    return (fast if fast is not None else _sample_parquet_pandas(rows, columns)), len(rows)
+    names = ("event_id", "ts", *columns)
+    fast = None
+    if len(set(names)) == len(names):
+        fast = _parquet_from_tuples(_sample_tuples(entries, names), names)
+    if fast is None:
+        fast = _sample_parquet_pandas([OpenWindow._sample_row(item) for item in entries], columns)
+    return fast, len(entries)
+
+
+def _sample_tuples(entries: list[Any], names: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """Each sample entry as the tuple of its values of ``names`` (``event_id``, ``ts``, the columns):
+    the values that ``OpenWindow._sample_row(entry)[name]`` gives, None where that dict lacks the name.
+
+    An entry ``(event_id, ts, row, row_columns)`` is read by position: the dict would map each of
+    ``row_columns`` to its value of ``row`` (the last one of a repeated name), after ``event_id`` and
+    ``ts`` (which a column of that name would replace). Entries already dicts, or whose ``row`` is not
+    as long as ``row_columns`` (the dict would raise), go through ``_sample_row``."""
+    take = itemgetter(*names)
+    layouts: dict[int, tuple[tuple[str, ...], Any]] = {}  # id(row_columns) -> (row_columns, reader)
+    out: list[tuple[Any, ...]] = []
+    for item in entries:
+        if not isinstance(item, dict):
+            event_id, ts, row, row_columns = item
+            hit = layouts.get(id(row_columns))
+            if hit is None or hit[0] is not row_columns:
+                hit = layouts[id(row_columns)] = (row_columns, _row_reader(row_columns, names))
+            reader = hit[1]
+            if reader is not None and len(row) == len(row_columns):
+                out.append((event_id, ts, *reader(row)))
+                continue
+        row_dict = OpenWindow._sample_row(item)
+        try:
+            out.append(take(row_dict))
+        except KeyError:  # a row without some column: that value is missing (None)
+            out.append(tuple(row_dict.get(name) for name in names))
+    return out
+
+
+def _row_reader(row_columns: tuple[str, ...], names: tuple[str, ...]) -> Any:
+    """A function from a row of ``row_columns`` to its values of ``names[2:]`` (None for a column the
+    row lacks; the last position of a repeated name), or None when ``row_columns`` names ``event_id``
+    or ``ts`` (the row's dict would take those from the row)."""
+    if "event_id" in row_columns or "ts" in row_columns:
+        return None
+    where = {name: i for i, name in enumerate(row_columns)}  # a repeated name: its last position
+    index = [where.get(name, -1) for name in names[2:]]
+    if list(range(len(row_columns))) == index:
+        return lambda row: row
+    if index and min(index) >= 0:
+        get = itemgetter(*index)
+        return (lambda row: (get(row),)) if len(index) == 1 else get
+    return lambda row: tuple(None if i < 0 else row[i] for i in index)
 
 
 def _sample_parquet_pandas(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
@@ -90,13 +145,8 @@ _SCHEMAS: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
 def _sample_parquet_fast(rows: list[dict[str, Any]], columns: list[str]) -> bytes | None:
     """The same Parquet bytes as :func:`_sample_parquet_pandas` when every ``ts`` is a float and every other
     column holds only floats and None (at least one float: pandas makes it float64, NaN/None -> null) or
-    only strings and None (at least one string: pandas keeps object, pyarrow makes it string); else None.
-
-    The Arrow table is built from the columns directly with the schema (and pandas metadata) that
-    ``pa.Table.from_pandas`` gives such a frame, made once per column layout."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    only strings and None (at least one string: pandas keeps object, pyarrow makes it string); else None
+    (also when a column is named twice, or ``event_id`` / ``ts``)."""
     names = ("event_id", "ts", *columns)
     if len(set(names)) != len(names):
         return None
@@ -105,6 +155,18 @@ def _sample_parquet_fast(rows: list[dict[str, Any]], columns: list[str]) -> byte
         table_rows = [take(row) for row in rows]
     except KeyError:  # a row without some column: that value is missing (None)
         table_rows = [tuple(row.get(name) for name in names) for row in rows]
+    return _parquet_from_tuples(table_rows, names)
+
+
+def _parquet_from_tuples(table_rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> bytes | None:
+    """:func:`_sample_parquet_fast` of the rows given as tuples of their values of ``names`` (``event_id``,
+    ``ts``, the columns; all distinct).
+
+    The Arrow table is built from the columns directly with the schema (and pandas metadata) that
+    ``pa.Table.from_pandas`` gives such a frame, made once per column layout."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     values: list[tuple[Any, ...]] = list(zip(*table_rows, strict=True))
     kinds: list[str] = []
     for name, col in zip(names, values, strict=True):
