@@ -8,6 +8,7 @@ import math
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from detectors.profile import ReferenceProfile
@@ -187,19 +188,31 @@ def _parquet_from_tuples(table_rows: list[tuple[Any, ...]], names: tuple[str, ..
     schema = _SCHEMAS.get(key)
     if schema is None:
         schema = _SCHEMAS[key] = _sample_schema(names, kinds)
+    floats = _float_columns(values, kinds)
     arrays: list[Any] = []
-    for name, kind, col in zip(names, kinds, values, strict=True):
+    for i, (name, kind, col) in enumerate(zip(names, kinds, values, strict=True)):
         if name == "ts":
             stamps = pd.to_datetime(pd.Series(col, dtype="float64"), unit="s", utc=True)
             arrays.append(pa.Array.from_pandas(stamps, type=schema.field(name).type))
         elif kind == _FLOAT:
-            arrays.append(pa.array(col, type=pa.float64(), from_pandas=True))
+            arrays.append(pa.array(floats[i], type=pa.float64(), from_pandas=True))
         else:
             arrays.append(pa.array(col, type=pa.string(), from_pandas=True))
     table = pa.Table.from_arrays(arrays, schema=schema)
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="snappy")
     return buf.getvalue()
+
+
+def _float_columns(values: list[tuple[Any, ...]], kinds: list[str]) -> dict[int, Any]:
+    """The float columns (position -> float64 array; None -> NaN), converted in one ``np.array`` call:
+    ``pa.array(..., from_pandas=True)`` makes the same values and nulls (NaN or None -> null) of it as
+    of the Python floats."""
+    at = [i for i, kind in enumerate(kinds) if kind == _FLOAT]
+    if not at:
+        return {}
+    block = np.array([values[i] for i in at], dtype=np.float64)
+    return {i: block[k] for k, i in enumerate(at)}
 
 
 def _sample_schema(names: tuple[str, ...], kinds: list[str]) -> Any:
