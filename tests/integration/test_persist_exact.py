@@ -53,6 +53,14 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     eng.dispose()
 
 
+@pytest.fixture
+def pg_engine(migrated_pg_url: str) -> Iterator[Engine]:
+    """PostgreSQL only: the races need a second writer at the same time, which SQLite serialises."""
+    eng = make_engine(migrated_pg_url)
+    yield eng
+    eng.dispose()
+
+
 def window(model: str, i: int, *, signals: tuple[Signal, ...] = (), sample: bool = True) -> ClosedWindow:
     """Window ``i`` of ``model`` (one minute long, starting ``i`` minutes after T0)."""
     return ClosedWindow(
@@ -262,10 +270,9 @@ def test_a_new_transaction_does_not_trust_the_previous_ones_models(engine: Engin
             assert get_or_create_model(s, "m").id == first.id + 10
 
 
-def test_a_lost_race_to_create_the_model_uses_the_winners_row(engine: Engine,
+def test_a_lost_race_to_create_the_model_uses_the_winners_row(pg_engine: Engine,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("needs a second writer at the same time")
+    engine = pg_engine
     real = models_repo.get_model
     calls: list[str] = []
 
@@ -305,9 +312,8 @@ def test_checkpoint_and_offsets_held_by_the_session_are_changed_through_their_ob
         assert load_offsets(s, GROUP) == {("t", 0): 9, ("t", 1): 2}
 
 
-def test_racing_first_checkpoints_still_collide(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("needs a second writer at the same time")
+def test_racing_first_checkpoints_still_collide(pg_engine: Engine) -> None:
+    engine = pg_engine
     sessions = session_factory(engine)
     with engine.connect() as other:
         theirs = other.begin()  # the other writer inserts the same key first and commits a moment later
