@@ -5,11 +5,15 @@ watcher does with it. This child runs a :class:`~monitor.sources.kafka.KafkaSour
 code as the one-process source) and ships what it fetches to the parent in compact column lists, so fetching
 and parsing records runs on one core while the watcher decodes, windows and tests them on another.
 
-Wire protocol (pickled tuples over a :mod:`multiprocessing` pipe):
+Wire protocol (pickled tuples over a :mod:`multiprocessing` pipe, in its framing: a 4-byte big-endian length,
+``-1`` then an 8-byte length past 2 GiB, then the pickle; the parent reads record messages straight from the
+pipe into one reusable buffer, see :class:`monitor.sources.kafka_process.FetchProcessSource`):
 
 child → parent
     ``("started",)`` / ``("error", kind, message)`` once, after subscribing (kind ``unavailable`` or ``source``);
-    ``("records", [(topic, partition, offsets, keys, values, timestamps), ...], highwaters)``;
+    ``("records", [(topic, partition, offsets, keys, values, timestamps), ...], highwaters)``: one column list
+    per field (:func:`record_columns`); a key that repeats within the message is one object, so pickle
+    writes it once and a memo reference after (the parent unpickles a reference instead of a new ``bytes``);
     ``("assigned", tps)``: newly assigned partitions, paused here until the parent resumes them;
     ``("revoked", tps)``: the child then waits for ``("ack_revoke",)`` before kafka-python goes on with the
     rebalance, so the parent persists those partitions before another member can read them;
@@ -32,18 +36,51 @@ import threading
 import time
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, NamedTuple
 
 from kafka import TopicPartition as KafkaTP
 
 from monitor.sources.base import SourceError, SourceUnavailable, TopicPartition
 
-__all__ = ["CHUNK_RECORDS", "child_main"]
+__all__ = ["CHUNK_RECORDS", "RecordColumns", "child_main", "record_columns"]
 
 log = logging.getLogger("monitor.sources.fetch")
 
 CHUNK_RECORDS = 1000
 """Records per ``records`` message at most (one kafka-python poll)."""
+
+
+RecordColumns = tuple[str, int, list[int], list[Any], list[Any], list[int]]
+"""One partition's records in a ``records`` message: topic, partition, offsets, keys, values, timestamps."""
+
+
+def record_columns(topic: str, partition: int, records: Sequence[Any],
+                   keys: dict[Any, Any]) -> RecordColumns:
+    """The columns of one partition's kafka-python records; ``keys`` interns the keys of one message (pass the
+    same dict for each partition of it): equal keys become one object, which pickle sends once.
+
+    >>> cols = record_columns("t", 0, [_Rec(5, b"k", b"v", 1), _Rec(6, b"k", None, 2)], {})
+    >>> cols
+    ('t', 0, [5, 6], [b'k', b'k'], [b'v', None], [1, 2])
+    >>> cols[3][0] is cols[3][1]
+    True
+    """
+    try:
+        intern = keys.setdefault
+        key_list = [intern(r.key, r.key) for r in records]
+    except TypeError:  # an unhashable key (a key_deserializer in the consumer config): sent as it is
+        key_list = [r.key for r in records]
+    return (topic, partition, [r.offset for r in records], key_list, [r.value for r in records],
+            [r.timestamp for r in records])
+
+
+class _Rec(NamedTuple):
+    """A stand-in for kafka-python's ``ConsumerRecord`` (the fields :func:`record_columns` reads)."""
+
+    offset: int
+    key: Any
+    value: Any
+    timestamp: int
 
 
 class _Child:
@@ -184,15 +221,15 @@ class _Child:
         self.source.reconcile()
         if self.closing.is_set():
             return False
-        chunks = []
+        chunks: list[RecordColumns] = []
+        keys: dict[Any, Any] = {}
         for ktp, records in batches.items():
             if not records:
                 continue
             tp = (ktp.topic, ktp.partition)
             if tp not in self.assigned:
                 continue
-            chunks.append((ktp.topic, ktp.partition, [r.offset for r in records], [r.key for r in records],
-                           [r.value for r in records], [r.timestamp for r in records]))
+            chunks.append(record_columns(ktp.topic, ktp.partition, records, keys))
         if not chunks:
             return False
         self.credit -= 1

@@ -16,12 +16,19 @@ records uses one core, the watcher's decoding, windows and tests another. What m
   this side has taken from the pipe; it pauses its partitions while it has no credit.
 
 If the child dies, its partitions are treated as revoked and a new child joins the group.
+
+This side is the watcher's busy process, so it reads the child's messages with :class:`_PipeReader`: straight
+from the pipe's file descriptor into one reusable buffer, instead of :meth:`Connection.recv`, which allocates
+a new buffer for every read (for a 1,000-record message, about 0.8 MB of fresh pages each time).
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import pickle
+import struct
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -44,6 +51,51 @@ __all__ = ["FetchProcessSource"]
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 120.0
+
+_SIZE = struct.Struct("!i")
+_LONG_SIZE = struct.Struct("!Q")
+
+
+class _PipeReader:
+    """Receives pickled messages from a :class:`Connection` as :meth:`Connection.recv` does (same framing: a
+    4-byte big-endian length, ``-1`` then an 8-byte length for a message past 2 GiB, then the pickle; same
+    errors: :class:`EOFError` at the end of the pipe, :class:`OSError` if it ends inside a message), but reads
+    into one buffer kept from message to message (up to ``KEEP`` bytes; a larger message gets its own).
+    It reads exactly one message's bytes, so the connection's own ``poll``, ``recv`` and ``send`` still work
+    on the same pipe. Where the connection is not a POSIX file descriptor it simply calls ``recv``."""
+
+    KEEP = 64 << 20
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._fd = conn.fileno() if os.name == "posix" and hasattr(os, "readv") else -1
+        self._buf = memoryview(bytearray(1 << 20))
+
+    def recv(self) -> Any:
+        if self._fd < 0:
+            return self._conn.recv()
+        (size,) = _SIZE.unpack(self._read(4))
+        if size == -1:
+            (size,) = _LONG_SIZE.unpack(self._read(8))
+        return pickle.loads(self._read(size))
+
+    def _read(self, n: int) -> memoryview:
+        """The next ``n`` bytes of the pipe (a view of the buffer, valid until the next read)."""
+        buf = self._buf
+        if n > len(buf):
+            buf = memoryview(bytearray(n))
+            if n <= self.KEEP:
+                self._buf = buf
+        view = buf[:n]
+        got = 0
+        while got < n:
+            k = os.readv(self._fd, [view[got:]])
+            if k == 0:
+                if got == 0:
+                    raise EOFError
+                raise OSError("got end of file during message")
+            got += k
+        return view
 
 
 class FetchProcessSource:
@@ -76,6 +128,7 @@ class FetchProcessSource:
         self._listener: AssignmentListener | None = None
         self._proc: Any = None
         self._conn: Connection | None = None
+        self._reader: _PipeReader | None = None
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -111,7 +164,7 @@ class FetchProcessSource:
             proc.join(10)
             parent.close()
             raise (SourceUnavailable if first[1] == "unavailable" else SourceError)(first[2])
-        self._proc, self._conn = proc, parent
+        self._proc, self._conn, self._reader = proc, parent, _PipeReader(parent)
 
     def restart(self, listener: AssignmentListener) -> None:
         """Stop the fetch process and start a new one (a new group member)."""
@@ -120,7 +173,7 @@ class FetchProcessSource:
 
     def close(self) -> None:
         conn, proc = self._conn, self._proc
-        self._conn = self._proc = None
+        self._conn = self._proc = self._reader = None
         self._reset_state()
         if conn is None:
             return
@@ -216,12 +269,12 @@ class FetchProcessSource:
 
     def _receive(self, timeout: float) -> bool:
         """Take one message from the pipe (waiting up to ``timeout``); False if none came."""
-        conn = self._conn
-        assert conn is not None
+        conn, reader = self._conn, self._reader
+        assert conn is not None and reader is not None
         try:
             if not conn.poll(timeout):
                 return False
-            msg = conn.recv()
+            msg = reader.recv()
         except (EOFError, OSError):
             self._child_died()
             return False
@@ -309,7 +362,7 @@ class FetchProcessSource:
         tps = sorted(self._assigned)
         if self._conn is not None:
             self._conn.close()
-        self._conn = self._proc = None
+        self._conn = self._proc = self._reader = None
         self._reset_state()
         if tps and self._listener is not None:
             self._listener.on_revoked(tps)
