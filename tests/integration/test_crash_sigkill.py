@@ -28,7 +28,7 @@ import pytest
 import yaml
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from monitor.commands.reference import build_reference
 from monitor.commands.replay import replay_file
@@ -172,6 +172,18 @@ def wait_consumed(url: str, group: str, ends: dict[tuple[str, int], int], proc: 
     pytest.fail(f"not consumed within {timeout}s: stored {stored_offsets(url, group)} vs ends {ends}")
 
 
+def wait_progress(engine: Engine, group: str, target: int, proc: subprocess.Popen[bytes],
+                  timeout: float = 120) -> None:
+    """Until the offsets stored for ``group`` add up to ``target`` or more (or the watcher exits)."""
+    deadline = time.monotonic() + timeout
+    query = text("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = :g")
+    while time.monotonic() < deadline and proc.poll() is None:
+        with engine.connect() as conn:
+            if int(conn.execute(query, {"g": group}).scalar_one()) >= target:
+                return
+        time.sleep(0.02)
+
+
 def wait_assigned(log: Path, mark: int, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
     """Until the process logged a partition assignment (it imported, migrated and joined the group)."""
     deadline = time.monotonic() + timeout
@@ -272,19 +284,30 @@ def test_sigkill_at_random_points_changes_nothing(
 
         log = tmp_path / "crash.log"
         progress: list[int] = []
-        for i in range(kills):
-            mark = log.stat().st_size if log.exists() else 0
-            # every other watcher runs its consumer in a child process (--fetch-process): each kind resumes
-            # the state the other one left, and a SIGKILL of the parent must also end its fetch child
-            proc = start_watcher(config, crash_url, kafka_bootstrap, topics, crash, log,
-                                 "--fetch-process" if i % 2 else "--no-fetch-process")
-            wait_assigned(log, mark, proc)
-            time.sleep(rng.uniform(0.3, 3.5))
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-            progress.append(sum(stored_offsets(crash_url, crash).values()))
-            if progress[-1] >= total:
-                break
+        # Kill points follow the stream, not the clock (a fast machine consumes the whole replay in a few
+        # seconds): kill i waits until the stored offsets pass a random point of the i-th of ``kills`` equal
+        # stretches of the stream, and at least one persist of this watcher's own, then a random 0-0.4 s
+        # more, so the kill lands anywhere in the work.
+        targets = [int(total * 0.9 * (i + rng.random()) / kills) for i in range(kills)]
+        watch = create_engine(crash_url)
+        try:
+            for i, target in enumerate(targets):
+                mark = log.stat().st_size if log.exists() else 0
+                # every other watcher runs its consumer in a child process (--fetch-process): each kind resumes
+                # the state the other one left, and a SIGKILL of the parent must also end its fetch child
+                proc = start_watcher(config, crash_url, kafka_bootstrap, topics, crash, log,
+                                     "--fetch-process" if i % 2 else "--no-fetch-process")
+                wait_assigned(log, mark, proc)
+                before = sum(stored_offsets(crash_url, crash).values())
+                wait_progress(watch, crash, max(target, before + 1), proc)
+                time.sleep(rng.uniform(0.0, 0.4))
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=30)
+                progress.append(sum(stored_offsets(crash_url, crash).values()))
+                if progress[-1] >= total:
+                    break
+        finally:
+            watch.dispose()
         print(f"stored offsets after each SIGKILL: {progress} of {total}")
         assert any(0 < p < total for p in progress), "no kill landed in the middle of the stream"
         mark = log.stat().st_size
