@@ -193,8 +193,8 @@ class FirstRecordClock:
         return getattr(self._inner, name)
 
 
-def watcher_in_process(bootstrap: str, topic: str, url: str, config: Path, n: int, fetch_process: bool
-                       ) -> tuple[float, float, float]:
+def watcher_in_process(bootstrap: str, topic: str, url: str, config: Path, n: int, fetch_process: bool,
+                       consumer_config: dict[str, Any] | None = None) -> tuple[float, float, float]:
     """msg/s, and CPU µs per event of this process and of the fetch process (0 without one)."""
     from monitor.commands.run import build_service
     from monitor.settings import Settings
@@ -203,7 +203,7 @@ def watcher_in_process(bootstrap: str, topic: str, url: str, config: Path, n: in
     settings = Settings(database_url=url, kafka_bootstrap_servers=bootstrap, kafka_predictions_topic=topic,
                         kafka_outcomes_topic=f"{topic}.outcomes", kafka_consumer_group=group, metrics_port=0)
     service = build_service(settings, config, "kafka", url, registry=CollectorRegistry(), checkpoint_interval=5.0,
-                            fetch_process=fetch_process)
+                            fetch_process=fetch_process, consumer_config=consumer_config)
     clock = FirstRecordClock(service.source)
     service.source = clock
     result = service.run(max_messages=n, timeout=600)
@@ -301,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=5000, help="count window size (events per model)")
     parser.add_argument("--processes", type=int, default=0,
                         help="0: the Service in this process; K: K 'driftwarden run' processes in one group")
+    parser.add_argument("--fetch-max-wait-ms", type=int, default=None,
+                        help="the watcher's consumer fetch_max_wait_ms (default: the Kafka source's, 100; "
+                             "kafka-python's own is 500)")
     parser.add_argument("--fetch-process", action=argparse.BooleanOptionalAction, default=True,
                         help="the watcher's consumer in a child process (driftwarden run --fetch-process)")
     parser.add_argument("--decode-floor", action=argparse.BooleanOptionalAction, default=True,
@@ -327,14 +330,18 @@ def main(argv: list[str] | None = None) -> int:
                   f"({args.partitions} partitions) in {produced_s:.1f}s")
             raw, raw_cpu = raw_consume(args.bootstrap, topic, args.events)
             print(f"raw kafka-python consume: {raw:,.0f} msg/s (CPU {raw_cpu:.1f} µs/record)")
+            consumer_config = ({} if args.fetch_max_wait_ms is None
+                               else {"fetch_max_wait_ms": args.fetch_max_wait_ms})
             if args.processes:
                 watcher = watcher_processes(args.bootstrap, topic, url, config, args.events, args.processes)
                 how = f"{args.processes} 'driftwarden run' processes"
                 cpu = ""
             else:
                 watcher, main_cpu, child_cpu = watcher_in_process(args.bootstrap, topic, url, config, args.events,
-                                                                  args.fetch_process)
+                                                                  args.fetch_process, consumer_config)
                 how = "--fetch-process" if args.fetch_process else "one process"
+                if args.fetch_max_wait_ms is not None:
+                    how += f", fetch_max_wait_ms={args.fetch_max_wait_ms}"
                 cpu = f" (CPU {main_cpu:.1f} µs/event" + (
                     f" + fetch process {child_cpu:.1f} µs/event)" if args.fetch_process else ")")
             print(f"driftwarden run end-to-end into PostgreSQL ({how}): {watcher:,.0f} msg/s{cpu}")

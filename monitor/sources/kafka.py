@@ -83,7 +83,8 @@ class KafkaSource:
             # kafka-python keeps one fetch in flight per broker. The outcomes topic is often idle, and a fetch
             # of only its partitions waits up to this long on the broker, while the predictions partitions that
             # have just been drained cannot be fetched from the same broker: kafka-python's default of 500 ms
-            # stalled the watcher (bench/ingest.py, --fetch-process: ~14-15k -> 25-29k msg/s at 100 ms).
+            # stalled the watcher (bench/ingest.py --fetch-max-wait-ms 500, one process: 14.8k msg/s; 24.6k
+            # at 100 ms in the next run; docs/architecture.md).
             "fetch_max_wait_ms": FETCH_MAX_WAIT_MS,
             "reconnect_backoff_max_ms": 2000,
         }
