@@ -56,6 +56,7 @@ from prometheus_client import CollectorRegistry  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from monitor.db.admin import create_database, drop_database  # noqa: E402
+from monitor.sources.kafka import FETCH_MAX_WAIT_MS  # noqa: E402
 
 MODELS = ("bench-a", "bench-b", "bench-c", "bench-d", "bench-e", "bench-f")
 CATEGORIES = ("alpha", "beta", "gamma", "delta", "epsilon")
@@ -302,8 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=0,
                         help="0: the Service in this process; K: K 'driftwarden run' processes in one group")
     parser.add_argument("--fetch-max-wait-ms", type=int, default=None,
-                        help="the watcher's consumer fetch_max_wait_ms (default: the Kafka source's, 100; "
-                             "kafka-python's own is 500)")
+                        help=f"the watcher's consumer fetch_max_wait_ms (default: the Kafka source's, "
+                             f"{FETCH_MAX_WAIT_MS}; kafka-python's own is 500); not with --processes")
     parser.add_argument("--fetch-process", action=argparse.BooleanOptionalAction, default=True,
                         help="the watcher's consumer in a child process (driftwarden run --fetch-process)")
     parser.add_argument("--decode-floor", action=argparse.BooleanOptionalAction, default=True,
@@ -314,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.bootstrap or not (args.database_url or "").startswith("postgresql"):
         parser.error("needs DRIFTWARDEN_KAFKA_BOOTSTRAP_SERVERS and a postgresql DRIFTWARDEN_DATABASE_URL "
                      "(eval \"$(scripts/postgres-local start)\"; eval \"$(scripts/kafka-local start)\")")
+    if args.processes and args.fetch_max_wait_ms is not None:
+        parser.error("--fetch-max-wait-ms sets the in-process watcher's consumer; it cannot reach --processes")
     kinds = feature_kinds(args.features)
     topic = f"bench-ingest-{uuid.uuid4().hex[:8]}"
     admin = KafkaAdminClient(bootstrap_servers=args.bootstrap)
@@ -352,10 +355,10 @@ def main(argv: list[str] | None = None) -> int:
             raw_mean = (raw + raw_after) / 2
             print(f"ratio watcher / raw: {watcher / raw:.2f} to the first raw run, {watcher / raw_after:.2f} to the "
                   f"second, {watcher / raw_mean:.2f} to their mean (target >= 0.80)")
-            raw_cpu = (raw_cpu + raw_cpu_after) / 2
+            raw_cpu_mean = (raw_cpu + raw_cpu_after) / 2
             if cpu:
                 print(f"CPU ratio, raw CPU per record (mean of both raw runs) / watcher CPU per event (all its "
-                      f"processes): {raw_cpu / (main_cpu + child_cpu):.2f}")
+                      f"processes): {raw_cpu_mean / (main_cpu + child_cpu):.2f}")
             if args.decode_floor:
                 from monitor.events import FastPredictionDecoder
 
@@ -363,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
                 floor, floor_cpu = raw_consume(args.bootstrap, topic, args.events, decode=fast.decode)
                 print(f"floor: raw consume + the watcher's typed decode of each value, nothing else: {floor:,.0f} "
                       f"msg/s (CPU {floor_cpu:.1f} µs/record), ratio {floor / raw_mean:.2f} to the mean raw rate, "
-                      f"CPU ratio {raw_cpu / floor_cpu:.2f}")
+                      f"CPU ratio {raw_cpu_mean / floor_cpu:.2f}")
             own = watcher_from_file(args.database_url, kinds, config, args.events, Path(tmp))
             print(f"driftwarden run from a JSONL file of the same events (its own work, no Kafka): {own:,.0f} msg/s "
                   f"({1e6 / own:.0f} µs/event)")
