@@ -2,6 +2,8 @@
 
 Tolerance: none. PageHinkley and ADWIN perform River's floating-point operations in River's order, so the
 detection indices must be identical and the running estimates bit-for-bit equal (``==`` on floats).
+That equality holds on every machine: both sides are scalar CPython float operations (IEEE 754, correctly
+rounded), with no numpy reduction or BLAS call whose summation order could depend on the build or the CPU.
 """
 
 from __future__ import annotations
