@@ -10,6 +10,8 @@ neither loses nor doubles them; after that commit they are optionally copied to 
 >>> rec = DeadLetterRecord.of(msg, "not UTF-8", category="malformed", error_class="EventDecodeError", limit=4)
 >>> rec.raw, rec.raw_size, rec.model, (rec.source, rec.partition, rec.offset)
 (b'\\xff\\xff\\xff\\xff', 10, 'churn', ('preds', 3, 41))
+>>> DeadLetterRecord.of(msg, "bad \\x00 \\ud800", category="malformed", error_class="E", model="m\\x00").reason
+'bad \\\\x00 \\\\ud800'
 """
 
 from __future__ import annotations
@@ -22,12 +24,20 @@ from typing import Any, Final
 from monitor.db.models import DeadLetter
 from monitor.sources.base import RawMessage
 
-__all__ = ["RAW_LIMIT", "DeadLetterPublisher", "DeadLetterRecord"]
+__all__ = ["RAW_LIMIT", "DeadLetterPublisher", "DeadLetterRecord", "storable"]
 
 RAW_LIMIT: Final = 65_536
 """Bytes of a bad message kept in the table (and on the dead-letter topic); ``raw_size`` keeps the full size."""
 
 log = logging.getLogger(__name__)
+
+
+def storable(text: str) -> str:
+    """``text`` as a PostgreSQL ``text`` column and UTF-8 take it: NUL characters and lone UTF-16 surrogates
+    (which a message's JSON may carry into a reason or a model name) written as ``\\x00`` and ``\\udxxx``."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +70,11 @@ class DeadLetterRecord:
         if model is None and msg.key:
             model = msg.key[:200].decode("utf-8", "replace")
         return cls(
-            source=msg.topic,
+            source=storable(msg.topic),
             partition=msg.partition,
             offset=msg.offset,
-            model=model[:200] if model else None,
-            reason=reason,
+            model=storable(model[:200]) if model else None,
+            reason=storable(reason),
             category=category,
             error_class=error_class,
             raw=raw[:limit],

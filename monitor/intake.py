@@ -1,5 +1,9 @@
 """From raw message to pipeline input: decode, check the model, or make a dead letter (never raises).
 
+No single message may stop the watcher: :func:`take` turns every exception that decoding one message raises
+into a dead letter (an unforeseen one with category ``unexpected`` and the exception's class and text),
+except the failures of the process itself in :data:`PROCESS_ERRORS`.
+
 >>> from monitor.sources import RawMessage
 >>> msg = RawMessage("preds", 0, 7, b"churn", b'{"model": "churn"}', "prediction")
 >>> taken = take(msg, {"churn"})
@@ -9,9 +13,10 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Collection
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from msgspec import UNSET
 
@@ -29,7 +34,13 @@ from monitor.events import (
 )
 from monitor.sources.base import RawMessage
 
-__all__ = ["Taken", "take", "take_fast"]
+__all__ = ["PROCESS_ERRORS", "Taken", "take", "take_fast"]
+
+PROCESS_ERRORS: Final = (MemoryError,)
+"""Exceptions that are failures of the process, not of one message: never turned into a dead letter (the
+consumer loop re-raises them too; database and broker errors are raised outside one message's intake)."""
+
+log = logging.getLogger(__name__)
 
 
 class Taken(NamedTuple):
@@ -74,11 +85,11 @@ def take(msg: RawMessage, models: Collection[str], max_bytes: int = DEFAULT_MAX_
     ``fast`` (built from the same models) first tries :func:`take_fast`; anything it does not take goes the
     lenient way.
     """
-    if fast is not None:
-        fast_event = take_fast(msg, models, max_bytes, fast)
-        if fast_event is not None:
-            return Taken(msg, fast_event.ts.timestamp(), fast_event, None)
     try:
+        if fast is not None:
+            fast_event = take_fast(msg, models, max_bytes, fast)
+            if fast_event is not None:
+                return Taken(msg, fast_event.ts.timestamp(), fast_event, None)
         if msg.value is None:
             raise EventDecodeError("message has no value (a null/tombstone record)", kind="malformed")
         event: PredictionEvent | OutcomeEvent
@@ -88,14 +99,21 @@ def take(msg: RawMessage, models: Collection[str], max_bytes: int = DEFAULT_MAX_
             event = decode_outcome(msg.value, max_bytes=max_bytes)
         else:
             event = decode_any(msg.value, max_bytes=max_bytes)
+        model = event.model
+        if model is not None and model not in models:
+            dead = DeadLetterRecord.of(
+                msg, f"unknown model {model!r}: not in the configuration (known: {sorted(models)})",
+                category="unknown_model", error_class="UnknownModel", model=model,
+            )
+            return Taken(msg, -math.inf, None, dead)
+        return Taken(msg, event.ts.timestamp(), event, None)
     except EventDecodeError as exc:
         dead = DeadLetterRecord.of(msg, exc.reason, category=exc.kind, error_class="EventDecodeError")
         return Taken(msg, -math.inf, None, dead)
-    model = event.model
-    if model is not None and model not in models:
-        dead = DeadLetterRecord.of(
-            msg, f"unknown model {model!r}: not in the configuration (known: {sorted(models)})",
-            category="unknown_model", error_class="UnknownModel", model=model,
-        )
+    except PROCESS_ERRORS:
+        raise
+    except Exception as exc:  # a decoding bug met by this one message: its dead letter, not the watcher's end
+        log.exception("could not decode a message", extra={"topic": msg.topic, "offset": msg.offset})
+        dead = DeadLetterRecord.of(msg, f"{msg.kind} message could not be decoded: {type(exc).__name__}: {exc}",
+                                   category="unexpected", error_class=type(exc).__name__)
         return Taken(msg, -math.inf, None, dead)
-    return Taken(msg, event.ts.timestamp(), event, None)

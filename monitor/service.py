@@ -4,7 +4,9 @@ One :class:`~monitor.pipeline.Pipeline` per partition number *p* owns the state 
 (partition *p* of the predictions topic and of the outcomes topic). The loop:
 
 1. polls a batch from the :class:`~monitor.sources.Source`;
-2. decodes each message (bad input → a dead letter; the loop never stops for it) and feeds the pipeline;
+2. decodes each message (bad input → a dead letter; the loop never stops for it) and feeds the pipeline; an
+   exception the pipeline raises for one event makes that event a dead letter too (category ``rejected``),
+   except the process failures of :data:`monitor.intake.PROCESS_ERRORS` (out of memory);
 3. asks each pipeline for finished windows; at a persist point (a window closed, ``checkpoint_interval``
    passed, too many dead letters waiting, a revoke, the shutdown) writes **in one transaction** the closed
    windows with their alerts, the pipeline snapshot, the next offsets and the dead letters;
@@ -32,7 +34,7 @@ from types import FrameType
 from monitor.config import ConfigError, MonitorConfig
 from monitor.deadletter import DeadLetterPublisher, DeadLetterRecord
 from monitor.events import FastPredictionDecoder, OutcomeEvent
-from monitor.intake import Taken, take, take_fast
+from monitor.intake import PROCESS_ERRORS, Taken, take, take_fast
 from monitor.ops import Health, Metrics
 from monitor.ordering import PartitionMerger
 from monitor.partitions import PartitionKeeper, _Partition
@@ -284,6 +286,8 @@ class Service(PartitionKeeper):
                 try:  # (what _apply does with it, inline)
                     part.pipeline.seen_at(msg.topic, msg.partition, msg.offset)
                     part.pipeline.add_prediction(event)
+                except PROCESS_ERRORS:
+                    raise
                 except Exception as exc:  # one bad event must not stop the watcher
                     self._rejected(part, msg, event.model, exc)
                 part.offsets[(msg.topic, msg.partition)] = msg.offset + 1
@@ -361,6 +365,8 @@ class Service(PartitionKeeper):
                 else:
                     part.pipeline.seen_at(msg.topic, msg.partition, msg.offset)
                     part.pipeline.add_prediction(event, key)
+            except PROCESS_ERRORS:
+                raise
             except Exception as exc:  # one bad event must not stop the watcher
                 dead = self._rejected(part, msg, event.model, exc, add=False)
         if dead is not None:
