@@ -1,15 +1,28 @@
-"""Shared pieces of the CLI: the per-invocation state (settings) and the one-line error exit."""
+"""Shared pieces of the CLI: the per-invocation state (settings), the one-line error exit and the database
+preparation every command that opens the database goes through (:func:`prepare_database`).
+
+The migration policy is the same for every such command (``run``, ``demo``, ``reference build|list``,
+``alerts list|ack|resolve``): the schema is upgraded to the newest revision first; with ``--no-migrate``
+the command refuses a database that is not at the newest revision instead of touching its schema.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
 
 from monitor.settings import Settings
 
 EXIT_BAD_INPUT = 2
+MIGRATE_HELP = ("Upgrade the database schema to the newest revision first (default). With --no-migrate the "
+                "command refuses a database whose schema is not at the newest revision.")
+
+log = logging.getLogger("monitor.db")
 
 
 @dataclass
@@ -28,3 +41,84 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print ``driftwarden: error: <message>`` on one line to stderr and exit with ``code``."""
     typer.echo(f"driftwarden: error: {' '.join(message.split())}", err=True)
     raise typer.Exit(code)
+
+
+def migrate_option() -> Any:
+    """The ``--migrate/--no-migrate`` option of every command that opens the database (default: migrate)."""
+    return typer.Option(True, "--migrate/--no-migrate", help=MIGRATE_HELP)
+
+
+def safe_url(url: str) -> str:
+    """``url`` quoted, its password masked (for messages)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return repr(make_url(url).render_as_string(hide_password=True))
+    except Exception:  # only for a message: an unparsable URL is shown as given
+        return repr(url)
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///FILE`` URL when it does not exist (connecting would create it), else None."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return None
+    name = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return None if Path(name).exists() else Path(name)
+
+
+def _first_line(exc: BaseException) -> str:
+    inner = getattr(exc, "orig", None) or exc
+    text = str(inner).strip()
+    return f"{type(inner).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def prepare_database(url: str, migrate: bool, *, wait: float = 0.0) -> None:
+    """Make the database at ``url`` usable by this version, or exit 2 with one line naming it.
+
+    With ``migrate`` the schema is upgraded to the newest revision; a database that refuses connections is
+    retried with backoff (0.5 s doubling to 10 s) for up to ``wait`` seconds. One INFO line
+    (``database schema upgraded``, with ``from``/``to`` revisions) is logged when the revision changed,
+    nothing otherwise. Without ``migrate`` nothing is written: the command exits 2 unless the schema is
+    at the newest revision (a SQLite file that does not exist is reported without being created).
+    """
+    from sqlalchemy import exc as sa_exc
+
+    from monitor.db.migrate import current_revision, head_revision, upgrade
+
+    head = head_revision()
+    if not migrate:
+        missing = _missing_sqlite_file(url)
+        if missing is not None:
+            fail(f"database {safe_url(url)}: file {str(missing)!r} does not exist (--no-migrate): create it with "
+                 "`driftwarden db upgrade --db URL` or drop --no-migrate")
+        try:
+            current = current_revision(url)
+        except Exception as exc:
+            fail(f"database {safe_url(url)} cannot be read: {_first_line(exc)}")
+        if current != head:
+            fail(f"database {safe_url(url)} is at schema revision {current or 'none (empty)'}, this driftwarden "
+                 f"needs {head} (--no-migrate): run `driftwarden db upgrade` or drop --no-migrate")
+        return
+    deadline = time.monotonic() + wait
+    backoff = 0.5
+    while True:
+        try:
+            before = current_revision(url)
+            if before != head:
+                upgrade(url)
+                log.info("database schema upgraded", extra={"from": before, "to": head})
+            return
+        except sa_exc.OperationalError as exc:
+            if time.monotonic() + backoff > deadline:
+                fail(f"database {safe_url(url)} is not reachable: {_first_line(exc)}")
+            log.warning("database not reachable yet, retrying", extra={"retry_in_s": backoff})
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)
+        except Exception as exc:
+            fail(f"database {safe_url(url)}: schema upgrade failed: {_first_line(exc)}")

@@ -8,17 +8,18 @@ from typing import Any
 
 import typer
 
-from monitor.cli_support import AppState, fail
+from monitor.cli_support import AppState, fail, migrate_option, prepare_database, safe_url
 
 __all__ = ["register"]
 
 STATUSES = ("open", "acknowledged", "resolved", "unresolved", "all")
 
 
-def _with_session(url: str, work: Callable[[Any], Any], *, write: bool) -> Any:
+def _with_session(url: str, work: Callable[[Any], Any], *, write: bool, migrate: bool) -> Any:
     from monitor.alerts.errors import AlertError
     from monitor.db import make_engine, session_factory
 
+    prepare_database(url, migrate)
     engine = make_engine(url)
     try:
         sessions = session_factory(engine)
@@ -30,7 +31,7 @@ def _with_session(url: str, work: Callable[[Any], Any], *, write: bool) -> Any:
     except AlertError as exc:
         fail(str(exc))
     except Exception as exc:
-        fail(f"database {url!r}: {type(exc).__name__}: {exc}")
+        fail(f"database {safe_url(url)}: {type(exc).__name__}: {exc}")
     finally:
         engine.dispose()
 
@@ -57,6 +58,7 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(50, "--limit", min=1, help="At most this many alerts."),
         as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
         db: str | None = db_option,
+        migrate: bool = migrate_option(),
     ) -> None:
         """List alerts, most recently seen first."""
         from monitor.alerts.service import list_alerts
@@ -67,7 +69,7 @@ def register(app: typer.Typer) -> None:
         rows = _with_session(
             url, lambda s: [_row(a, m) for a, m in
                             list_alerts(s, status=None if status == "all" else status, model=model, limit=limit)],
-            write=False,
+            write=False, migrate=migrate,
         )
         if as_json:
             for row in rows:
@@ -87,12 +89,14 @@ def register(app: typer.Typer) -> None:
         by: str = typer.Option(..., "--by", help="Who acknowledges."),
         note: str | None = typer.Option(None, "--note", help="Why / what is being done."),
         db: str | None = db_option,
+        migrate: bool = migrate_option(),
     ) -> None:
         """Acknowledge an open alert."""
         from monitor.alerts.service import AlertService
 
         url = db or AppState.of(ctx).settings.database_url
-        status = _with_session(url, lambda s: AlertService().acknowledge(s, alert_id, by, note).status, write=True)
+        status = _with_session(url, lambda s: AlertService().acknowledge(s, alert_id, by, note).status, write=True,
+                               migrate=migrate)
         typer.echo(f"alert {alert_id} {status} by {by}")
 
     @alerts_app.command("resolve")
@@ -102,6 +106,7 @@ def register(app: typer.Typer) -> None:
         by: str = typer.Option(..., "--by", help="Who resolves."),
         note: str | None = typer.Option(None, "--note", help="Resolution note."),
         db: str | None = db_option,
+        migrate: bool = migrate_option(),
     ) -> None:
         """Resolve an open or acknowledged alert (a webhook is notified when DRIFTWARDEN_WEBHOOK_URL is set)."""
         from monitor.alerts.notifier import WebhookNotifier
@@ -112,7 +117,7 @@ def register(app: typer.Typer) -> None:
         notifier = WebhookNotifier(settings.webhook_url, max_retries=2) if settings.webhook_url else None
         try:
             status = _with_session(url, lambda s: AlertService(notifier).resolve(s, alert_id, by, note).status,
-                                   write=True)
+                                   write=True, migrate=migrate)
         finally:
             if notifier is not None:
                 notifier.close(timeout=10.0)

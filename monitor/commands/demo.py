@@ -1,7 +1,7 @@
 """``driftwarden demo [--db URL] [--no-serve] [--kafka]``: the scenario through the watcher, then the dashboard.
 
 1. generates the recommender's fortnight (:mod:`monitor.scenario`) into ``--workdir``;
-2. migrates the database and builds the reference (``driftwarden reference build``);
+2. migrates the database (unless ``--no-migrate``) and builds the reference (``driftwarden reference build``);
 3. runs the watcher on the events (``driftwarden run --source <events file>``) with a progress bar; with
    ``--kafka`` it first replays them to fresh topics of the real broker (``driftwarden replay``) and consumes
    them from there into the configured database (``DRIFTWARDEN_DATABASE_URL``, PostgreSQL);
@@ -29,7 +29,7 @@ from typing import Any
 
 import typer
 
-from monitor.cli_support import AppState, fail
+from monitor.cli_support import AppState, fail, migrate_option, prepare_database, safe_url
 from monitor.settings import Settings
 
 __all__ = ["DemoOptions", "DemoResult", "register", "run_demo", "serve_dashboard"]
@@ -56,6 +56,7 @@ class DemoOptions:
     progress: bool = True
     kafka_rate: float | None = None
     kafka_timeout: float = KAFKA_TIMEOUT
+    migrate: bool = True
 
 
 @dataclass
@@ -87,24 +88,14 @@ def _check_empty(url: str, model: str) -> None:
     finally:
         engine.dispose()
     if n:
-        raise DemoError(f"database {_safe(url)} already holds {n} windows of model {model!r}: "
+        raise DemoError(f"database {safe_url(url)} already holds {n} windows of model {model!r}: "
                         "give the demo a fresh database (--db) or drop that one")
-
-
-def _safe(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return repr(make_url(url).render_as_string(hide_password=True))
-    except Exception:  # only for a message
-        return repr(url)
 
 
 def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> DemoResult:
     """Steps 1-3 of the module docstring; returns the database URL, timings and the detection summary."""
     from tqdm import tqdm
 
-    from monitor.db import upgrade
     from monitor.scenario import format_evaluation, generate_scenario
     from monitor.scenario.runner import build_scenario_reference, score_run, watch_scenario
 
@@ -133,7 +124,7 @@ def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> De
          f"{files.n_reference:,} reference rows ({result.seconds['generate']:.1f} s)")
 
     t = time.monotonic()
-    upgrade(url)
+    prepare_database(url, options.migrate)
     _check_empty(url, files.truth.model)
     version = build_scenario_reference(files, url)
     result.seconds["reference"] = time.monotonic() - t
@@ -313,13 +304,14 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(7, "--seed", help="Seed of the scenario (same seed, same events)."),
         port: int = typer.Option(8501, "--port", min=1, max=65535, help="Port of the dashboard (next free one "
                                                                           "if taken)."),
+        migrate: bool = migrate_option(),
     ) -> None:
         """Generate the demo scenario, run it through the watcher, then serve the dashboard."""
         from monitor.scenario import ScenarioError
 
         settings = AppState.of(ctx).settings
         options = DemoOptions(workdir=Path(workdir), db=db, kafka=kafka, seed=seed, days=days,
-                              events_per_hour=events_per_hour)
+                              events_per_hour=events_per_hour, migrate=migrate)
         try:
             result = run_demo(options, settings, echo=lambda line: typer.echo(line, err=True))
         except (DemoError, ScenarioError) as exc:

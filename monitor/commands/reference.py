@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from monitor.cli_support import AppState, fail
+from monitor.cli_support import AppState, fail, migrate_option, prepare_database, safe_url
 
 __all__ = ["build_reference", "register"]
 
@@ -48,8 +48,14 @@ def _read_parquet(path: Path, columns: list[str] | None, progress: bool) -> Any:
 
 
 def build_reference(model: str, data: Path, config_path: Path | None, database_url: str,
-                    progress: bool = True) -> tuple[int, str, int, list[str], bool]:
-    """Build and register; ``(version, content_hash, n_rows, columns, created)``. Exits 2 on bad input."""
+                    progress: bool = True, migrate: bool | None = None) -> tuple[int, str, int, list[str], bool]:
+    """Build and register; ``(version, content_hash, n_rows, columns, created)``. Exits 2 on bad input.
+
+    The config and the training data are read and profiled before the database is opened, so bad input
+    leaves the database untouched. Then, with ``migrate=True`` the schema is upgraded to the newest
+    revision, with ``migrate=False`` a schema not at the newest revision is refused
+    (:func:`~monitor.cli_support.prepare_database`); ``None`` uses the database as it is.
+    """
     from detectors import DetectorError, ReferenceProfile
     from monitor.config import ConfigError, load_config
     from monitor.db import make_engine, session_factory
@@ -83,13 +89,15 @@ def build_reference(model: str, data: Path, config_path: Path | None, database_u
                                          multivariate_columns=joint)
     except DetectorError as exc:
         fail(f"cannot profile {str(data)!r}: {exc}")
+    if migrate is not None:
+        prepare_database(database_url, migrate)
     engine = make_engine(database_url)
     try:
         with session_factory(engine).begin() as session:
             row, created = register_reference(session, model, profile, source=str(data))
             version, content_hash = row.version, row.content_hash
     except Exception as exc:
-        fail(f"cannot register the reference in {database_url!r} (did you run `driftwarden db upgrade`?): "
+        fail(f"cannot register the reference in {safe_url(database_url)} (did you run `driftwarden db upgrade`?): "
              f"{type(exc).__name__}: {exc}")
     finally:
         engine.dispose()
@@ -111,6 +119,7 @@ def register(app: typer.Typer) -> None:
         config: Path | None = _CONFIG_OPTION,
         db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+        migrate: bool = migrate_option(),
     ) -> None:
         """Build MODEL's reference profile from training data and register it (hash + version)."""
         url = db or AppState.of(ctx).settings.database_url
@@ -128,7 +137,8 @@ def register(app: typer.Typer) -> None:
             source = model_cfg.reference.path
         if source is None:
             fail("no training data: pass --from FILE (or --config with reference.path for the model)")
-        version, content_hash, n_rows, columns, created = build_reference(model, source, config, url, not quiet)
+        version, content_hash, n_rows, columns, created = build_reference(model, source, config, url, not quiet,
+                                                                         migrate=migrate)
         state = "registered" if created else "unchanged, already registered as"
         typer.echo(f"reference of {model} {state} version {version}: hash {content_hash[:16]}, "
                    f"{n_rows} rows, {len(columns)} columns ({', '.join(columns)})")
@@ -138,18 +148,20 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         model: str = typer.Argument(..., help="Model name."),
         db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+        migrate: bool = migrate_option(),
     ) -> None:
         """List MODEL's registered reference versions."""
         from monitor.db import make_engine, session_factory
         from monitor.store.references import reference_versions
 
         url = db or AppState.of(ctx).settings.database_url
+        prepare_database(url, migrate)
         engine = make_engine(url)
         try:
             with session_factory(engine)() as session:
                 rows = reference_versions(session, model)
         except Exception as exc:
-            fail(f"cannot read references from {url!r}: {type(exc).__name__}: {exc}")
+            fail(f"cannot read references from {safe_url(url)}: {type(exc).__name__}: {exc}")
         finally:
             engine.dispose()
         if not rows:

@@ -14,19 +14,20 @@ import signal
 import socket
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import typer
 from prometheus_client import CollectorRegistry
 
-from monitor.cli_support import AppState, fail
+from monitor.cli_support import AppState, fail, migrate_option, prepare_database
 from monitor.settings import Settings
 
 log = logging.getLogger("monitor.run")
 
 EXIT_UNCLEAN = 1
+MIGRATE_WAIT = 120.0
+"""Seconds ``run`` waits for a database that refuses connections (a container starting next to it)."""
 
 
 def _engine(url: str) -> Any:
@@ -37,24 +38,20 @@ def _engine(url: str) -> Any:
     return make_engine(url)
 
 
-def _migrate(url: str, stop_after: float) -> None:
-    """``db upgrade head``, waiting (with backoff) for a database that is not up yet."""
-    from sqlalchemy import exc as sa_exc
+def load_run_config(config_path: Path) -> Any:
+    """The validated configuration, its reference files checked (exits 2 with one line on a problem).
 
-    from monitor.db import upgrade
+    Runs before anything opens the database or the broker: a bad configuration leaves no trace.
+    """
+    from monitor.config import ConfigError, load_config
+    from monitor.config.loader import check_reference_files
 
-    deadline = time.monotonic() + stop_after
-    backoff = 0.5
-    while True:
-        try:
-            upgrade(url)
-            return
-        except sa_exc.OperationalError as exc:
-            if time.monotonic() + backoff > deadline:
-                fail(f"database {url!r} is not reachable: {str(exc.orig).strip().splitlines()[0]}")
-            log.warning("database not reachable yet, retrying", extra={"retry_in_s": backoff})
-            time.sleep(backoff)
-            backoff = min(backoff * 2, 10.0)
+    try:
+        config = load_config(config_path)
+        check_reference_files(config)
+    except ConfigError as exc:
+        fail(str(exc))
+    return config
 
 
 def build_service(
@@ -69,8 +66,12 @@ def build_service(
     consumer_config: dict[str, Any] | None = None,
     stop_event: threading.Event | None = None,
     fetch_process: bool | None = None,
+    config: Any = None,
 ) -> Any:
-    """Wire settings, config, source, database, metrics and alerts into a :class:`~monitor.service.Service`."""
+    """Wire settings, config, source, database, metrics and alerts into a :class:`~monitor.service.Service`.
+
+    ``config`` is the already loaded configuration of ``config_path`` (default: loaded here).
+    """
     from monitor.alerts.service import AlertService
     from monitor.config import ConfigError, ConfigWatcher, load_config
     from monitor.deadletter import DeadLetterPublisher
@@ -81,10 +82,11 @@ def build_service(
     from monitor.sources.kafka import KafkaSource
     from monitor.sources.kafka_process import FetchProcessSource
 
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        fail(str(exc))
+    if config is None:
+        try:
+            config = load_config(config_path)
+        except ConfigError as exc:
+            fail(str(exc))
     source: Any
     publisher = None
     if source_arg == "kafka":
@@ -156,7 +158,7 @@ def register(app: typer.Typer) -> None:
         checkpoint_interval: float = typer.Option(
             5.0, "--checkpoint-interval", min=0.1, help="Seconds between checkpoints of open windows."
         ),
-        migrate: bool = typer.Option(True, "--migrate/--no-migrate", help="Upgrade the schema first."),
+        migrate: bool = migrate_option(),
         session_timeout: float = typer.Option(
             10.0, "--session-timeout", min=1.0, help="Kafka group session timeout (s): how fast a dead member's "
             "partitions move to the others."
@@ -184,12 +186,13 @@ def register(app: typer.Typer) -> None:
         from monitor.ops import OpsServer
 
         settings = AppState.of(ctx).settings
-        configure_logging(settings.log_level)
+        # Everything that can be checked without the database or the broker is checked first.
+        loaded = load_run_config(Path(config))
         if source != "kafka" and not Path(source).is_file():
             fail(f"--source: {source!r} is neither 'kafka' nor an existing file")
+        configure_logging(settings.log_level)
         url = db or settings.database_url
-        if migrate:
-            _migrate(url, stop_after=120.0)
+        prepare_database(url, migrate, wait=MIGRATE_WAIT)
         registry = CollectorRegistry()
         consumer_config: dict[str, Any] = {
             "session_timeout_ms": int(session_timeout * 1000),
@@ -199,7 +202,7 @@ def register(app: typer.Typer) -> None:
             consumer_config["group_instance_id"] = instance_id
         service = build_service(settings, Path(config), source, url, registry=registry,
                                 checkpoint_interval=checkpoint_interval, consumer_config=consumer_config,
-                                stop_event=stop_event, fetch_process=fetch_process)
+                                stop_event=stop_event, fetch_process=fetch_process, config=loaded)
         port = settings.metrics_port if metrics_port is None else metrics_port
         server = None
         if port:

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from monitor.config.errors import ConfigError
 from monitor.config.models import ModelConfig, MonitorConfig
 
-__all__ = ["ConfigWatcher", "load_config", "parse_config"]
+__all__ = ["ConfigWatcher", "check_reference_files", "load_config", "parse_config"]
 
 
 def load_config(path: str | Path) -> MonitorConfig:
@@ -97,6 +97,37 @@ def parse_config(text: str, source: str | Path = "<string>") -> MonitorConfig:
         shown = f" (got {value!r})" if first["type"] not in ("missing",) and not isinstance(value, dict) else ""
         raise ConfigError(source, key_path, f"{first['msg']}{shown}") from None
     return _resolve_paths(config, base)
+
+
+def check_reference_files(config: MonitorConfig) -> None:
+    """Check that every ``models.<name>.reference.path`` of ``config`` is a readable Parquet file.
+
+    Only the file's footer is read (its schema), not its rows. Models without ``reference.path`` pass.
+
+    Raises
+    ------
+    ConfigError
+        Naming the config file, the key ``models.<name>.reference.path`` and the problem (no such file,
+        not a file, not Parquet).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = config.source or "<string>"
+    for name, model in config.models.items():
+        path = model.reference.path
+        if path is None:
+            continue
+        key = f"models.{name}.reference.path"
+        if not path.exists():
+            raise ConfigError(source, key, f"file {str(path)!r} does not exist")
+        if not path.is_file():
+            raise ConfigError(source, key, f"{str(path)!r} is not a file")
+        try:
+            pq.read_schema(path)
+        except (OSError, pa.ArrowInvalid) as exc:
+            detail = " ".join(str(exc).split())
+            raise ConfigError(source, key, f"{str(path)!r} is not a readable Parquet file: {detail}") from None
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

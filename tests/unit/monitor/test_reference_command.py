@@ -88,7 +88,7 @@ def test_bad_input_exits_2_with_one_line(workdir: Path, args: list[str], message
 
 
 def test_without_schema_tells_to_upgrade(workdir: Path) -> None:
-    code, out = invoke("reference", "build", "rec", "--from", str(workdir / "train.parquet"), "-q",
+    code, out = invoke("reference", "build", "rec", "--from", str(workdir / "train.parquet"), "-q", "--no-migrate",
                        db=f"sqlite:///{workdir}/empty.db")
     assert code == 2 and "driftwarden db upgrade" in out
 
