@@ -6,17 +6,16 @@ so the multivariate detector (:class:`~detectors.multivariate.PCAReconstruction`
 * **Columns** (:func:`usable_columns`): the profile's numeric columns whose finite reference values are
   not constant, and its categorical/binary columns with at least two categories, in profile order.
 * **Fitting rule** (:func:`fit_joint`): a detector is fitted when there are at least
-  :data:`MIN_COLUMNS` usable columns and at least two reference chunks of ``chunk_size`` rows, with the
-  default ``chunk_size = max(MIN_CHUNK_SIZE, n_rows // 10)`` (ten chunks, as NannyML), i.e. a reference
-  of at least ``2 * MIN_CHUNK_SIZE`` rows. Otherwise there is no multivariate detector (``None``).
+  :data:`MIN_COLUMNS` usable columns and at least :data:`MIN_REFERENCE_ROWS` reference rows. Otherwise
+  there is no multivariate detector (``None``).
 * **Encoding** (:func:`joint_matrix`): numeric values as floats (nulls and values that are not numbers
   become NaN, imputed by the detector); a categorical value becomes the index of its label in the
   reference categories (sorted), an unseen label ``-1`` (frequency 0 for the detector), a null NaN.
 * **Window statistic**: the mean per-row reconstruction error is a sum over rows, so a window keeps only
   ``(sum of errors, rows)`` (:class:`JointScore`), exact over every row, mergeable, two numbers to
-  checkpoint. ``drifted = statistic < lower or statistic > upper`` (strict, the band of the detector).
-  The band is calibrated for windows of about ``chunk_size`` rows: a much smaller window is noisier
-  (more false alarms), a much larger one quieter (less power).
+  checkpoint. ``drifted = statistic < lower(n) or statistic > upper(n)`` (strict), the band of the
+  detector for the window's row count ``n`` (count windows of any size, time windows whose counts vary);
+  no verdict (``drifted = None``) below the detector's ``min_rows`` (200 by default).
 """
 
 from __future__ import annotations
@@ -31,23 +30,15 @@ import numpy.typing as npt
 import pandas as pd
 
 from detectors.columns import CategoricalProfile, ColumnProfile, NumericProfile
+from detectors.errors import InvalidParameterError
 from detectors.kinds import to_labels, to_numeric_lenient
 from detectors.multivariate import MultivariateResult, PCAReconstruction
 
-__all__ = ["MIN_CHUNK_SIZE", "MIN_COLUMNS", "JointScore", "default_chunk_size", "fit_joint", "joint_matrix",
-           "usable_columns"]
+__all__ = ["MIN_COLUMNS", "MIN_REFERENCE_ROWS", "JointScore", "fit_joint", "joint_matrix", "usable_columns"]
 
 MIN_COLUMNS: Final = 2
-MIN_CHUNK_SIZE: Final = 100
-
-
-def default_chunk_size(n_rows: int) -> int:
-    """``max(MIN_CHUNK_SIZE, n_rows // 10)``.
-
-    >>> default_chunk_size(500), default_chunk_size(50_000)
-    (100, 5000)
-    """
-    return max(MIN_CHUNK_SIZE, n_rows // 10)
+#: Fewest reference rows for a detector (five cross-fit folds of 100 rows).
+MIN_REFERENCE_ROWS: Final = 500
 
 
 def usable_columns(columns: Mapping[str, ColumnProfile]) -> tuple[str, ...]:
@@ -121,14 +112,21 @@ def fit_joint(
     *,
     chunk_size: int | None = None,
 ) -> tuple[PCAReconstruction | None, tuple[str, ...]]:
-    """The fitted detector and its columns, or ``(None, ())`` when the rule of the module docstring says no."""
+    """The fitted detector and its columns, or ``(None, ())`` when the rule of the module docstring says no.
+
+    ``chunk_size`` is no longer used (the band is set for each window's own size) and must be ``None``.
+    """
+    if chunk_size is not None:
+        raise InvalidParameterError(
+            "chunk_size", chunk_size, "None: the multivariate band is set for each window's own row count",
+            where="fit_joint",
+        )
     names = usable_columns(columns)
-    size = default_chunk_size(len(frame)) if chunk_size is None else int(chunk_size)
-    if len(names) < MIN_COLUMNS or len(frame) < 2 * size:
+    if len(names) < MIN_COLUMNS or len(frame) < MIN_REFERENCE_ROWS:
         return None, ()
     matrix = joint_matrix(columns, names, frame)
     cats = [i for i, name in enumerate(names) if isinstance(columns[name], CategoricalProfile)]
-    return PCAReconstruction.fit(matrix, chunk_size=size, categorical_columns=cats), names
+    return PCAReconstruction.fit(matrix, categorical_columns=cats), names
 
 
 @dataclass
@@ -149,16 +147,7 @@ class JointScore:
             self.n += int(matrix.shape[0])
 
     def result(self, detector: PCAReconstruction) -> MultivariateResult | None:
-        """The window's verdict (``None`` without rows)."""
+        """The window's verdict for its row count (``None`` without rows)."""
         if self.n == 0:
             return None
-        statistic = self.total / self.n
-        lower, upper = detector.threshold_lower, detector.threshold_upper
-        return MultivariateResult(
-            method="pca_reconstruction",
-            statistic=statistic,
-            lower=lower,
-            upper=upper,
-            drifted=statistic > upper or statistic < lower,
-            n_rows=self.n,
-        )
+        return detector.result(self.total / self.n, self.n)

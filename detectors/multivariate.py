@@ -1,9 +1,10 @@
-"""Multivariate drift: PCA reconstruction error, thresholds calibrated on reference chunks.
+"""Multivariate drift: PCA reconstruction error, its band set out of sample for the window's size.
 
 Univariate tests look at one column at a time, so they miss a change in how columns move together
 (a correlation that flips while every marginal stays the same). PCA fitted on the reference learns the
 directions the data occupies; rows of a drifted joint distribution fall off that subspace, and the mean
-reconstruction error of a window rises. The method follows NannyML's ``DataReconstructionDriftCalculator``:
+reconstruction error of a window rises. The statistic follows NannyML's ``DataReconstructionDriftCalculator``;
+the band does not (see 5.):
 
 1. encode: categorical columns (given by index; values are numeric category codes) are replaced by the
    reference frequency of their code (share of reference rows with that code; a code unseen in the
@@ -11,73 +12,85 @@ reconstruction error of a window rises. The method follows NannyML's ``DataRecon
    ±inf are imputed with the reference mean of the column's finite values;
 2. standardize with the reference mean and population standard deviation of each encoded column (a
    constant column keeps scale 1, as in scikit-learn's ``StandardScaler``);
-3. keep the first ``k`` principal components, ``k`` the smallest number whose cumulative explained
-   variance ratio is strictly greater than ``variance_explained`` (scikit-learn's rule for a fractional
-   ``n_components``);
-4. statistic of a window = mean over its rows of the Euclidean norm of ``z - z V_k^T V_k``;
-5. thresholds: the reference is cut into consecutive chunks of ``chunk_size`` rows (an incomplete last
-   chunk is dropped, it would be noisier than the others); ``upper, lower = m ± n_sigma * s`` where
-   ``m, s`` are the mean and the *sample* standard deviation (``ddof=1``) of the chunks' statistics;
-   ``lower`` is clipped at 0. NannyML uses ``ddof=0``; with its ten chunks ``ddof=1`` is 5% wider, which
-   lowers the false-alarm rate of a 3-sigma band estimated from few chunks.
+3. ``k`` = the smallest number of principal components of the whole standardized reference whose
+   cumulative explained variance ratio is strictly greater than ``variance_explained`` (scikit-learn's
+   rule for a fractional ``n_components``);
+4. cross-fitting: the reference rows are dealt into ``folds`` folds by a seeded random permutation; for
+   each fold a PCA (first ``k`` right singular vectors, no re-centering) is fitted on the other folds and
+   scores the fold's rows, so every reference row gets an *out-of-sample* error (Euclidean norm of
+   ``z - z V_k^T V_k``). A row of current data is scored by every fold model; its error is the mean of
+   those ``folds`` errors, and a window's statistic is the mean of its rows' errors;
+5. band: :class:`~detectors.multivariate_band.ErrorBand` of the out-of-sample reference errors, for the
+   window's actual row count ``n`` (its docstring states the rule: mean ± a Cornish-Fisher quantile of
+   ``std * sqrt(1/n + 1/N)`` at a two-sided ``alpha``, default 0.1% per window); no verdict (``drifted =
+   None``) for ``n < min_rows`` (default 200).
 
-Rule: ``drifted = statistic > upper or statistic < lower`` (strict). The thresholds are calibrated for
-windows of ``chunk_size`` rows: the spread of the statistic shrinks with the window size, so score
-windows of about that size. The chunks are scored with the PCA fitted on the whole reference
-(in-sample, like NannyML); with fewer than about 50 rows per feature this makes reference errors
-optimistic and raises the false-alarm rate.
+Rule: ``drifted = statistic < lower(n) or statistic > upper(n)`` for ``n >= min_rows``.
+
+Why cross-fitting: the rows a PCA was fitted on reconstruct better than new rows of the same
+distribution (the fit adapts to their noise), so a band set on in-sample reference errors sits below what
+unchanged production data gives. With many weakly correlated columns that gap exceeds the band's width
+and every window alarms (NannyML's in-sample chunks: 40 independent normal and 10 categorical columns,
+20,000 reference rows, statistic 4.16-4.19 against a band [4.03, 4.11]). Scoring current rows with the
+fold models themselves makes the reference errors and the production errors two samples of one
+distribution: a fold model has never seen its held-out rows, nor production rows. Scoring with one PCA
+refitted on all rows would instead need the out-of-sample error of that final model, which the folds only
+estimate with a bias of order ``k p / N`` (80% of the rows per fit) -- larger than the band of a
+100,000-row window. Cross-fitting rather than one held-out split: every reference row serves the band,
+which a large window needs (``1/N`` in the band's variance). The encoding (step 1-2) is fitted on all
+rows: its ``2 p`` parameters move the mean error by a negligible ``O(p / N)``.
+
+Serialization keeps the fold models' components (``folds x k x p`` floats) and the band's moments.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Final, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from detectors._pca_encoding import (
+    MatrixShapeError,
+    _as_matrix,
+    _category_table,
+    _encode,
+    _Encoding,
+    _fit_encoding,
+    _floats,
+    _fold_mean_errors,
+    _row_errors,
+    _standardize,
+    single_threaded_blas,
+)
 from detectors.errors import DetectorError, InsufficientDataError, InvalidParameterError, ProfileFormatError
+from detectors.multivariate_band import DEFAULT_ALPHA, MIN_WINDOW_ROWS, ErrorBand
 
 __all__ = ["MatrixShapeError", "MultivariateResult", "PCAReconstruction"]
+# re-exported helpers (tests and benches use them)
+_HELPERS = (_category_table, _encode, _Encoding, _row_errors, single_threaded_blas)
 
 FloatArray = NDArray[np.float64]
 _KIND = "pca_reconstruction"
-_VERSION = 1
-
-
-class MatrixShapeError(DetectorError):
-    """A matrix that is not 2-D or whose column count differs from the reference.
-
-    Attributes
-    ----------
-    where
-        Which input (``"reference"`` or ``"current"``).
-    shape
-        The shape received.
-    expected
-        What was expected, in words.
-    """
-
-    def __init__(self, where: str, shape: tuple[int, ...], expected: str) -> None:
-        self.where = where
-        self.shape = shape
-        self.expected = expected
-        super().__init__(f"{where} matrix has shape {shape}: expected {expected}")
+_VERSION = 2
+#: Folds of the cross-fit (step 4 of the module docstring).
+DEFAULT_FOLDS: Final = 5
 
 
 @dataclass(frozen=True, slots=True)
 class MultivariateResult:
-    """Outcome of scoring one window: ``drifted = statistic > upper or statistic < lower``."""
+    """Outcome of scoring one window: ``drifted = statistic > upper or statistic < lower``, where the band is
+    the one for ``n_rows`` rows; ``drifted`` is ``None`` (no verdict, ``lower``/``upper`` NaN) below the
+    detector's minimum window size."""
 
     method: str
     statistic: float
     lower: float
     upper: float
-    drifted: bool
+    drifted: bool | None
     n_rows: int
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,34 +105,24 @@ class MultivariateResult:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class _Encoding:
-    means: FloatArray  # per column, after frequency encoding and imputation
-    scales: FloatArray
-    impute: FloatArray  # per column: value that replaces a non-finite entry (numeric columns only)
-    categorical: tuple[int, ...]
-    codes: tuple[FloatArray, ...]  # per categorical column: reference codes, sorted
-    freqs: tuple[FloatArray, ...]  # their reference shares
-    missing_freqs: tuple[float, ...]  # reference share of missing values per categorical column
-
-
 class PCAReconstruction:
     """A fitted PCA reconstruction-error detector; build it with :meth:`fit`.
 
     Attributes (read-only after ``fit``)
     ------------------------------------
-    variance_explained, n_sigma, chunk_size
+    variance_explained, folds, seed
         The fitting parameters.
     n_components
-        Number of principal components kept.
+        Number of principal components kept (``k``).
     components
-        ``(n_components, n_features)`` array, rows are unit principal directions in standardized space.
+        ``(k, n_features)``: the principal directions of the whole standardized reference (descriptive;
+        scoring uses the fold models, :attr:`fold_components`).
+    fold_components
+        ``(folds, k, n_features)``: the components of each fold model.
     explained_variance_ratio
         Share of the standardized reference variance of every component (all of them, descending).
-    chunk_statistics
-        Statistic of each reference chunk, in order.
-    threshold_lower, threshold_upper
-        The calibrated band.
+    band
+        The :class:`~detectors.multivariate_band.ErrorBand` of the out-of-sample reference errors.
 
     Examples
     --------
@@ -132,12 +135,14 @@ class PCAReconstruction:
     ...     f = rng.normal(size=(n, 1))
     ...     e = rng.normal(size=(n, 3))
     ...     return np.hstack([np.sqrt(rho) * f + np.sqrt(1 - rho) * e, rng.normal(size=(n, 2))])
-    >>> detector = PCAReconstruction.fit(data(5000, 0.8), chunk_size=500)
+    >>> detector = PCAReconstruction.fit(data(5000, 0.8))
     >>> detector.n_components
     2
     >>> detector.score(data(500, 0.8)).drifted
     False
     >>> detector.score(data(500, 0.0)).drifted
+    True
+    >>> detector.score(data(50, 0.0)).drifted is None  # below the 200-row minimum: no verdict
     True
     """
 
@@ -146,24 +151,21 @@ class PCAReconstruction:
         *,
         encoding: _Encoding,
         components: FloatArray,
+        fold_components: FloatArray,
         explained_variance_ratio: FloatArray,
-        chunk_statistics: FloatArray,
+        band: ErrorBand,
         variance_explained: float,
-        n_sigma: float,
-        chunk_size: int,
+        seed: int,
     ) -> None:
         self._encoding = encoding
         self._table = _category_table(encoding)
         self._components = components
+        self._folds = fold_components
+        self._stacked = np.ascontiguousarray(fold_components.reshape(-1, fold_components.shape[2]))
         self._ratio = explained_variance_ratio
-        self._chunk_statistics = chunk_statistics
+        self.band = band
         self.variance_explained = variance_explained
-        self.n_sigma = n_sigma
-        self.chunk_size = chunk_size
-        mean = float(np.mean(chunk_statistics))
-        spread = float(np.std(chunk_statistics, ddof=1))
-        self._upper = mean + n_sigma * spread
-        self._lower = max(0.0, mean - n_sigma * spread)
+        self.seed = seed
 
     # -- fitting ----------------------------------------------------------------------------------
     @classmethod
@@ -171,25 +173,31 @@ class PCAReconstruction:
         cls,
         reference: ArrayLike,
         *,
-        chunk_size: int,
         categorical_columns: Sequence[int] = (),
         variance_explained: float = 0.65,
-        n_sigma: float = 3.0,
+        alpha: float = DEFAULT_ALPHA,
+        min_rows: int = MIN_WINDOW_ROWS,
+        folds: int = DEFAULT_FOLDS,
+        seed: int = 0,
     ) -> Self:
-        """Fit the encoding, the PCA and the threshold band on a reference matrix.
+        """Fit the encoding, the fold PCAs and the band on a reference matrix (module docstring, steps 1-5).
 
         Parameters
         ----------
         reference
             ``(n_rows, n_features)`` numeric matrix; NaN/±inf are missing values (see module docstring).
-        chunk_size
-            Rows per reference chunk; score windows of about this many rows.
         categorical_columns
             Indices of columns holding category codes (frequency-encoded).
         variance_explained
             Target cumulative explained variance ratio in (0, 1).
-        n_sigma
-            Half-width of the band in standard deviations of the chunk statistics.
+        alpha
+            Two-sided false-alarm rate per window on unchanged data, in (0, 1).
+        min_rows
+            Fewest rows of a window with a verdict.
+        folds
+            Folds of the cross-fit, >= 2.
+        seed
+            Seed of the permutation that deals rows into folds.
 
         Raises
         ------
@@ -198,25 +206,26 @@ class PCAReconstruction:
         InvalidParameterError
             For a parameter out of its domain.
         InsufficientDataError
-            If the reference holds fewer than two full chunks.
+            If the reference holds fewer than ``2 * folds`` rows.
         """
         x = _as_matrix(reference, "reference")
         n, p = x.shape
         where = "PCAReconstruction.fit"
         if not 0 < variance_explained < 1:
             raise InvalidParameterError("variance_explained", variance_explained, "in (0, 1)", where=where)
-        if not (math.isfinite(n_sigma) and n_sigma > 0):
-            raise InvalidParameterError("n_sigma", n_sigma, "a finite number > 0", where=where)
-        if chunk_size < 2:
-            raise InvalidParameterError("chunk_size", chunk_size, "an integer >= 2", where=where)
+        if not (math.isfinite(alpha) and 0 < alpha < 1):
+            raise InvalidParameterError("alpha", alpha, "in (0, 1)", where=where)
+        if min_rows < 1:
+            raise InvalidParameterError("min_rows", min_rows, "an integer >= 1", where=where)
+        if folds < 2:
+            raise InvalidParameterError("folds", folds, "an integer >= 2", where=where)
         cats = tuple(sorted({int(c) for c in categorical_columns}))
         if any(not 0 <= c < p for c in cats):
             raise InvalidParameterError(
                 "categorical_columns", list(categorical_columns), f"indices in [0, {p})", where=where
             )
-        n_chunks = n // chunk_size
-        if n_chunks < 2:
-            raise InsufficientDataError(f"{where} (chunk_size={chunk_size})", 2 * chunk_size, n)
+        if n < 2 * folds:
+            raise InsufficientDataError(f"{where} (folds={folds})", 2 * folds, n)
 
         encoding = _fit_encoding(x, cats)
         z = _standardize(x, encoding)
@@ -224,18 +233,24 @@ class PCAReconstruction:
         var = s**2
         total = float(var.sum())
         ratio = var / total if total > 0 else np.zeros_like(var)
-        k = int(np.searchsorted(np.cumsum(ratio), variance_explained, side="right")) + 1
-        components = np.ascontiguousarray(vt[: min(k, p)])
-        errors = _row_errors(z, components)
-        chunk_stats = errors[: n_chunks * chunk_size].reshape(n_chunks, chunk_size).mean(axis=1)
+        k = min(int(np.searchsorted(np.cumsum(ratio), variance_explained, side="right")) + 1, p)
+        fold_of = np.empty(n, dtype=np.intp)
+        for j, rows in enumerate(np.array_split(np.random.default_rng(seed).permutation(n), folds)):
+            fold_of[rows] = j
+        fold_components = np.empty((folds, k, p))
+        errors = np.empty(n)
+        for j in range(folds):
+            held_out = fold_of == j
+            fold_components[j] = np.linalg.svd(z[~held_out], full_matrices=False)[2][:k]
+            errors[held_out] = _row_errors(z[held_out], fold_components[j])
         return cls(
             encoding=encoding,
-            components=components,
+            components=np.ascontiguousarray(vt[:k]),
+            fold_components=fold_components,
             explained_variance_ratio=ratio,
-            chunk_statistics=chunk_stats,
+            band=ErrorBand.from_errors(errors, alpha=alpha, min_rows=min_rows),
             variance_explained=float(variance_explained),
-            n_sigma=float(n_sigma),
-            chunk_size=int(chunk_size),
+            seed=int(seed),
         )
 
     # -- read-only --------------------------------------------------------------------------------
@@ -248,24 +263,28 @@ class PCAReconstruction:
         return int(self._components.shape[0])
 
     @property
+    def folds(self) -> int:
+        return int(self._folds.shape[0])
+
+    @property
     def components(self) -> FloatArray:
         return self._components.copy()
+
+    @property
+    def fold_components(self) -> FloatArray:
+        return self._folds.copy()
 
     @property
     def explained_variance_ratio(self) -> FloatArray:
         return self._ratio.copy()
 
     @property
-    def chunk_statistics(self) -> FloatArray:
-        return self._chunk_statistics.copy()
+    def min_rows(self) -> int:
+        return self.band.min_rows
 
-    @property
-    def threshold_lower(self) -> float:
-        return self._lower
-
-    @property
-    def threshold_upper(self) -> float:
-        return self._upper
+    def thresholds(self, n: int) -> tuple[float, float]:
+        """``(lower, upper)`` for a window of ``n`` rows (``(nan, nan)`` below :attr:`min_rows`)."""
+        return self.band.bounds(n)
 
     # -- scoring ----------------------------------------------------------------------------------
     def transform(self, matrix: ArrayLike) -> FloatArray:
@@ -273,19 +292,31 @@ class PCAReconstruction:
         return _standardize(self._check(matrix), self._encoding, self._table)
 
     def reconstruction_errors(self, matrix: ArrayLike) -> FloatArray:
-        """Per-row Euclidean reconstruction error in standardized space.
+        """Per-row reconstruction error in standardized space: the mean over the fold models (step 4).
 
-        The two small matrix products run on one BLAS thread (:func:`single_threaded_blas`): a window's
+        The small matrix products run on one BLAS thread (:func:`single_threaded_blas`): a window's
         batches are a few hundred rows, where waking (and then spinning) BLAS worker threads costs several
         times the product itself and steals the core the caller needs; the per-row errors then also do not
         depend on the host's core count.
         """
         z = self.transform(matrix)
         with single_threaded_blas():
-            return _row_errors(z, self._components)
+            return _fold_mean_errors(z, self._stacked, self.n_components)
+
+    def result(self, statistic: float, n_rows: int) -> MultivariateResult:
+        """The verdict on a window of ``n_rows`` rows whose mean error is ``statistic``."""
+        lower, upper = self.band.bounds(n_rows)
+        return MultivariateResult(
+            method=_KIND,
+            statistic=float(statistic),
+            lower=lower,
+            upper=upper,
+            drifted=self.band.verdict(statistic, n_rows),
+            n_rows=int(n_rows),
+        )
 
     def score(self, current: ArrayLike) -> MultivariateResult:
-        """Mean reconstruction error of ``current`` against the calibrated band.
+        """Mean reconstruction error of ``current`` against the band for its row count.
 
         Raises
         ------
@@ -297,15 +328,7 @@ class PCAReconstruction:
         errors = self.reconstruction_errors(current)
         if errors.size == 0:
             raise InsufficientDataError("PCAReconstruction.score", 1, 0)
-        statistic = float(errors.mean())
-        return MultivariateResult(
-            method=_KIND,
-            statistic=statistic,
-            lower=self._lower,
-            upper=self._upper,
-            drifted=statistic > self._upper or statistic < self._lower,
-            n_rows=int(errors.size),
-        )
+        return self.result(float(errors.mean()), int(errors.size))
 
     def _check(self, matrix: ArrayLike) -> FloatArray:
         x = _as_matrix(matrix, "current")
@@ -321,8 +344,7 @@ class PCAReconstruction:
             "kind": _KIND,
             "version": _VERSION,
             "variance_explained": self.variance_explained,
-            "n_sigma": self.n_sigma,
-            "chunk_size": self.chunk_size,
+            "seed": self.seed,
             "means": enc.means.tolist(),
             "scales": enc.scales.tolist(),
             "impute": enc.impute.tolist(),
@@ -331,8 +353,9 @@ class PCAReconstruction:
             "freqs": [f.tolist() for f in enc.freqs],
             "missing_freqs": list(enc.missing_freqs),
             "components": self._components.tolist(),
+            "fold_components": self._folds.tolist(),
             "explained_variance_ratio": self._ratio.tolist(),
-            "chunk_statistics": self._chunk_statistics.tolist(),
+            "band": self.band.to_dict(),
         }
 
     @classmethod
@@ -342,13 +365,15 @@ class PCAReconstruction:
         Raises
         ------
         ProfileFormatError
-            If the payload is of another kind or version, or incomplete.
+            If the payload is of another kind or version (version 1, the in-sample chunk band, asks to
+            rebuild the profile), or incomplete.
         """
         source = "PCAReconstruction.from_dict"
         if data.get("kind") != _KIND or data.get("version") != _VERSION:
             raise ProfileFormatError(
                 source,
-                f"expected kind {_KIND!r} version {_VERSION}, got {data.get('kind')!r} version {data.get('version')!r}",
+                f"expected kind {_KIND!r} version {_VERSION}, got {data.get('kind')!r} version "
+                f"{data.get('version')!r}: rebuild the profile from the reference data",
             )
         try:
             encoding = _Encoding(
@@ -361,199 +386,24 @@ class PCAReconstruction:
                 missing_freqs=tuple(float(m) for m in data["missing_freqs"]),
             )
             components = np.asarray(data["components"], dtype=np.float64)
-            if components.ndim != 2 or components.shape[1] != encoding.means.size:
+            p = encoding.means.size
+            if components.ndim != 2 or components.shape[1] != p:
                 raise ProfileFormatError(source, f"components of shape {components.shape} do not fit")
+            folds = np.asarray(data["fold_components"], dtype=np.float64)
+            if folds.ndim != 3 or folds.shape[0] < 2 or folds.shape[1:] != components.shape:
+                raise ProfileFormatError(source, f"fold_components of shape {folds.shape} do not fit")
             return cls(
                 encoding=encoding,
                 components=components,
+                fold_components=folds,
                 explained_variance_ratio=_floats(data["explained_variance_ratio"]),
-                chunk_statistics=_floats(data["chunk_statistics"]),
+                band=ErrorBand.from_dict(data["band"]),
                 variance_explained=float(data["variance_explained"]),
-                n_sigma=float(data["n_sigma"]),
-                chunk_size=int(data["chunk_size"]),
+                seed=int(data["seed"]),
             )
         except KeyError as exc:
             raise ProfileFormatError(source, f"missing key {exc.args[0]!r}") from None
         except (TypeError, ValueError) as exc:
-            if isinstance(exc, DetectorError):
+            if isinstance(exc, DetectorError) and not isinstance(exc, InvalidParameterError):
                 raise
             raise ProfileFormatError(source, str(exc)) from None
-
-
-# -- helpers -------------------------------------------------------------------------------------------
-def _floats(values: Any) -> FloatArray:
-    return np.asarray(values, dtype=np.float64).reshape(-1)
-
-
-def _as_matrix(matrix: ArrayLike, where: str) -> FloatArray:
-    x = np.asarray(matrix, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] < 1:
-        raise MatrixShapeError(where, x.shape, "a 2-D (rows, features) matrix with at least one column")
-    return x
-
-
-def _fit_encoding(x: FloatArray, cats: tuple[int, ...]) -> _Encoding:
-    n, p = x.shape
-    finite = np.isfinite(x)
-    impute = np.zeros(p)
-    for j in range(p):
-        if j not in cats and finite[:, j].any():
-            impute[j] = float(x[finite[:, j], j].mean())
-    codes, freqs, missing = [], [], []
-    for j in cats:
-        ok = finite[:, j]
-        values, counts = np.unique(x[ok, j], return_counts=True)
-        codes.append(values.astype(np.float64))
-        freqs.append(counts / n)
-        missing.append(float((~ok).sum() / n))
-    enc = _Encoding(
-        means=np.zeros(p),
-        scales=np.ones(p),
-        impute=impute,
-        categorical=cats,
-        codes=tuple(codes),
-        freqs=tuple(freqs),
-        missing_freqs=tuple(missing),
-    )
-    encoded = _encode(x, enc)
-    scales = encoded.std(axis=0)
-    scales[scales == 0] = 1.0
-    return _Encoding(
-        means=encoded.mean(axis=0),
-        scales=scales,
-        impute=impute,
-        categorical=cats,
-        codes=enc.codes,
-        freqs=enc.freqs,
-        missing_freqs=enc.missing_freqs,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _CategoryTable:
-    """The frequency encoding of every categorical column as one array lookup, for reference codes that are
-    integers in ``[0, _MAX_TABLE_CODE)`` (category indices, as :func:`detectors.joint.joint_matrix` makes):
-    column ``i``'s code ``c`` is at ``values[offsets[i] + c]`` (0.0 when the reference has no such code),
-    the last slot of ``values`` (0.0) is for any other finite value."""
-
-    columns: NDArray[np.intp]
-    offsets: FloatArray
-    sizes: FloatArray
-    values: FloatArray
-    missing: FloatArray
-
-
-_MAX_TABLE_CODE = 1 << 16
-
-
-def _category_table(enc: _Encoding) -> _CategoryTable | None:
-    """The lookup table of ``enc``'s categorical columns, or ``None`` when a reference code does not fit."""
-    if not enc.categorical:
-        return None
-    segments, offsets, sizes, start = [], [], [], 0
-    for codes, freqs in zip(enc.codes, enc.freqs, strict=True):
-        if codes.size and not (codes[0] >= 0 and codes[-1] < _MAX_TABLE_CODE and np.all(codes == np.floor(codes))):
-            return None
-        size = int(codes[-1]) + 1 if codes.size else 0
-        segment = np.zeros(size)
-        segment[codes.astype(np.intp)] = freqs
-        segments.append(segment)
-        offsets.append(start)
-        sizes.append(size)
-        start += size
-    return _CategoryTable(
-        columns=np.array(enc.categorical, dtype=np.intp),
-        offsets=np.array(offsets, dtype=np.float64),
-        sizes=np.array(sizes, dtype=np.float64),
-        values=np.concatenate([*segments, [0.0]]),
-        missing=np.array(enc.missing_freqs, dtype=np.float64),
-    )
-
-
-def _encode(x: FloatArray, enc: _Encoding, table: _CategoryTable | None = None) -> FloatArray:
-    out = np.array(x, dtype=np.float64, copy=True)
-    finite = np.isfinite(out)
-    impute = ~finite  # non-finite entries of the numeric columns take the column's impute value
-    if enc.categorical:
-        impute[:, list(enc.categorical)] = False
-    if impute.any():
-        out[impute] = np.broadcast_to(enc.impute, out.shape)[impute]
-    if table is not None:
-        # the same values as the search below: a finite code equal to a reference code gets its share,
-        # any other finite value 0.0, a non-finite one the share of missing values
-        values = x[:, table.columns]
-        hit = (values >= 0) & (values < table.sizes) & (values == np.floor(values))
-        slots = np.where(hit, values + table.offsets, table.values.size - 1).astype(np.intp)
-        encoded = table.values[slots]
-        missing = ~finite[:, table.columns]
-        if missing.any():
-            encoded = np.where(missing, table.missing, encoded)
-        out[:, table.columns] = encoded
-        return out
-    for i, j in enumerate(enc.categorical):
-        col = x[:, j]
-        ok = finite[:, j]
-        every = bool(ok.all())
-        values = col if every else col[ok]
-        codes, freqs = enc.codes[i], enc.freqs[i]
-        encoded = np.zeros(col.shape[0])
-        if codes.size:
-            pos = np.clip(np.searchsorted(codes, values), 0, codes.size - 1)
-            hit = codes[pos] == values
-            if every:
-                encoded = np.where(hit, freqs[pos], 0.0)
-            else:
-                encoded[ok] = np.where(hit, freqs[pos], 0.0)
-        if not every:
-            encoded[~ok] = enc.missing_freqs[i]
-        out[:, j] = encoded
-    return out
-
-
-def _standardize(x: FloatArray, enc: _Encoding, table: _CategoryTable | None = None) -> FloatArray:
-    z = _encode(x, enc, table)  # a new array: (z - means) / scales in place, the same values
-    z -= enc.means
-    z /= enc.scales
-    return z
-
-
-_BLAS_LOCK = threading.Lock()
-_BLAS: list[list[Any]] = []  # [the BLAS library controllers of threadpoolctl] once looked up ([[]] without it)
-
-
-def _blas_libraries() -> list[Any]:
-    if not _BLAS:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - scikit-learn (through evidently) brings it
-            _BLAS.append([])
-        else:
-            _BLAS.append(list(ThreadpoolController().select(user_api="blas").lib_controllers))
-    return _BLAS[0]
-
-
-@contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """Run the block with the BLAS libraries limited to one thread (restored after; a no-op when they
-    already use one, or without ``threadpoolctl``). Calls from several threads take turns, so a limit is
-    never restored under another call."""
-    with _BLAS_LOCK:
-        raised = []
-        for lib in _blas_libraries():
-            threads = lib.get_num_threads()
-            if threads is not None and threads != 1:
-                raised.append((lib, threads))
-        for lib, _ in raised:
-            lib.set_num_threads(1)
-        try:
-            yield
-        finally:
-            for lib, threads in raised:
-                lib.set_num_threads(threads)
-
-
-def _row_errors(z: FloatArray, components: FloatArray) -> FloatArray:
-    residual = (z @ components.T) @ components
-    np.subtract(z, residual, out=residual)
-    # np.linalg.norm(residual, axis=1) of a real array: sqrt of the row sums of the squares
-    return np.sqrt(np.add.reduce(np.multiply(residual, residual, out=residual), axis=1))

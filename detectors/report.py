@@ -72,7 +72,8 @@ class DriftReport:
 
     ``dataset_drift = drift_share >= drift_share_threshold`` where ``drift_share`` is the share of the
     evaluated columns that drifted. ``multivariate`` is the joint PCA-reconstruction verdict
-    (``drifted = statistic < lower or statistic > upper``) when the profile has that detector and the
+    (``drifted = statistic < lower or statistic > upper``, the band for the window's row count; ``None``
+    below the detector's minimum window size) when the profile has that detector and the
     window tracked all of its columns, else ``None``; it does not enter ``dataset_drift``. ``quality``
     holds the data-quality findings (objects with ``to_dict()``) of :mod:`detectors.quality` when that
     module is available.
@@ -119,7 +120,7 @@ def _multivariate(result: MultivariateResult) -> dict[str, Any]:
     out = result.to_dict()
     for key in ("statistic", "lower", "upper"):
         out[key] = _f(out[key])
-    out["drifted"] = bool(out["drifted"])
+    out["drifted"] = None if out["drifted"] is None else bool(out["drifted"])  # None: window below min_rows
     return out
 
 

@@ -1,0 +1,246 @@
+"""Encoding, standardization and per-row reconstruction errors of :mod:`detectors.multivariate` (its steps 1,
+2 and 4; the rules are stated in that module's docstring)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from detectors.errors import DetectorError
+
+__all__ = ["MatrixShapeError"]
+
+FloatArray = NDArray[np.float64]
+
+
+class MatrixShapeError(DetectorError):
+    """A matrix that is not 2-D or whose column count differs from the reference.
+
+    Attributes
+    ----------
+    where
+        Which input (``"reference"`` or ``"current"``).
+    shape
+        The shape received.
+    expected
+        What was expected, in words.
+    """
+
+    def __init__(self, where: str, shape: tuple[int, ...], expected: str) -> None:
+        self.where = where
+        self.shape = shape
+        self.expected = expected
+        super().__init__(f"{where} matrix has shape {shape}: expected {expected}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoding:
+    means: FloatArray  # per column, after frequency encoding and imputation
+    scales: FloatArray
+    impute: FloatArray  # per column: value that replaces a non-finite entry (numeric columns only)
+    categorical: tuple[int, ...]
+    codes: tuple[FloatArray, ...]  # per categorical column: reference codes, sorted
+    freqs: tuple[FloatArray, ...]  # their reference shares
+    missing_freqs: tuple[float, ...]  # reference share of missing values per categorical column
+
+
+def _floats(values: Any) -> FloatArray:
+    return np.asarray(values, dtype=np.float64).reshape(-1)
+
+
+def _as_matrix(matrix: ArrayLike, where: str) -> FloatArray:
+    x = np.asarray(matrix, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise MatrixShapeError(where, x.shape, "a 2-D (rows, features) matrix with at least one column")
+    return x
+
+
+def _fit_encoding(x: FloatArray, cats: tuple[int, ...]) -> _Encoding:
+    n, p = x.shape
+    finite = np.isfinite(x)
+    impute = np.zeros(p)
+    for j in range(p):
+        if j not in cats and finite[:, j].any():
+            impute[j] = float(x[finite[:, j], j].mean())
+    codes, freqs, missing = [], [], []
+    for j in cats:
+        ok = finite[:, j]
+        values, counts = np.unique(x[ok, j], return_counts=True)
+        codes.append(values.astype(np.float64))
+        freqs.append(counts / n)
+        missing.append(float((~ok).sum() / n))
+    enc = _Encoding(
+        means=np.zeros(p),
+        scales=np.ones(p),
+        impute=impute,
+        categorical=cats,
+        codes=tuple(codes),
+        freqs=tuple(freqs),
+        missing_freqs=tuple(missing),
+    )
+    encoded = _encode(x, enc)
+    scales = encoded.std(axis=0)
+    scales[scales == 0] = 1.0
+    return _Encoding(
+        means=encoded.mean(axis=0),
+        scales=scales,
+        impute=impute,
+        categorical=cats,
+        codes=enc.codes,
+        freqs=enc.freqs,
+        missing_freqs=enc.missing_freqs,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _CategoryTable:
+    """The frequency encoding of every categorical column as one array lookup, for reference codes that are
+    integers in ``[0, _MAX_TABLE_CODE)`` (category indices, as :func:`detectors.joint.joint_matrix` makes):
+    column ``i``'s code ``c`` is at ``values[offsets[i] + c]`` (0.0 when the reference has no such code),
+    the last slot of ``values`` (0.0) is for any other finite value."""
+
+    columns: NDArray[np.intp]
+    offsets: FloatArray
+    sizes: FloatArray
+    values: FloatArray
+    missing: FloatArray
+
+
+_MAX_TABLE_CODE = 1 << 16
+
+
+def _category_table(enc: _Encoding) -> _CategoryTable | None:
+    """The lookup table of ``enc``'s categorical columns, or ``None`` when a reference code does not fit."""
+    if not enc.categorical:
+        return None
+    segments, offsets, sizes, start = [], [], [], 0
+    for codes, freqs in zip(enc.codes, enc.freqs, strict=True):
+        if codes.size and not (codes[0] >= 0 and codes[-1] < _MAX_TABLE_CODE and np.all(codes == np.floor(codes))):
+            return None
+        size = int(codes[-1]) + 1 if codes.size else 0
+        segment = np.zeros(size)
+        segment[codes.astype(np.intp)] = freqs
+        segments.append(segment)
+        offsets.append(start)
+        sizes.append(size)
+        start += size
+    return _CategoryTable(
+        columns=np.array(enc.categorical, dtype=np.intp),
+        offsets=np.array(offsets, dtype=np.float64),
+        sizes=np.array(sizes, dtype=np.float64),
+        values=np.concatenate([*segments, [0.0]]),
+        missing=np.array(enc.missing_freqs, dtype=np.float64),
+    )
+
+
+def _encode(x: FloatArray, enc: _Encoding, table: _CategoryTable | None = None) -> FloatArray:
+    out = np.array(x, dtype=np.float64, copy=True)
+    finite = np.isfinite(out)
+    impute = ~finite  # non-finite entries of the numeric columns take the column's impute value
+    if enc.categorical:
+        impute[:, list(enc.categorical)] = False
+    if impute.any():
+        out[impute] = np.broadcast_to(enc.impute, out.shape)[impute]
+    if table is not None:
+        # the same values as the search below: a finite code equal to a reference code gets its share,
+        # any other finite value 0.0, a non-finite one the share of missing values
+        values = x[:, table.columns]
+        hit = (values >= 0) & (values < table.sizes) & (values == np.floor(values))
+        slots = np.where(hit, values + table.offsets, table.values.size - 1).astype(np.intp)
+        encoded = table.values[slots]
+        missing = ~finite[:, table.columns]
+        if missing.any():
+            encoded = np.where(missing, table.missing, encoded)
+        out[:, table.columns] = encoded
+        return out
+    for i, j in enumerate(enc.categorical):
+        col = x[:, j]
+        ok = finite[:, j]
+        every = bool(ok.all())
+        values = col if every else col[ok]
+        codes, freqs = enc.codes[i], enc.freqs[i]
+        encoded = np.zeros(col.shape[0])
+        if codes.size:
+            pos = np.clip(np.searchsorted(codes, values), 0, codes.size - 1)
+            hit = codes[pos] == values
+            if every:
+                encoded = np.where(hit, freqs[pos], 0.0)
+            else:
+                encoded[ok] = np.where(hit, freqs[pos], 0.0)
+        if not every:
+            encoded[~ok] = enc.missing_freqs[i]
+        out[:, j] = encoded
+    return out
+
+
+def _standardize(x: FloatArray, enc: _Encoding, table: _CategoryTable | None = None) -> FloatArray:
+    z = _encode(x, enc, table)  # a new array: (z - means) / scales in place, the same values
+    z -= enc.means
+    z /= enc.scales
+    return z
+
+
+_BLAS_LOCK = threading.Lock()
+_BLAS: list[list[Any]] = []  # [the BLAS library controllers of threadpoolctl] once looked up ([[]] without it)
+
+
+def _blas_libraries() -> list[Any]:
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - scikit-learn (through evidently) brings it
+            _BLAS.append([])
+        else:
+            _BLAS.append(list(ThreadpoolController().select(user_api="blas").lib_controllers))
+    return _BLAS[0]
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Run the block with the BLAS libraries limited to one thread (restored after; a no-op when they
+    already use one, or without ``threadpoolctl``). Calls from several threads take turns, so a limit is
+    never restored under another call."""
+    with _BLAS_LOCK:
+        raised = []
+        for lib in _blas_libraries():
+            threads = lib.get_num_threads()
+            if threads is not None and threads != 1:
+                raised.append((lib, threads))
+        for lib, _ in raised:
+            lib.set_num_threads(1)
+        try:
+            yield
+        finally:
+            for lib, threads in raised:
+                lib.set_num_threads(threads)
+
+
+def _row_errors(z: FloatArray, components: FloatArray) -> FloatArray:
+    residual = (z @ components.T) @ components
+    np.subtract(z, residual, out=residual)
+    # np.linalg.norm(residual, axis=1) of a real array: sqrt of the row sums of the squares
+    return np.sqrt(np.add.reduce(np.multiply(residual, residual, out=residual), axis=1))
+
+
+def _fold_mean_errors(z: FloatArray, stacked: FloatArray, k: int) -> FloatArray:
+    """Per row, the mean over the fold models of the row's reconstruction error: ``stacked`` holds the
+    ``folds`` models' ``k`` unit components one model after the other (``(folds * k, p)``). One product
+    projects onto every model's subspace; each residual is then formed explicitly (no ``|z|^2 - |proj|^2``
+    cancellation)."""
+    folds = stacked.shape[0] // k if k else 0
+    if folds == 0:
+        return np.sqrt(np.einsum("ij,ij->i", z, z))
+    projected = z @ stacked.T
+    total = np.zeros(z.shape[0])
+    for j in range(folds):
+        block = slice(j * k, (j + 1) * k)
+        residual = projected[:, block] @ stacked[block]
+        np.subtract(z, residual, out=residual)
+        total += np.sqrt(np.add.reduce(np.multiply(residual, residual, out=residual), axis=1))
+    return total / folds
