@@ -4,7 +4,12 @@ A numeric summary keeps the sorted finite reference values (all of them up to ``
 uniform sample of ``max_values`` drawn with a seeded generator, flagged by ``sampled``), plus exact counts
 (rows, nulls, ±inf, distinct values), range, mean, population std, a few quantiles, and the counts of the
 reference in its decile bins. A categorical summary keeps the categories (string labels, sorted) and
-their exact counts. Nothing else of the raw data is kept.
+their exact counts, up to ``max_levels`` categories: above it, the ``max_levels`` most frequent
+(ties: smaller label first), the total count of the rest (``n_other``), the counts of reference levels
+seen once and twice (``n_singletons``, ``n_doubletons``: the Good–Turing estimate of the unseen mass)
+and the sorted 64-bit hashes of the labels of every level (of the ``max_hashed`` most frequent ones
+above that bound), which tell a dropped reference level from an unseen one. Nothing else of the raw
+data is kept.
 """
 
 from __future__ import annotations
@@ -20,11 +25,40 @@ import pandas as pd
 from detectors.errors import AllNullColumnError, IncompatibleTypeError
 from detectors.kinds import BINARY, NUMERIC, to_labels, to_numeric
 
-__all__ = ["QUANTILE_LEVELS", "CategoricalProfile", "ColumnProfile", "NumericProfile"]
+__all__ = [
+    "DEFAULT_MAX_HASHED",
+    "DEFAULT_MAX_LEVELS",
+    "QUANTILE_LEVELS",
+    "CategoricalProfile",
+    "ColumnProfile",
+    "NumericProfile",
+    "label_hashes",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 QUANTILE_LEVELS: Final = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
+#: Categories kept with their counts per categorical column (8 bytes of count + the label each).
+DEFAULT_MAX_LEVELS: Final = 1000
+#: Label hashes kept per capped categorical column (8 bytes each: 8 MB at the bound).
+DEFAULT_MAX_HASHED: Final = 1_000_000
+UInt64Array = npt.NDArray[np.uint64]
+_NO_HASHES: Final = np.zeros(0, dtype=np.uint64)
+_NO_HASHES.flags.writeable = False
+
+
+def label_hashes(labels: npt.ArrayLike) -> UInt64Array:
+    """64-bit hashes of string labels (pandas' ``hash_array``: SipHash with its fixed key, stable across
+    runs and machines). Two different labels share a hash with probability 2**-64 per pair: with a
+    million reference levels, an unseen label is taken for a reference one with probability below 1e-13.
+
+    >>> label_hashes(["a", "b"]).dtype, label_hashes(["a"])[0] == label_hashes(["a", "b"])[0]
+    (dtype('uint64'), np.True_)
+    """
+    arr = np.asarray(labels, dtype=object)
+    if arr.size == 0:
+        return _NO_HASHES.copy()
+    return np.asarray(pd.util.hash_array(arr, categorize=False), dtype=np.uint64)
 
 
 def _frozen(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -167,7 +201,21 @@ class NumericProfile:
 
 @dataclass(frozen=True, eq=False)
 class CategoricalProfile:
-    """Reference summary of a categorical or binary column: sorted string labels and their counts."""
+    """Reference summary of a categorical or binary column: sorted string labels and their counts.
+
+    ``categories`` / ``counts`` hold every level up to ``max_levels`` levels; above it the
+    ``max_levels`` most frequent (``capped``), with ``n_other`` the reference values of the other
+    ``n_levels - len(categories)`` levels and ``hashes`` the sorted :func:`label_hashes` of every
+    reference level (of the ``max_hashed`` most frequent above that bound; ``n_unhashed`` counts the
+    reference values of the levels left out). ``n_singletons`` / ``n_doubletons`` count the reference
+    levels seen exactly once / twice (over all levels, kept or not).
+
+    >>> import pandas as pd
+    >>> col = CategoricalProfile.build("c", pd.Series(["a"] * 5 + ["b"] * 3 + ["c", "d"]), "categorical",
+    ...                                max_levels=2)
+    >>> col.categories, col.counts.tolist(), col.n_other, col.n_levels, col.n_singletons, col.capped
+    (('a', 'b'), [5, 3], 2, 4, 2, True)
+    """
 
     name: str
     kind: str
@@ -176,6 +224,20 @@ class CategoricalProfile:
     n_null: int
     categories: tuple[str, ...]
     counts: IntArray = field(repr=False)
+    n_levels: int = -1
+    n_singletons: int = -1
+    n_doubletons: int = -1
+    n_other: int = 0
+    n_unhashed: int = 0
+    hashes: UInt64Array = field(default_factory=lambda: _NO_HASHES, repr=False)
+
+    def __post_init__(self) -> None:  # the counts of an uncapped column are all its levels
+        if self.n_levels < 0:
+            object.__setattr__(self, "n_levels", len(self.categories))
+        if self.n_singletons < 0:
+            object.__setattr__(self, "n_singletons", int(np.count_nonzero(self.counts == 1)))
+        if self.n_doubletons < 0:
+            object.__setattr__(self, "n_doubletons", int(np.count_nonzero(self.counts == 2)))
 
     @property
     def missing_rate(self) -> float:
@@ -186,16 +248,44 @@ class CategoricalProfile:
     def n_valid(self) -> int:
         return self.n_rows - self.n_null
 
+    @property
+    def capped(self) -> bool:
+        """Whether some reference levels are not kept (``n_levels > len(categories)``)."""
+        return self.n_levels > len(self.categories)
+
     @classmethod
-    def build(cls, name: str, series: pd.Series, kind: str) -> CategoricalProfile:
+    def build(
+        cls,
+        name: str,
+        series: pd.Series,
+        kind: str,
+        *,
+        max_levels: int = DEFAULT_MAX_LEVELS,
+        max_hashed: int = DEFAULT_MAX_HASHED,
+    ) -> CategoricalProfile:
         labels = to_labels(series)
         valid = labels[pd.notna(labels)]
         if valid.size == 0:
             raise AllNullColumnError(name, "reference")
         codes, uniques = pd.factorize(valid, sort=True)
         counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
+        del codes
         if kind == BINARY and len(uniques) > 2:
             raise IncompatibleTypeError(name, "reference", BINARY, f"{series.dtype} with {len(uniques)} values")
+        n_levels = len(uniques)
+        extra: dict[str, Any] = {}
+        if n_levels > max_levels:
+            order = np.argsort(-counts, kind="stable")  # by count, ties in label order (uniques are sorted)
+            keep = np.sort(order[:max_levels])
+            hashed = order[:max_hashed]
+            extra = {
+                "n_other": int(counts.sum() - counts[keep].sum()),
+                "n_unhashed": int(counts.sum() - counts[hashed].sum()),
+                "hashes": _frozen(np.unique(label_hashes(np.asarray(uniques)[hashed]))),
+            }
+            uniques, kept_counts = np.asarray(uniques)[keep], counts[keep]
+        else:
+            kept_counts = counts
         return cls(
             name=name,
             kind=kind,
@@ -203,7 +293,11 @@ class CategoricalProfile:
             n_rows=int(labels.size),
             n_null=int(labels.size - valid.size),
             categories=tuple(str(u) for u in uniques),
-            counts=_frozen(counts),
+            counts=_frozen(kept_counts),
+            n_levels=n_levels,
+            n_singletons=int(np.count_nonzero(counts == 1)),
+            n_doubletons=int(np.count_nonzero(counts == 2)),
+            **extra,
         )
 
     def meta(self) -> dict[str, Any]:
@@ -214,14 +308,21 @@ class CategoricalProfile:
             "n_rows": self.n_rows,
             "n_null": self.n_null,
             "categories": list(self.categories),
+            "n_levels": self.n_levels,
+            "n_singletons": self.n_singletons,
+            "n_doubletons": self.n_doubletons,
+            "n_other": self.n_other,
+            "n_unhashed": self.n_unhashed,
         }
 
     def arrays(self) -> dict[str, npt.NDArray[Any]]:
+        if self.capped:
+            return {"counts": self.counts, "hashes": self.hashes}
         return {"counts": self.counts}
 
     @classmethod
     def from_parts(cls, meta: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> CategoricalProfile:
-        return cls(
+        col = cls(
             name=meta["name"],
             kind=meta["kind"],
             dtype=meta["dtype"],
@@ -229,7 +330,18 @@ class CategoricalProfile:
             n_null=meta["n_null"],
             categories=tuple(meta["categories"]),
             counts=_frozen(arrays["counts"].astype(np.int64)),
+            n_levels=int(meta["n_levels"]),
+            n_singletons=int(meta["n_singletons"]),
+            n_doubletons=int(meta["n_doubletons"]),
+            n_other=int(meta["n_other"]),
+            n_unhashed=int(meta["n_unhashed"]),
+            hashes=_frozen(arrays["hashes"].astype(np.uint64)) if "hashes" in arrays else _NO_HASHES,
         )
+        if col.counts.shape != (len(col.categories),) or col.n_levels < len(col.categories):
+            raise ValueError(f"categories and counts of column {col.name!r} do not fit")
+        if col.capped and col.hashes.size == 0:
+            raise ValueError(f"capped column {col.name!r} has no label hashes")
+        return col
 
 
 ColumnProfile = NumericProfile | CategoricalProfile

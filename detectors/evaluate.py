@@ -10,7 +10,7 @@ import pandas as pd
 
 from detectors.columns import CategoricalProfile, NumericProfile
 from detectors.errors import InsufficientDataError, InvalidParameterError, ProfileMismatchError, UnknownNameError
-from detectors.presets._shared import aligned_counts, all_null_result, column_result, unseen_items
+from detectors.presets._shared import aligned_counts, aligned_labels, all_null_result, column_result, unseen_items
 from detectors.presets.default import DefaultParams, adjust, default_column
 from detectors.presets.evidently import evidently_column
 from detectors.profile import ReferenceProfile
@@ -23,7 +23,7 @@ from detectors.window_columns import CategoricalWindow, NumericWindow
 __all__ = ["OVERRIDE_KEYS", "evaluate"]
 
 #: Keys accepted in ``overrides``.
-OVERRIDE_KEYS: Final = ("alpha", "drift_share", "min_effect", "per_column")
+OVERRIDE_KEYS: Final = ("alpha", "drift_share", "min_effect", "per_column", "top_k")
 PER_COLUMN_KEYS: Final = ("test", "threshold")
 DEFAULT_DRIFT_SHARE: Final = 0.5
 
@@ -41,11 +41,12 @@ def evaluate(
 
     ``preset`` is ``"default"`` (driftwarden's: see :mod:`detectors.presets.default`) or ``"evidently"``
     (Evidently 0.7's selection, see :mod:`detectors.presets.evidently`). ``overrides`` may hold
-    ``drift_share`` (dataset rule ``drift_share >= value``, default 0.5), ``alpha`` and ``min_effect``
-    (preset ``default``), and ``per_column``: ``{column: {"test": name, "threshold": value}}`` to run a
-    registered test (``detectors.TESTS``) with its own rule on that column. Unknown presets, keys or test
-    names raise :class:`UnknownNameError` listing the valid ones. ``quality=False`` skips the data-quality
-    checks (``report.quality`` stays empty), e.g. to time the drift tests alone.
+    ``drift_share`` (dataset rule ``drift_share >= value``, default 0.5), ``alpha``, ``min_effect`` and
+    ``top_k`` (preset ``default``: the categories of a high-cardinality column tested one by one), and
+    ``per_column``: ``{column: {"test": name, "threshold": value}}`` to run a registered test
+    (``detectors.TESTS``) with its own rule on that column. Unknown presets, keys or test names raise
+    :class:`UnknownNameError` listing the valid ones. ``quality=False`` skips the data-quality checks
+    (``report.quality`` stays empty), e.g. to time the drift tests alone.
 
 ``report.multivariate`` is the joint verdict of the profile's PCA detector (:mod:`detectors.joint`) over
 the window's rows, when the profile has one and ``columns`` (if given) includes all of its columns.
@@ -74,7 +75,10 @@ the window's rows, when the profile has one and ``columns`` (if given) includes 
     params = DefaultParams(
         alpha=float(opts.get("alpha", DefaultParams.alpha)),
         min_effect=float(opts.get("min_effect", DefaultParams.min_effect)),
+        top_k=int(opts.get("top_k", DefaultParams.top_k)),
     )
+    if params.top_k < 1:
+        raise InvalidParameterError("top_k", params.top_k, "an int >= 1", where="evaluate overrides")
     if not 0.0 < params.alpha < 1.0:
         raise InvalidParameterError("alpha", params.alpha, "a number in (0, 1)", where="evaluate overrides")
     names = list(profile.names if columns is None else columns)
@@ -171,7 +175,7 @@ def _override_column(
         if win.n_valid == 0:
             return all_null_result(col, win)
         unseen = unseen_items(win)
-        labels = np.array(list(col.categories) + [k for k, _ in unseen], dtype=object)
+        labels = np.array(aligned_labels(col, win), dtype=object)
         ref_counts, cur_counts = aligned_counts(col, win)
         ref = np.repeat(labels, ref_counts.astype(np.int64))
         cur = np.repeat(labels, cur_counts.astype(np.int64))

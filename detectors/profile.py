@@ -1,17 +1,20 @@
 """The reference profile: everything the drift tests need from the training data, built once.
 
 File format (``save`` / ``to_bytes``): the ``.npz`` container of :mod:`detectors._container` with
-``format = "driftwarden-profile"`` and ``format_version = 2``. The JSON header holds ``content_hash``,
+``format = "driftwarden-profile"`` and ``format_version = 3``. The JSON header holds ``content_hash``,
 ``version``, ``n_rows``, ``columns`` (a list of per-column metadata: name, kind, dtype, counts, range,
 mean, std, categories) and ``multivariate`` (``null``, or ``{"columns": [...], "detector":
 PCAReconstruction.to_dict()}``: the joint detector of :mod:`detectors.joint`); the arrays are named
 ``c<i>.<field>`` (``values``, ``quantiles``, ``bin_edges``,
-``bin_counts`` for numeric columns; ``counts`` for categorical and binary ones). ``content_hash`` is the
+``bin_counts`` for numeric columns; ``counts`` for categorical and binary ones, plus ``hashes`` for a
+categorical column with more than ``max_levels`` levels). ``content_hash`` is the
 BLAKE2b-256 of the header (without ``content_hash`` and ``version``) and the arrays; loading recomputes it, so
 a file altered after writing is rejected.
 
-Versions: 2 added ``multivariate`` (and 1 files written after the switch from SHA-256 to BLAKE2b carry a
-different hash than older ones); only version 2 loads, anything else raises :class:`ProfileFormatError`
+Versions: 3 caps the categories kept per categorical column (``n_levels``, ``n_singletons``,
+``n_doubletons``, ``n_other``, ``n_unhashed`` in each categorical column's metadata, ``hashes`` array);
+2 added ``multivariate`` (and 1 files written after the switch from SHA-256 to BLAKE2b carry a
+different hash than older ones); only version 3 loads, anything else raises :class:`ProfileFormatError`
 asking to rebuild the profile.
 """
 
@@ -27,16 +30,16 @@ import numpy as np
 import pandas as pd
 
 from detectors._container import digest, pack, unpack
-from detectors.columns import CategoricalProfile, ColumnProfile, NumericProfile
+from detectors.columns import DEFAULT_MAX_HASHED, DEFAULT_MAX_LEVELS, CategoricalProfile, ColumnProfile, NumericProfile
 from detectors.errors import InvalidParameterError, MissingColumnError, ProfileFormatError
 from detectors.joint import fit_joint
 from detectors.kinds import NUMERIC, check_kind, infer_kind
 from detectors.multivariate import PCAReconstruction
 
-__all__ = ["DEFAULT_MAX_VALUES", "FORMAT", "FORMAT_VERSION", "ReferenceProfile"]
+__all__ = ["DEFAULT_MAX_LEVELS", "DEFAULT_MAX_VALUES", "FORMAT", "FORMAT_VERSION", "ReferenceProfile"]
 
 FORMAT: Final = "driftwarden-profile"
-FORMAT_VERSION: Final = 2
+FORMAT_VERSION: Final = 3
 #: Reference values kept per numeric column (8 bytes each); above it, a seeded uniform sample.
 DEFAULT_MAX_VALUES: Final = 200_000
 
@@ -83,12 +86,17 @@ class ReferenceProfile:
         multivariate: bool = True,
         chunk_size: int | None = None,
         multivariate_columns: Sequence[str] | None = None,
+        max_levels: int = DEFAULT_MAX_LEVELS,
+        max_hashed: int = DEFAULT_MAX_HASHED,
     ) -> ReferenceProfile:
         """Profile every column of ``frame`` (a pandas DataFrame or a pyarrow Table).
 
         ``kinds`` overrides the inferred kind of named columns (``numeric``, ``categorical`` or
         ``binary``); ``columns`` restricts the profile to those columns; ``max_values`` caps the sorted
-        reference values kept per numeric column (a uniform sample drawn with ``seed`` above it).
+        reference values kept per numeric column (a uniform sample drawn with ``seed`` above it);
+        ``max_levels`` caps the categories kept with their counts per categorical column (the most
+        frequent; the rest is counted together) and ``max_hashed`` the label hashes kept to recognise the
+        other reference levels (see :class:`~detectors.columns.CategoricalProfile`).
         ``multivariate`` fits the joint PCA detector (:mod:`detectors.joint`: at least two usable columns
         and two chunks of ``chunk_size`` rows, default ``max(100, n_rows // 10)``) on the profiled
         columns, or on ``multivariate_columns`` only (e.g. the model's features, without its predictions);
@@ -99,8 +107,12 @@ class ReferenceProfile:
                 frame = frame.to_pandas()
             else:
                 raise InvalidParameterError("frame", type(frame).__name__, "a pandas DataFrame or pyarrow Table")
-        if max_values < 1:
-            raise InvalidParameterError("max_values", max_values, "a positive int", where="ReferenceProfile.build")
+        for key, bound in (("max_values", max_values), ("max_levels", max_levels), ("max_hashed", max_hashed)):
+            if bound < 1:
+                raise InvalidParameterError(key, bound, "a positive int", where="ReferenceProfile.build")
+        if max_hashed < max_levels:
+            raise InvalidParameterError("max_hashed", max_hashed, f">= max_levels ({max_levels})",
+                                        where="ReferenceProfile.build")
         names = [str(c) for c in frame.columns] if columns is None else list(columns)
         kinds = dict(kinds or {})
         for name in list(kinds) + names:
@@ -119,7 +131,8 @@ class ReferenceProfile:
             if kind == NUMERIC:
                 built[name] = NumericProfile.build(name, series, max_values=max_values, rng=rng)
             else:
-                built[name] = CategoricalProfile.build(name, series, kind)
+                built[name] = CategoricalProfile.build(name, series, kind, max_levels=max_levels,
+                                                       max_hashed=max_hashed)
         if multivariate_columns is not None:
             for name in multivariate_columns:
                 if name not in built:

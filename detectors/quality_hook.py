@@ -122,7 +122,11 @@ def _categorical(col: CategoricalProfile, win: CategoricalWindow) -> list[Qualit
                                  reference_rows=col.n_rows),
     ]
     if win.n_valid:
-        found.append(unseen_categories_from_counts(col.name, win.unseen, win.n_valid, max_examples=MAX_EXAMPLES))
+        found.append(unseen_categories_from_counts(
+            col.name, win.unseen, win.n_valid, max_examples=MAX_EXAMPLES, reference_count=col.n_valid,
+            reference_singletons=col.n_singletons, reference_doubletons=col.n_doubletons,
+            reference_unhashed=col.n_unhashed,
+        ))
         present = [c for c, n in zip(col.categories, win.counts, strict=True) if n > 0]
         present += [k for k, n in win.unseen.items() if n > 0]
         found.append(constant_from_counts(

@@ -6,9 +6,12 @@ Memory bound, per column:
   counts in the reference's decile bins, plus the finite values themselves — all of them up to
   ``max_values``; beyond that a uniform random sample of exactly ``max_values`` values (bottom-k by
   random priority, which stays uniform when two states are merged). At most ``16 · max_values`` bytes.
-- categorical / binary: exact counts per reference category, exact null count, exact counts of unseen
-  categories up to ``max_unseen`` distinct labels; further unseen labels are counted together under
-  :data:`OTHER_UNSEEN`. At most ``8 · n_categories`` bytes plus ``max_unseen`` labels.
+- categorical / binary: exact counts per kept reference category (at most the profile's ``max_levels``),
+  the exact count ``n_rest`` of values of the reference levels the profile did not keep (recognised by
+  their label hash, :func:`detectors.columns.label_hashes`; the hashes are the profile's, shared), exact
+  null count, exact counts of unseen categories up to ``max_unseen`` distinct labels; further unseen
+  labels are counted together under :data:`OTHER_UNSEEN`. At most ``8 · len(categories) + 8`` bytes
+  plus ``max_unseen`` labels.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from detectors.columns import CategoricalProfile, NumericProfile
+from detectors.columns import CategoricalProfile, NumericProfile, label_hashes
 from detectors.kinds import to_labels, to_numeric, to_numeric_lenient
 
 __all__ = ["OTHER_UNSEEN", "CategoricalWindow", "NumericWindow"]
@@ -308,6 +311,8 @@ class CategoricalWindow:
     n_null: int = 0
     counts: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     unseen: dict[str, int] = field(default_factory=dict)
+    n_rest: int = 0
+    hashes: npt.NDArray[np.uint64] | None = field(default=None, repr=False, compare=False)
     _lookup: dict[Any, int] | None = field(default=None, repr=False, compare=False)
     _labels: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
 
@@ -355,6 +360,7 @@ class CategoricalWindow:
             index=pd.Index(list(col.categories), dtype=object),
             max_unseen=max_unseen,
             counts=np.zeros(len(col.categories), dtype=np.int64),
+            hashes=col.hashes if col.capped else None,
         )
 
     @property
@@ -397,9 +403,20 @@ class CategoricalWindow:
             if arr is not None and found.size:
                 self.counts += np.bincount(found, minlength=len(self.index))
             unseen_mask = (codes_miss < 0) & ~null
+            if unseen_mask.any() and self.hashes is not None:
+                unseen_mask[unseen_mask] = ~self._in_reference(labels[unseen_mask])
             if unseen_mask.any():
                 vc = pd.Series(labels[unseen_mask]).value_counts()
                 self._add_unseen({str(k): int(v) for k, v in vc.items()})
+
+    def _in_reference(self, labels: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
+        """Which (non-null, not kept) labels are reference levels the profile did not keep; counts them."""
+        assert self.hashes is not None
+        h = label_hashes(labels)
+        pos = np.minimum(np.searchsorted(self.hashes, h), self.hashes.size - 1)
+        found = self.hashes[pos] == h
+        self.n_rest += int(found.sum())
+        return np.asarray(found, dtype=bool)
 
     def _add_unseen(self, new: dict[str, int]) -> None:
         for label, count in new.items():
@@ -412,10 +429,12 @@ class CategoricalWindow:
         self.n_rows += other.n_rows
         self.n_null += other.n_null
         self.counts = self.counts + other.counts
+        self.n_rest += other.n_rest
         self._add_unseen(other.unseen)
 
     def meta(self) -> dict[str, Any]:
-        return {"name": self.name, "n_rows": self.n_rows, "n_null": self.n_null, "unseen": self.unseen}
+        return {"name": self.name, "n_rows": self.n_rows, "n_null": self.n_null, "unseen": self.unseen,
+                "n_rest": self.n_rest}
 
     def arrays(self) -> dict[str, npt.NDArray[Any]]:
         return {"counts": self.counts}
@@ -427,6 +446,7 @@ class CategoricalWindow:
         w = cls.empty(col, max_unseen)
         w.n_rows, w.n_null = int(meta["n_rows"]), int(meta["n_null"])
         w.unseen = {str(k): int(v) for k, v in meta["unseen"].items()}
+        w.n_rest = int(meta.get("n_rest", 0))
         w.counts = arrays["counts"].astype(np.int64).copy()
         if w.counts.shape != (len(col.categories),):
             raise ValueError(f"counts of column {col.name!r} do not fit the profile")

@@ -10,16 +10,61 @@ from detectors.report import ColumnResult
 from detectors.result import TestResult
 from detectors.window_columns import CategoricalWindow, NumericWindow
 
-__all__ = ["aligned_counts", "all_null_result", "column_result", "missing_current", "unseen_items", "value_counts"]
+__all__ = [
+    "OTHER_LEVELS",
+    "aligned_counts",
+    "aligned_labels",
+    "all_null_result",
+    "column_result",
+    "missing_current",
+    "top_k_counts",
+    "unseen_items",
+    "value_counts",
+]
+
+#: Label of the bucket of the reference levels a capped profile did not keep.
+OTHER_LEVELS = "<other reference levels>"
 
 
 def aligned_counts(
     col: CategoricalProfile, win: CategoricalWindow
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Reference and current counts over reference categories, then one bucket per unseen category."""
+    """Reference and current counts over the kept reference categories, then (for a profile that capped
+    its categories) one bucket for the reference levels not kept (``col.n_other`` vs ``win.n_rest``),
+    then one bucket per unseen category."""
     unseen = np.array([n for _, n in unseen_items(win)], dtype=np.float64)
-    ref = np.concatenate([col.counts.astype(np.float64), np.zeros(unseen.size)])
-    cur = np.concatenate([win.counts.astype(np.float64), unseen])
+    rest_ref, rest_cur = ([float(col.n_other)], [float(win.n_rest)]) if col.capped else ([], [])
+    ref = np.concatenate([col.counts.astype(np.float64), rest_ref, np.zeros(unseen.size)])
+    cur = np.concatenate([win.counts.astype(np.float64), rest_cur, unseen])
+    return ref, cur
+
+
+def aligned_labels(col: CategoricalProfile, win: CategoricalWindow) -> list[str]:
+    """The labels of the buckets of :func:`aligned_counts`, in its order."""
+    rest = [OTHER_LEVELS] if col.capped else []
+    return list(col.categories) + rest + [k for k, _ in unseen_items(win)]
+
+
+def top_k_counts(
+    col: CategoricalProfile, win: CategoricalWindow, k: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Reference and current counts of the ``k`` most frequent reference categories (by reference count,
+    ties in label order), then one "other" bucket with everything else: the other reference levels
+    (kept or not), and in the current data also the unseen categories.
+
+    >>> import pandas as pd
+    >>> from detectors.columns import CategoricalProfile
+    >>> col = CategoricalProfile.build("c", pd.Series(list("aaaabbbccd")), "categorical")
+    >>> win = CategoricalWindow.empty(col, 10)
+    >>> win.update(pd.Series(list("aabbzz")), source="x")
+    >>> [v.tolist() for v in top_k_counts(col, win, 2)]
+    [[4.0, 3.0, 3.0], [2.0, 2.0, 2.0]]
+    """
+    top = np.sort(np.argsort(-col.counts, kind="stable")[:k])
+    ref_top = col.counts[top].astype(np.float64)
+    cur_top = win.counts[top].astype(np.float64)
+    ref = np.append(ref_top, col.n_valid - ref_top.sum())
+    cur = np.append(cur_top, win.n_valid - cur_top.sum())
     return ref, cur
 
 

@@ -8,7 +8,14 @@ Per column one test gives a p-value and one effect size on a common [0, 1] scale
   cut point). Both come from one pass over the sorted values;
 - categorical: two-sample chi-square on the 2×k contingency table (unseen categories as their own
   buckets; buckets with expected count < 5 pooled); effect = total variation distance
-  TVD = ½ Σ |r_i − c_i| (the largest share of the population whose category set changed);
+  TVD = ½ Σ |r_i − c_i| (the largest share of the population whose category set changed). A
+  high-cardinality column (more than ``top_k`` = 20 reference levels, counted before the profile's cap)
+  is tested on ``top_k + 1`` buckets instead: its ``top_k`` most frequent reference levels and one
+  "other" bucket with everything else (other reference levels and unseen categories), for both the
+  chi-square and the TVD (:func:`~detectors.presets._shared.top_k_counts`): every bucket then holds a
+  stable share of unchanged data, so the TVD of unchanged data shrinks like ``1/sqrt(n)`` instead of
+  staying high on a long tail of rare levels; a shift in the head moves its buckets, a flood of new
+  values moves "other";
 - binary: two-proportion Z-test (chi-square when the current data brings a third value); effect = TVD
   (= |p_ref − p_cur|).
 
@@ -32,17 +39,18 @@ import numpy as np
 from detectors.columns import CategoricalProfile, NumericProfile
 from detectors.kinds import BINARY
 from detectors.multiple_testing import benjamini_hochberg
-from detectors.presets._shared import aligned_counts, all_null_result, missing_current, unseen_items
+from detectors.presets._shared import aligned_counts, all_null_result, missing_current, top_k_counts, unseen_items
 from detectors.report import ColumnResult
 from detectors.stattests.chisquare import chisquare_from_counts
 from detectors.stattests.cramer_von_mises import ReferenceSide, cvm_ks_fast, cvm_pvalue_asymptotic
 from detectors.stattests.ztest import ztest_from_counts
 from detectors.window_columns import CategoricalWindow, NumericWindow
 
-__all__ = ["DEFAULT_ALPHA", "DEFAULT_MIN_EFFECT", "DefaultParams", "adjust", "default_column"]
+__all__ = ["DEFAULT_ALPHA", "DEFAULT_MIN_EFFECT", "DEFAULT_TOP_K", "DefaultParams", "adjust", "default_column"]
 
 DEFAULT_ALPHA = 0.01
 DEFAULT_MIN_EFFECT = 0.05
+DEFAULT_TOP_K = 20
 MIN_EXPECTED = 5.0
 
 
@@ -50,6 +58,7 @@ MIN_EXPECTED = 5.0
 class DefaultParams:
     alpha: float = DEFAULT_ALPHA
     min_effect: float = DEFAULT_MIN_EFFECT
+    top_k: int = DEFAULT_TOP_K
 
 
 def default_column(
@@ -68,7 +77,10 @@ def default_column(
         if win.n_valid == 0:
             return all_null_result(col, win)
         unseen = unseen_items(win)
-        ref, cur_counts = aligned_counts(col, win)
+        if col.kind != BINARY and col.n_levels > params.top_k:
+            ref, cur_counts = top_k_counts(col, win, params.top_k)
+        else:
+            ref, cur_counts = aligned_counts(col, win)
         effect = float(0.5 * np.abs(ref / ref.sum() - cur_counts / cur_counts.sum()).sum())
         present = (ref + cur_counts) > 0
         if col.kind == BINARY and present.sum() <= 2:
