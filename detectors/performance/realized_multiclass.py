@@ -36,7 +36,7 @@ from detectors.performance.config import MULTICLASS, check_metrics
 from detectors.performance.errors import PerformanceInputError
 from detectors.performance.result import MetricValue
 
-__all__ = ["CONFUSION_REPLICATES", "confusion_matrix", "multiclass_metrics", "ovr_auc"]
+__all__ = ["CONFUSION_REPLICATES", "averaged", "confusion_matrix", "confusion_se", "multiclass_metrics", "ovr_auc"]
 
 CONFUSION_REPLICATES = 2000
 _SEED = 20240614
@@ -64,12 +64,22 @@ def averaged(cm: NDArray[Any], metric: str) -> NDArray[np.float64]:
         return np.asarray((per_class * weights).sum(axis=-1) / total)
 
 
-def _bootstrap_cm(cm: NDArray[np.int64], metric: str, confidence: float) -> tuple[float, float]:
+def _replicates(cm: NDArray[np.int64], metric: str) -> NDArray[np.float64]:
     n = int(cm.sum())
     rng = np.random.default_rng(_SEED)
     reps = rng.multinomial(n, cm.ravel() / n, size=CONFUSION_REPLICATES).reshape(-1, *cm.shape)
     values = averaged(reps, metric)
-    values = values[np.isfinite(values)]
+    return values[np.isfinite(values)]
+
+
+def confusion_se(cm: NDArray[np.int64], metric: str) -> float:
+    """Bootstrap standard error (``ddof=1``) of an averaged metric of the confusion matrix ``cm``."""
+    values = _replicates(cm, metric)
+    return float(values.std(ddof=1)) if values.size > 1 else math.nan
+
+
+def _bootstrap_cm(cm: NDArray[np.int64], metric: str, confidence: float) -> tuple[float, float]:
+    values = _replicates(cm, metric)
     if values.size < 2:
         return math.nan, math.nan
     alpha = (1.0 - confidence) / 2.0
