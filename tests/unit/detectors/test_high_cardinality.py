@@ -56,7 +56,7 @@ def test_head_shift_is_drift(issue_case: tuple[ReferenceProfile, pd.DataFrame]) 
     share = top.mean()  # about 0.26: double it by turning other rows into the top id
     rng = np.random.default_rng(3)
     others = np.flatnonzero(~top)
-    items[rng.choice(others, size=int(round(share * items.size)), replace=False)] = "item_0"
+    items[rng.choice(others, size=round(share * items.size), replace=False)] = "item_0"
     col = evaluate(profile, pd.DataFrame({"item": items})).column("item")
     assert col.drifted and col.effect_size is not None and col.effect_size > 0.2
 
