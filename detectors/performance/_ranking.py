@@ -1,6 +1,6 @@
 """Rank statistics from one sort: ROC AUC with DeLong's variance, and average precision.
 
-Scores are sorted once (ascending, stable); ties get midranks, so tied scores count one half, exactly as
+Scores are sorted once (ascending); ties get midranks, so tied scores count one half, exactly as
 scikit-learn's ``roc_auc_score``.
 """
 
@@ -24,8 +24,8 @@ class SortedScores:
 
 
 def sort_scores(scores: NDArray[np.float64], positive: NDArray[np.bool_]) -> SortedScores:
-    """Sort once (stable) and carry the labels along."""
-    order = np.argsort(scores, kind="stable")
+    """Sort once and carry the labels along."""
+    order = np.argsort(scores)  # ties are grouped afterwards: stability is not needed
     return SortedScores(scores[order], positive[order])
 
 

@@ -28,7 +28,7 @@ def _ratio(num: float, den: float) -> float:
 
 def expected_auc(raw: NDArray[np.float64], p: NDArray[np.float64]) -> float:
     """``E[concordant pairs] / E[positive-negative pairs]`` over pairs ``i != j`` ordered by ``raw``."""
-    order = np.argsort(raw, kind="stable")
+    order = np.argsort(raw)
     s, pp = raw[order], p[order]
     q = 1.0 - pp
     starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])

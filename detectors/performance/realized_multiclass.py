@@ -102,7 +102,7 @@ def ovr_auc(proba: NDArray[np.float64], true_idx: NDArray[np.intp], average: str
     psi = np.zeros(n)
     value = 0.0
     for wj, j in zip(w, keep, strict=True):
-        order = np.argsort(proba[:, j], kind="stable")
+        order = np.argsort(proba[:, j])
         pos = true_idx[order] == j
         v10, v01 = placements(SortedScores(proba[order, j], pos))
         auc = float(v10.mean())

@@ -6,6 +6,7 @@ the same ratios of expected counts; ROC AUC differs by design by O(1/n) (see ``d
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -22,6 +23,7 @@ from detectors.performance import (
     performance_drop,
 )
 
+os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")  # no usage analytics from NannyML
 nml = pytest.importorskip("nannyml")
 
 CHUNK = 1000
