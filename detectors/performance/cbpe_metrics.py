@@ -32,10 +32,10 @@ def expected_auc(raw: NDArray[np.float64], p: NDArray[np.float64]) -> float:
     s, pp = raw[order], p[order]
     q = 1.0 - pp
     starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    group_q = np.add.reduceat(q, starts)
-    below = np.cumsum(group_q) - group_q
-    sizes = np.diff(np.r_[starts, s.size])
-    per_row = np.repeat(below + 0.5 * group_q, sizes) - 0.5 * q
+    ends = np.r_[starts[1:], s.size]
+    cum = np.r_[0.0, np.cumsum(q)]
+    below, group_q = cum[starts], cum[ends] - cum[starts]
+    per_row = np.repeat(below + 0.5 * group_q, ends - starts) - 0.5 * q
     numer = float(pp @ per_row)
     denom = float(pp.sum() * q.sum() - pp @ q)
     return _ratio(numer, denom)
