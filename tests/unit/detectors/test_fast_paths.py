@@ -150,7 +150,7 @@ def test_encode_equals_the_column_loop(holes: bool) -> None:
     ref = np.column_stack([rng.normal(size=n), rng.integers(0, 4, n).astype(float), rng.normal(size=n),
                            rng.integers(0, 3, n).astype(float)])
     ref[rng.random(n) < 0.05, 1] = np.nan
-    detector = PCAReconstruction.fit(ref, chunk_size=500, categorical_columns=[1, 3])
+    detector = PCAReconstruction.fit(ref, categorical_columns=[1, 3])
     cur = np.column_stack([rng.normal(size=700), rng.integers(-1, 6, 700).astype(float), rng.normal(size=700),
                            rng.integers(0, 3, 700).astype(float)])
     if holes:
@@ -172,7 +172,7 @@ def test_encode_equals_the_column_loop(holes: bool) -> None:
 def test_category_table_only_for_small_integer_codes() -> None:
     rng = np.random.default_rng(9)
     ref = np.column_stack([rng.normal(size=1000), rng.choice([0.5, 1.0, 2.0], 1000)])
-    detector = PCAReconstruction.fit(ref, chunk_size=200, categorical_columns=[1])
+    detector = PCAReconstruction.fit(ref, categorical_columns=[1])
     assert _category_table(detector._encoding) is None  # 0.5 is no index: the search path
     cur = np.column_stack([rng.normal(size=50), rng.choice([0.5, 1.0, 3.0, np.nan], 50)])
     assert np.array_equal(_encode(cur, detector._encoding), plain_encode(cur, detector._encoding))

@@ -10,10 +10,11 @@ import pytest
 
 from detectors import ProfileFormatError, ReferenceProfile, WindowState, evaluate
 from detectors._container import pack, unpack
-from detectors.joint import default_chunk_size, usable_columns
+from detectors.joint import MIN_REFERENCE_ROWS, fit_joint, usable_columns
+from detectors.profile import FORMAT_VERSION
 
 N_REF = 20_000
-WINDOW = 2_000  # = default_chunk_size(N_REF): the window size the band is calibrated for
+WINDOW = 2_000
 
 
 def frame(n: int, rho: float, seed: int) -> pd.DataFrame:
@@ -33,8 +34,40 @@ def profile() -> ReferenceProfile:
 def test_profile_fits_the_detector_on_usable_columns(profile: ReferenceProfile) -> None:
     assert profile.multivariate is not None
     assert profile.multivariate_columns == ("a", "b", "c", "d", "k")
-    assert profile.multivariate.chunk_size == default_chunk_size(N_REF) == WINDOW
-    assert 0 <= profile.multivariate.threshold_lower < profile.multivariate.threshold_upper
+    lower, upper = profile.multivariate.thresholds(WINDOW)
+    assert 0 <= lower < upper
+    with pytest.raises(ValueError, match="chunk_size"):
+        fit_joint(frame(1000, 0.8, 0), profile.columns, chunk_size=100)
+
+
+def independent(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    cols: dict[str, object] = {f"x{i}": rng.normal(size=n) for i in range(40)}
+    cols.update({f"c{i}": rng.integers(0, 20, n).astype(str) for i in range(10)})
+    return pd.DataFrame(cols)
+
+
+def test_unchanged_independent_columns_do_not_alarm_issue_20() -> None:
+    """Issue #20 end to end: 40 independent normal and 10 categorical columns (20 levels), a 20k reference,
+    1k windows of unchanged data. The in-sample chunk band flagged all of them (statistic 4.16-4.19 vs
+    [4.03, 4.11]); at a 0.1% rate, 2 alarms in 20 windows have probability 2e-4."""
+    profile = ReferenceProfile.build(independent(N_REF, 0))
+    results = [evaluate(profile, independent(1_000, 100 + i)).multivariate for i in range(20)]
+    assert all(r is not None and r.n_rows == 1_000 for r in results)
+    assert sum(bool(r.drifted) for r in results if r is not None) <= 1
+
+
+def test_verdict_holds_for_the_window_size_and_none_below_the_minimum(profile: ReferenceProfile) -> None:
+    detector = profile.multivariate
+    assert detector is not None
+    for n in (200, 1_000, 5_000):
+        report = evaluate(profile, frame(n, 0.8, seed=40 + n)).multivariate
+        assert report is not None and report.n_rows == n
+        assert (report.lower, report.upper) == detector.thresholds(n)
+    small = evaluate(profile, frame(150, 0.0, seed=41))
+    assert small.multivariate is not None and small.multivariate.drifted is None
+    assert small.to_dict()["multivariate"]["drifted"] is None
+    assert small.to_dict()["multivariate"]["upper"] is None  # NaN band: null in JSON
 
 
 def test_correlation_change_is_caught_only_by_the_multivariate_test(profile: ReferenceProfile) -> None:
@@ -68,7 +101,8 @@ def test_window_state_streaming_merge_and_checkpoint_match_the_frame(profile: Re
 
 def test_no_detector_when_switched_off_too_small_or_too_few_columns() -> None:
     assert ReferenceProfile.build(frame(5000, 0.8, 0), multivariate=False).multivariate is None
-    assert ReferenceProfile.build(frame(199, 0.8, 0)).multivariate is None  # < two chunks of 100 rows
+    assert ReferenceProfile.build(frame(MIN_REFERENCE_ROWS - 1, 0.8, 0)).multivariate is None
+    assert ReferenceProfile.build(frame(MIN_REFERENCE_ROWS, 0.8, 0)).multivariate is not None
     one = frame(5000, 0.8, 0)[["a"]].assign(const=1.0)
     p = ReferenceProfile.build(one)
     assert usable_columns(p.columns) == ("a",) and p.multivariate is None
@@ -95,13 +129,14 @@ def test_round_trip_keeps_the_detector(profile: ReferenceProfile, tmp_path: pyte
 
 
 def test_old_format_version_and_tampered_detector_are_rejected(profile: ReferenceProfile) -> None:
-    header, arrays = unpack(profile.to_bytes(), source="t", expected_format="driftwarden-profile", max_version=2)
+    header, arrays = unpack(profile.to_bytes(), source="t", expected_format="driftwarden-profile",
+                            max_version=FORMAT_VERSION)
     old = {**header, "format_version": 1}
     del old["multivariate"]
     with pytest.raises(ProfileFormatError, match=r"format_version 1 is no longer supported.*rebuild"):
         ReferenceProfile.from_bytes(pack(old, arrays), source="old.npz")
     tampered = json.loads(json.dumps(header))
-    tampered["multivariate"]["detector"]["n_sigma"] = 0.5
+    tampered["multivariate"]["detector"]["band"]["alpha"] = 0.5
     with pytest.raises(ProfileFormatError, match="content hash mismatch"):
         ReferenceProfile.from_bytes(pack(tampered, arrays))
     broken = json.loads(json.dumps(header))
