@@ -77,15 +77,24 @@ def main() -> None:
     print(f"{'rows':>7} {'realized':>9} {'sklearn':>9} {'ratio':>6} {'cbpe':>8} {'nannyml':>9} {'speedup':>8}")
     for n in (1_000, 10_000, 100_000):
         s, y = _data(rng, n)
-        theirs = nml.CBPE(y_pred_proba="p", y_pred="yp", y_true="y", problem_type="classification_binary",
-                          metrics=METRICS, chunk_size=n)
+        theirs = nml.CBPE(
+            y_pred_proba="p",
+            y_pred="yp",
+            y_true="y",
+            problem_type="classification_binary",
+            metrics=METRICS,
+            chunk_size=n,
+        )
         theirs.fit(pd.DataFrame({"p": s_ref, "yp": (s_ref >= 0.5).astype(int), "y": y_ref}))
         window = pd.DataFrame({"p": s, "yp": (s >= 0.5).astype(int)})
         t_real = _time(lambda s=s, y=y: binary_metrics(y, s), args.repeats)
         t_sk = _time(lambda s=s, y=y: _sklearn(y, s), args.repeats)
         t_cbpe = _time(lambda s=s: ours.estimate(s), args.repeats)
         t_nml = _time(lambda t=theirs, w=window: t.estimate(w), max(3, args.repeats // 2))
-        print(f"{n:>7} {t_real:>9.2f} {t_sk:>9.2f} {t_real / t_sk:>6.2f} {t_cbpe:>8.2f} {t_nml:>9.1f} {t_nml / t_cbpe:>7.0f}x")
+        print(
+            f"{n:>7} {t_real:>9.2f} {t_sk:>9.2f} {t_real / t_sk:>6.2f} {t_cbpe:>8.2f} {t_nml:>9.1f}"
+            f" {t_nml / t_cbpe:>7.0f}x"
+        )
 
 
 if __name__ == "__main__":

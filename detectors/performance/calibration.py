@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -70,12 +71,14 @@ def _equal_count_ece(y: NDArray[np.float64], p: NDArray[np.float64], bins: int) 
     order = np.argsort(p)
     ps, ys = p[order], y[order]
     total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in pairwise(edges):
         total += (hi - lo) / n * abs(float(ps[lo:hi].mean()) - float(ys[lo:hi].mean()))
     return total
 
 
-def needs_calibration(target: NDArray[np.float64], scores: NDArray[np.float64], *, bins: int = 10, splits: int = 10) -> bool:
+def needs_calibration(
+    target: NDArray[np.float64], scores: NDArray[np.float64], *, bins: int = 10, splits: int = 10
+) -> bool:
     """Whether isotonic calibration lowers the cross-validated ECE (rule in the module docstring).
 
     ``target`` is 0/1 (the one-vs-rest target for a multiclass column).

@@ -86,7 +86,9 @@ class CBPE:
         band_sigmas: float = 3.0,
     ) -> None:
         if check_task(task) not in (BINARY, MULTICLASS):
-            raise InvalidParameterError("task", task, f"{BINARY!r} or {MULTICLASS!r} (no CBPE for regression)", where="CBPE")
+            raise InvalidParameterError(
+                "task", task, f"{BINARY!r} or {MULTICLASS!r} (no CBPE for regression)", where="CBPE"
+            )
         if task == MULTICLASS and (classes is None or len(classes) < 2):
             raise InvalidParameterError("classes", classes, "at least 2 classes in score-column order", where="CBPE")
         if not (isinstance(band_sigmas, int | float) and band_sigmas > 0):
@@ -121,7 +123,9 @@ class CBPE:
         calibrators: list[Isotonic | None] = []
         for j in range(targets.shape[1]):
             column = scores if scores.ndim == 1 else scores[:, j]
-            calibrators.append(Isotonic.fit(column, targets[:, j]) if needs_calibration(targets[:, j], column) else None)
+            calibrators.append(
+                Isotonic.fit(column, targets[:, j]) if needs_calibration(targets[:, j], column) else None
+            )
         self._calibrators = calibrators
         values, errors = reference_errors(self, scores, targets)
         self._reference_values, self._reference_se, self._n_reference = values, errors, n
@@ -182,9 +186,15 @@ class CBPE:
         raw = self._scores(scores, "CBPE.estimate(scores)")
         n = raw.shape[0]
         if n == 0:
-            return {m: MetricEstimate(m, math.nan, math.nan, math.nan, math.nan, 0, "empty window") for m in self.metrics}
+            return {
+                m: MetricEstimate(m, math.nan, math.nan, math.nan, math.nan, 0, "empty window") for m in self.metrics
+            }
         p = self.calibrate(raw)
-        values = binary_estimates(raw, p, self.threshold, self.metrics) if self.task == BINARY else multiclass_estimates(raw, p, self.metrics)
+        values = (
+            binary_estimates(raw, p, self.threshold, self.metrics)
+            if self.task == BINARY
+            else multiclass_estimates(raw, p, self.metrics)
+        )
         out: dict[str, MetricEstimate] = {}
         for name in self.metrics:
             value = values[name]
@@ -205,8 +215,12 @@ class CBPE:
             "kind": "cbpe",
             "version": STATE_VERSION,
             "params": {
-                "task": self.task, "classes": self.classes, "positive_class": self.positive_class,
-                "threshold": self.threshold, "metrics": list(self.metrics), "band_sigmas": self.band_sigmas,
+                "task": self.task,
+                "classes": self.classes,
+                "positive_class": self.positive_class,
+                "threshold": self.threshold,
+                "metrics": list(self.metrics),
+                "band_sigmas": self.band_sigmas,
             },
             "state": {
                 "calibrators": [None if c is None else c.to_dict() for c in self._calibrators],
@@ -226,14 +240,19 @@ class CBPE:
             Wrong kind or version, or a missing or malformed key (named in the message).
         """
         if data.get("kind") != "cbpe" or data.get("version") != STATE_VERSION:
-            raise ProfileFormatError("CBPE.from_dict", f"expected kind 'cbpe' version {STATE_VERSION}, got "
-                                     f"{data.get('kind')!r} version {data.get('version')!r}")
+            raise ProfileFormatError(
+                "CBPE.from_dict",
+                f"expected kind 'cbpe' version {STATE_VERSION}, got "
+                f"{data.get('kind')!r} version {data.get('version')!r}",
+            )
         try:
             est = cls(**data["params"])
             state = data["state"]
             est._calibrators = [None if c is None else Isotonic.from_dict(c) for c in state["calibrators"]]
             est._reference_se = {k: math.nan if v is None else float(v) for k, v in state["reference_se"].items()}
-            est._reference_values = {k: math.nan if v is None else float(v) for k, v in state["reference_values"].items()}
+            est._reference_values = {
+                k: math.nan if v is None else float(v) for k, v in state["reference_values"].items()
+            }
             est._n_reference = int(state["n_reference"])
         except KeyError as exc:
             raise ProfileFormatError("CBPE.from_dict", f"missing key {exc.args[0]!r}") from None

@@ -51,7 +51,9 @@ def _rates(tp: float, fp: float, fn: float, tn: float) -> dict[str, float]:
     }
 
 
-def binary_estimates(raw: NDArray[np.float64], p: NDArray[np.float64], threshold: float, metrics: Sequence[str]) -> dict[str, float]:
+def binary_estimates(
+    raw: NDArray[np.float64], p: NDArray[np.float64], threshold: float, metrics: Sequence[str]
+) -> dict[str, float]:
     """Estimated binary metrics from raw scores (order, predictions) and calibrated ``p``."""
     pred = raw >= threshold
     tp = float(p[pred].sum())
@@ -65,7 +67,7 @@ def binary_estimates(raw: NDArray[np.float64], p: NDArray[np.float64], threshold
 
 
 def _expected_averaged(pred: NDArray[np.intp], p: NDArray[np.float64], metric: str) -> float:
-    n, k = p.shape
+    k = p.shape[1]
     onehot = pred[:, None] == np.arange(k)[None, :]
     tp = (p * onehot).sum(axis=0)
     predicted = onehot.sum(axis=0).astype(np.float64)
@@ -101,7 +103,9 @@ def _wald(m: float, n_rel: float) -> float:
     return math.sqrt(m * (1.0 - m) / n_rel) if n_rel > 0 and math.isfinite(m) else math.nan
 
 
-def reference_errors(est: CBPE, scores: NDArray[np.float64], targets: NDArray[np.float64]) -> tuple[dict[str, float], dict[str, float]]:
+def reference_errors(
+    est: CBPE, scores: NDArray[np.float64], targets: NDArray[np.float64]
+) -> tuple[dict[str, float], dict[str, float]]:
     """Realized metrics of the reference and their standard errors (the ``reference_se`` of the band)."""
     values: dict[str, float] = {}
     errors: dict[str, float] = {}

@@ -39,12 +39,28 @@ TASKS: Final = (BINARY, MULTICLASS, REGRESSION)
 METRICS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
         BINARY: (
-            "accuracy", "precision", "recall", "f1", "specificity", "roc_auc", "average_precision",
-            "log_loss", "brier", "ece",
+            "accuracy",
+            "precision",
+            "recall",
+            "f1",
+            "specificity",
+            "roc_auc",
+            "average_precision",
+            "log_loss",
+            "brier",
+            "ece",
         ),
         MULTICLASS: (
-            "accuracy", "precision_macro", "precision_weighted", "recall_macro", "recall_weighted",
-            "f1_macro", "f1_weighted", "roc_auc_macro", "roc_auc_weighted", "log_loss",
+            "accuracy",
+            "precision_macro",
+            "precision_weighted",
+            "recall_macro",
+            "recall_weighted",
+            "f1_macro",
+            "f1_weighted",
+            "roc_auc_macro",
+            "roc_auc_weighted",
+            "log_loss",
         ),
         REGRESSION: ("mae", "rmse", "mape", "r2"),
     }
@@ -64,8 +80,15 @@ CBPE_METRICS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
         BINARY: ("accuracy", "precision", "recall", "f1", "specificity", "roc_auc"),
         MULTICLASS: (
-            "accuracy", "precision_macro", "precision_weighted", "recall_macro", "recall_weighted",
-            "f1_macro", "f1_weighted", "roc_auc_macro", "roc_auc_weighted",
+            "accuracy",
+            "precision_macro",
+            "precision_weighted",
+            "recall_macro",
+            "recall_weighted",
+            "f1_macro",
+            "f1_weighted",
+            "roc_auc_macro",
+            "roc_auc_weighted",
         ),
         REGRESSION: (),
     }
@@ -83,7 +106,9 @@ def check_task(task: object) -> str:
     return str(task)
 
 
-def check_metrics(task: str, metrics: Iterable[str] | None, *, allowed: Mapping[str, tuple[str, ...]] = METRICS) -> tuple[str, ...]:
+def check_metrics(
+    task: str, metrics: Iterable[str] | None, *, allowed: Mapping[str, tuple[str, ...]] = METRICS
+) -> tuple[str, ...]:
     """Validate metric names for ``task``; ``None`` gives :data:`DEFAULT_METRICS` (restricted to ``allowed``).
 
     Raises

@@ -84,20 +84,35 @@ def performance_drop(window: MetricValue, reference: float, *, max_drop: float, 
     True
     """
     if not (math.isfinite(max_drop) and max_drop >= 0):
-        raise InvalidParameterError("max_drop", max_drop, "a finite number >= 0", where=f"performance_drop({window.metric})")
+        raise InvalidParameterError(
+            "max_drop", max_drop, "a finite number >= 0", where=f"performance_drop({window.metric})"
+        )
     if min_labels < 1:
-        raise InvalidParameterError("min_labels", min_labels, "an integer >= 1", where=f"performance_drop({window.metric})")
+        raise InvalidParameterError(
+            "min_labels", min_labels, "an integer >= 1", where=f"performance_drop({window.metric})"
+        )
     if not math.isfinite(reference):
-        raise InvalidParameterError("reference", reference, "a finite number", where=f"performance_drop({window.metric})")
-    if window.metric in LOWER_IS_BETTER:
-        degradation = window.lower - reference
-    else:
-        degradation = reference - window.upper
+        raise InvalidParameterError(
+            "reference", reference, "a finite number", where=f"performance_drop({window.metric})"
+        )
+    lower_better = window.metric in LOWER_IS_BETTER
+    degradation = window.lower - reference if lower_better else reference - window.upper
     reason = None
     if window.n < min_labels:
         reason = f"{window.n} labelled rows < min_labels {min_labels}"
     elif not math.isfinite(degradation):
         reason = window.reason or "interval undefined"
     dropped = reason is None and degradation > max_drop
-    return DropResult(window.metric, float(reference), window.value, window.lower, window.upper, degradation,
-                      float(max_drop), window.n, min_labels, dropped, reason)
+    return DropResult(
+        window.metric,
+        float(reference),
+        window.value,
+        window.lower,
+        window.upper,
+        degradation,
+        float(max_drop),
+        window.n,
+        min_labels,
+        dropped,
+        reason,
+    )

@@ -1,11 +1,11 @@
 """Errors of the performance core, in the tree of :mod:`detectors.errors`::
 
-    DetectorError (ValueError)
-    ├── UnknownNameError            a task or metric name that does not exist (lists the valid ones)
-    ├── InvalidParameterError       threshold, min_labels, max_drop, confidence... out of domain
-    ├── PerformanceInputError       arrays of different lengths, non-finite scores, unknown labels
-    ├── NotFittedError              CBPE.estimate() before fit()
-    └── ProfileFormatError          CBPE.from_dict() got a foreign or corrupt payload
+DetectorError (ValueError)
+├── UnknownNameError            a task or metric name that does not exist (lists the valid ones)
+├── InvalidParameterError       threshold, min_labels, max_drop, confidence... out of domain
+├── PerformanceInputError       arrays of different lengths, non-finite scores, unknown labels
+├── NotFittedError              CBPE.estimate() before fit()
+└── ProfileFormatError          CBPE.from_dict() got a foreign or corrupt payload
 """
 
 from __future__ import annotations

@@ -79,7 +79,9 @@ def _f1(tp: int, fp: int, fn: int, n: int, confidence: float) -> MetricValue:
     if m == 0:
         return _undefined("f1", n, confidence, "wilson", "no positive label and no positive prediction")
     lo_q, hi_q = wilson(tp, m, z_value(confidence))
-    return MetricValue("f1", 2 * tp / (2 * tp + fp + fn), 2 * lo_q / (1 + lo_q), 2 * hi_q / (1 + hi_q), n, confidence, "wilson")
+    return MetricValue(
+        "f1", 2 * tp / (2 * tp + fp + fn), 2 * lo_q / (1 + lo_q), 2 * hi_q / (1 + hi_q), n, confidence, "wilson"
+    )
 
 
 def _bins(p: NDArray[np.float64]) -> NDArray[np.intp]:
@@ -90,7 +92,10 @@ def _bins(p: NDArray[np.float64]) -> NDArray[np.intp]:
 def expected_calibration_error(
     y: NDArray[np.float64], p: NDArray[np.float64], weights: NDArray[np.float64] | None = None
 ) -> float:
-    """``ECE = sum_b |sum_{i in b} w_i y_i - sum_{i in b} w_i p_i| / sum_i w_i`` over :data:`ECE_BINS` equal-width bins."""
+    """``ECE = sum_b |sum_{i in b} w_i y_i - sum_{i in b} w_i p_i| / sum_i w_i``.
+
+    Over :data:`ECE_BINS` equal-width bins.
+    """
     b = _bins(p)
     w = np.ones_like(p) if weights is None else weights
     total = float(w.sum())

@@ -160,7 +160,9 @@ def multiclass_metrics(
             if math.isfinite(auc):
                 out[name] = MetricValue(name, auc, *clip01(*normal_interval(auc, se, z)), n, confidence, "delong")
             else:
-                out[name] = MetricValue(name, auc, math.nan, math.nan, n, confidence, "delong", "single class in window")
+                out[name] = MetricValue(
+                    name, auc, math.nan, math.nan, n, confidence, "delong", "single class in window"
+                )
         elif name == "log_loss":
             losses = -np.log(np.clip(p[np.arange(n), true_idx], _EPS, 1.0 - _EPS))
             value, lo, hi = mean_interval(losses, z)

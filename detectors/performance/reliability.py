@@ -60,8 +60,15 @@ def compare(estimate: MetricEstimate, realized: MetricValue) -> EstimateCheck | 
     if not (math.isfinite(estimate.value) and math.isfinite(realized.value)):
         return None
     outside = realized.value < estimate.lower or realized.value > estimate.upper
-    return EstimateCheck(estimate.metric, estimate.value, realized.value, estimate.lower, estimate.upper,
-                         estimate.value - realized.value, bool(outside))
+    return EstimateCheck(
+        estimate.metric,
+        estimate.value,
+        realized.value,
+        estimate.lower,
+        estimate.upper,
+        estimate.value - realized.value,
+        bool(outside),
+    )
 
 
 def assess_reliability(checks: Sequence[EstimateCheck], *, window: int = 5, max_outside: int = 3) -> Reliability:
@@ -81,7 +88,9 @@ def assess_reliability(checks: Sequence[EstimateCheck], *, window: int = 5, max_
     if window < 1:
         raise InvalidParameterError("window", window, "an integer >= 1", where="assess_reliability")
     if not 1 <= max_outside <= window:
-        raise InvalidParameterError("max_outside", max_outside, f"an integer in [1, {window}]", where="assess_reliability")
+        raise InvalidParameterError(
+            "max_outside", max_outside, f"an integer in [1, {window}]", where="assess_reliability"
+        )
     metrics = {c.metric for c in checks}
     if len(metrics) > 1:
         raise InvalidParameterError("checks", sorted(metrics), "checks of a single metric", where="assess_reliability")

@@ -49,8 +49,14 @@ def test_binary_agrees_with_nannyml() -> None:
     s, y = _binary(rng, 10_000, 0.0)
     sa, _ = _binary(rng, 5 * CHUNK, 0.6)
     ref = pd.DataFrame({"p": s, "yp": (s >= 0.5).astype(int), "y": y})
-    theirs = nml.CBPE(y_pred_proba="p", y_pred="yp", y_true="y", problem_type="classification_binary",
-                      metrics=BIN_METRICS, chunk_size=CHUNK)
+    theirs = nml.CBPE(
+        y_pred_proba="p",
+        y_pred="yp",
+        y_true="y",
+        problem_type="classification_binary",
+        metrics=BIN_METRICS,
+        chunk_size=CHUNK,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theirs.fit(ref)
@@ -58,7 +64,7 @@ def test_binary_agrees_with_nannyml() -> None:
     ours = CBPE("binary_classification").fit(s, y)
     assert ours.calibrated == (theirs.needs_calibration,)
     for i in range(5):
-        est = ours.estimate(sa[i * CHUNK:(i + 1) * CHUNK])
+        est = ours.estimate(sa[i * CHUNK : (i + 1) * CHUNK])
         for m in BIN_METRICS:
             assert abs(est[m].value - expected[m][i]) < 0.01, (m, i, est[m].value, expected[m][i])
 
@@ -82,17 +88,28 @@ def test_multiclass_agrees_with_nannyml_string_classes() -> None:
     frame["yp"], frame["y"] = np.array(classes)[p.argmax(axis=1)], lab
     ana = pd.DataFrame({f"p_{c}": pa[:, j] for j, c in enumerate(classes)})
     ana["yp"] = np.array(classes)[pa.argmax(axis=1)]
-    theirs = nml.CBPE(y_pred_proba=cols, y_pred="yp", y_true="y", problem_type="classification_multiclass",
-                      metrics=metrics, chunk_size=CHUNK)
+    theirs = nml.CBPE(
+        y_pred_proba=cols,
+        y_pred="yp",
+        y_true="y",
+        problem_type="classification_multiclass",
+        metrics=metrics,
+        chunk_size=CHUNK,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theirs.fit(frame)
     expected = _nannyml(theirs, ana, metrics)
     ours = CBPE("multiclass_classification", classes=classes).fit(p, lab)
-    names = {"roc_auc": "roc_auc_macro", "f1": "f1_macro", "precision": "precision_macro",
-             "recall": "recall_macro", "accuracy": "accuracy"}
+    names = {
+        "roc_auc": "roc_auc_macro",
+        "f1": "f1_macro",
+        "precision": "precision_macro",
+        "recall": "recall_macro",
+        "accuracy": "accuracy",
+    }
     for i in range(3):
-        est = ours.estimate(pa[i * CHUNK:(i + 1) * CHUNK])
+        est = ours.estimate(pa[i * CHUNK : (i + 1) * CHUNK])
         for m, ours_name in names.items():
             assert abs(est[ours_name].value - expected[m][i]) < 0.01, (m, i, est[ours_name].value, expected[m][i])
 
