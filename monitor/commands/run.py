@@ -4,6 +4,10 @@ With ``--source kafka`` (the default) it joins the consumer group ``DRIFTWARDEN_
 predictions and outcomes topics and runs until SIGTERM/SIGINT (persist, commit, exit 0). With a file
 (``.jsonl`` or ``.parquet``) it runs the same pipeline to the end of the file, closes the last windows and
 exits. ``/metrics`` and ``/healthz`` are served on ``DRIFTWARDEN_METRICS_PORT`` (0 = off).
+
+The configuration and the reference files it names are validated first (one line on stderr, exit 2); only
+then is the database's schema upgraded (``--no-migrate``: required at the newest revision) and the broker
+contacted.
 """
 
 from __future__ import annotations
