@@ -10,7 +10,8 @@ Per column one test gives a p-value and one effect size on a common [0, 1] scale
   buckets; buckets with expected count < 5 pooled); effect = total variation distance
   TVD = ½ Σ |r_i − c_i| (the largest share of the population whose category set changed). A
   high-cardinality column (more than ``top_k`` = 20 reference levels, counted before the profile's cap)
-  is tested on ``top_k + 1`` buckets instead: its ``top_k`` most frequent reference levels and one
+  is tested on ``top_k + 1`` buckets instead: its ``top_k`` most frequent kept reference levels (by
+  their count in reference and window together, which keeps the chi-square valid) and one
   "other" bucket with everything else (other reference levels and unseen categories), for both the
   chi-square and the TVD (:func:`~detectors.presets._shared.top_k_counts`): every bucket then holds a
   stable share of unchanged data, so the TVD of unchanged data shrinks like ``1/sqrt(n)`` instead of

@@ -146,9 +146,11 @@ def test_top_k_buckets_and_override(issue_case: tuple[ReferenceProfile, pd.DataF
     win = WindowState.from_frame(profile, cur).categorical("item")
     ref, cur_counts = top_k_counts(col, win, 20)
     assert ref.size == cur_counts.size == 21 and ref.sum() == 20_000 and cur_counts.sum() == 5000
-    # the buckets are the 20 largest reference counts, by hand from the raw reference
-    raw = pd.Series(_items(np.random.default_rng(21), 20_000)).value_counts()
-    assert sorted(ref[:-1].tolist(), reverse=True) == raw.iloc[:20].tolist()
+    # the buckets are the 20 largest pooled counts, by hand from the raw data
+    raw_ref = pd.Series(_items(np.random.default_rng(21), 20_000)).value_counts()
+    pooled = raw_ref.add(cur["item"].value_counts(), fill_value=0).sort_values(ascending=False, kind="stable")
+    assert sorted((ref[:-1] + cur_counts[:-1]).tolist(), reverse=True) == pooled.iloc[:20].tolist()
+    assert ref[:-1].tolist() == raw_ref[sorted(pooled.index[:20])].tolist()
     report = evaluate(profile, cur, overrides={"top_k": 5})
     assert report.column("item").effect_size is not None and report.column("item").effect_size < 0.05
 
