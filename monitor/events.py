@@ -192,7 +192,8 @@ def decode_outcome(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Outcome
         raise too_deep(raw, OutcomeEvent) from None
     if event.label is None and not event.outcomes:
         raise EventDecodeError(
-            f"outcome event {event.event_id!r} has neither a label nor any business outcome",
+            f"outcome event {event.event_id!r} has neither a label nor any business outcome (fields 'label', "
+            "'outcomes')",
             kind="no_outcome",
             field="label",
             value="None",
