@@ -11,7 +11,8 @@ Severity rules (``policy`` = the model's :class:`~monitor.config.AlertPolicy`; `
     A prediction column's test says drifted: critical (the model's output moved).
 ``multivariate_drift``
     The drift report's joint PCA-reconstruction verdict (``detectors.joint``) says drifted, i.e. the
-    window's mean reconstruction error is outside ``[lower, upper]`` calibrated on reference chunks:
+    window's mean reconstruction error is outside the band ``[lower, upper]`` set out of sample on the
+    reference for the window's row count (no verdict below 200 rows):
     warning (a change in how features move together, possibly with no single column drifting).
 ``prediction_near_constant`` (feature = score column)
     The window's score std < ``prediction.near_constant_std_ratio`` x the reference std (with at least
