@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ReportError", "decode_sample", "reference_frame", "window_report_html"]
+__all__ = ["ReportError", "decode_sample", "evidently_report_html", "reference_frame", "window_report_html"]
 
 #: Rows of the rebuilt reference frame (the report compares distributions, so a few thousand is plenty).
 DEFAULT_REFERENCE_ROWS = 5000
@@ -104,9 +104,6 @@ def window_report_html(
     ``kinds`` (column -> ``numeric``/``categorical``/``binary``/``boolean``) defaults to the profile's kinds;
     only columns present in both the sample and the profile are compared.
     """
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataDriftPreset, DataSummaryPreset
-
     kinds = dict(kinds or profile.kinds)
     shared = [c for c in profile.names if c in current.columns and c in kinds]
     if not shared:
@@ -114,9 +111,21 @@ def window_report_html(
             f"{title}: the sample's columns {sorted(map(str, current.columns))} share none with the reference "
             f"profile's {sorted(profile.names)}"
         )
+    reference = reference_frame(profile, reference_rows, shared)
+    return evidently_report_html(reference, current, {c: kinds[c] for c in shared}, title=title)
+
+
+def evidently_report_html(reference: pd.DataFrame, current: pd.DataFrame, kinds: Mapping[str, str], *,
+                          title: str) -> str:
+    """Evidently's data-drift + data-summary report of ``current`` against ``reference`` over the columns of
+    ``kinds`` (column -> ``numeric``; any other kind is categorical), as HTML."""
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset, DataSummaryPreset
+
+    shared = list(kinds)
     numeric = [c for c in shared if kinds[c] == "numeric"]
     categorical = [c for c in shared if c not in numeric]
-    reference = reference_frame(profile, reference_rows, shared)
+    reference = reference[shared].copy()
     current = current[shared].copy()
     for frame in (reference, current):
         for c in numeric:
