@@ -1,10 +1,12 @@
 """``driftwarden reference build|list``: build a reference profile from training data and register it.
 
-``reference build MODEL --from training.parquet [--config FILE]`` reads the Parquet file batch by batch
-(progress bar), profiles the model's columns (with ``--config``: its features with their kinds and its
-prediction columns; without: every column, kinds inferred) and stores the profile in
+``reference build MODEL --from training.parquet [--config FILE]`` reads the training data (Parquet batch by
+batch with a progress bar, CSV or JSON Lines; :func:`monitor.check.read_table`), profiles the model's
+columns (with ``--config``: its features with their kinds and its prediction columns; without: every
+column, kinds inferred) and stores the profile in
 ``reference_profiles`` with its content hash and the next version number. Building the same data twice
-registers nothing new.
+registers nothing new. With ``--out FILE`` the profile is saved to that file instead (no database), for
+``driftwarden check FILE today.parquet``.
 """
 
 from __future__ import annotations
@@ -16,79 +18,49 @@ import typer
 
 from monitor.cli_support import AppState, fail, migrate_option, prepare_database, safe_url
 
-__all__ = ["build_reference", "register"]
+__all__ = ["build_profile", "build_reference", "register"]
 
 
-def _read_parquet(path: Path, columns: list[str] | None, progress: bool) -> Any:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    from tqdm import tqdm
+def build_profile(model: str, data: Path, config_path: Path | None, progress: bool = True) -> Any:
+    """The reference profile of ``model`` from training ``data`` (Parquet, CSV or JSON Lines); exits 2 on bad
+    input with one line naming the file (and the column).
+
+    With ``config_path``: the model's columns with their configured kinds, multivariate detector on the
+    features (:func:`monitor.check.profile_for_model`, the same as ``check --config``); without: every
+    column, kinds inferred.
+    """
+    from detectors import ColumnError, DetectorError, ReferenceProfile
+    from monitor.check import CheckInputError, load_model, profile_for_model, read_table
 
     try:
-        parquet = pq.ParquetFile(path)
-    except FileNotFoundError:
-        fail(f"training data {str(path)!r} does not exist")
-    except (OSError, pa.ArrowInvalid) as exc:
-        fail(f"training data {str(path)!r} is not a readable Parquet file: {exc}")
-    available = parquet.schema_arrow.names
-    if columns is not None:
-        columns = [c for c in columns if c in available]
-    batches = []
-    bar = tqdm(total=parquet.metadata.num_rows, unit="row", desc=f"reading {path.name}", disable=not progress)
-    try:
-        for batch in parquet.iter_batches(batch_size=65_536, columns=columns):
-            batches.append(batch)
-            bar.update(batch.num_rows)
-    except (OSError, pa.ArrowInvalid) as exc:
-        fail(f"training data {str(path)!r} could not be read: {exc}")
-    finally:
-        bar.close()
-    schema = parquet.schema_arrow if columns is None else pa.schema([parquet.schema_arrow.field(c) for c in columns])
-    return pa.Table.from_batches(batches, schema=schema).to_pandas()
+        if config_path is None:
+            frame = read_table(data, progress=progress)
+            try:
+                return ReferenceProfile.build(frame, progress=progress)
+            except ColumnError as exc:
+                raise CheckInputError(f"{data}: column {exc.column!r}: {exc.problem}") from exc
+            except DetectorError as exc:
+                raise CheckInputError(f"{data}: {exc}") from exc
+        model_cfg = load_model(config_path, model)
+        frame = read_table(data, list(model_cfg.columns), progress=progress)
+        return profile_for_model(frame, model_cfg, source=str(data), progress=progress)
+    except CheckInputError as exc:
+        fail(str(exc))
 
 
 def build_reference(model: str, data: Path, config_path: Path | None, database_url: str,
                     progress: bool = True, migrate: bool | None = None) -> tuple[int, str, int, list[str], bool]:
     """Build and register; ``(version, content_hash, n_rows, columns, created)``. Exits 2 on bad input.
 
-    The config and the training data are read and profiled before the database is opened, so bad input
-    leaves the database untouched. Then, with ``migrate=True`` the schema is upgraded to the newest
-    revision, with ``migrate=False`` a schema not at the newest revision is refused
+    The config and the training data are read and profiled (:func:`build_profile`) before the database is
+    opened, so bad input leaves the database untouched. Then, with ``migrate=True`` the schema is upgraded
+    to the newest revision, with ``migrate=False`` a schema not at the newest revision is refused
     (:func:`~monitor.cli_support.prepare_database`); ``None`` uses the database as it is.
     """
-    from detectors import DetectorError, ReferenceProfile
-    from monitor.config import ConfigError, load_config
     from monitor.db import make_engine, session_factory
     from monitor.store.references import register_reference
 
-    kinds: dict[str, str] | None = None
-    wanted: list[str] | None = None
-    features: set[str] = set()
-    if config_path is not None:
-        try:
-            config = load_config(config_path)
-        except ConfigError as exc:
-            fail(str(exc))
-        model_cfg = config.model(model)
-        if model_cfg is None:
-            fail(f"model {model!r} is not in {config_path} (models: {', '.join(config.models)})")
-        kinds = dict(model_cfg.columns)
-        features = set(model_cfg.features)
-        wanted = list(kinds)
-    frame = _read_parquet(data, wanted, progress)
-    if kinds is not None:
-        missing_features = [c for c in (wanted or []) if c not in frame.columns and c in features]
-        if missing_features:
-            fail(f"training data {str(data)!r} lacks feature column(s) {missing_features} of model {model!r}")
-        kinds = {c: k for c, k in kinds.items() if c in frame.columns}
-    if len(frame) == 0:
-        fail(f"training data {str(data)!r} has no rows")
-    try:
-        joint = [c for c in kinds if c in features] if kinds else None  # multivariate test on features only
-        profile = ReferenceProfile.build(frame, kinds, columns=list(kinds) if kinds else None, progress=progress,
-                                         multivariate_columns=joint)
-    except DetectorError as exc:
-        fail(f"cannot profile {str(data)!r}: {exc}")
+    profile = build_profile(model, data, config_path, progress)
     if migrate is not None:
         prepare_database(database_url, migrate)
     engine = make_engine(database_url)
@@ -104,7 +76,10 @@ def build_reference(model: str, data: Path, config_path: Path | None, database_u
     return version, content_hash, profile.n_rows, list(profile.names), created
 
 
-_FROM_OPTION = typer.Option(None, "--from", help="Training data (Parquet). Default: the config's reference.path.")
+_FROM_OPTION = typer.Option(None, "--from", help="Training data (Parquet, CSV or JSON Lines). Default: the config's "
+                                                  "reference.path.")
+_OUT_OPTION = typer.Option(None, "--out", help="Save the profile to this file instead of registering it in the "
+                                               "database (a reference for `driftwarden check`).")
 _CONFIG_OPTION = typer.Option(None, "--config", help="Config file: profile the model's columns with their kinds.")
 
 
@@ -119,9 +94,11 @@ def register(app: typer.Typer) -> None:
         config: Path | None = _CONFIG_OPTION,
         db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+        out: Path | None = _OUT_OPTION,
         migrate: bool = migrate_option(),
     ) -> None:
-        """Build MODEL's reference profile from training data and register it (hash + version)."""
+        """Build MODEL's reference profile from training data and register it (hash + version), or save it
+        to a file with --out."""
         url = db or AppState.of(ctx).settings.database_url
         source = data
         if source is None and config is not None:
@@ -137,6 +114,15 @@ def register(app: typer.Typer) -> None:
             source = model_cfg.reference.path
         if source is None:
             fail("no training data: pass --from FILE (or --config with reference.path for the model)")
+        if out is not None:
+            profile = build_profile(model, source, config, not quiet)
+            try:
+                profile.save(out)
+            except OSError as exc:
+                fail(f"{out}: cannot write the profile: {exc.strerror or exc}")
+            typer.echo(f"profile of {model} saved to {out}: hash {profile.content_hash[:16]}, {profile.n_rows} rows, "
+                       f"{len(profile.names)} columns ({', '.join(profile.names)})")
+            return
         version, content_hash, n_rows, columns, created = build_reference(model, source, config, url, not quiet,
                                                                          migrate=migrate)
         state = "registered" if created else "unchanged, already registered as"

@@ -1,4 +1,6 @@
-"""``driftwarden check``: output formats, exit codes (0, 1 with --fail-on-drift, 2 on bad input)."""
+"""``driftwarden check``: output formats, exit codes (0, 1 with --fail-on-drift, 2 on bad input).
+
+The --fail-on gate, the table, --config/--model, the HTML reports and the readers: tests/unit/monitor/check/."""
 
 from __future__ import annotations
 
@@ -65,7 +67,7 @@ def test_json_output_and_exit_zero(app: typer.Typer, files: dict[str, Path]) -> 
 def test_fail_on_drift_is_a_ci_gate(app: typer.Typer, files: dict[str, Path]) -> None:
     assert run(app, str(files["ref"]), str(files["drift"]))[0] == 0
     code, out, _ = run(app, str(files["ref"]), str(files["drift"]), "--fail-on-drift")
-    assert code == 1 and "DATASET DRIFT" in out
+    assert code == 1 and "dataset: DRIFT" in out and out.splitlines()[-1].startswith("FAIL (--fail-on dataset)")
     assert run(app, str(files["ref"]), str(files["same"]), "--fail-on-drift")[0] == 0
 
 
@@ -91,14 +93,14 @@ def test_saved_profile_as_reference(app: typer.Typer, files: dict[str, Path], tm
     ("make_bad", "message"),
     [
         (lambda p: p / "missing.csv", "missing.csv: no such file"),
-        (lambda p: (p / "junk.parquet").write_bytes(b"nope") and p / "junk.parquet", "junk.parquet: unreadable"),
+        (lambda p: (p / "junk.parquet").write_bytes(b"nope") and p / "junk.parquet", "junk.parquet: the extension says Parquet but the content is CSV text"),
         (lambda p: _frame(50, 3).drop(columns=["y"]).to_csv(p / "noy.csv", index=False) or p / "noy.csv",
          "noy.csv: column 'y' of the reference is absent"),
         (lambda p: _frame(50, 3).assign(x=np.nan).to_csv(p / "nullx.csv", index=False) or p / "nullx.csv",
          "nullx.csv: column 'x' has no non-null value"),
         (lambda p: _frame(50, 3).assign(x="text").to_csv(p / "textx.csv", index=False) or p / "textx.csv",
          "textx.csv: column 'x'"),
-        (lambda p: (p / "data.xlsx").write_bytes(b"x") and p / "data.xlsx", "unsupported file type '.xlsx'"),
+        (lambda p: (p / "data.xlsx").write_bytes(b"x") and p / "data.xlsx", "data.xlsx: unsupported file type '.xlsx'"),
     ],
 )
 def test_bad_current_exits_2_with_one_line(app: typer.Typer, files: dict[str, Path], tmp_path: Path,
@@ -129,10 +131,12 @@ def test_bad_reference_and_options_exit_2(app: typer.Typer, files: dict[str, Pat
 def test_table_output(app: typer.Typer, files: dict[str, Path]) -> None:
     code, out, _ = run(app, str(files["ref"]), str(files["drift"]))
     assert code == 0
-    assert out.splitlines()[0].split() == ["column", "kind", "test", "statistic", "p_value", "threshold", "drifted"]
+    assert out.splitlines()[0].split() == ["column", "kind", "test", "test", "statistic", "p_value", "p_adj", "effect",
+                                           "drifted", "if", "verdict"]
     assert "x" in out and "DRIFT" in out
 
 
 def test_help(app: typer.Typer) -> None:
     res = CliRunner().invoke(app, ["check", "--help"])
-    assert res.exit_code == 0 and "--fail-on-drift" in res.stdout
+    assert res.exit_code == 0 and "--fail-on-drift" in res.stdout and "--fail-on " in res.stdout
+    assert "Default: none" in " ".join(res.stdout.split())

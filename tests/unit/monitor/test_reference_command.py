@@ -72,8 +72,8 @@ def test_build_registers_with_hash_and_version(workdir: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--from", "nope.parquet"], "does not exist"),
-        (["--from", "{dir}/monitor.yaml"], "not a readable Parquet file"),
+        (["--from", "nope.parquet"], "nope.parquet: no such file"),
+        (["--from", "{dir}/monitor.yaml"], "unsupported file type '.yaml'"),
         (["--config", "{dir}/missing.yaml"], "cannot be read"),
         ([], "no training data"),
     ],
