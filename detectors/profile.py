@@ -84,7 +84,6 @@ class ReferenceProfile:
         max_values: int = DEFAULT_MAX_VALUES,
         seed: int = 0,
         multivariate: bool = True,
-        chunk_size: int | None = None,
         multivariate_columns: Sequence[str] | None = None,
         max_levels: int = DEFAULT_MAX_LEVELS,
         max_hashed: int = DEFAULT_MAX_HASHED,
@@ -98,7 +97,7 @@ class ReferenceProfile:
         frequent; the rest is counted together) and ``max_hashed`` the label hashes kept to recognise the
         other reference levels (see :class:`~detectors.columns.CategoricalProfile`).
         ``multivariate`` fits the joint PCA detector (:mod:`detectors.joint`: at least two usable columns
-        and two chunks of ``chunk_size`` rows, default ``max(100, n_rows // 10)``) on the profiled
+        and 500 reference rows; its band is set for each window's own row count) on the profiled
         columns, or on ``multivariate_columns`` only (e.g. the model's features, without its predictions);
         ``False`` skips it.
         """
@@ -141,7 +140,7 @@ class ReferenceProfile:
                         where="ReferenceProfile.build",
                     )
         candidates = built if multivariate_columns is None else {n: built[n] for n in multivariate_columns}
-        detector, joint = fit_joint(frame, candidates, chunk_size=chunk_size) if multivariate else (None, ())
+        detector, joint = fit_joint(frame, candidates) if multivariate else (None, ())
         return cls._assemble(built, len(frame), version=0, multivariate=detector, multivariate_columns=joint)
 
     @classmethod

@@ -40,6 +40,12 @@ def test_profile_fits_the_detector_on_usable_columns(profile: ReferenceProfile) 
         fit_joint(frame(1000, 0.8, 0), profile.columns, chunk_size=100)
 
 
+def test_build_has_no_chunk_size() -> None:
+    """The band is set per window size: ``ReferenceProfile.build`` takes no ``chunk_size`` any more."""
+    with pytest.raises(TypeError, match="chunk_size"):
+        ReferenceProfile.build(frame(600, 0.8, 0), chunk_size=100)  # type: ignore[call-arg]
+
+
 def independent(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     cols: dict[str, object] = {f"x{i}": rng.normal(size=n) for i in range(40)}
