@@ -90,7 +90,8 @@ def test_json_carries_findings_and_gate(run: Run, issue_files: dict[str, Path]) 
 
 def test_bad_fail_on_exits_2(run: Run, issue_files: dict[str, Path]) -> None:
     code, _, err = run(issue_files["ref"], issue_files["cur"], "--fail-on", "drift")
-    assert code == 2 and "--fail-on 'drift': unknown condition; valid: dataset, column, multivariate, quality, any" in err
+    assert code == 2
+    assert "--fail-on 'drift': unknown condition; valid: dataset, column, multivariate, quality, any" in err
 
 
 def test_help_documents_the_default(app) -> None:  # type: ignore[no-untyped-def]
