@@ -102,9 +102,9 @@ def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: bo
         if expected == "parquet":
             frame = _read_parquet(path, columns, progress)
         elif expected == "csv":
-            frame = pd.read_csv(path)
+            frame = pd.read_csv(path, float_precision="round_trip")  # floats exactly as written
         else:
-            frame = pd.read_json(path, lines=True, orient="records")
+            frame = pd.read_json(path, lines=True, orient="records", precise_float=True)
     except CheckInputError:
         raise
     except (OSError, ValueError, ImportError, pd.errors.ParserError) as exc:
