@@ -171,7 +171,7 @@ def run_batch_check(reference: Path, current: Path, *, preset: str | None = None
         raise CheckInputError(f"{current}: {' '.join(str(exc).split())}") from exc
     if model is None:
         return BatchCheck(report, profile, frame, names, report_findings(report), reference_frame=reference_frame)
-    from monitor.alerts.signals import drift_signals
+    from monitor.pipeline.alert_signals import drift_signals
 
     signals = drift_signals(model, report, state.n_rows)
     return BatchCheck(report, profile, frame, names, signal_findings(signals), model, signals, reference_frame)

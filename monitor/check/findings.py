@@ -7,9 +7,9 @@ Two sources, one shape:
   ``multivariate`` when the joint verdict is drifted (``statistic`` outside ``[lower, upper]``); one ``quality``
   per triggered data-quality finding (missing rate, out of range, unseen categories, constant, type);
 - with a model (``check --config FILE --model NAME``), :func:`signal_findings` reads the alert signals that
-  the watcher would raise for the same report (``monitor.alerts.signals.drift_signals`` with the model's alert
-  policy: its ``missing_rate_jump``, ``out_of_range_share``, ``min_window_events`` and ``disabled_signals``):
-  ``dataset_drift`` -> ``dataset``, ``feature_drift``/``prediction_drift`` -> ``column``,
+  the watcher would raise for the same report (``monitor.pipeline.alert_signals.drift_signals`` with the
+  model's alert policy: its ``missing_rate_jump``, ``out_of_range_share``, ``min_window_events`` and
+  ``disabled_signals``): ``dataset_drift`` -> ``dataset``, ``feature_drift``/``prediction_drift`` -> ``column``,
   ``multivariate_drift`` -> ``multivariate``, ``data_quality`` -> ``quality``.
 """
 

@@ -3,8 +3,8 @@
 ``reference build --config`` and ``check --config --model`` both profile training data through
 :func:`profile_for_model`, and ``check`` tests with :func:`model_overrides`, which is the watcher's own
 ``usable_overrides(model.overrides(), profile)`` (``monitor.pipeline.finish``), so a CI gate and the watcher
-judge the same data alike (the quality and alert rules then come from ``monitor.alerts.signals.drift_signals``
-with the model's alert policy, see :mod:`monitor.check.findings`).
+judge the same data alike (the quality and alert rules then come from
+``monitor.pipeline.alert_signals.drift_signals`` with the model's alert policy, see :mod:`monitor.check.findings`).
 """
 
 from __future__ import annotations
