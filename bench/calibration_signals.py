@@ -6,12 +6,12 @@ windows``:
 
 - ``missing_rate`` quality check (``detectors.quality.missing``: two-proportion z-test at ``alpha =
   0.001`` and a 1-point floor), reference of 20,000 rows with a missing rate of 0.5%, 2% and 10%;
-- the ``data_quality`` missing-rate signal of ``monitor.alerts.signals`` (``current - reference >=
+- the ``data_quality`` missing-rate signal of ``monitor.pipeline.alert_signals`` (``current - reference >=
   missing_rate_jump``, 0.10 by default), same rates;
 - ``out_of_range`` (``detectors.quality.range``: exact exchangeability test at ``alpha = 0.001``),
   normal data, and its signal's share floor (``out_of_range_share`` 5%);
 - ``constant`` (``detectors.quality.constant``): a binary column with 1% and 5% positives;
-- ``traffic_volume`` (``monitor.alerts.signals.volume_signal``): Poisson event counts per window with a
+- ``traffic_volume`` (``monitor.pipeline.alert_signals.volume_signal``): Poisson event counts per window with a
   constant rate, event rate against the median of the 3 previous windows (drop 0.5x, spike 3x).
 
 Run: ``.venv/bin/python bench/calibration_signals.py [--windows 20000] [--seed 0]``

@@ -197,8 +197,8 @@ class FirstRecordClock:
 def watcher_in_process(bootstrap: str, topic: str, url: str, config: Path, n: int, fetch_process: bool,
                        consumer_config: dict[str, Any] | None = None) -> tuple[float, float, float]:
     """msg/s, and CPU µs per event of this process and of the fetch process (0 without one)."""
-    from monitor.commands.run import build_service
     from monitor.settings import Settings
+    from monitor.wiring import build_service
 
     group = f"bench-dw-{uuid.uuid4().hex[:6]}"
     settings = Settings(database_url=url, kafka_bootstrap_servers=bootstrap, kafka_predictions_topic=topic,
@@ -250,8 +250,8 @@ def watcher_processes(bootstrap: str, topic: str, url: str, config: Path, n: int
 
 def watcher_from_file(server_url: str, kinds: dict[str, str], config: Path, n: int, tmp: Path) -> float:
     """The watcher's own work: the same N events from a JSONL file (no Kafka) into a fresh PostgreSQL database."""
-    from monitor.commands.run import build_service
     from monitor.settings import Settings
+    from monitor.wiring import build_service
 
     rng = random.Random(1)  # the events produce() sent
     encoder = msgspec.json.Encoder()

@@ -33,8 +33,8 @@ from kafka.admin import NewTopic  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from monitor.consumer.merge import PartitionMerger  # noqa: E402
 from monitor.db.admin import create_database, drop_database  # noqa: E402
-from monitor.ordering import PartitionMerger  # noqa: E402
 
 
 def fresh_database(server_url: str) -> str:
@@ -74,9 +74,9 @@ class MergeWatch:
 
 def watch(settings: Any, files: Any, source: str, url: str, total: int) -> tuple[float, int, Any]:
     """(messages/s, longest merge buffer, run result) of one ``Service`` run over ``source``."""
-    from monitor.commands.run import build_service
     from monitor.db import upgrade
-    from monitor.scenario.runner import build_scenario_reference
+    from monitor.wiring import build_service
+    from scenario.runner import build_scenario_reference
 
     upgrade(url)
     build_scenario_reference(files, url)
@@ -94,8 +94,8 @@ def watch(settings: Any, files: Any, source: str, url: str, total: int) -> tuple
 
 def main(argv: list[str] | None = None) -> int:
     from monitor.commands.replay import replay_file
-    from monitor.scenario import generate_scenario
     from monitor.settings import Settings
+    from scenario import generate_scenario
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events-per-hour", type=float, default=200.0)

@@ -48,6 +48,8 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, Literal
 import msgspec
 import numpy as np
 
+from monitor.errors import MonitorError
+
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "EventDecodeError",
@@ -138,7 +140,7 @@ Event = PredictionEvent | OutcomeEvent
 EventKind = Literal["prediction", "outcome"]
 
 
-class EventDecodeError(ValueError):
+class EventDecodeError(MonitorError, ValueError):
     """Bytes that are not a valid event. The message names the field and the bad value.
 
     Attributes

@@ -2,19 +2,19 @@
 
 ``generate_scenario(out_dir, seed=..., days=14, events_per_hour=...)`` writes the events (JSONL), the
 training reference (Parquet), the watcher's config and ``ground_truth.json``; ``evaluate_alerts`` scores the
-alerts of a run against that ground truth. Modules: :mod:`~monitor.scenario.timeline` (when, and what should
-fire), :mod:`~monitor.scenario.world` (the generative process), :mod:`~monitor.scenario.encode` (files),
-:mod:`~monitor.scenario.config`, :mod:`~monitor.scenario.generate`, :mod:`~monitor.scenario.evaluate`.
+alerts of a run against that ground truth. Modules: :mod:`~scenario.timeline` (when, and what should
+fire), :mod:`~scenario.world` (the generative process), :mod:`~scenario.encode` (files),
+:mod:`~scenario.config`, :mod:`~scenario.generate`, :mod:`~scenario.evaluate`.
 """
 
 from __future__ import annotations
 
-from monitor.scenario.config import WINDOW_SECONDS, scenario_config
-from monitor.scenario.errors import ScenarioError
-from monitor.scenario.evaluate import Evaluation, RaisedAlert, evaluate_alerts, format_evaluation
-from monitor.scenario.generate import DEFAULT_START, ScenarioFiles, generate_scenario
-from monitor.scenario.timeline import MODEL_NAME, Expectation, GroundTruth, Phase, build_ground_truth
-from monitor.scenario.world import FEATURES, World
+from scenario.config import WINDOW_SECONDS, scenario_config
+from scenario.errors import ScenarioError
+from scenario.evaluate import Evaluation, RaisedAlert, evaluate_alerts, format_evaluation
+from scenario.generate import DEFAULT_START, ScenarioFiles, generate_scenario
+from scenario.timeline import MODEL_NAME, Expectation, GroundTruth, Phase, build_ground_truth
+from scenario.world import FEATURES, World
 
 __all__ = [
     "DEFAULT_START",

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from monitor.scenario.world import Events
+from scenario.world import Events
 
 __all__ = ["event_lines", "events_frame", "write_events_jsonl", "write_parquet"]
 

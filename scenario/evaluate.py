@@ -12,7 +12,7 @@ Rules (``w`` = window size, windows aligned on the Unix epoch):
 Examples
 --------
 >>> from datetime import datetime, UTC
->>> from monitor.scenario.timeline import build_ground_truth
+>>> from scenario.timeline import build_ground_truth
 >>> truth = build_ground_truth(datetime(2026, 11, 2, tzinfo=UTC), days=14)
 >>> alerts = [RaisedAlert("business_metric_drop", "take_rate", datetime(2026, 11, 14, tzinfo=UTC)),
 ...           RaisedAlert("feature_drift", "country", datetime(2026, 11, 3, tzinfo=UTC))]
@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from monitor.scenario.timeline import Expectation, GroundTruth, Phase
+from scenario.timeline import Expectation, GroundTruth, Phase
 
 __all__ = ["Evaluation", "IncidentResult", "RaisedAlert", "evaluate_alerts", "format_evaluation"]
 

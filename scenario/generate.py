@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.scenario.config import WINDOW_SECONDS, write_config
-from monitor.scenario.encode import events_frame, write_events_jsonl, write_parquet
-from monitor.scenario.errors import ScenarioError
-from monitor.scenario.timeline import MODEL_NAME, GroundTruth, build_ground_truth
-from monitor.scenario.world import Events, World, simulate
+from scenario.config import WINDOW_SECONDS, write_config
+from scenario.encode import events_frame, write_events_jsonl, write_parquet
+from scenario.errors import ScenarioError
+from scenario.timeline import MODEL_NAME, GroundTruth, build_ground_truth
+from scenario.world import Events, World, simulate
 
 __all__ = [
     "DEFAULT_START",
@@ -94,7 +94,7 @@ def generate_scenario(
 
     Files: ``events.jsonl`` (predictions and outcomes of model ``recommender``, mixed, in time order),
     ``reference.parquet`` (the training reference: features, ``prediction`` and outcomes),
-    ``ground_truth.json`` (:class:`~monitor.scenario.timeline.GroundTruth`) and ``recommender.yaml`` (the
+    ``ground_truth.json`` (:class:`~scenario.timeline.GroundTruth`) and ``recommender.yaml`` (the
     watcher's config, pointing at the reference). Same arguments, same bytes.
     """
     world = world or World()

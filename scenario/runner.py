@@ -1,8 +1,8 @@
 """Run a generated scenario through the real watcher: reference build, ``driftwarden run`` on the event file.
 
-This is the glue the demo and the integration tests share; it calls the same Python API as the commands
-(:func:`monitor.commands.reference.build_reference`, :func:`monitor.commands.run.build_service`), never a
-subprocess, and reads the alerts back from the database for :func:`~monitor.scenario.evaluate_alerts`.
+This is the glue the demo and the integration tests share; it calls monitor's library as the commands do
+(:func:`monitor.check.profile_for_model`, :func:`monitor.wiring.build_service`), never a command or a
+subprocess, and reads the alerts back from the database for :func:`~scenario.evaluate_alerts`.
 """
 
 from __future__ import annotations
@@ -10,14 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import select
 
-from monitor.scenario.evaluate import Evaluation, RaisedAlert, evaluate_alerts
-from monitor.scenario.generate import ScenarioFiles
 from monitor.settings import Settings
 from monitor.sources.progress import ProgressSource
+from scenario.evaluate import Evaluation, RaisedAlert, evaluate_alerts
+from scenario.generate import ScenarioFiles
 
 __all__ = ["ProgressSource", "WatchResult", "build_scenario_reference", "raised_alerts", "watch_scenario"]
 
@@ -35,13 +34,23 @@ class WatchResult:
 
 
 def build_scenario_reference(files: ScenarioFiles, database_url: str, *, progress: bool = False) -> int:
-    """``driftwarden reference build recommender --config <scenario config>``; returns the version."""
-    from monitor.commands.reference import build_reference
+    """What ``driftwarden reference build recommender --from <reference> --config <scenario config>`` does, through
+    the library (profile the model's configured columns, register the profile); returns the version."""
+    from monitor.check import load_model, profile_for_model, read_table
+    from monitor.db import make_engine, session_factory
+    from monitor.store.references import register_reference
 
-    version, _hash, _rows, _cols, _created = build_reference(
-        files.truth.model, files.reference, files.config, database_url, progress=progress
-    )
-    return version
+    model = files.truth.model
+    model_cfg = load_model(files.config, model)
+    frame = read_table(files.reference, list(model_cfg.columns), progress=progress)
+    profile = profile_for_model(frame, model_cfg, source=str(files.reference), progress=progress)
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine).begin() as session:
+            row, _created = register_reference(session, model, profile, source=str(files.reference))
+            return row.version
+    finally:
+        engine.dispose()
 
 
 def watch_scenario(
@@ -63,7 +72,7 @@ def watch_scenario(
     """
     from prometheus_client import CollectorRegistry
 
-    from monitor.commands.run import build_service
+    from monitor.wiring import build_service
 
     service = build_service(settings, files.config, source or str(files.events), database_url,
                             registry=CollectorRegistry(), checkpoint_interval=30.0, max_batch=max_batch)
@@ -79,15 +88,15 @@ def watch_scenario(
 def raised_alerts(database_url: str, model: str) -> list[RaisedAlert]:
     """Every alert of ``model`` in the database (any status), as the ground truth speaks of them."""
     from monitor.db import make_engine, session_factory
-    from monitor.db.models import Alert, Model
+    from monitor.db.models import Alert, ModelRow
 
     engine = make_engine(database_url)
     try:
         with session_factory(engine)() as session:
             rows = session.execute(
                 select(Alert.signal, Alert.feature, Alert.first_seen)
-                .join(Model, Model.id == Alert.model_id)
-                .where(Model.name == model)
+                .join(ModelRow, ModelRow.id == Alert.model_id)
+                .where(ModelRow.name == model)
                 .order_by(Alert.first_seen, Alert.id)
             ).all()
     finally:
@@ -99,12 +108,3 @@ def score_run(files: ScenarioFiles, database_url: str) -> Evaluation:
     """The alerts in ``database_url`` scored against the scenario's ground truth."""
     window = float(files.truth.parameters.get("window_seconds", 86_400))
     return evaluate_alerts(files.truth, raised_alerts(database_url, files.truth.model), window_seconds=window)
-
-
-def scenario_files(out_dir: Path) -> ScenarioFiles:
-    """The :class:`ScenarioFiles` of a folder :func:`generate_scenario` already wrote (counts not known: -1)."""
-    from monitor.scenario.timeline import GroundTruth
-
-    truth = GroundTruth.load(out_dir / "ground_truth.json")
-    return ScenarioFiles(out_dir, out_dir / "events.jsonl", out_dir / "reference.parquet",
-                         out_dir / "ground_truth.json", out_dir / f"{truth.model}.yaml", -1, -1, -1, truth)

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from monitor.scenario.errors import ScenarioError
+from scenario.errors import ScenarioError
 
 __all__ = [
     "MODEL_NAME",
@@ -47,7 +47,7 @@ __all__ = [
 MODEL_NAME = "recommender"
 SCENARIO_NAME = "recommender-fortnight"
 
-# Alert signal names of monitor.alerts.signals (tests/unit/scenario/test_timeline.py checks they exist there).
+# Alert signal names of monitor.pipeline.alert_signals (tests/unit/scenario/test_timeline.py checks they exist there).
 SIGNAL_FEATURE_DRIFT = "feature_drift"
 SIGNAL_DATASET_DRIFT = "dataset_drift"
 SIGNAL_DATA_QUALITY = "data_quality"  # feature = "<column>:<check>"
@@ -60,7 +60,7 @@ PhaseKind = Literal["quiet", "incident"]
 
 
 AlertKey = tuple[str, str | None]
-"""(signal, feature) of an alert, as :class:`monitor.alerts.signals.Signal` names them."""
+"""(signal, feature) of an alert, as :class:`monitor.pipeline.alert_signals.Signal` names them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,8 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from monitor.scenario.errors import ScenarioError
-from monitor.scenario.timeline import Phase
+from scenario.errors import ScenarioError
+from scenario.timeline import Phase
 
 __all__ = ["EFFECTS", "FEATURES", "Events", "World", "simulate"]
 
@@ -216,7 +216,7 @@ EFFECTS: dict[str, Effect] = {
     "model_degenerates": _degenerate,
     "concept_drift": _concept,
 }
-"""What each incident of :mod:`monitor.scenario.timeline` does to the draws (by incident name)."""
+"""What each incident of :mod:`scenario.timeline` does to the draws (by incident name)."""
 
 
 def _linear(world: World, device: StrArray, tenure: FloatArray, popularity: FloatArray,

@@ -1,16 +1,18 @@
 """Errors of alert state changes::
 
-    AlertError (ValueError)
+    AlertError (MonitorError, ValueError)
     ├── AlertNotFoundError    no alert with that id
     └── AlertStateError       a transition the lifecycle does not allow (e.g. acknowledging a resolved alert)
 """
 
 from __future__ import annotations
 
+from monitor.errors import MonitorError
+
 __all__ = ["AlertError", "AlertNotFoundError", "AlertStateError"]
 
 
-class AlertError(ValueError):
+class AlertError(MonitorError, ValueError):
     """Root of the alert errors."""
 
 

@@ -28,9 +28,9 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.errors import AlertNotFoundError, AlertStateError
-from monitor.alerts.signals import SEVERITY_RANK, Signal
 from monitor.db.base import utcnow
-from monitor.db.models import Alert, AlertEvent, Model, WindowResult
+from monitor.db.models import Alert, AlertEvent, ModelRow, WindowResult
+from monitor.pipeline.alert_signals import SEVERITY_RANK, Signal
 from monitor.store.models_repo import get_or_create_model
 
 __all__ = ["AlertChanges", "AlertService", "Notifier", "list_alerts"]
@@ -167,7 +167,7 @@ class AlertService:
         return alert
 
     def _model_name(self, session: Session, alert: Alert) -> str:
-        return str(session.scalar(select(Model.name).where(Model.id == alert.model_id)))
+        return str(session.scalar(select(ModelRow.name).where(ModelRow.id == alert.model_id)))
 
     def acknowledge(self, session: Session, alert_id: int, by: str, note: str | None = None) -> Alert:
         """open -> acknowledged (re-acknowledging updates who and the note). Resolved: AlertStateError."""
@@ -201,12 +201,12 @@ def list_alerts(session: Session, *, status: str | None = None, model: str | Non
                 limit: int = 100) -> list[tuple[Alert, str]]:
     """``(alert, model name)`` newest ``last_seen`` first; ``status`` may be ``open``, ``acknowledged``,
     ``resolved``, ``unresolved``, or ``all``/``None`` (every status)."""
-    query = select(Alert, Model.name).join(Model, Model.id == Alert.model_id)
+    query = select(Alert, ModelRow.name).join(ModelRow, ModelRow.id == Alert.model_id)
     if status == "unresolved":
         query = query.where(Alert.status != "resolved")
     elif status is not None and status != "all":
         query = query.where(Alert.status == status)
     if model is not None:
-        query = query.where(Model.name == model)
+        query = query.where(ModelRow.name == model)
     query = query.order_by(Alert.last_seen.desc(), Alert.id.desc()).limit(limit)
     return [(a, str(name)) for a, name in session.execute(query).all()]

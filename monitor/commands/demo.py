@@ -1,6 +1,6 @@
 """``driftwarden demo [--db URL] [--no-serve] [--kafka]``: the scenario through the watcher, then the dashboard.
 
-1. generates the recommender's fortnight (:mod:`monitor.scenario`) into ``--workdir``;
+1. generates the recommender's fortnight (:mod:`scenario`) into ``--workdir``;
 2. migrates the database (unless ``--no-migrate``) and builds the reference (``driftwarden reference build``);
 3. runs the watcher on the events (``driftwarden run --source <events file>``) with a progress bar; with
    ``--kafka`` it first replays them to fresh topics of the real broker (``driftwarden replay``) and consumes
@@ -78,13 +78,13 @@ def _check_empty(url: str, model: str) -> None:
     from sqlalchemy import func, select
 
     from monitor.db import make_engine, session_factory
-    from monitor.db.models import Model, WindowResult
+    from monitor.db.models import ModelRow, WindowResult
 
     engine = make_engine(url)
     try:
         with session_factory(engine)() as session:
-            n = session.scalar(select(func.count()).select_from(WindowResult).join(Model)
-                               .where(Model.name == model)) or 0
+            n = session.scalar(select(func.count()).select_from(WindowResult).join(ModelRow)
+                               .where(ModelRow.name == model)) or 0
     finally:
         engine.dispose()
     if n:
@@ -96,8 +96,8 @@ def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> De
     """Steps 1-3 of the module docstring; returns the database URL, timings and the detection summary."""
     from tqdm import tqdm
 
-    from monitor.scenario import format_evaluation, generate_scenario
-    from monitor.scenario.runner import build_scenario_reference, score_run, watch_scenario
+    from scenario import format_evaluation, generate_scenario
+    from scenario.runner import build_scenario_reference, score_run, watch_scenario
 
     workdir = options.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -307,7 +307,7 @@ def register(app: typer.Typer) -> None:
         migrate: bool = migrate_option(),
     ) -> None:
         """Generate the demo scenario, run it through the watcher, then serve the dashboard."""
-        from monitor.scenario import ScenarioError
+        from scenario import ScenarioError
 
         settings = AppState.of(ctx).settings
         options = DemoOptions(workdir=Path(workdir), db=db, kafka=kafka, seed=seed, days=days,

@@ -13,9 +13,7 @@ contacted.
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import socket
 import sys
 import threading
 from pathlib import Path
@@ -25,21 +23,12 @@ import typer
 from prometheus_client import CollectorRegistry
 
 from monitor.cli_support import AppState, fail, migrate_option, prepare_database
-from monitor.settings import Settings
 
 log = logging.getLogger("monitor.run")
 
 EXIT_UNCLEAN = 1
 MIGRATE_WAIT = 120.0
 """Seconds ``run`` waits for a database that refuses connections (a container starting next to it)."""
-
-
-def _engine(url: str) -> Any:
-    from monitor.db import make_engine
-
-    if url.startswith("postgresql"):
-        return make_engine(url, connect_args={"connect_timeout": 5}, pool_size=2, max_overflow=2)
-    return make_engine(url)
 
 
 def load_run_config(config_path: Path) -> Any:
@@ -56,75 +45,6 @@ def load_run_config(config_path: Path) -> Any:
     except ConfigError as exc:
         fail(str(exc))
     return config
-
-
-def build_service(
-    settings: Settings,
-    config_path: Path,
-    source_arg: str,
-    db_url: str,
-    *,
-    registry: CollectorRegistry,
-    checkpoint_interval: float = 5.0,
-    max_batch: int = 2000,
-    consumer_config: dict[str, Any] | None = None,
-    stop_event: threading.Event | None = None,
-    fetch_process: bool | None = None,
-    config: Any = None,
-) -> Any:
-    """Wire settings, config, source, database, metrics and alerts into a :class:`~monitor.service.Service`.
-
-    ``config`` is the already loaded configuration of ``config_path`` (default: loaded here).
-    """
-    from monitor.alerts.service import AlertService
-    from monitor.config import ConfigError, ConfigWatcher, load_config
-    from monitor.deadletter import DeadLetterPublisher
-    from monitor.ops import Health, Metrics
-    from monitor.service import Service, ServiceOptions
-    from monitor.service_store import SqlPartitionStore
-    from monitor.sources import SourceError, open_file_source
-    from monitor.sources.kafka import KafkaSource
-    from monitor.sources.kafka_process import FetchProcessSource
-
-    if config is None:
-        try:
-            config = load_config(config_path)
-        except ConfigError as exc:
-            fail(str(exc))
-    source: Any
-    publisher = None
-    if source_arg == "kafka":
-        in_child = settings.kafka_fetch_process if fetch_process is None else fetch_process
-        extra: dict[str, Any] = {"log_level": settings.log_level} if in_child else {}
-        try:
-            source = (FetchProcessSource if in_child else KafkaSource)(
-                settings.kafka_bootstrap_list, settings.kafka_consumer_group, settings.kafka_predictions_topic,
-                settings.kafka_outcomes_topic, client_id=f"driftwarden-{socket.gethostname()}-{os.getpid()}",
-                **extra, **(consumer_config or {}))
-        except SourceError as exc:
-            fail(str(exc))
-        if settings.kafka_dead_letter_topic:
-            try:
-                publisher = DeadLetterPublisher.connect(settings.kafka_bootstrap_list,
-                                                        settings.kafka_dead_letter_topic)
-            except Exception as exc:  # the table keeps every dead letter; the topic copy is optional
-                log.warning("dead-letter topic disabled: no producer", extra={"error": str(exc)})
-    else:
-        try:
-            source = open_file_source(source_arg)
-        except SourceError as exc:
-            fail(f"--source: {exc}")
-    notifier = None
-    if settings.webhook_url:
-        from monitor.alerts.notifier import WebhookNotifier
-
-        notifier = WebhookNotifier(settings.webhook_url)
-    store = SqlPartitionStore(_engine(db_url), settings.kafka_consumer_group, AlertService(notifier))
-    options = ServiceOptions(group_id=settings.kafka_consumer_group, checkpoint_interval=checkpoint_interval,
-                             max_batch=max_batch)
-    return Service(config, source, store, options, metrics=Metrics(registry), health=Health(),
-                   config_source=ConfigWatcher(config_path, current=config), publisher=publisher,
-                   stop_event=stop_event)
 
 
 def _progress_bar(service: Any, path: Path) -> Any:
@@ -186,8 +106,9 @@ def register(app: typer.Typer) -> None:
         stop_event = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda _s, _f: stop_event.set())
-        from monitor.logging import configure_logging
+        from monitor.json_logs import configure_logging
         from monitor.ops import OpsServer
+        from monitor.wiring import ServiceSetupError, build_service
 
         settings = AppState.of(ctx).settings
         # Everything that can be checked without the database or the broker is checked first.
@@ -204,9 +125,12 @@ def register(app: typer.Typer) -> None:
         }
         if instance_id:
             consumer_config["group_instance_id"] = instance_id
-        service = build_service(settings, Path(config), source, url, registry=registry,
-                                checkpoint_interval=checkpoint_interval, consumer_config=consumer_config,
-                                stop_event=stop_event, fetch_process=fetch_process, config=loaded)
+        try:
+            service = build_service(settings, Path(config), source, url, registry=registry,
+                                    checkpoint_interval=checkpoint_interval, consumer_config=consumer_config,
+                                    stop_event=stop_event, fetch_process=fetch_process, config=loaded)
+        except ServiceSetupError as exc:
+            fail(str(exc))
         port = settings.metrics_port if metrics_port is None else metrics_port
         server = None
         if port:

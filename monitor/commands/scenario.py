@@ -31,8 +31,8 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option("--seed", help="Seed (same seed, same bytes).")] = 7,
     ) -> None:
         """Write events.jsonl, reference.parquet, ground_truth.json and recommender.yaml into OUT_DIR."""
-        from monitor.scenario import generate_scenario
-        from monitor.scenario.errors import ScenarioError
+        from scenario import generate_scenario
+        from scenario.errors import ScenarioError
 
         try:
             files = generate_scenario(out_dir, seed=seed, days=days, events_per_hour=events_per_hour)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from monitor.errors import MonitorError
+
 __all__ = ["ConfigError"]
 
 
-class ConfigError(ValueError):
+class ConfigError(MonitorError, ValueError):
     """A configuration file that cannot be read, parsed or validated.
 
     Attributes

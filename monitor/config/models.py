@@ -180,7 +180,7 @@ class VolumeConfig(_Strict):
 
 
 class AlertPolicy(_Strict):
-    """When signals fire and how incidents end. See :mod:`monitor.alerts.signals` for the severity rules."""
+    """When signals fire and how incidents end. See :mod:`monitor.pipeline.alert_signals` for the severity rules."""
 
     auto_resolve_after: int = Field(default=3, ge=1)
     critical_drift_share: float = Field(default=0.5, gt=0, le=1)

@@ -1,7 +1,7 @@
 """The contract between the consumer loop and its database side, and the loop's options and result.
 
-:class:`PartitionStore` is what :class:`monitor.service.Service` needs from the database
-(:class:`monitor.service_store.SqlPartitionStore` implements it); :class:`StoreUnavailable` and
+:class:`PartitionStore` is what :class:`monitor.consumer.loop.Service` needs from the database
+(:class:`monitor.store.partition_store.SqlPartitionStore` implements it); :class:`StoreUnavailable` and
 :class:`StoreConflict` are the two ways a persist can fail, and the loop treats them differently (retry the
 same transaction after an outage; reload the partition after a conflict).
 """
@@ -15,6 +15,7 @@ from typing import Protocol
 
 from monitor.config import MonitorConfig
 from monitor.deadletter import DeadLetterRecord
+from monitor.errors import MonitorError
 from monitor.events import DEFAULT_MAX_BYTES
 from monitor.pipeline import ClosedWindow, Pipeline
 from monitor.sources.base import TopicPartition
@@ -31,11 +32,11 @@ __all__ = [
 ]
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(MonitorError, RuntimeError):
     """The database did not answer (outage): retry the same transaction later."""
 
 
-class StoreConflict(RuntimeError):
+class StoreConflict(MonitorError, RuntimeError):
     """The database refused the transaction (e.g. a window already stored): reload the partition's state."""
 
 
@@ -57,7 +58,7 @@ class SaveResult:
 
 
 class PartitionStore(Protocol):
-    """The database side of the loop (see :mod:`monitor.service_store` for the SQL implementation)."""
+    """The database side of the loop (see :mod:`monitor.store.partition_store` for the SQL implementation)."""
 
     def load(self, key: str, tps: Sequence[TopicPartition]) -> tuple[bytes | None, dict[TopicPartition, int]]:
         """Stored snapshot of ``key`` and next offsets of ``tps`` (raises StoreUnavailable)."""

@@ -47,7 +47,7 @@ class Taken(NamedTuple):
     """A message ready for the pipeline (``event``) or for the dead-letter table (``dead``).
 
     ``key`` is the event time in epoch seconds (``-inf`` for a dead letter), the merge key of
-    :class:`monitor.ordering.PartitionMerger`.
+    :class:`monitor.consumer.merge.PartitionMerger`.
     """
 
     msg: RawMessage

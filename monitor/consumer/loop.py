@@ -6,7 +6,7 @@ One :class:`~monitor.pipeline.Pipeline` per partition number *p* owns the state 
 1. polls a batch from the :class:`~monitor.sources.Source`;
 2. decodes each message (bad input → a dead letter; the loop never stops for it) and feeds the pipeline; an
    exception the pipeline raises for one event makes that event a dead letter too (category ``rejected``),
-   except the process failures of :data:`monitor.intake.PROCESS_ERRORS` (out of memory);
+   except the process failures of :data:`monitor.consumer.intake.PROCESS_ERRORS` (out of memory);
 3. asks each pipeline for finished windows; at a persist point (a window closed, ``checkpoint_interval``
    passed, too many dead letters waiting, a revoke, the shutdown) writes **in one transaction** the closed
    windows with their alerts, the pipeline snapshot, the next offsets and the dead letters;
@@ -32,13 +32,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 from monitor.config import ConfigError, MonitorConfig
-from monitor.deadletter import DeadLetterPublisher, DeadLetterRecord
-from monitor.events import FastPredictionDecoder, OutcomeEvent
-from monitor.intake import PROCESS_ERRORS, Taken, take, take_fast
-from monitor.ops import Health, Metrics
-from monitor.ordering import PartitionMerger
-from monitor.partitions import PartitionKeeper, _Partition
-from monitor.service_types import (
+from monitor.consumer.contracts import (
     ConfigSource,
     PartitionStore,
     RunResult,
@@ -47,6 +41,12 @@ from monitor.service_types import (
     StoreConflict,
     StoreUnavailable,
 )
+from monitor.consumer.intake import PROCESS_ERRORS, Taken, take, take_fast
+from monitor.consumer.merge import PartitionMerger
+from monitor.consumer.partitions import PartitionKeeper, _Partition
+from monitor.deadletter import DeadLetterPublisher, DeadLetterRecord
+from monitor.events import FastPredictionDecoder, OutcomeEvent
+from monitor.ops import Health, Metrics
 from monitor.sources.base import RawMessage, Source, SourceUnavailable, TopicPartition
 
 __all__ = [

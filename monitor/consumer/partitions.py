@@ -5,7 +5,7 @@ dead letters not yet written. It restores a partition from the database when it 
 stored offsets, then seek), writes persist points (:meth:`PartitionKeeper._save`: one transaction for all the
 given partitions), and handles the two ways that can fail: an outage (pause every partition, keep the unsaved
 transaction, retry it with backoff) and a conflict (drop the partition's state and restore it from the
-database, like a new assignment). :class:`monitor.service.Service` adds the loop on top.
+database, like a new assignment). :class:`monitor.consumer.loop.Service` adds the loop on top.
 """
 
 from __future__ import annotations
@@ -16,11 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.config import MonitorConfig
-from monitor.deadletter import DeadLetterPublisher, DeadLetterRecord
-from monitor.ops import Health, Metrics
-from monitor.ordering import PartitionMerger
-from monitor.pipeline import ClosedWindow, Pipeline
-from monitor.service_types import (
+from monitor.consumer.contracts import (
     PartitionStore,
     RunResult,
     SaveItem,
@@ -28,11 +24,15 @@ from monitor.service_types import (
     StoreConflict,
     StoreUnavailable,
 )
+from monitor.consumer.merge import PartitionMerger
+from monitor.deadletter import DeadLetterPublisher, DeadLetterRecord
+from monitor.ops import Health, Metrics
+from monitor.pipeline import ClosedWindow, Pipeline
 from monitor.sources.base import Source, TopicPartition
 
 __all__ = ["PartitionKeeper"]
 
-log = logging.getLogger("monitor.service")
+log = logging.getLogger("monitor.consumer.loop")
 
 
 @dataclass

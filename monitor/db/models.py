@@ -37,17 +37,17 @@ ALERT_STATUSES = ("open", "acknowledged", "resolved")
 SEVERITIES = ("info", "warning", "critical")
 
 
-class Model(Base):
+class ModelRow(Base):
     __tablename__ = "models"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    references: Mapped[list[ReferenceProfile]] = relationship(back_populates="model")
+    references: Mapped[list[ReferenceRow]] = relationship(back_populates="model")
 
 
-class ReferenceProfile(Base):
+class ReferenceRow(Base):
     __tablename__ = "reference_profiles"
     __table_args__ = (UniqueConstraint("model_id", "version"),)
 
@@ -61,7 +61,7 @@ class ReferenceProfile(Base):
     profile: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    model: Mapped[Model] = relationship(back_populates="references")
+    model: Mapped[ModelRow] = relationship(back_populates="references")
 
 
 class WindowResult(Base):
@@ -254,8 +254,8 @@ __all__ = [
     "DeadLetter",
     "FeatureResult",
     "MetricValue",
-    "Model",
-    "ReferenceProfile",
+    "ModelRow",
+    "ReferenceRow",
     "WindowCheckpoint",
     "WindowResult",
     "WindowSample",

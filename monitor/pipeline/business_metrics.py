@@ -2,7 +2,7 @@
 
 A metric is ``count(records meeting every numerator condition and every denominator condition) /
 count(records meeting every denominator condition)``; a record is the merged outcome of one prediction of
-the window (see :mod:`monitor.join`). Predictions without any outcome are not records. With a zero
+the window (see :mod:`monitor.pipeline.outcome_join`). Predictions without any outcome are not records. With a zero
 denominator the value is ``None`` (no data), never 0.
 
 Examples

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.alerts.signals import Signal
-from monitor.metrics_business import MetricResult
+from monitor.pipeline.alert_signals import Signal
+from monitor.pipeline.business_metrics import MetricResult
 
 __all__ = ["ClosedWindow", "epoch_to_datetime"]
 

@@ -31,13 +31,14 @@ import msgspec
 
 from detectors.profile import ReferenceProfile
 from monitor.config import MonitorConfig
+from monitor.errors import MonitorError
 from monitor.events import FastPrediction
-from monitor.join import merge_outcome
 from monitor.pipeline.closed import ClosedWindow
 from monitor.pipeline.finish import finish_window
 from monitor.pipeline.model_state import ModelState
+from monitor.pipeline.outcome_join import merge_outcome
 from monitor.pipeline.rows import binary_labels, event_outcome_fields, event_row, prediction_values
-from monitor.windows import to_epoch
+from monitor.pipeline.windower import to_epoch
 
 __all__ = ["SNAPSHOT_FORMAT", "Pipeline", "SnapshotError"]
 
@@ -52,7 +53,7 @@ ProfileLoader = Callable[[str, str], ReferenceProfile | None]
 """``(model, content_hash) -> profile``: finds an older reference an open window was started with."""
 
 
-class SnapshotError(ValueError):
+class SnapshotError(MonitorError, ValueError):
     """A pipeline snapshot that cannot be restored (corrupt, foreign format, missing reference profile)."""
 
 

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 
 from detectors.profile import ReferenceProfile
-from monitor.alerts.signals import Signal, drift_signals, metric_signal, near_constant_signal, volume_signal
-from monitor.metrics_business import compute_metrics
+from monitor.pipeline.alert_signals import Signal, drift_signals, metric_signal, near_constant_signal, volume_signal
+from monitor.pipeline.business_metrics import compute_metrics
 from monitor.pipeline.closed import ClosedWindow, epoch_to_datetime
 from monitor.pipeline.model_state import ModelState
-from monitor.pipeline.window import OpenWindow
+from monitor.pipeline.open_window import OpenWindow
 
 __all__ = ["finish_window"]
 

@@ -9,9 +9,9 @@ from typing import Any
 from detectors.profile import ReferenceProfile
 from detectors.sequential import DETECTORS, SequentialDetector
 from monitor.config import MetricConfig, ModelConfig
-from monitor.join import OutcomeJoiner
-from monitor.pipeline.window import OpenWindow
-from monitor.windows import Span, Windower
+from monitor.pipeline.open_window import OpenWindow
+from monitor.pipeline.outcome_join import OutcomeJoiner
+from monitor.pipeline.windower import Span, Windower
 
 __all__ = ["ModelState", "build_sequential"]
 

@@ -16,7 +16,7 @@ import numpy as np
 from detectors.profile import ReferenceProfile
 from detectors.window import WindowState
 from monitor.pipeline.rows import Row, coerce
-from monitor.windows import Span
+from monitor.pipeline.windower import Span
 
 __all__ = ["BATCH_ROWS", "OpenWindow", "sample_priority"]
 

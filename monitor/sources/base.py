@@ -13,6 +13,8 @@ from functools import partial
 from itertools import repeat
 from typing import Any, Literal, NamedTuple, Protocol
 
+from monitor.errors import MonitorError
+
 __all__ = [
     "AssignmentListener",
     "MessageKind",
@@ -74,7 +76,7 @@ def raw_messages(topic: str, partition: int, kind: MessageKind, offsets: Iterabl
 _NEW_RAW: Callable[[tuple[Any, ...]], RawMessage] = partial(tuple.__new__, RawMessage)
 
 
-class SourceError(RuntimeError):
+class SourceError(MonitorError, RuntimeError):
     """A source that cannot be opened or read (file missing, unreadable format, topic absent)."""
 
 

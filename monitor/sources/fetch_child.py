@@ -254,7 +254,7 @@ class _Child:
 
 def child_main(conn: Connection, options: dict[str, Any]) -> None:
     """Entry point of the fetch process."""
-    from monitor.logging import configure_logging
+    from monitor.json_logs import configure_logging
 
     configure_logging(options.get("log_level", "INFO"))
     try:

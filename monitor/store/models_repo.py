@@ -22,7 +22,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
-from monitor.db.models import Model
+from monitor.db.models import ModelRow
 
 __all__ = ["get_model", "get_or_create_model", "prefetch_models"]
 
@@ -30,20 +30,20 @@ _KNOWN = "driftwarden_known_models"
 _HOOKED = "driftwarden_known_models_hooked"
 
 
-def get_model(session: Session, name: str) -> Model | None:
-    return session.scalars(select(Model).where(Model.name == name)).one_or_none()
+def get_model(session: Session, name: str) -> ModelRow | None:
+    return session.scalars(select(ModelRow).where(ModelRow.name == name)).one_or_none()
 
 
 def _forget(session: Session, _previous: SessionTransaction) -> None:
     session.info.pop(_KNOWN, None)
 
 
-def _known(session: Session) -> dict[str, Model] | None:
+def _known(session: Session) -> dict[str, ModelRow] | None:
     """The remembered rows of the session's current root transaction (``None``: no transaction yet)."""
     root = session.get_transaction()
     if root is None:
         return None
-    entry: tuple[SessionTransaction, dict[str, Model]] | None = session.info.get(_KNOWN)
+    entry: tuple[SessionTransaction, dict[str, ModelRow]] | None = session.info.get(_KNOWN)
     if entry is None or entry[0] is not root:
         if not session.info.get(_HOOKED):
             session.info[_HOOKED] = True
@@ -53,14 +53,14 @@ def _known(session: Session) -> dict[str, Model] | None:
     return entry[1]
 
 
-def _remember(session: Session, model: Model) -> Model:
+def _remember(session: Session, model: ModelRow) -> ModelRow:
     known = _known(session)
     if known is not None:
         known[model.name] = model
     return model
 
 
-def _recall(session: Session, name: str) -> Model | None:
+def _recall(session: Session, name: str) -> ModelRow | None:
     known = _known(session)
     found = known.get(name) if known is not None else None
     if found is None:
@@ -74,18 +74,18 @@ def prefetch_models(session: Session, names: Iterable[str]) -> None:
     wanted = sorted({name for name in names if _recall(session, name) is None})
     if not wanted:
         return
-    for model in session.scalars(select(Model).where(Model.name.in_(wanted))):
+    for model in session.scalars(select(ModelRow).where(ModelRow.name.in_(wanted))):
         _remember(session, model)
 
 
-def get_or_create_model(session: Session, name: str) -> Model:
+def get_or_create_model(session: Session, name: str) -> ModelRow:
     """The row of model ``name``, inserted if needed (in a savepoint, so a lost race is not an error)."""
     found = _recall(session, name) or get_model(session, name)
     if found is not None:
         return _remember(session, found)
     try:
         with session.begin_nested():
-            model = Model(name=name)
+            model = ModelRow(name=name)
             session.add(model)
             session.flush()
         return _remember(session, model)

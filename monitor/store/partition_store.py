@@ -2,8 +2,8 @@
 
 It loads a partition's snapshot and offsets, builds pipelines with the registered reference profiles,
 and writes a persist point — :func:`monitor.store.writer.persist` for each partition plus its dead letters —
-in ONE transaction. Database errors are sorted into :class:`~monitor.service.StoreUnavailable` (the database
-is down or restarting: retry later) and :class:`~monitor.service.StoreConflict` (it refused the data: reload).
+in ONE transaction. Database errors are sorted into :class:`~monitor.consumer.loop.StoreUnavailable` (the database
+is down or restarting: retry later) and :class:`~monitor.consumer.loop.StoreConflict` (it refused the data: reload).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from detectors.profile import ReferenceProfile
 from monitor.alerts.service import AlertService
 from monitor.config import MonitorConfig
+from monitor.consumer.contracts import SaveItem, SaveResult, StoreConflict, StoreUnavailable
 from monitor.db.engine import session_factory
-from monitor.db.models import Alert, Model
+from monitor.db.models import Alert, ModelRow
 from monitor.pipeline import ClosedWindow, Pipeline
-from monitor.service_types import SaveItem, SaveResult, StoreConflict, StoreUnavailable
 from monitor.sources.base import TopicPartition
 from monitor.store.checkpoints import load_checkpoint, load_offsets
 from monitor.store.references import ProfileCache, find_reference, load_profiles
@@ -60,7 +60,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 class SqlPartitionStore:
-    """Implements :class:`monitor.service.PartitionStore` on an engine (see the module docstring)."""
+    """Implements :class:`monitor.consumer.loop.PartitionStore` on an engine (see the module docstring)."""
 
     def __init__(self, engine: Engine, group_id: str, alert_service: AlertService | None = None) -> None:
         self.engine = engine
@@ -132,8 +132,8 @@ class SqlPartitionStore:
                     windows[closed.model] += 1
             session.flush()
             if new_alerts:
-                names = {m.id: m.name for m in session.query(Model).filter(
-                    Model.id.in_({a.model_id for a in new_alerts}))}
+                names = {m.id: m.name for m in session.query(ModelRow).filter(
+                    ModelRow.id.in_({a.model_id for a in new_alerts}))}
                 for alert in new_alerts:
                     opened[names.get(alert.model_id, "?")] += 1
         return SaveResult(windows=windows, alerts_opened=opened)

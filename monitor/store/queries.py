@@ -33,8 +33,8 @@ from monitor.db.models import (
     DeadLetter,
     FeatureResult,
     MetricValue,
-    Model,
-    ReferenceProfile,
+    ModelRow,
+    ReferenceRow,
     WindowResult,
     WindowSample,
 )
@@ -135,7 +135,7 @@ def _between(column: Any, start: datetime | None, end: datetime | None) -> list[
 
 def models(conn: Connection) -> pd.DataFrame:
     """Every watched model: ``model_id, model`` ordered by name."""
-    return _frame(conn, select(Model.id, Model.name).order_by(Model.name), ("model_id", "model"))
+    return _frame(conn, select(ModelRow.id, ModelRow.name).order_by(ModelRow.name), ("model_id", "model"))
 
 
 def model_overview(conn: Connection) -> pd.DataFrame:
@@ -165,8 +165,8 @@ def model_overview(conn: Connection) -> pd.DataFrame:
     )
     stmt = (
         select(
-            Model.id,
-            Model.name,
+            ModelRow.id,
+            ModelRow.name,
             func.coalesce(per_alerts.c.open_critical, 0),
             func.coalesce(per_alerts.c.open_warning, 0),
             func.coalesce(per_alerts.c.open_info, 0),
@@ -175,9 +175,9 @@ def model_overview(conn: Connection) -> pd.DataFrame:
             per_windows.c.first_window_end,
             per_windows.c.last_window_end,
         )
-        .outerjoin(per_alerts, per_alerts.c.model_id == Model.id)
-        .outerjoin(per_windows, per_windows.c.model_id == Model.id)
-        .order_by(Model.name)
+        .outerjoin(per_alerts, per_alerts.c.model_id == ModelRow.id)
+        .outerjoin(per_windows, per_windows.c.model_id == ModelRow.id)
+        .order_by(ModelRow.name)
     )
     frame = _frame(conn, stmt, MODEL_OVERVIEW_COLUMNS)
     # SQLite hands back the aggregate of a UTCDateTime column as a naive string, read as UTC.
@@ -251,10 +251,10 @@ def metric_series(
     """Metric values per window (``ts`` is the window's time), of one model or all, in time order."""
     stmt = (
         select(
-            MetricValue.model_id, Model.name, MetricValue.window_id, MetricValue.ts, MetricValue.name,
+            MetricValue.model_id, ModelRow.name, MetricValue.window_id, MetricValue.ts, MetricValue.name,
             MetricValue.value, MetricValue.numerator, MetricValue.denominator,
         )
-        .join(Model, Model.id == MetricValue.model_id)
+        .join(ModelRow, ModelRow.id == MetricValue.model_id)
         .where(*_between(MetricValue.ts, start, end))
         .order_by(MetricValue.model_id, MetricValue.name, MetricValue.ts)
     )
@@ -267,11 +267,11 @@ def metric_series(
 
 def _alert_select() -> AnySelect:
     return select(
-        Alert.id, Alert.model_id, Model.name, Alert.signal, Alert.feature, Alert.severity, Alert.status,
+        Alert.id, Alert.model_id, ModelRow.name, Alert.signal, Alert.feature, Alert.severity, Alert.status,
         Alert.message, Alert.first_seen, Alert.last_seen, Alert.windows_count, Alert.first_window_id,
         Alert.last_window_id, Alert.acknowledged_by, Alert.acknowledged_at, Alert.ack_note, Alert.resolved_by,
         Alert.resolved_at, Alert.resolve_note,
-    ).join(Model, Model.id == Alert.model_id)
+    ).join(ModelRow, ModelRow.id == Alert.model_id)
 
 
 def alerts(
@@ -327,13 +327,13 @@ def window_sample(conn: Connection, window_id: int) -> SampleBlob | None:
 def reference_profile(conn: Connection, model_id: int, version: int | None = None) -> ReferenceBlob | None:
     """A model's reference profile of ``version`` (default: the newest), or ``None`` if none is stored."""
     stmt = select(
-        ReferenceProfile.model_id, ReferenceProfile.version, ReferenceProfile.content_hash,
-        ReferenceProfile.n_rows, ReferenceProfile.columns, ReferenceProfile.profile,
-    ).where(ReferenceProfile.model_id == model_id)
+        ReferenceRow.model_id, ReferenceRow.version, ReferenceRow.content_hash,
+        ReferenceRow.n_rows, ReferenceRow.columns, ReferenceRow.profile,
+    ).where(ReferenceRow.model_id == model_id)
     stmt = (
-        stmt.where(ReferenceProfile.version == version)
+        stmt.where(ReferenceRow.version == version)
         if version is not None
-        else stmt.order_by(ReferenceProfile.version.desc()).limit(1)
+        else stmt.order_by(ReferenceRow.version.desc()).limit(1)
     )
     row = conn.execute(stmt).first()
     if row is None:

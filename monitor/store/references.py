@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 
 from detectors.errors import DetectorError
 from detectors.profile import ReferenceProfile
-from monitor.db.models import Model
-from monitor.db.models import ReferenceProfile as ReferenceRow
+from monitor.db.models import ModelRow, ReferenceRow
+from monitor.errors import MonitorError
 from monitor.store.models_repo import get_model, get_or_create_model
 
 __all__ = ["ReferenceLoadError", "find_reference", "latest_reference", "load_profiles", "register_reference"]
 
 
-class ReferenceLoadError(ValueError):
+class ReferenceLoadError(MonitorError, ValueError):
     """A stored profile that cannot be decoded (damaged, or written by an incompatible ``detectors``)."""
 
     def __init__(self, model: str, version: int, problem: str) -> None:
@@ -64,7 +64,7 @@ def _decode(row: ReferenceRow, model: str) -> ReferenceProfile:
 def latest_reference(session: Session, model: str) -> ReferenceProfile | None:
     """The newest registered profile of ``model`` (its ``version`` set), or ``None``."""
     row = session.scalars(
-        select(ReferenceRow).join(Model).where(Model.name == model).order_by(ReferenceRow.version.desc())
+        select(ReferenceRow).join(ModelRow).where(ModelRow.name == model).order_by(ReferenceRow.version.desc())
     ).first()
     return _decode(row, model) if row is not None else None
 
@@ -72,8 +72,8 @@ def latest_reference(session: Session, model: str) -> ReferenceProfile | None:
 def find_reference(session: Session, model: str, content_hash: str) -> ReferenceProfile | None:
     """The newest profile of ``model`` with ``content_hash`` (an open window's reference after a restart)."""
     row = session.scalars(
-        select(ReferenceRow).join(Model)
-        .where(Model.name == model, ReferenceRow.content_hash == content_hash)
+        select(ReferenceRow).join(ModelRow)
+        .where(ModelRow.name == model, ReferenceRow.content_hash == content_hash)
         .order_by(ReferenceRow.version.desc())
     ).first()
     return _decode(row, model) if row is not None else None
@@ -98,8 +98,8 @@ def load_profiles(session: Session, models: Iterable[str],
             profile = latest_reference(session, name)
         else:
             head = session.execute(
-                select(ReferenceRow.id, ReferenceRow.version, ReferenceRow.content_hash).join(Model)
-                .where(Model.name == name).order_by(ReferenceRow.version.desc()).limit(1)
+                select(ReferenceRow.id, ReferenceRow.version, ReferenceRow.content_hash).join(ModelRow)
+                .where(ModelRow.name == name).order_by(ReferenceRow.version.desc()).limit(1)
             ).first()
             if head is None:
                 continue

@@ -29,9 +29,9 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 def open_alert(demo_db: str) -> int:
     """An unresolved alert on the last window, opened the way the watcher opens them (AlertService)."""
     from monitor.alerts.service import AlertService
-    from monitor.alerts.signals import Signal
     from monitor.db import make_engine
     from monitor.db.models import WindowResult
+    from monitor.pipeline.alert_signals import Signal
 
     engine = make_engine(demo_db)
     with Session(engine) as session, session.begin():

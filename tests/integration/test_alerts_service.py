@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.alerts.errors import AlertNotFoundError, AlertStateError
 from monitor.alerts.notifier import WebhookNotifier
 from monitor.alerts.service import AlertService, list_alerts
-from monitor.alerts.signals import Signal
 from monitor.db import make_engine, session_factory
 from monitor.db.models import Alert, AlertEvent, WindowResult
+from monitor.pipeline.alert_signals import Signal
 from monitor.store.models_repo import get_or_create_model
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

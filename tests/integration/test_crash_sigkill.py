@@ -34,7 +34,7 @@ from monitor.commands.reference import build_reference
 from monitor.commands.replay import replay_file
 from monitor.db import upgrade
 from monitor.db.admin import temporary_database
-from monitor.scenario import generate_scenario
+from scenario import generate_scenario
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
 from monitor.alerts.service import AlertService
-from monitor.alerts.signals import Signal
 from monitor.db import make_engine
 from monitor.db.admin import temporary_database
 from monitor.db.models import Alert, WindowResult
+from monitor.pipeline.alert_signals import Signal
 from monitor.settings import Settings
 from monitor.store import queries as q
 
@@ -28,8 +28,8 @@ APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 def scenario_pg(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One database on the real server, filled once by the scenario run (the last test adds an alert)."""
     from monitor.db import upgrade
-    from monitor.scenario import generate_scenario
-    from monitor.scenario.runner import build_scenario_reference, watch_scenario
+    from scenario import generate_scenario
+    from scenario.runner import build_scenario_reference, watch_scenario
 
     with temporary_database(pg_server_url, "dw_dash") as url:
         upgrade(url)

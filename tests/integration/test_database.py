@@ -9,7 +9,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from monitor.db import downgrade, make_engine, session_factory, upgrade
-from monitor.db.models import Alert, ConsumerOffset, DeadLetter, Model, WindowResult
+from monitor.db.models import Alert, ConsumerOffset, DeadLetter, ModelRow, WindowResult
 
 EXPECTED_TABLES = {
     "models",
@@ -56,7 +56,7 @@ def test_rows_round_trip_through_the_apps_engine(any_url: str) -> None:
     sessions = session_factory(engine)
     start = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
     with sessions.begin() as session:
-        model = Model(name="recommender")
+        model = ModelRow(name="recommender")
         session.add(model)
         session.flush()
         window = WindowResult(
@@ -88,7 +88,7 @@ def test_only_one_unresolved_alert_per_dedup_key(any_url: str) -> None:
                      severity="warning", status=status, message="tenure drifted", first_seen=now, last_seen=now)
 
     with sessions.begin() as session:
-        session.add(Model(id=1, name="recommender"))
+        session.add(ModelRow(id=1, name="recommender"))
         session.flush()
         session.add(alert("resolved"))
         session.add(alert("open"))
@@ -102,5 +102,5 @@ def test_naive_datetimes_are_rejected(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     sessions = session_factory(engine)
     with pytest.raises(Exception, match="naive datetime"), sessions.begin() as session:
-        session.add(Model(name="m", created_at=datetime(2026, 1, 1)))
+        session.add(ModelRow(name="m", created_at=datetime(2026, 1, 1)))
     engine.dispose()

@@ -23,13 +23,13 @@ from kafka.admin import NewTopic
 from prometheus_client import CollectorRegistry
 
 from monitor.commands.replay import replay_file
-from monitor.commands.run import build_service
 from monitor.db import upgrade
-from monitor.scenario import generate_scenario
-from monitor.scenario.runner import build_scenario_reference
 from monitor.settings import Settings
 from monitor.sources.base import RawMessage, TopicPartition
 from monitor.sources.kafka_process import FetchProcessSource
+from monitor.wiring import build_service
+from scenario import generate_scenario
+from scenario.runner import build_scenario_reference
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

@@ -19,10 +19,10 @@ from kafka.admin import NewTopic
 from prometheus_client import CollectorRegistry
 
 from detectors.profile import ReferenceProfile
-from monitor.commands.run import build_service
 from monitor.db import make_engine, session_factory
 from monitor.settings import Settings
 from monitor.store.references import register_reference
+from monitor.wiring import build_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

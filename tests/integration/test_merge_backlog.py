@@ -21,13 +21,13 @@ from kafka.admin import NewTopic
 from prometheus_client import CollectorRegistry
 
 from monitor.commands.replay import replay_file
-from monitor.commands.run import build_service
+from monitor.consumer.merge import PartitionMerger
 from monitor.db import upgrade
-from monitor.ordering import PartitionMerger
-from monitor.scenario import generate_scenario
-from monitor.scenario.runner import build_scenario_reference
 from monitor.settings import Settings
 from monitor.sources.kafka import KafkaSource
+from monitor.wiring import build_service
+from scenario import generate_scenario
+from scenario.runner import build_scenario_reference
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 

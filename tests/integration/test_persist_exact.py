@@ -22,17 +22,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts.service import AlertService
-from monitor.alerts.signals import Signal
+from monitor.consumer.contracts import SaveItem, StoreConflict
 from monitor.db import make_engine, session_factory, upgrade
-from monitor.db.models import ConsumerOffset, Model, WindowCheckpoint, WindowResult
+from monitor.db.models import ConsumerOffset, ModelRow, WindowCheckpoint, WindowResult
 from monitor.deadletter import DeadLetterRecord
-from monitor.metrics_business import MetricResult
+from monitor.pipeline.alert_signals import Signal
+from monitor.pipeline.business_metrics import MetricResult
 from monitor.pipeline.closed import ClosedWindow
-from monitor.service_store import SqlPartitionStore
-from monitor.service_types import SaveItem, StoreConflict
 from monitor.store import models_repo
 from monitor.store.checkpoints import load_checkpoint, load_offsets, save_checkpoint, save_offsets
 from monitor.store.models_repo import get_or_create_model
+from monitor.store.partition_store import SqlPartitionStore
 from monitor.store.writer import persist
 
 GROUP = "g-exact"
@@ -171,13 +171,13 @@ def window_ids(engine: Engine) -> list[int]:
 
 def model_ids(engine: Engine) -> dict[str, int]:
     with session_factory(engine)() as s:
-        return {m.name: m.id for m in s.scalars(select(Model))}
+        return {m.name: m.id for m in s.scalars(select(ModelRow))}
 
 
 def test_store_save_writes_exactly_these_rows(engine: Engine) -> None:
     sessions = session_factory(engine)
     with sessions.begin() as s:
-        s.add(Model(name="known"))
+        s.add(ModelRow(name="known"))
     store = SqlPartitionStore(engine, GROUP, AlertService(clock=lambda: CLOCK))
     drift = Signal("feature_drift", "warning", "f1 drifted", feature="f1")
     dead = DeadLetterRecord(source="topic", partition=0, offset=3, model="known", reason="bad", category="malformed",
@@ -265,7 +265,7 @@ def test_a_new_transaction_does_not_trust_the_previous_ones_models(engine: Engin
             first = get_or_create_model(s, "m")
         with engine.begin() as conn:  # someone else deletes and recreates the model between transactions
             conn.execute(text("DELETE FROM models"))
-            conn.execute(insert(Model.__table__).values(id=first.id + 10, name="m", created_at=CLOCK))
+            conn.execute(insert(ModelRow.__table__).values(id=first.id + 10, name="m", created_at=CLOCK))
         with s.begin():
             assert get_or_create_model(s, "m").id == first.id + 10
 
@@ -276,10 +276,10 @@ def test_a_lost_race_to_create_the_model_uses_the_winners_row(pg_engine: Engine,
     real = models_repo.get_model
     calls: list[str] = []
 
-    def racing(session: Session, name: str) -> Model | None:
+    def racing(session: Session, name: str) -> ModelRow | None:
         if not calls:  # the other writer inserts and commits just after our miss
             with engine.begin() as conn:
-                conn.execute(insert(Model.__table__).values(name=name, created_at=CLOCK))
+                conn.execute(insert(ModelRow.__table__).values(name=name, created_at=CLOCK))
             calls.append(name)
             return None
         return real(session, name)

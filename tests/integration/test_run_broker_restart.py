@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, text
 from monitor.commands.reference import build_reference
 from monitor.commands.replay import replay_file
 from monitor.db import upgrade
-from monitor.scenario import generate_scenario
+from scenario import generate_scenario
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 

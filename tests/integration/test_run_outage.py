@@ -20,13 +20,13 @@ from sqlalchemy.engine import make_url
 from monitor.alerts.service import AlertService
 from monitor.commands.reference import build_reference
 from monitor.config import load_config
+from monitor.consumer.loop import Service, ServiceOptions
 from monitor.db import make_engine, upgrade
 from monitor.db.models import Alert, ConsumerOffset, MetricValue, WindowResult
 from monitor.ops import Health, Metrics
-from monitor.scenario import generate_scenario
-from monitor.service import Service, ServiceOptions
-from monitor.service_store import SqlPartitionStore
 from monitor.sources import JsonlSource
+from monitor.store.partition_store import SqlPartitionStore
+from scenario import generate_scenario
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 

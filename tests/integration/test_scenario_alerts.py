@@ -1,7 +1,7 @@
 """The whole scenario through the real pipeline: each incident raises the right alert in time, quiet days none.
 
 Runs ``driftwarden reference build`` + ``driftwarden run --source <events>`` (their Python API) into SQLite and
-into PostgreSQL, then scores the alerts against ``ground_truth.json`` (:func:`monitor.scenario.evaluate_alerts`:
+into PostgreSQL, then scores the alerts against ``ground_truth.json`` (:func:`scenario.evaluate_alerts`:
 an incident is caught when each expected (signal, feature) is raised with ``first_seen`` from the window holding
 its start to one window after it; in time when that is at most one window late; any other alert is a false
 alarm).
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from monitor.db import upgrade
-from monitor.scenario import Evaluation, ScenarioFiles, format_evaluation, generate_scenario
-from monitor.scenario.runner import build_scenario_reference, raised_alerts, score_run, watch_scenario
 from monitor.settings import Settings
+from scenario import Evaluation, ScenarioFiles, format_evaluation, generate_scenario
+from scenario.runner import build_scenario_reference, raised_alerts, score_run, watch_scenario
 
 pytestmark = pytest.mark.integration
 

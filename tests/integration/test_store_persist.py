@@ -162,7 +162,7 @@ def test_crash_and_resume_from_the_database_writes_exactly_once(request: pytest.
 
 
 def test_a_damaged_stored_profile_is_a_clear_error(sessions: sessionmaker[Session]) -> None:
-    from monitor.db.models import ReferenceProfile as ReferenceRow
+    from monitor.db.models import ReferenceRow
     from monitor.store.references import ReferenceLoadError
 
     with sessions.begin() as s:

@@ -1,6 +1,6 @@
 """Fixtures of the dashboard tests: a database filled by the real scenario run, once per session.
 
-The scenario (:mod:`monitor.scenario`: a simulated fortnight of the recommender with four incidents) goes
+The scenario (:mod:`scenario`: a simulated fortnight of the recommender with four incidents) goes
 through the same path as ``driftwarden demo``: reference build, then the watcher on the event file, into
 SQLite. Each test gets a private copy of that database.
 """
@@ -29,8 +29,8 @@ class ScenarioDb:
 
 @pytest.fixture(scope="session")
 def scenario_db_file(tmp_path_factory: pytest.TempPathFactory) -> ScenarioDb:
-    from monitor.scenario import generate_scenario
-    from monitor.scenario.runner import build_scenario_reference, watch_scenario
+    from scenario import generate_scenario
+    from scenario.runner import build_scenario_reference, watch_scenario
 
     workdir = tmp_path_factory.mktemp("dashboard-scenario")
     files = generate_scenario(workdir, seed=7, days=14, events_per_hour=EVENTS_PER_HOUR)

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
 from monitor.alerts.service import AlertService
-from monitor.alerts.signals import Signal
 from monitor.db import make_engine
 from monitor.db.models import Alert, AlertEvent, WindowResult, WindowSample
+from monitor.pipeline.alert_signals import Signal
 
 APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
 TIMEOUT = 180

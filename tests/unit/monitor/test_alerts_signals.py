@@ -1,4 +1,4 @@
-"""Severity rules of every signal (monitor.alerts.signals), on real drift reports and on crafted ones."""
+"""Severity rules of every signal (monitor.pipeline.alert_signals), on real drift reports and on crafted ones."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from monitor.alerts.signals import (
+from monitor.config import parse_config
+from monitor.pipeline.alert_signals import (
     SIGNALS,
     drift_signals,
     max_severity,
@@ -15,7 +16,6 @@ from monitor.alerts.signals import (
     near_constant_signal,
     volume_signal,
 )
-from monitor.config import parse_config
 
 MODEL = parse_config("""
 models:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from monitor.pipeline.finish import _sample_bytes, _sample_parquet_fast, _sample_parquet_pandas
-from monitor.pipeline.window import OpenWindow
-from monitor.windows import Span
+from monitor.pipeline.open_window import OpenWindow
+from monitor.pipeline.windower import Span
 
 COLUMNS = ["a", "b", "c", "prediction"]
 

@@ -21,13 +21,13 @@ import pytest
 
 from detectors import ReferenceProfile
 from monitor.config import MonitorConfig, WindowConfig, parse_config
+from monitor.consumer.intake import take, take_fast
 from monitor.events import EventDecodeError, FastPrediction, FastPredictionDecoder, OutcomeEvent, decode_prediction
-from monitor.intake import take, take_fast
 from monitor.pipeline import ClosedWindow, Pipeline
+from monitor.pipeline.open_window import BATCH_ROWS, OpenWindow, sample_priority
 from monitor.pipeline.rows import coerce, event_row
-from monitor.pipeline.window import BATCH_ROWS, OpenWindow, sample_priority
+from monitor.pipeline.windower import Span, Windower
 from monitor.sources.base import RawMessage
-from monitor.windows import Span, Windower
 
 CONFIG = """
 models:

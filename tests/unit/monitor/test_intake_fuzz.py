@@ -1,6 +1,6 @@
 """No single message stops the watcher: a property-based fuzz of the real intake and pipeline.
 
-Each example runs the consumer loop (:class:`monitor.service.Service`, with the real ``take``/``take_fast``
+Each example runs the consumer loop (:class:`monitor.consumer.loop.Service`, with the real ``take``/``take_fast``
 and :class:`monitor.pipeline.Pipeline`) over a few messages: valid prediction and outcome events, structured
 mutations of them (one field deleted or set to a wrong type, an empty, huge, nested or deeply nested value,
 NaN/Infinity literals, integers beyond int64 and beyond double, lone surrogates, NUL characters, a duplicate
@@ -35,12 +35,12 @@ from prometheus_client import CollectorRegistry
 
 from detectors.profile import ReferenceProfile
 from monitor.config import MonitorConfig, parse_config
+from monitor.consumer.contracts import SaveItem, SaveResult
+from monitor.consumer.loop import Service, ServiceOptions
 from monitor.deadletter import DeadLetterRecord
 from monitor.events import DEFAULT_MAX_BYTES
 from monitor.ops import Health, Metrics
 from monitor.pipeline import ClosedWindow, Pipeline
-from monitor.service import Service, ServiceOptions
-from monitor.service_types import SaveItem, SaveResult
 from monitor.sources.base import AssignmentListener, MessageKind, RawMessage, TopicPartition
 
 CONFIG = parse_config("""

@@ -74,7 +74,7 @@ def test_models_with_the_same_profile_bytes_share_one_decode(tmp_path, monkeypat
 
 def test_warm_up_decodes_before_the_first_assignment_and_never_raises(tmp_path, monkeypatch) -> None:
     from monitor.config import parse_config
-    from monitor.service_store import SqlPartitionStore
+    from monitor.store.partition_store import SqlPartitionStore
 
     engine, _ = _registered(tmp_path, {"m": _profile(0.0)})
     config = parse_config("version: 1\nmodels:\n  m:\n    features: {x: numeric}\n")

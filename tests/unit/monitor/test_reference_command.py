@@ -12,11 +12,10 @@ from typer.testing import CliRunner
 
 from detectors import ReferenceProfile
 from monitor.alerts.service import AlertService
-from monitor.alerts.signals import Signal
 from monitor.cli import app
 from monitor.db import make_engine, session_factory, upgrade
-from monitor.db.models import ReferenceProfile as ReferenceRow
-from monitor.db.models import WindowResult
+from monitor.db.models import ReferenceRow, WindowResult
+from monitor.pipeline.alert_signals import Signal
 from monitor.store.models_repo import get_or_create_model
 
 CONFIG = """

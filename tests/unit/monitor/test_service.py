@@ -19,12 +19,12 @@ from sqlalchemy import create_engine, text
 from monitor.alerts.service import AlertService
 from monitor.commands.reference import build_reference
 from monitor.config import ConfigWatcher, load_config
+from monitor.consumer.loop import Service, ServiceOptions
 from monitor.db import make_engine, upgrade
 from monitor.ops import Health, Metrics
-from monitor.scenario import generate_scenario
-from monitor.service import Service, ServiceOptions
-from monitor.service_store import SqlPartitionStore
 from monitor.sources import JsonlSource, file_topic
+from monitor.store.partition_store import SqlPartitionStore
+from scenario import generate_scenario
 
 BAD = [
     b"\xff\xfe garbage",

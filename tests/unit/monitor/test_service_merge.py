@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from monitor.ordering import PartitionMerger
+from monitor.consumer.merge import PartitionMerger
 
 PRED, OUT = ("preds", 3), ("outs", 3)
 

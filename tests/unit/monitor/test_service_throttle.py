@@ -21,16 +21,16 @@ from sqlalchemy import create_engine, text
 from monitor.alerts.service import AlertService
 from monitor.commands.reference import build_reference
 from monitor.config import load_config
+from monitor.consumer.contracts import SaveItem, SaveResult, StoreUnavailable
+from monitor.consumer.loop import Service, ServiceOptions
+from monitor.consumer.merge import PartitionMerger
 from monitor.db import make_engine, upgrade
 from monitor.ops import Health, Metrics
-from monitor.ordering import PartitionMerger
 from monitor.pipeline import Pipeline
-from monitor.scenario import generate_scenario
-from monitor.service import Service, ServiceOptions
-from monitor.service_store import SqlPartitionStore
-from monitor.service_types import SaveItem, SaveResult, StoreUnavailable
 from monitor.sources import JsonlSource
 from monitor.sources.base import AssignmentListener, RawMessage, TopicPartition
+from monitor.store.partition_store import SqlPartitionStore
+from scenario import generate_scenario
 
 PRED, OUT = ("preds", 0), ("outs", 0)
 CAP, BATCH = 60, 20

@@ -7,9 +7,9 @@ import math
 import pytest
 
 from monitor.config import Condition, MetricConfig, WindowConfig
-from monitor.join import OutcomeJoiner, merge_outcome
-from monitor.metrics_business import compute_metric, condition_holds
-from monitor.windows import Span, Windower, to_epoch
+from monitor.pipeline.business_metrics import compute_metric, condition_holds
+from monitor.pipeline.outcome_join import OutcomeJoiner, merge_outcome
+from monitor.pipeline.windower import Span, Windower, to_epoch
 
 
 def keys(w: Windower, ts: float) -> list[str]:

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.scenario import RaisedAlert, build_ground_truth, evaluate_alerts, format_evaluation
-from monitor.scenario import timeline as tl
+from scenario import RaisedAlert, build_ground_truth, evaluate_alerts, format_evaluation
+from scenario import timeline as tl
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 DAY = 86_400

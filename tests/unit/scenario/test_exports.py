@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import monitor.scenario as scenario
+import scenario as scenario
 
 
 def test_exported_names() -> None:

@@ -11,8 +11,8 @@ import pytest
 
 from monitor.config import load_config
 from monitor.events import OutcomeEvent, PredictionEvent, decode_any
-from monitor.scenario import FEATURES, GroundTruth, ScenarioFiles, generate_scenario
-from monitor.scenario.errors import ScenarioError
+from scenario import FEATURES, GroundTruth, ScenarioFiles, generate_scenario
+from scenario.errors import ScenarioError
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.scenario import timeline as tl
-from monitor.scenario.errors import ScenarioError
-from monitor.scenario.timeline import GroundTruth, build_ground_truth
+from scenario import timeline as tl
+from scenario.errors import ScenarioError
+from scenario.timeline import GroundTruth, build_ground_truth
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 
@@ -60,7 +60,7 @@ def test_each_incident_expects_the_right_signal_on_the_right_column() -> None:
 
 
 def test_signal_names_are_the_alert_services() -> None:
-    from monitor.alerts.signals import SIGNALS
+    from monitor.pipeline.alert_signals import SIGNALS
 
     truth = build_ground_truth(START)
     used = {s for p in truth.incidents for e in (*p.expected, *p.allowed) for s, _ in e.any_of}

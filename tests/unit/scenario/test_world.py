@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from monitor.scenario.errors import ScenarioError
-from monitor.scenario.generate import reference_events, scenario_events
-from monitor.scenario.timeline import GroundTruth, Phase, build_ground_truth
-from monitor.scenario.world import Events, World, simulate
+from scenario.errors import ScenarioError
+from scenario.generate import reference_events, scenario_events
+from scenario.timeline import GroundTruth, Phase, build_ground_truth
+from scenario.world import Events, World, simulate
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 RATE = 400.0

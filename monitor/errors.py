@@ -1,0 +1,41 @@
+"""The exceptions raised by the watcher's library (``monitor``), in one tree.
+
+Each class lives next to the code that raises it (the module in brackets) and derives from
+:class:`MonitorError`; most also derive from the built-in class they had before the tree existed, so
+``except ValueError`` / ``except RuntimeError`` keeps working::
+
+    MonitorError (Exception)
+    ├── ConfigError (ValueError)              a configuration file that cannot be read, parsed or validated
+    │                                         [monitor.config.errors]
+    ├── EventDecodeError (ValueError)         bytes that are not a valid event; names the field and value
+    │                                         [monitor.events]
+    ├── SnapshotError (ValueError)            a pipeline snapshot that cannot be restored [monitor.pipeline.core]
+    ├── ReferenceLoadError (ValueError)       a stored reference profile that cannot be decoded
+    │                                         [monitor.store.references]
+    ├── AlertError (ValueError)               an alert state change that cannot be made [monitor.alerts.errors]
+    │   ├── AlertNotFoundError                no alert with that id
+    │   └── AlertStateError                   a transition the lifecycle does not allow
+    ├── SourceError (RuntimeError)            a source that cannot be opened or read [monitor.sources.base]
+    │   └── SourceUnavailable                 one that may work if tried again later (no broker yet)
+    ├── StoreUnavailable (RuntimeError)       the database did not answer: retry the same transaction
+    │                                         [monitor.consumer.contracts]
+    ├── StoreConflict (RuntimeError)          the database refused the transaction: reload the partition
+    │                                         [monitor.consumer.contracts]
+    └── ServiceSetupError                     the watcher cannot be built (bad configuration or source)
+                                              [monitor.wiring]
+
+The command-line layer has its own (``monitor.commands.demo.DemoError``); the demo scenario's package has
+:class:`scenario.errors.ScenarioError`.
+
+>>> from monitor.config import ConfigError
+>>> issubclass(ConfigError, MonitorError) and issubclass(ConfigError, ValueError)
+True
+"""
+
+from __future__ import annotations
+
+__all__ = ["MonitorError"]
+
+
+class MonitorError(Exception):
+    """Root of every error raised by ``monitor``'s library code."""

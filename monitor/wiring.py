@@ -1,0 +1,110 @@
+"""Wiring of the watcher: settings, configuration, source, database, metrics and alerts into one
+:class:`~monitor.consumer.Service` (library code: the ``run`` command, the demo scenario and the benchmarks
+call it; it never exits the process, it raises :class:`ServiceSetupError`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from monitor.errors import MonitorError
+from monitor.settings import Settings
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+    from sqlalchemy import Engine
+
+    from monitor.consumer import Service
+
+__all__ = ["ServiceSetupError", "build_service", "watcher_engine"]
+
+log = logging.getLogger("monitor.run")
+
+
+class ServiceSetupError(MonitorError):
+    """The watcher cannot be built: a bad configuration, an unusable source. The message says which and why
+    (one line; ``driftwarden run`` prints it and exits 2)."""
+
+
+def watcher_engine(url: str) -> Engine:
+    """The watcher's engine: a small pool, and a 5 s connect timeout on PostgreSQL (an outage is noticed soon)."""
+    from monitor.db import make_engine
+
+    if url.startswith("postgresql"):
+        return make_engine(url, connect_args={"connect_timeout": 5}, pool_size=2, max_overflow=2)
+    return make_engine(url)
+
+
+def build_service(
+    settings: Settings,
+    config_path: Path,
+    source_arg: str,
+    db_url: str,
+    *,
+    registry: CollectorRegistry,
+    checkpoint_interval: float = 5.0,
+    max_batch: int = 2000,
+    consumer_config: dict[str, Any] | None = None,
+    stop_event: threading.Event | None = None,
+    fetch_process: bool | None = None,
+    config: Any = None,
+) -> Service:
+    """A :class:`~monitor.consumer.Service` on ``source_arg`` (``"kafka"``: the settings' topics; else a
+    JSONL/Parquet file), writing to ``db_url``.
+
+    ``config`` is the already loaded configuration of ``config_path`` (default: loaded here). Raises
+    :class:`ServiceSetupError` for a configuration that does not load or a source that cannot be opened.
+    """
+    from monitor.alerts.service import AlertService
+    from monitor.config import ConfigError, ConfigWatcher, load_config
+    from monitor.consumer import Service, ServiceOptions, SqlPartitionStore
+    from monitor.deadletter import DeadLetterPublisher
+    from monitor.ops import Health, Metrics
+    from monitor.sources import SourceError, open_file_source
+    from monitor.sources.kafka import KafkaSource
+    from monitor.sources.kafka_process import FetchProcessSource
+
+    if config is None:
+        try:
+            config = load_config(config_path)
+        except ConfigError as exc:
+            raise ServiceSetupError(str(exc)) from exc
+    source: Any
+    publisher = None
+    if source_arg == "kafka":
+        in_child = settings.kafka_fetch_process if fetch_process is None else fetch_process
+        extra: dict[str, Any] = {"log_level": settings.log_level} if in_child else {}
+        try:
+            source = (FetchProcessSource if in_child else KafkaSource)(
+                settings.kafka_bootstrap_list, settings.kafka_consumer_group, settings.kafka_predictions_topic,
+                settings.kafka_outcomes_topic, client_id=f"driftwarden-{socket.gethostname()}-{os.getpid()}",
+                **extra, **(consumer_config or {}))
+        except SourceError as exc:
+            raise ServiceSetupError(str(exc)) from exc
+        if settings.kafka_dead_letter_topic:
+            try:
+                publisher = DeadLetterPublisher.connect(settings.kafka_bootstrap_list,
+                                                        settings.kafka_dead_letter_topic)
+            except Exception as exc:  # the table keeps every dead letter; the topic copy is optional
+                log.warning("dead-letter topic disabled: no producer", extra={"error": str(exc)})
+    else:
+        try:
+            source = open_file_source(source_arg)
+        except SourceError as exc:
+            raise ServiceSetupError(f"--source: {exc}") from exc
+    notifier = None
+    if settings.webhook_url:
+        from monitor.alerts.notifier import WebhookNotifier
+
+        notifier = WebhookNotifier(settings.webhook_url)
+    store = SqlPartitionStore(watcher_engine(db_url), settings.kafka_consumer_group, AlertService(notifier))
+    options = ServiceOptions(group_id=settings.kafka_consumer_group, checkpoint_interval=checkpoint_interval,
+                             max_batch=max_batch)
+    return Service(config, source, store, options, metrics=Metrics(registry), health=Health(),
+                   config_source=ConfigWatcher(config_path, current=config), publisher=publisher,
+                   stop_event=stop_event)
