@@ -79,7 +79,7 @@ def report_findings(report: DriftReport) -> list[Finding]:
                            f"joint distribution drifted: PCA reconstruction error {multi.statistic:.4g} outside "
                            f"[{multi.lower:.4g}, {multi.upper:.4g}]"))
     for q in report.quality:
-        if False:
+        if _get(q, "triggered", True):
             column = _get(q, "column")
             out.append(Finding("quality", None if column is None else str(column), str(_get(q, "check", "quality")),
                                _num(_get(q, "value")), str(_get(q, "message", ""))))
