@@ -1,5 +1,10 @@
 """From raw message to pipeline input: decode, check the model, or make a dead letter (never raises).
 
+One path for every message: :func:`take`. A prediction event of a configured model is decoded once, by the
+typed :class:`~monitor.events.FastPredictionDecoder` (the hot path); anything that decoder does not take goes
+to the lenient decoders (:func:`~monitor.events.decode_prediction`, ``decode_outcome``, ``decode_any``), which
+decode outcomes and the inputs that need coercion, and name the bad field and value of a bad one.
+
 No single message may stop the watcher: :func:`take` turns every exception that decoding one message raises
 into a dead letter (an unforeseen one with category ``unexpected`` and the exception's class and text),
 except the failures of the process itself in :data:`PROCESS_ERRORS`.
@@ -34,7 +39,7 @@ from monitor.events import (
 )
 from monitor.sources.base import RawMessage
 
-__all__ = ["PROCESS_ERRORS", "Taken", "take", "take_fast"]
+__all__ = ["PROCESS_ERRORS", "Taken", "take"]
 
 PROCESS_ERRORS: Final = (MemoryError,)
 """Exceptions that are failures of the process, not of one message: never turned into a dead letter (the
@@ -56,10 +61,10 @@ class Taken(NamedTuple):
     dead: DeadLetterRecord | None
 
 
-def take_fast(msg: RawMessage, models: Collection[str], max_bytes: int,
-              fast: FastPredictionDecoder) -> FastPrediction | None:
-    """The typed decode of a plain prediction event of a configured model (what :func:`take` would make of
-    it, but a :class:`FastPrediction`), or ``None``: then :func:`take` (without ``fast``) says what it is."""
+def _typed(msg: RawMessage, models: Collection[str], max_bytes: int,
+           fast: FastPredictionDecoder) -> FastPrediction | None:
+    """The typed decode of a plain prediction event of a configured model (what the lenient path would make of
+    it, but a :class:`FastPrediction`), or ``None``: then the lenient path says what it is."""
     value = msg.value
     if value is None or len(value) > max_bytes:
         return None
@@ -82,12 +87,12 @@ def take(msg: RawMessage, models: Collection[str], max_bytes: int = DEFAULT_MAX_
          fast: FastPredictionDecoder | None = None) -> Taken:
     """Decode ``msg`` by its kind; unknown models (in ``models``' terms) become dead letters too.
 
-    ``fast`` (built from the same models) first tries :func:`take_fast`; anything it does not take goes the
-    lenient way.
+    ``fast`` (the consumer's typed decoder of the same models) decodes what it can; the rest, and everything
+    when ``fast`` is ``None``, goes the lenient way.
     """
     try:
         if fast is not None:
-            fast_event = take_fast(msg, models, max_bytes, fast)
+            fast_event = _typed(msg, models, max_bytes, fast)
             if fast_event is not None:
                 return Taken(msg, fast_event.ts.timestamp(), fast_event, None)
         if msg.value is None:

@@ -41,7 +41,7 @@ from monitor.consumer.contracts import (
     StoreConflict,
     StoreUnavailable,
 )
-from monitor.consumer.intake import PROCESS_ERRORS, Taken, take, take_fast
+from monitor.consumer.intake import PROCESS_ERRORS, Taken, take
 from monitor.consumer.merge import PartitionMerger
 from monitor.consumer.partitions import PartitionKeeper, _Partition
 from monitor.deadletter import DeadLetterPublisher, DeadLetterRecord
@@ -278,23 +278,11 @@ class Service(PartitionKeeper):
                     touched.add(last)
             if part is None:  # not ours (revoked in this poll): the owner re-reads it
                 continue
+            taken = take(msg, models, max_bytes, fast)
             if straight:
-                event = take_fast(msg, models, max_bytes, fast)
-                if event is None:
-                    self._apply(part, take(msg, models, max_bytes))
-                    continue
-                try:  # (what _apply does with it, inline)
-                    part.pipeline.seen_at(msg.topic, msg.partition, msg.offset)
-                    part.pipeline.add_prediction(event)
-                except PROCESS_ERRORS:
-                    raise
-                except Exception as exc:  # one bad event must not stop the watcher
-                    self._rejected(part, msg, event.model, exc)
-                part.offsets[(msg.topic, msg.partition)] = msg.offset + 1
-                part.dirty = True
+                self._apply(part, taken)
             else:
                 assert part.merger is not None
-                taken = take(msg, models, max_bytes, fast)
                 part.merger.push((msg.topic, msg.partition), taken.key, msg.offset, taken)
         self._release(touched)
         for kind, n in Counter(msg.kind for msg in batch).items():
@@ -357,32 +345,26 @@ class Service(PartitionKeeper):
                     self.source.resume([tp])
 
     def _apply(self, part: _Partition, taken: Taken) -> None:
+        """Feed one taken message to its partition's pipeline (an event the pipeline raises for becomes a dead
+        letter, category ``rejected``), and move the partition's next offset past it."""
         msg, key, event, dead = taken
         if event is not None:
             try:
                 if isinstance(event, OutcomeEvent):
-                    part.pipeline.on_outcome(event, msg.position)
+                    part.pipeline.on_outcome(event, msg)
                 else:
-                    part.pipeline.seen_at(msg.topic, msg.partition, msg.offset)
-                    part.pipeline.add_prediction(event, key)
+                    part.pipeline.on_prediction(event, msg, key)
             except PROCESS_ERRORS:
                 raise
             except Exception as exc:  # one bad event must not stop the watcher
-                dead = self._rejected(part, msg, event.model, exc, add=False)
+                log.exception("pipeline rejected an event", extra={"offset": msg.offset, "model": event.model})
+                dead = DeadLetterRecord.of(msg, f"pipeline rejected the event: {type(exc).__name__}: {exc}",
+                                           category="rejected", error_class=type(exc).__name__,
+                                           model=event.model)
         if dead is not None:
             self._add_dead(part, dead)
         part.offsets[(msg.topic, msg.partition)] = msg.offset + 1
         part.dirty = True
-
-    def _rejected(self, part: _Partition, msg: RawMessage, model: str | None, exc: Exception,
-                  add: bool = True) -> DeadLetterRecord:
-        """The dead letter of an event the pipeline raised for (added to ``part`` unless ``add`` is false)."""
-        log.exception("pipeline rejected an event", extra={"offset": msg.offset, "model": model})
-        dead = DeadLetterRecord.of(msg, f"pipeline rejected the event: {type(exc).__name__}: {exc}",
-                                   category="rejected", error_class=type(exc).__name__, model=model)
-        if add:
-            self._add_dead(part, dead)
-        return dead
 
     def _add_dead(self, part: _Partition, dead: DeadLetterRecord) -> None:
         part.dead.append(dead)

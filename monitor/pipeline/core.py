@@ -25,14 +25,14 @@ import math
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
 from detectors.profile import ReferenceProfile
 from monitor.config import MonitorConfig
 from monitor.errors import MonitorError
-from monitor.events import FastPrediction
+from monitor.events import FastPrediction, OutcomeEvent, PredictionEvent
 from monitor.pipeline.closed import ClosedWindow
 from monitor.pipeline.finish import finish_window
 from monitor.pipeline.model_state import ModelState
@@ -48,6 +48,19 @@ SNAPSHOT_VERSION = 1
 
 _NO_SEGMENTS: dict[str, str] = {}  # (read only)
 astuple: Callable[[Any], tuple[Any, ...]] = msgspec.structs.astuple
+
+class Position(Protocol):
+    """Where an event was read: a :class:`monitor.sources.RawMessage` is one."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
 
 ProfileLoader = Callable[[str, str], ReferenceProfile | None]
 """``(model, content_hash) -> profile``: finds an older reference an open window was started with."""
@@ -70,29 +83,23 @@ class Pipeline:
         self.counters: Counter[str] = Counter()
 
     # -- input -------------------------------------------------------------------------------------
-    def _seen(self, position: Any) -> None:
+    def _seen(self, position: Position | None) -> None:
         if position is None:
             return
-        key = (str(position.topic), int(position.partition))
-        nxt = int(position.offset) + 1
+        key = (position.topic, position.partition)
+        nxt = position.offset + 1
         if nxt > self._positions.get(key, -1):
             self._positions[key] = nxt
 
-    def seen_at(self, topic: str, partition: int, offset: int) -> None:
-        """Like the ``position`` of :meth:`on_prediction` / :meth:`on_outcome`, given as typed values."""
-        key = (topic, partition)
-        nxt = offset + 1
-        if nxt > self._positions.get(key, -1):
-            self._positions[key] = nxt
-
-    def on_prediction(self, event: Any, position: Any = None) -> None:
-        """Add one decoded ``PredictionEvent`` or ``FastPrediction`` (``position``: its Kafka
-        ``topic/partition/offset``)."""
-        self._seen(position)
-        self.add_prediction(event)
-
-    def add_prediction(self, event: Any, ts: float | None = None) -> None:
-        """:meth:`on_prediction` without a position; ``ts``: ``event.ts`` in epoch seconds, if known."""
+    def on_prediction(self, event: PredictionEvent | FastPrediction, position: Position | None = None,
+                      ts: float | None = None) -> None:
+        """Add one decoded prediction event. ``position``: where it was read (its topic, partition and offset;
+        :meth:`positions` then covers it); ``ts``: ``event.ts`` in epoch seconds, if the caller knows it."""
+        if position is not None:
+            key = (position.topic, position.partition)
+            nxt = position.offset + 1
+            if nxt > self._positions.get(key, -1):
+                self._positions[key] = nxt
         state = self.models.get(event.model)
         if state is None:
             self.counters["unknown_model"] += 1
@@ -139,7 +146,7 @@ class Pipeline:
                 self._attach(state, event_id, keys, fields)
 
     @staticmethod
-    def _row(state: ModelState, event: Any) -> tuple[Any, ...]:
+    def _row(state: ModelState, event: PredictionEvent | FastPrediction) -> tuple[Any, ...]:
         """The event's row: values in ``state.columns`` order, as :func:`event_row` makes them."""
         if isinstance(event, FastPrediction):
             kind = type(event)
@@ -160,7 +167,7 @@ class Pipeline:
             features = event.features or {}
         return tuple(event_row(state.config, features, event.prediction, state.coerced).values())
 
-    def on_outcome(self, event: Any, position: Any = None) -> None:
+    def on_outcome(self, event: OutcomeEvent, position: Position | None = None) -> None:
         """Add one decoded ``OutcomeEvent``; it joins its prediction by ``event_id`` within the TTL."""
         self._seen(position)
         try:

@@ -1,6 +1,6 @@
 """The watcher's fast per-event path gives exactly what the lenient path gives.
 
-Typed decode (FastPredictionDecoder / take_fast) against decode_prediction / decode_any, tuple rows against
+Typed decode (FastPredictionDecoder, through take) against decode_prediction / decode_any, tuple rows against
 event_row, the lazily built bottom-k sample against a plain sort, the flush of tuple buffers against the
 dict-row flush, the cached count-window assignment against a fresh one, and old checkpoints (dict rows).
 """
@@ -21,7 +21,7 @@ import pytest
 
 from detectors import ReferenceProfile
 from monitor.config import MonitorConfig, WindowConfig, parse_config
-from monitor.consumer.intake import take, take_fast
+from monitor.consumer.intake import take
 from monitor.events import EventDecodeError, FastPrediction, FastPredictionDecoder, OutcomeEvent, decode_prediction
 from monitor.pipeline import ClosedWindow, Pipeline
 from monitor.pipeline.open_window import BATCH_ROWS, OpenWindow, sample_priority
@@ -151,7 +151,7 @@ def test_take_with_and_without_the_fast_decoder_agree(kind: str) -> None:
         msg = RawMessage("t", 0, offset, None, raw, kind)  # type: ignore[arg-type]
         plain = take(msg, cfg.models)
         with_fast = take(msg, cfg.models, fast=fast)
-        event = take_fast(msg, cfg.models, 1_000_000, fast)
+        event = with_fast.event if isinstance(with_fast.event, FastPrediction) else None
         if event is None:
             assert with_fast == plain
             continue
@@ -188,21 +188,15 @@ def run(msgs: list[bytes], kind: str, use_fast: bool, restore_every: int | None 
     dead = []
     for offset, raw in enumerate(msgs):
         msg = RawMessage("t", 0, offset, None, raw, kind)  # type: ignore[arg-type]
-        event = take_fast(msg, cfg.models, 1_000_000, fast) if fast is not None else None
-        if event is not None:
-            p.seen_at(msg.topic, msg.partition, msg.offset)
-            p.add_prediction(event)
-        else:
-            taken = take(msg, cfg.models)
-            if taken.dead is not None:
-                dead.append((offset, taken.dead.reason, taken.dead.category))
-            elif isinstance(taken.event, OutcomeEvent):
-                p.on_outcome(taken.event, msg.position)
-            elif use_fast:
-                p.seen_at(msg.topic, msg.partition, msg.offset)
-                p.add_prediction(taken.event, taken.key)
-            else:
-                p.on_prediction(taken.event, msg.position)
+        taken = take(msg, cfg.models, fast=fast)
+        if taken.dead is not None:
+            dead.append((offset, taken.dead.reason, taken.dead.category))
+        elif isinstance(taken.event, OutcomeEvent):
+            p.on_outcome(taken.event, msg.position)
+        elif taken.event is not None and use_fast:
+            p.on_prediction(taken.event, msg, taken.key)
+        elif taken.event is not None:
+            p.on_prediction(taken.event, msg.position)
         if offset % 50 == 49:
             closed += p.advance()
         if restore_every and offset % restore_every == restore_every - 1:

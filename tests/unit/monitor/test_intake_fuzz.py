@@ -1,11 +1,11 @@
 """No single message stops the watcher: a property-based fuzz of the real intake and pipeline.
 
-Each example runs the consumer loop (:class:`monitor.consumer.loop.Service`, with the real ``take``/``take_fast``
+Each example runs the consumer loop (:class:`monitor.consumer.loop.Service`, with the real ``take``
 and :class:`monitor.pipeline.Pipeline`) over a few messages: valid prediction and outcome events, structured
 mutations of them (one field deleted or set to a wrong type, an empty, huge, nested or deeply nested value,
 NaN/Infinity literals, integers beyond int64 and beyond double, lone surrogates, NUL characters, a duplicate
 key, a size at and around the 1 MiB limit) and random bytes. Two source layouts: one topic of mixed events
-(the straight lane: ``take_fast`` then the pipeline) and a predictions and an outcomes topic (the merge lane:
+(the straight lane: ``take`` then the pipeline) and a predictions and an outcomes topic (the merge lane:
 ``take`` then ``_apply``). The properties:
 
 * no exception escapes the loop, which ends at the end of the source with every offset consumed;

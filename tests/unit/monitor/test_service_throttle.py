@@ -238,17 +238,17 @@ def test_direct_batches_feed_the_pipeline_in_the_merged_order(tmp_path: Path, sc
         return found
 
     applied: list[tuple[str, int]] = []  # (topic, offset) in the order the pipeline got them
-    seen_at, on_outcome = Pipeline.seen_at, Pipeline.on_outcome
+    on_prediction, on_outcome = Pipeline.on_prediction, Pipeline.on_outcome
 
-    def seen(self: Pipeline, topic: str, partition: int, offset: int) -> None:
-        applied.append((topic, offset))
-        seen_at(self, topic, partition, offset)
+    def prediction(self: Pipeline, event: Any, position: Any = None, ts: float | None = None) -> None:
+        applied.append((position.topic, position.offset))
+        on_prediction(self, event, position, ts)
 
     def outcome(self: Pipeline, event: Any, position: Any = None) -> None:
         applied.append((position.topic, position.offset))
         on_outcome(self, event, position)
 
-    monkeypatch.setattr(Pipeline, "seen_at", seen)
+    monkeypatch.setattr(Pipeline, "on_prediction", prediction)
     monkeypatch.setattr(Pipeline, "on_outcome", outcome)
     monkeypatch.setattr(Service, "_direct_partitions", watched)
     url = _db(tmp_path, scenario, "direct")
