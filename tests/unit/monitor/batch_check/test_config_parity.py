@@ -17,11 +17,7 @@ from monitor.commands.reference import build_profile
 from monitor.config import load_config
 from monitor.pipeline.finish import finish_window
 from monitor.pipeline.model_state import ModelState
-
-try:  # issue #13 moves the windower into monitor.pipeline
-    from monitor.pipeline.windower import Span
-except ImportError:  # pragma: no cover
-    from monitor.windows import Span  # type: ignore[no-redef]
+from monitor.pipeline.windower import Span
 
 from .conftest import N_ROWS, issue_frames
 
