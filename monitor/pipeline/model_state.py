@@ -70,11 +70,6 @@ class ModelState:
         self.fast_type: type | None = None
         """The last FastPrediction class found to match ``feature_spec``."""
 
-    @property
-    def score_column(self) -> str | None:
-        """The numeric prediction column (score, or top-class probability), if any."""
-        return self._score_column
-
     @staticmethod
     def _metric_fields(config: ModelConfig) -> frozenset[str]:
         """Outcome fields some business metric looks at (the only ones kept in the join state)."""

@@ -106,10 +106,6 @@ class Windower:
         """Event time up to which windows are complete (time windows)."""
         return self._max_ts - self.config.allowed_lateness
 
-    @property
-    def events_seen(self) -> int:
-        return self._seq
-
     # -- assignment ---------------------------------------------------------------------------------
     def assign(self, ts: float) -> Assignment:
         """The windows an event at epoch ``ts`` belongs to (count windows ignore ``ts`` for membership)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from detectors.errors import DetectorError
@@ -133,6 +133,3 @@ def reference_versions(session: Session, model: str) -> list[tuple[int, str, int
     ).all()
     return [(int(v), str(h), int(n)) for v, h, n in rows]
 
-
-def count_references(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(ReferenceRow)) or 0)
