@@ -62,12 +62,13 @@ def build_service(
     """
     from monitor.alerts.service import AlertService
     from monitor.config import ConfigError, ConfigWatcher, load_config
-    from monitor.consumer import Service, ServiceOptions, SqlPartitionStore
+    from monitor.consumer import Service, ServiceOptions
     from monitor.deadletter import DeadLetterPublisher
     from monitor.ops import Health, Metrics
     from monitor.sources import SourceError, open_file_source
     from monitor.sources.kafka import KafkaSource
     from monitor.sources.kafka_process import FetchProcessSource
+    from monitor.store.partition_store import SqlPartitionStore
 
     if config is None:
         try:

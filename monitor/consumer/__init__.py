@@ -23,7 +23,6 @@ from monitor.consumer.contracts import (
     StoreUnavailable,
 )
 from monitor.consumer.loop import Service
-from monitor.store.partition_store import SqlPartitionStore
 
 __all__ = [
     "ConfigSource",
@@ -33,7 +32,6 @@ __all__ = [
     "SaveResult",
     "Service",
     "ServiceOptions",
-    "SqlPartitionStore",
     "StoreConflict",
     "StoreUnavailable",
 ]
