@@ -4,13 +4,16 @@ For each check, windows of 30 (the default ``min_window_events``), 200, 1k and 1
 the reference distribution itself, and the share of windows that trigger is printed with ``alarms /
 windows``:
 
-- ``missing_rate`` quality check (``detectors.quality.missing``: two-proportion z-test at ``alpha =
-  0.001`` and a 1-point floor), reference of 20,000 rows with a missing rate of 0.5%, 2% and 10%;
+- ``missing_rate`` quality check (``detectors.quality.missing``: Fisher's exact test below 100 expected
+  cells, else the two-proportion z-test, at ``alpha = 0.001``, and a 1-point floor), reference of 20,000
+  rows with a missing rate of 0.5%, 2% and 10%;
 - the ``data_quality`` missing-rate signal of ``monitor.pipeline.alert_signals`` (``current - reference >=
   missing_rate_jump``, 0.10 by default), same rates;
 - ``out_of_range`` (``detectors.quality.range``: exact exchangeability test at ``alpha = 0.001``),
   normal data, and its signal's share floor (``out_of_range_share`` 5%);
-- ``constant`` (``detectors.quality.constant``): a binary column with 1% and 5% positives;
+- ``constant`` (``detectors.quality.constant``: fires on a single-valued window only when unchanged data
+  gives one with probability below ``alpha = 0.001``): a binary column with 1% and 5% positives, 20,000
+  reference rows;
 - ``traffic_volume`` (``monitor.pipeline.alert_signals.volume_signal``): Poisson event counts per window with a
   constant rate, event rate against the median of the 3 previous windows (drop 0.5x, spike 3x).
 
@@ -28,6 +31,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import numpy as np  # noqa: E402
 
+from detectors.quality.constant import constant_from_counts  # noqa: E402
 from detectors.quality.missing import missing_rate_from_counts  # noqa: E402
 from detectors.quality.range import out_of_range_from_counts  # noqa: E402
 
@@ -65,9 +69,13 @@ def range_check(share_floor: float | None) -> Callable[[int, np.random.Generator
 
 
 def constant_check(p: float) -> Callable[[int, np.random.Generator], bool]:
+    positives = round(p * N_REFERENCE)
+    counts = np.array([N_REFERENCE - positives, positives])
+
     def check(n: int, rng: np.random.Generator) -> bool:
-        k = rng.binomial(n, p)
-        return bool(k == 0 or k == n)  # one distinct value among n: constant_from_counts triggers
+        k = int(rng.binomial(n, p))
+        distinct = 1 if k in (0, n) else 2
+        return constant_from_counts("x", distinct, n, reference_distinct=2, reference_counts=counts).triggered
 
     return check
 

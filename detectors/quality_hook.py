@@ -84,7 +84,7 @@ def _numeric(col: NumericProfile, win: NumericWindow) -> list[QualityResult]:
         lo, hi = _extremes(win, held)
         found.append(constant_from_counts(
             col.name, 1 if lo == hi else 2, win.n_finite, reference_distinct=col.n_distinct,
-            value=repr(lo),
+            reference_counts=_run_lengths(col.values) if lo == hi else (), value=repr(lo),
         ))
     if win.n_inf or win.n_invalid:
         by_type = {k: v for k, v in (("inf", win.n_inf), ("non-numeric", win.n_invalid)) if v}
@@ -102,6 +102,15 @@ def _outside(col: NumericProfile, win: NumericWindow, below: int, above: int) ->
     if not win.sampled and np.isfinite(col.min) and np.isfinite(col.max):
         return below + above
     return win.n_below + win.n_above
+
+
+def _run_lengths(sorted_values: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """The count of each distinct value of a sorted array (``-0.0 == 0.0``): the reference shares of the
+    constant check (from the kept sample when the profile sampled its values)."""
+    if sorted_values.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], sorted_values[1:] != sorted_values[:-1], [True]]))
+    return np.diff(starts)
 
 
 def _extremes(win: NumericWindow, held: npt.NDArray[np.float64]) -> tuple[float, float]:
@@ -129,8 +138,12 @@ def _categorical(col: CategoricalProfile, win: CategoricalWindow) -> list[Qualit
         ))
         present = [c for c, n in zip(col.categories, win.counts, strict=True) if n > 0]
         present += [k for k, n in win.unseen.items() if n > 0]
+        # values of reference levels the profile did not keep: one level at least, and when nothing else is
+        # present the number is unknown, so the window is not called constant
+        distinct = len(present) + (0 if not win.n_rest else 1 if present else 2)
         found.append(constant_from_counts(
-            col.name, len(present), win.n_valid, reference_distinct=len(col.categories),
+            col.name, distinct, win.n_valid, reference_distinct=col.n_levels,
+            reference_counts=col.counts, reference_other=col.n_other,
             value=present[0] if len(present) == 1 else "",
         ))
     return found

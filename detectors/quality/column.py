@@ -37,6 +37,11 @@ class ColumnReference:
         Numeric kind: range of the finite reference values and how many there were.
     categories
         Categorical/binary kinds: the complete set of reference labels.
+    value_counts, n_other
+        Counts of the distinct non-missing reference values (any order) and the count of values of levels
+        whose counts are not kept, for the constant check's chance (see
+        :func:`~detectors.quality.constant.single_value_chance`). Empty ``value_counts``: the constant
+        check is not run.
     """
 
     kind: str
@@ -47,11 +52,15 @@ class ColumnReference:
     max: float | None = None
     n_finite: int | None = None
     categories: frozenset[str] | None = None
+    value_counts: tuple[int, ...] = ()
+    n_other: int = 0
 
     @classmethod
     def from_profile(cls, profile: Any) -> ColumnReference:
         """Build from a column profile exposing ``kind, n_rows, n_null`` and either
-        ``n_distinct, n_finite, min, max`` (numeric) or ``categories`` (categorical/binary)."""
+        ``n_distinct, n_finite, min, max`` (numeric) or ``categories`` (categorical/binary); the reference
+        value counts come from its ``values`` (numeric) or ``counts`` and ``n_other`` (categorical) when
+        it has them (:class:`~detectors.columns.NumericProfile`, :class:`~detectors.columns.CategoricalProfile`)."""
         if profile.kind == "numeric":
             return cls(
                 kind="numeric",
@@ -61,6 +70,7 @@ class ColumnReference:
                 min=float(profile.min),
                 max=float(profile.max),
                 n_finite=int(profile.n_finite),
+                value_counts=_value_counts(getattr(profile, "values", ())),
             )
         categories = frozenset(str(c) for c in profile.categories)
         return cls(
@@ -69,7 +79,14 @@ class ColumnReference:
             n_missing=int(profile.n_null),
             n_distinct=len(categories),
             categories=categories,
+            value_counts=tuple(int(c) for c in getattr(profile, "counts", ())),
+            n_other=int(getattr(profile, "n_other", 0)),
         )
+
+
+def _value_counts(values: ArrayLike) -> tuple[int, ...]:
+    arr = np.asarray(values, dtype=np.float64)
+    return tuple(int(c) for c in np.unique(arr[np.isfinite(arr)], return_counts=True)[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +100,7 @@ class QualityConfig:
     unseen_min_count: int = 1
     unseen_max_share: float = 0.0
     constant_min_rows: int = 2
+    constant_alpha: float = 0.001
     allow_inf: bool = False
     max_examples: int = 5
 
@@ -131,10 +149,10 @@ def check_column(
     rate, type violations. Numeric: out-of-range (on the real numbers; ``±inf`` counts only when
     ``allow_inf``, otherwise it is a type violation) and constant column. Categorical/binary: unseen
     categories and constant column, on ``labels`` (default: :func:`default_labels` of ``values``).
-    A check whose reference information is absent (no range, no categories) is skipped.
+    A check whose reference information is absent (no range, no categories, no value counts) is skipped.
 
     >>> ref = ColumnReference(kind="numeric", n_rows=1000, n_missing=0, n_distinct=900,
-    ...                       min=0.0, max=10.0, n_finite=1000)
+    ...                       min=0.0, max=10.0, n_finite=1000, value_counts=(1,) * 900)
     >>> results = check_column("x", [1.0, 2.0, "oops", None] * 50, ref)
     >>> [(r.check, r.triggered) for r in results]
     [('missing_rate', True), ('type_violations', True), ('out_of_range', False), ('constant', False)]
@@ -173,11 +191,7 @@ def check_column(
                     max_examples=cfg.max_examples,
                 )
             )
-        results.append(
-            constant_column_check(
-                column, numbers, reference_distinct=reference.n_distinct, min_rows=cfg.constant_min_rows
-            )
-        )
+        results.extend(_constant(column, numbers, reference, cfg))
         return tuple(results)
     current_labels = default_labels(raw) if labels is None else as_values(labels)
     categories = reference_categories if reference_categories is not None else reference.categories
@@ -192,9 +206,15 @@ def check_column(
                 max_examples=cfg.max_examples,
             )
         )
-    results.append(
-        constant_column_check(
-            column, current_labels, reference_distinct=reference.n_distinct, min_rows=cfg.constant_min_rows
-        )
-    )
+    results.extend(_constant(column, current_labels, reference, cfg))
     return tuple(results)
+
+
+def _constant(column: str, values: ArrayLike, reference: ColumnReference, cfg: QualityConfig) -> list[QualityResult]:
+    """The constant check, when the reference's value counts are known."""
+    if not reference.value_counts:
+        return []
+    return [constant_column_check(
+        column, values, reference_counts=reference.value_counts, reference_distinct=reference.n_distinct,
+        reference_other=reference.n_other, alpha=cfg.constant_alpha, min_rows=cfg.constant_min_rows,
+    )]  # fmt: skip

@@ -38,7 +38,9 @@ def _reference_numeric(col: NumericProfile, win: NumericWindow) -> list[QualityR
         out_of_range_from_counts(col.name, outside, win.n_finite, reference_min=col.min, reference_max=col.max,
                                  reference_count=col.n_finite, examples=examples, n_distinct_outside=n_distinct),
         constant_from_counts(col.name, 1 if win.min == win.max else 2, win.n_finite,
-                             reference_distinct=col.n_distinct, value=repr(win.min)),
+                             reference_distinct=col.n_distinct, value=repr(win.min),
+                             reference_counts=np.unique(col.values, return_counts=True)[1] if win.min == win.max
+                             else ()),
     ]
 
 

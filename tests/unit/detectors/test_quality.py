@@ -187,16 +187,17 @@ def test_unseen_categories_counts_version_and_cap() -> None:
 @pytest.mark.parametrize(
     ("values", "reference_distinct", "triggered"),
     [
-        ([2.0, 2.0, np.nan, 2.0], 10, True),
-        ([2.0, 2.0, 3.0], 10, False),
+        ([2.0, 2.0, np.nan, 2.0], 10_000, True),  # chance 1e4 * 1e-12
+        ([2.0, 2.0, 3.0], 10_000, False),
         ([2.0, 2.0], 1, False),  # constant in the reference too
-        ([2.0], 10, False),  # below min_rows
-        ([np.nan, np.nan], 10, False),  # all missing: the missing-rate check's business
-        (np.array(["x", "x", None], dtype=object), 3, True),
+        ([2.0], 10_000, False),  # below min_rows
+        ([np.nan, np.nan], 10_000, False),  # all missing: the missing-rate check's business
+        (np.array(["x"] * 8 + [None], dtype=object), 3, True),  # chance 3 / 3**8 = 4.6e-4
+        (np.array(["x"] * 6 + [None], dtype=object), 3, False),  # chance 3 / 3**6 = 4.1e-3
     ],
 )
 def test_constant_column_rule(values: object, reference_distinct: int, triggered: bool) -> None:
-    r = constant_column_check("c", values, reference_distinct=reference_distinct)  # type: ignore[arg-type]
+    r = constant_column_check("c", values, reference_counts=[7] * reference_distinct)  # type: ignore[arg-type]
     assert r.triggered is triggered
 
 
@@ -230,7 +231,8 @@ def test_type_violations_in_a_categorical_column() -> None:
 # -- check_column ----------------------------------------------------------------------------------
 def test_check_column_numeric() -> None:
     ref = ColumnReference.from_profile(
-        SimpleNamespace(kind="numeric", n_rows=1000, n_null=10, n_distinct=990, n_finite=990, min=0.0, max=1.0)
+        SimpleNamespace(kind="numeric", n_rows=1000, n_null=10, n_distinct=990, n_finite=990, min=0.0, max=1.0,
+                        values=np.linspace(0.0, 1.0, 990))
     )
     values = np.array([0.5] * 900 + [None] * 50 + ["bad"] * 20 + [math.inf] * 10 + [5.0] * 20, dtype=object)
     results = check_column("x", values, ref)
@@ -247,15 +249,21 @@ def test_check_column_numeric() -> None:
 
 def test_check_column_categorical_with_default_labels() -> None:
     ref = ColumnReference.from_profile(
-        SimpleNamespace(kind="categorical", n_rows=500, n_null=0, categories=("1", "2", "3"))
+        SimpleNamespace(kind="categorical", n_rows=500, n_null=0, categories=("1", "2", "3"), counts=(100, 200, 200))
     )
     values = np.array([1.0, 2.0, 2.0, 4.0, np.nan] * 40)
     by = {r.check: r for r in check_column("code", values, ref)}
     assert [*by] == ["missing_rate", "type_violations", "unseen_categories", "constant"]
     assert by["unseen_categories"].examples == (("4", 40),)
     assert not by["type_violations"].triggered
-    only_one = {r.check: r for r in check_column("code", ["2", "2", None], ref, labels=["2", "2", None])}
-    assert only_one["constant"].triggered
+    only_one = {r.check: r for r in check_column("code", ["2"] * 20 + [None], ref, labels=["2"] * 20 + [None])}
+    assert only_one["constant"].triggered  # chance 0.2**20 + 2 * 0.4**20 = 2.2e-8
+    two = {r.check: r for r in check_column("code", ["2", "2", None], ref, labels=["2", "2", None])}
+    assert not two["constant"].triggered  # chance 0.36: two equal values are no news
+    no_counts = ColumnReference.from_profile(
+        SimpleNamespace(kind="categorical", n_rows=500, n_null=0, categories=("1", "2", "3"))
+    )
+    assert "constant" not in {r.check for r in check_column("code", ["2"] * 20, no_counts)}
 
 
 def test_results_are_json_safe_and_errors_name_the_parameter() -> None:

@@ -62,3 +62,54 @@ def test_large_counts_use_the_z_test() -> None:
     assert p == pytest.approx(p_chi2, rel=1e-9)  # normal tail vs chi2(1) tail: same number to 1e-9
     assert missing_p_value(0, 100, 0, 50) == (1.0, "none")
     assert missing_p_value(100, 100, 50, 50) == (1.0, "none")
+
+
+def _constant_fires(profile: object, name: str, value: object, n: int) -> bool:
+    import pandas as pd
+
+    from detectors import WindowState
+    from detectors.quality_hook import quality_findings
+
+    state = WindowState.from_frame(profile, pd.DataFrame({name: [value] * n}))  # type: ignore[arg-type]
+    return any(f.check == "constant" for f in quality_findings(profile, state, [name]))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("share", [0.01, 0.05])
+@pytest.mark.parametrize("kind", ["binary", "numeric"])
+def test_constant_false_alarms_at_most_alpha(share: float, kind: str) -> None:
+    """A column with a rare value: a window of unchanged data is single-valued with probability
+    ``(1 - share) ** n + share ** n``; the check may fire on such a window only when that is below alpha.
+    The old rule (any single-valued window) fired on 74% of 30-row windows with 1% positives."""
+    import pandas as pd
+
+    from detectors import ReferenceProfile
+
+    positives = round(share * N_REFERENCE)
+    values = np.array([1] * positives + [0] * (N_REFERENCE - positives))
+    frame = pd.DataFrame({"flag": values.astype(float) if kind == "numeric" else values.astype(bool)})
+    profile = ReferenceProfile.build(frame, {"flag": kind}, multivariate=False)
+    zero: object = 0.0 if kind == "numeric" else False
+    one: object = 1.0 if kind == "numeric" else True
+    for n in (30, 200, 1_000, 10_000):
+        p_zeros, p_ones = (1 - share) ** n, share**n
+        alarms = p_zeros * _constant_fires(profile, "flag", zero, n) + p_ones * _constant_fires(profile, "flag", one, n)
+        assert alarms <= ALPHA, (n, alarms)
+    # power: a window stuck at the common value is caught once that is unlikely by chance
+    n_needed = int(np.ceil(np.log(ALPHA) / np.log(1 - share))) + 1
+    assert _constant_fires(profile, "flag", zero, n_needed)
+
+
+def test_constant_on_a_capped_high_cardinality_column() -> None:
+    """2,000 ids seen 10 times each, the profile keeps 1,000: a window stuck on one id is caught (the chance
+    bound over the unkept ids is 2000 * (1/2000)**n), two equal values are not a finding."""
+    import pandas as pd
+
+    from detectors import ReferenceProfile
+
+    ids = np.repeat([f"id{i}" for i in range(2000)], 10)
+    profile = ReferenceProfile.build(pd.DataFrame({"item": ids}), multivariate=False)
+    col = profile["item"]
+    assert col.capped  # type: ignore[union-attr]
+    kept = col.categories[0]  # type: ignore[union-attr]
+    assert _constant_fires(profile, "item", kept, 3)
+    assert not _constant_fires(profile, "item", kept, 1)

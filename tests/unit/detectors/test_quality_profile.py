@@ -30,6 +30,7 @@ def test_check_column_from_reference_profile() -> None:
         min=float(reference["x"].min()),
         max=float(reference["x"].max()),
         n_finite=1960,
+        value_counts=(1,) * 1960,  # distinct normal values: each seen once
     )
     assert refs["c"].categories == frozenset({"a", "b", "c"})
     assert refs["b"].categories == frozenset({"True", "False"})
