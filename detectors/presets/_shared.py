@@ -17,6 +17,7 @@ __all__ = [
     "all_null_result",
     "column_result",
     "missing_current",
+    "null_tvd",
     "top_k_counts",
     "unseen_items",
     "value_counts",
@@ -71,6 +72,25 @@ def top_k_counts(
     ref = np.append(ref_top, col.n_valid - ref_top.sum())
     cur = np.append(cur_top, win.n_valid - cur_top.sum())
     return ref, cur
+
+
+def null_tvd(ref: npt.NDArray[np.float64], cur: npt.NDArray[np.float64]) -> float:
+    """The total variation distance two samples of sizes ``n1 = sum(ref)`` and ``n2 = sum(cur)`` show on
+    these buckets when nothing changed, on average (the TVD's sampling bias under the null)::
+
+        null_tvd = 1/2 * sum_j sqrt(2/pi * q_j * (1 - q_j) * (1/n1 + 1/n2)),   q_j = (ref_j + cur_j) / (n1 + n2)
+
+    Each share difference ``r_j - c_j`` of two samples of a distribution with share ``q_j`` has mean 0
+    and variance ``q_j (1 - q_j) (1/n1 + 1/n2)``; ``E|X| = sigma * sqrt(2/pi)`` for a normal ``X``.
+    Against simulated Zipf columns on the top-20 + other buckets (1k to 100k rows per side) it matches
+    the mean TVD of unchanged data within 0.0005 (``tests/unit/detectors/test_high_cardinality.py``).
+
+    >>> round(null_tvd(np.array([500.0, 500.0]), np.array([500.0, 500.0])), 4)  # sqrt(2/pi * 0.25 * 0.002)
+    0.0178
+    """
+    n1, n2 = float(ref.sum()), float(cur.sum())
+    q = (ref + cur) / (n1 + n2)
+    return float(0.5 * np.sum(np.sqrt(2.0 / np.pi * q * (1.0 - q) * (1.0 / n1 + 1.0 / n2))))
 
 
 def unseen_items(win: CategoricalWindow) -> tuple[tuple[str, int], ...]:
