@@ -2,8 +2,10 @@
 
 ``models`` ─┬─ ``reference_profiles``   one row per built reference (hash + version)
             ├─ ``window_results`` ─┬─ ``feature_results``   per-feature test outcome of a window
-            │                      ├─ ``metric_values``     business / performance metrics of a window
+            │                      ├─ ``metric_values``     business / operational metrics of a window
+            │                      ├─ ``performance_values`` realized + estimated model quality per metric
             │                      └─ ``window_samples``    bounded sample kept for drill-down reports
+            ├─ ``performance_references`` labelled validation reference: metric values + fitted CBPE
             └─ ``alerts`` ── ``alert_events``               one row per incident + its lifecycle history
 ``dead_letters``        bad input, with raw bytes (bounded) and where it came from
 ``consumer_offsets``    next offset per (group, topic, partition), written with the window results
@@ -135,6 +137,62 @@ class MetricValue(Base):
     window: Mapped[WindowResult] = relationship(back_populates="metrics")
 
 
+class PerformanceReferenceRow(Base):
+    """The labelled validation reference of a model's performance (``reference build`` writes it).
+
+    ``payload`` is :meth:`monitor.pipeline.performance_reference.PerformanceReference.to_dict`: the task,
+    the realized metric values on the validation data (with intervals) and the fitted CBPE estimator.
+    """
+
+    __tablename__ = "performance_references"
+    __table_args__ = (UniqueConstraint("model_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(128))
+    task: Mapped[str] = mapped_column(String(50))
+    n_rows: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str | None] = mapped_column(Text, nullable=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PerformanceValue(Base):
+    """One metric of one window's model quality: realized (labels joined so far) and estimated (CBPE).
+
+    Upserted on ``(window_id, metric)`` each time the window's labels change, until ``label_ttl`` has
+    passed (``provisional`` is true until then). ``error = estimated - realized`` when both exist.
+    """
+
+    __tablename__ = "performance_values"
+    __table_args__ = (
+        UniqueConstraint("window_id", "metric"),
+        Index("ix_performance_values_model_metric_end", "model_id", "metric", "window_end"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    window_id: Mapped[int] = mapped_column(ForeignKey("window_results.id", ondelete="CASCADE"))
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    metric: Mapped[str] = mapped_column(String(100))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    n_predictions: Mapped[int] = mapped_column(BigInteger)
+    n_labelled: Mapped[int] = mapped_column(BigInteger)
+    realized: Mapped[float | None] = mapped_column(Float, nullable=True)
+    realized_lower: Mapped[float | None] = mapped_column(Float, nullable=True)
+    realized_upper: Mapped[float | None] = mapped_column(Float, nullable=True)
+    estimated: Mapped[float | None] = mapped_column(Float, nullable=True)
+    estimated_lower: Mapped[float | None] = mapped_column(Float, nullable=True)
+    estimated_upper: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reference: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[float | None] = mapped_column(Float, nullable=True)
+    estimate_reliable: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    provisional: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class WindowSample(Base):
     __tablename__ = "window_samples"
 
@@ -255,6 +313,8 @@ __all__ = [
     "FeatureResult",
     "MetricValue",
     "ModelRow",
+    "PerformanceReferenceRow",
+    "PerformanceValue",
     "ReferenceRow",
     "WindowCheckpoint",
     "WindowResult",
