@@ -197,7 +197,7 @@ class FirstRecordClock:
 def watcher_in_process(bootstrap: str, topic: str, url: str, config: Path, n: int, fetch_process: bool,
                        consumer_config: dict[str, Any] | None = None) -> tuple[float, float, float]:
     """msg/s, and CPU µs per event of this process and of the fetch process (0 without one)."""
-    from monitor.settings import Settings
+    from monitor.config.settings import Settings
     from monitor.wiring import build_service
 
     group = f"bench-dw-{uuid.uuid4().hex[:6]}"
@@ -250,7 +250,7 @@ def watcher_processes(bootstrap: str, topic: str, url: str, config: Path, n: int
 
 def watcher_from_file(server_url: str, kinds: dict[str, str], config: Path, n: int, tmp: Path) -> float:
     """The watcher's own work: the same N events from a JSONL file (no Kafka) into a fresh PostgreSQL database."""
-    from monitor.settings import Settings
+    from monitor.config.settings import Settings
     from monitor.wiring import build_service
 
     rng = random.Random(1)  # the events produce() sent

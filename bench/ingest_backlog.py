@@ -94,7 +94,7 @@ def watch(settings: Any, files: Any, source: str, url: str, total: int) -> tuple
 
 def main(argv: list[str] | None = None) -> int:
     from monitor.commands.replay import replay_file
-    from monitor.settings import Settings
+    from monitor.config.settings import Settings
     from scenario import generate_scenario
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -15,7 +15,7 @@ from dashboard import data
 from monitor.alerts.errors import AlertError
 from monitor.alerts.notifier import WebhookNotifier
 from monitor.alerts.service import AlertService
-from monitor.settings import Settings
+from monitor.config.settings import Settings
 
 __all__ = ["Action", "ActionError", "change_alert"]
 

@@ -1,4 +1,4 @@
-"""Entry point: ``streamlit run dashboard/app.py`` (reads ``DRIFTWARDEN_DATABASE_URL``; see monitor.settings).
+"""Entry point: ``streamlit run dashboard/app.py`` (reads ``DRIFTWARDEN_DATABASE_URL``; see monitor.config.settings).
 
 Builds the settings, applies the optional login, then hands over to ``st.navigation``.
 """
@@ -16,7 +16,7 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from dashboard import auth, context  # noqa: E402
-from monitor.settings import Settings  # noqa: E402
+from monitor.config.settings import Settings  # noqa: E402
 
 st.set_page_config(page_title="driftwarden", page_icon="🛡️", layout="wide")
 

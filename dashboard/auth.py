@@ -12,7 +12,7 @@ from typing import Literal
 
 import streamlit as st
 
-from monitor.settings import Settings
+from monitor.config.settings import Settings
 
 Mode = Literal["password", "oidc", "open"]
 _OK = "driftwarden.auth.ok"

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from monitor.settings import Settings
+from monitor.config.settings import Settings
 
 _SETTINGS = "driftwarden.settings"
 _PAGES = "driftwarden.pages"

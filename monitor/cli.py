@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from monitor import __version__
 from monitor.cli_support import AppState, fail
 from monitor.commands import COMMAND_MODULES
-from monitor.settings import Settings
+from monitor.config.settings import Settings
 
 app = typer.Typer(
     name="driftwarden",

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 import typer
 
-from monitor.settings import Settings
+from monitor.config.settings import Settings
 
 EXIT_BAD_INPUT = 2
 MIGRATE_HELP = ("Upgrade the database schema to the newest revision first (default). With --no-migrate the "

@@ -12,8 +12,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from monitor.config.settings import Settings
 from monitor.errors import MonitorError
-from monitor.settings import Settings
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -63,7 +63,7 @@ def build_service(
     from monitor.alerts.service import AlertService
     from monitor.config import ConfigError, ConfigWatcher, load_config
     from monitor.consumer import Service, ServiceOptions
-    from monitor.deadletter import DeadLetterPublisher
+    from monitor.consumer.deadletter import DeadLetterPublisher
     from monitor.ops import Health, Metrics
     from monitor.sources import SourceError, open_file_source
     from monitor.sources.kafka import KafkaSource

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from monitor.settings import Settings
+from monitor.config.settings import Settings
 from monitor.sources.progress import ProgressSource
 from scenario.evaluate import Evaluation, RaisedAlert, evaluate_alerts
 from scenario.generate import ScenarioFiles

@@ -30,7 +30,7 @@ from typing import Any
 import typer
 
 from monitor.cli_support import AppState, fail, migrate_option, prepare_database, safe_url
-from monitor.settings import Settings
+from monitor.config.settings import Settings
 
 __all__ = ["DemoOptions", "DemoResult", "register", "run_demo", "serve_dashboard"]
 

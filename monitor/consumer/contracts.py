@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from monitor.config import MonitorConfig
-from monitor.deadletter import DeadLetterRecord
+from monitor.consumer.deadletter import DeadLetterRecord
 from monitor.errors import MonitorError
 from monitor.events import DEFAULT_MAX_BYTES
 from monitor.pipeline import ClosedWindow, Pipeline

@@ -25,7 +25,7 @@ from typing import Final, NamedTuple
 
 from msgspec import UNSET
 
-from monitor.deadletter import DeadLetterRecord
+from monitor.consumer.deadletter import DeadLetterRecord
 from monitor.events import (
     DEFAULT_MAX_BYTES,
     EventDecodeError,

@@ -41,10 +41,10 @@ from monitor.consumer.contracts import (
     StoreConflict,
     StoreUnavailable,
 )
+from monitor.consumer.deadletter import DeadLetterPublisher, DeadLetterRecord
 from monitor.consumer.intake import PROCESS_ERRORS, Taken, take
 from monitor.consumer.merge import PartitionMerger
 from monitor.consumer.partitions import PartitionKeeper, _Partition
-from monitor.deadletter import DeadLetterPublisher, DeadLetterRecord
 from monitor.events import FastPredictionDecoder, OutcomeEvent
 from monitor.ops import Health, Metrics
 from monitor.sources.base import RawMessage, Source, SourceUnavailable, TopicPartition

@@ -24,8 +24,8 @@ from monitor.consumer.contracts import (
     StoreConflict,
     StoreUnavailable,
 )
+from monitor.consumer.deadletter import DeadLetterPublisher, DeadLetterRecord
 from monitor.consumer.merge import PartitionMerger
-from monitor.deadletter import DeadLetterPublisher, DeadLetterRecord
 from monitor.ops import Health, Metrics
 from monitor.pipeline import ClosedWindow, Pipeline
 from monitor.sources.base import Source, TopicPartition

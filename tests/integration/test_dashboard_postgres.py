@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
 from monitor.alerts.service import AlertService
+from monitor.config.settings import Settings
 from monitor.db import make_engine
 from monitor.db.admin import temporary_database
 from monitor.db.models import Alert, WindowResult
 from monitor.pipeline.alert_signals import Signal
-from monitor.settings import Settings
 from monitor.store import queries as q
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.commands.demo import DemoOptions, run_demo, serve_dashboard
+from monitor.config.settings import Settings
 from monitor.db import make_engine, session_factory
 from monitor.db.models import Alert, MetricValue, WindowResult
-from monitor.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -23,8 +23,8 @@ from kafka.admin import NewTopic
 from prometheus_client import CollectorRegistry
 
 from monitor.commands.replay import replay_file
+from monitor.config.settings import Settings
 from monitor.db import upgrade
-from monitor.settings import Settings
 from monitor.sources.base import RawMessage, TopicPartition
 from monitor.sources.kafka_process import FetchProcessSource
 from monitor.wiring import build_service

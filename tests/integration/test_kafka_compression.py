@@ -19,8 +19,8 @@ from kafka.admin import NewTopic
 from prometheus_client import CollectorRegistry
 
 from detectors.profile import ReferenceProfile
+from monitor.config.settings import Settings
 from monitor.db import make_engine, session_factory
-from monitor.settings import Settings
 from monitor.store.references import register_reference
 from monitor.wiring import build_service
 

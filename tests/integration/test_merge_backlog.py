@@ -21,9 +21,9 @@ from kafka.admin import NewTopic
 from prometheus_client import CollectorRegistry
 
 from monitor.commands.replay import replay_file
+from monitor.config.settings import Settings
 from monitor.consumer.merge import PartitionMerger
 from monitor.db import upgrade
-from monitor.settings import Settings
 from monitor.sources.kafka import KafkaSource
 from monitor.wiring import build_service
 from scenario import generate_scenario

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts.service import AlertService
 from monitor.consumer.contracts import SaveItem, StoreConflict
+from monitor.consumer.deadletter import DeadLetterRecord
 from monitor.db import make_engine, session_factory, upgrade
 from monitor.db.models import ConsumerOffset, ModelRow, WindowCheckpoint, WindowResult
-from monitor.deadletter import DeadLetterRecord
 from monitor.pipeline.alert_signals import Signal
 from monitor.pipeline.business_metrics import MetricResult
 from monitor.pipeline.closed import ClosedWindow

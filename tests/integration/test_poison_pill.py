@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from kafka import KafkaProducer
 
-from monitor.deadletter import RAW_LIMIT
+from monitor.consumer.deadletter import RAW_LIMIT
 
 sys.path.insert(0, os.path.dirname(__file__))  # the replay and watcher helpers of the crash test
 from test_crash_sigkill import (

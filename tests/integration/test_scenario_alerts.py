@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.config.settings import Settings
 from monitor.db import upgrade
-from monitor.settings import Settings
 from scenario import Evaluation, ScenarioFiles, format_evaluation, generate_scenario
 from scenario.runner import build_scenario_reference, raised_alerts, score_run, watch_scenario
 

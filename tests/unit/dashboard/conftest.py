@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.config.settings import Settings
 from monitor.db import upgrade
-from monitor.settings import Settings
 
 EVENTS_PER_HOUR = 250.0  # ~170k events: every incident is still caught, the run takes ~20 s
 

@@ -105,7 +105,7 @@ def test_incident_end_puts_replayed_resolutions_on_the_data_clock() -> None:
 
 def test_login_mode_follows_the_settings() -> None:
     from dashboard import auth
-    from monitor.settings import Settings
+    from monitor.config.settings import Settings
 
     assert auth.mode(Settings(database_url="sqlite://", dashboard_password="pw")) == "password"
     assert auth.mode(Settings(database_url="sqlite://", dashboard_password=None)) == "open"

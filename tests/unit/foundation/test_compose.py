@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from monitor.settings import env_var_names
+from monitor.config.settings import env_var_names
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -5,7 +5,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.settings import DEFAULT_DATABASE_URL, Settings
+from monitor.config.settings import DEFAULT_DATABASE_URL, Settings
 
 
 def test_defaults_are_embedded(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -64,10 +64,25 @@ def test_missing_rate_jump_and_quality_findings() -> None:
         {"check": "out_of_range", "column": "y", "triggered": True, "value": 0.3},
         {"check": "out_of_range", "column": "x", "triggered": False, "value": 0.9},
         {"check": "missing_rate", "column": "c", "triggered": True, "value": 0.05},
+        {"check": "missing_rate", "column": "x", "triggered": True, "value": 0.12},
+        {"check": "missing_rate", "column": "y", "triggered": True, "value": 0.6},
     ])
     assert sig(drift_signals(MODEL, r, 100)) == {
         ("data_quality", "x:missing_rate", "warning"), ("data_quality", "y:missing_rate", "critical"),
         ("data_quality", "x:constant", "warning"), ("data_quality", "y:out_of_range", "critical")}
+
+
+def test_a_missing_rate_jump_needs_the_quality_check_to_call_it_significant() -> None:
+    # 10% missing in the reference, 7 of 30 (23%) in a window of unchanged data happens by chance (about
+    # 7% of 30-row windows): the jump alone would alarm, the missing-rate check's exact test does not trigger
+    jump_only = report([col("x", mr=0.10, mc=7 / 30)], quality=[])
+    assert drift_signals(MODEL, jump_only, 30) == []
+    significant = report([col("x", mr=0.10, mc=7 / 30)],
+                         quality=[{"check": "missing_rate", "column": "x", "triggered": True, "value": 7 / 30}])
+    assert sig(drift_signals(MODEL, significant, 30)) == {("data_quality", "x:missing_rate", "warning")}
+    no_quality = SimpleNamespace(columns=[col("x", mr=0.10, mc=7 / 30)], dataset_drift=False, drift_share=0.0,
+                                 quality=None, multivariate=None)
+    assert sig(drift_signals(MODEL, no_quality, 30)) == {("data_quality", "x:missing_rate", "warning")}
 
 
 def test_business_metric_drop_rules() -> None:
@@ -84,22 +99,30 @@ def test_near_constant_and_volume() -> None:
     assert near_constant_signal(MODEL, "score", 0.001, 0.3, 100) is not None
     assert near_constant_signal(MODEL, "score", 0.2, 0.3, 100) is None
     assert near_constant_signal(MODEL, "score", 0.0, 0.0, 100) is None  # constant in the reference too
-    assert volume_signal(MODEL, 10.0, [10.0, 11.0]) is None  # not enough history
-    assert volume_signal(MODEL, 4.0, [10.0, 11.0, 9.0]).severity == "warning"  # type: ignore[union-attr]
-    assert volume_signal(MODEL, 1.0, [10.0, 11.0, 9.0]).severity == "critical"  # type: ignore[union-attr]
-    assert "spiked" in volume_signal(MODEL, 50.0, [10.0, 11.0, 9.0]).message  # type: ignore[union-attr]
-    assert volume_signal(MODEL, 12.0, [10.0, 11.0, 9.0]) is None
+    history = [10.0, 11.0, 9.0]  # events/s; median 10/s
+    assert volume_signal(MODEL, 100, 10.0, [10.0, 11.0]) is None  # not enough history
+    assert volume_signal(MODEL, 40, 10.0, history).severity == "warning"  # type: ignore[union-attr]
+    assert volume_signal(MODEL, 10, 10.0, history).severity == "critical"  # type: ignore[union-attr]
+    assert "spiked" in volume_signal(MODEL, 500, 10.0, history).message  # type: ignore[union-attr]
+    assert volume_signal(MODEL, 120, 10.0, history) is None
+    # the same ratios on 1 s of traffic: 4 events where 10 were due, or 31 where 10, can be noise ...
+    assert volume_signal(MODEL, 4, 1.0, history) is None
+    # ... P(Poisson(10) <= 1) = 5e-4 and P(Poisson(10) >= 31) = 1e-7 cannot
+    assert volume_signal(MODEL, 1, 1.0, history).severity == "critical"  # type: ignore[union-attr]
+    assert volume_signal(MODEL, 31, 1.0, history) is not None
+    assert volume_signal(MODEL, 0, 0.0, history) is None  # no duration, no rate
 
 
 @pytest.mark.parametrize("name", SIGNALS)
 def test_every_signal_can_be_disabled(name: str) -> None:
     cfg = MODEL.model_copy(update={"alerts": MODEL.alerts.model_copy(update={"disabled_signals": [name]})})
     r = report([col("x", True, 0.0, 0.9), col("score", True)], dataset_drift=True, share=1.0,
-               quality=[{"check": "constant", "column": "x", "triggered": True}], multivariate=MULTI_DRIFTED)
+               quality=[{"check": "constant", "column": "x", "triggered": True},
+                        {"check": "missing_rate", "column": "x", "triggered": True}], multivariate=MULTI_DRIFTED)
     found = [s.signal for s in drift_signals(cfg, r, 100)]
     found += [s.signal for s in (near_constant_signal(cfg, "score", 0.0, 1.0, 100),
                                  metric_signal(cfg, "take_rate", 0.0, 100, True),
-                                 volume_signal(cfg, 0.0, [1.0, 1.0, 1.0])) if s is not None]
+                                 volume_signal(cfg, 0, 100.0, [1.0, 1.0, 1.0])) if s is not None]
     assert name not in found
     assert len(set(found)) == len(SIGNALS) - 1
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from monitor.consumer.deadletter import DeadLetterPublisher, DeadLetterRecord
 from monitor.db import make_engine, session_factory, upgrade
 from monitor.db.models import DeadLetter
-from monitor.deadletter import DeadLetterPublisher, DeadLetterRecord
 from monitor.sources import RawMessage
 
 

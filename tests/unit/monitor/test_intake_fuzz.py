@@ -36,8 +36,8 @@ from prometheus_client import CollectorRegistry
 from detectors.profile import ReferenceProfile
 from monitor.config import MonitorConfig, parse_config
 from monitor.consumer.contracts import SaveItem, SaveResult
+from monitor.consumer.deadletter import DeadLetterRecord
 from monitor.consumer.loop import Service, ServiceOptions
-from monitor.deadletter import DeadLetterRecord
 from monitor.events import DEFAULT_MAX_BYTES
 from monitor.ops import Health, Metrics
 from monitor.pipeline import ClosedWindow, Pipeline
