@@ -24,7 +24,7 @@ from detectors.profile import ReferenceProfile
 from detectors.registry import PRESETS, TESTS, TestSpec, get_test
 from detectors.report import ColumnResult, DriftReport
 from detectors.result import TestResult
-from detectors.window import WindowState
+from detectors.window_state import WindowState
 
 __all__ = [
     "KINDS",

@@ -8,6 +8,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from detectors.column_windows import CategoricalWindow, NumericWindow
 from detectors.columns import CategoricalProfile, NumericProfile
 from detectors.errors import InsufficientDataError, InvalidParameterError, ProfileMismatchError, UnknownNameError
 from detectors.presets._shared import aligned_counts, aligned_labels, all_null_result, column_result, unseen_items
@@ -17,8 +18,7 @@ from detectors.profile import ReferenceProfile
 from detectors.quality_hook import quality_findings
 from detectors.registry import PRESETS, get_test
 from detectors.report import ColumnResult, DriftReport
-from detectors.window import WindowState
-from detectors.window_columns import CategoricalWindow, NumericWindow
+from detectors.window_state import WindowState
 
 __all__ = ["OVERRIDE_KEYS", "evaluate"]
 

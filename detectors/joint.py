@@ -1,6 +1,6 @@
 """Joint (multivariate) view of a profile: which columns the PCA detector uses and how rows become a matrix.
 
-Per-column summaries (the profile, :class:`~detectors.window.WindowState`) lose how columns move together,
+Per-column summaries (the profile, :class:`~detectors.window_state.WindowState`) lose how columns move together,
 so the multivariate detector (:class:`~detectors.multivariate.PCAReconstruction`) works on whole rows:
 
 * **Columns** (:func:`usable_columns`): the profile's numeric columns whose finite reference values are
@@ -63,7 +63,7 @@ def joint_matrix(
 
     ``codes`` may hold, per categorical column of object values, the positions of its values among the
     reference categories by exact lookup (-1 for a value not found, e.g.
-    :meth:`~detectors.window_columns.CategoricalWindow.lookup_codes`), so the window's lookup is reused.
+    :meth:`~detectors.column_windows.CategoricalWindow.lookup_codes`), so the window's lookup is reused.
     """
     parts = []
     for name in names:

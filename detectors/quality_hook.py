@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from detectors.column_windows import CategoricalWindow, NumericWindow
 from detectors.columns import CategoricalProfile, NumericProfile
 from detectors.quality import (
     QualityResult,
@@ -26,11 +27,10 @@ from detectors.quality import (
     type_violations_from_counts,
     unseen_categories_from_counts,
 )
-from detectors.window_columns import CategoricalWindow, NumericWindow
 
 if TYPE_CHECKING:
     from detectors.profile import ReferenceProfile
-    from detectors.window import WindowState
+    from detectors.window_state import WindowState
 
 __all__ = ["quality_findings"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from detectors.column_windows import CategoricalWindow, NumericWindow
 from detectors.columns import CategoricalProfile, ColumnProfile, NumericProfile
 from detectors.report import ColumnResult
 from detectors.result import TestResult
-from detectors.window_columns import CategoricalWindow, NumericWindow
 
 __all__ = [
     "OTHER_LEVELS",

@@ -40,6 +40,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from detectors.column_windows import CategoricalWindow, NumericWindow
 from detectors.columns import CategoricalProfile, NumericProfile
 from detectors.kinds import BINARY
 from detectors.multiple_testing import benjamini_hochberg
@@ -55,7 +56,6 @@ from detectors.report import ColumnResult
 from detectors.stattests.chisquare import chisquare_from_counts
 from detectors.stattests.cramer_von_mises import ReferenceSide, cvm_ks_fast, cvm_pvalue_asymptotic
 from detectors.stattests.ztest import ztest_from_counts
-from detectors.window_columns import CategoricalWindow, NumericWindow
 
 __all__ = ["DEFAULT_ALPHA", "DEFAULT_MIN_EFFECT", "DEFAULT_TOP_K", "DefaultParams", "adjust", "default_column"]
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from detectors.column_windows import CategoricalWindow, NumericWindow
 from detectors.columns import CategoricalProfile, NumericProfile
 from detectors.presets._shared import aligned_counts, all_null_result, column_result, unseen_items, value_counts
 from detectors.report import ColumnResult
@@ -31,7 +32,6 @@ from detectors.stattests.chisquare import chisquare_gof_from_counts
 from detectors.stattests.jensen_shannon import jensen_shannon_many
 from detectors.stattests.wasserstein import wasserstein_sorted
 from detectors.stattests.ztest import ztest_from_counts
-from detectors.window_columns import CategoricalWindow, NumericWindow
 
 __all__ = ["SMALL_REFERENCE", "evidently_column"]
 

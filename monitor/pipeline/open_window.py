@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from detectors.profile import ReferenceProfile
-from detectors.window import WindowState
+from detectors.window_state import WindowState
 from monitor.pipeline.rows import Row, coerce
 from monitor.pipeline.windower import Span
 

@@ -12,10 +12,10 @@ import pytest
 
 from detectors import ReferenceProfile, WindowState
 from detectors import quality_hook as hook
+from detectors.column_windows import NumericWindow
 from detectors.columns import NumericProfile
 from detectors.quality import QualityResult, constant_from_counts, out_of_range_from_counts
 from detectors.stattests.cramer_von_mises import _own_runs, _run_squares
-from detectors.window_columns import NumericWindow
 
 FloatArray = npt.NDArray[np.float64]
 

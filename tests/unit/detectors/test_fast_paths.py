@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from detectors import ReferenceProfile, WindowState
+from detectors.column_windows import CategoricalWindow
 from detectors.columns import CategoricalProfile, NumericProfile
 from detectors.joint import joint_matrix
 from detectors.kinds import to_labels
@@ -18,7 +19,6 @@ from detectors.multivariate import PCAReconstruction, _category_table, _encode, 
 from detectors.quality.range import outside_range_p_value
 from detectors.quality_hook import MAX_EXAMPLES, _numeric, quality_findings
 from detectors.stattests.cramer_von_mises import cvm_ks_sorted, sorted_self_counts
-from detectors.window_columns import CategoricalWindow
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -228,7 +228,7 @@ def test_lookup_codes_shared_with_the_joint_matrix_change_nothing() -> None:
 
 
 def test_hash_table_lookup_equals_the_dict_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
-    import detectors.window_columns as wc
+    import detectors.column_windows as wc
 
     col = ReferenceProfile.build(pd.DataFrame({"k": ["a", "b", "c", "1", "True", "nan"] * 20}))["k"]
     assert isinstance(col, CategoricalProfile)
@@ -305,7 +305,7 @@ def test_bin_counts_cached_until_the_next_update() -> None:
 
 @pytest.mark.parametrize("values", [[0.0, -0.0, 1.0], [-0.0, 0.0], [3.0], [2.0, -5.5, 7.25, 7.25]])
 def test_min_max_without_the_moments_are_the_moments(values: list[float]) -> None:
-    from detectors.window_columns import _Moments
+    from detectors.column_windows import _Moments
 
     profile = ReferenceProfile.build(pd.DataFrame({"x": np.linspace(-1, 1, 50)}))
     state = WindowState.empty(profile, seed=0)

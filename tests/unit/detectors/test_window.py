@@ -12,7 +12,7 @@ from detectors import (
     ReferenceProfile,
     WindowState,
 )
-from detectors.window_columns import OTHER_UNSEEN
+from detectors.column_windows import OTHER_UNSEEN
 
 
 def _profile(seed: int = 0) -> ReferenceProfile:

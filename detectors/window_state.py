@@ -18,13 +18,13 @@ import numpy.typing as npt
 import pandas as pd
 
 from detectors._container import pack, unpack
+from detectors.column_windows import CategoricalWindow, NumericWindow
 from detectors.columns import CategoricalProfile, NumericProfile
 from detectors.errors import InvalidParameterError, MissingColumnError, ProfileFormatError, ProfileMismatchError
 from detectors.joint import JointScore, joint_matrix
 from detectors.kinds import to_numeric
 from detectors.multivariate import MultivariateResult
 from detectors.profile import DEFAULT_MAX_VALUES, ReferenceProfile
-from detectors.window_columns import CategoricalWindow, NumericWindow
 
 __all__ = ["DEFAULT_MAX_UNSEEN", "WINDOW_FORMAT", "WindowState"]
 
@@ -37,7 +37,7 @@ class WindowState:
     """Mergeable per-column state of the current data of one window.
 
     Nulls are counted, never dropped silently; memory per column is bounded (see
-    :mod:`detectors.window_columns`): numeric columns keep all finite values up to ``max_values``, then a
+    :mod:`detectors.column_windows`): numeric columns keep all finite values up to ``max_values``, then a
     uniform sample of ``max_values``; categorical columns keep exact counts.
 
     Joint rows are not kept: when the profile has a multivariate detector and the state tracks all of its

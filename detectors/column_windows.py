@@ -367,10 +367,6 @@ class CategoricalWindow:
     def n_valid(self) -> int:
         return self.n_rows - self.n_null
 
-    @property
-    def n_unseen(self) -> int:
-        return sum(self.unseen.values())
-
     def update(
         self, raw: pd.Series | npt.ArrayLike, *, source: str, codes: npt.NDArray[np.intp] | None = None
     ) -> None:
