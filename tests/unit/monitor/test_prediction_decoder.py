@@ -1,4 +1,5 @@
-"""The watcher's fast per-event path gives exactly what the lenient path gives.
+"""The prediction decoder and the per-event path of the pipeline give what the lenient decoders and the
+dict rows give.
 
 Typed decode (FastPredictionDecoder, through take) against decode_prediction / decode_any, tuple rows against
 event_row, the lazily built bottom-k sample against a plain sort, the flush of tuple buffers against the
@@ -119,7 +120,7 @@ def messages(n: int, seed: int = 1) -> list[bytes]:
     return out
 
 
-def test_fast_decode_is_a_subset_of_the_lenient_decode_with_the_same_rows() -> None:
+def test_typed_decode_is_a_subset_of_the_lenient_decode_with_the_same_rows() -> None:
     cfg = config()
     fast = FastPredictionDecoder({name: m.features for name, m in cfg.models.items()})
     taken = 0
@@ -143,7 +144,7 @@ def test_fast_decode_is_a_subset_of_the_lenient_decode_with_the_same_rows() -> N
 
 
 @pytest.mark.parametrize("kind", ["any", "prediction"])
-def test_take_with_and_without_the_fast_decoder_agree(kind: str) -> None:
+def test_take_with_and_without_the_typed_decoder_agree(kind: str) -> None:
     cfg = config()
     fast = FastPredictionDecoder({name: m.features for name, m in cfg.models.items()})
     n_fast = 0
@@ -211,7 +212,7 @@ def run(msgs: list[bytes], kind: str, use_fast: bool, restore_every: int | None 
 
 
 @pytest.mark.parametrize("kind", ["any", "prediction"])
-def test_fast_and_lenient_pipelines_give_identical_results(kind: str) -> None:
+def test_typed_and_lenient_intake_give_identical_results(kind: str) -> None:
     msgs = messages(2500, seed=4)
     lenient = run(msgs, kind, use_fast=False)
     assert lenient["stats"]["models"]["ma"]["coerced"]  # the stream has values to coerce

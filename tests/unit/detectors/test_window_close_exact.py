@@ -1,4 +1,5 @@
-"""The window-close fast paths give exactly (bit for bit) what the plain computations they replace give."""
+"""What a window close computes (statistics from sorted counts, cached profile counts, quality examples, the
+multivariate encoding, category lookups, archive reads) equals bit for bit the direct computation."""
 
 from __future__ import annotations
 

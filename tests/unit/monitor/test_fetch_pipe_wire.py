@@ -68,7 +68,7 @@ def _types(msgs: list[RawMessage]) -> list[tuple[type, ...]]:
     return [tuple(type(f) for f in m) for m in msgs]
 
 
-def test_new_wire_format_gives_the_same_raw_messages(pipe: tuple[Connection, Connection]) -> None:
+def test_wire_format_gives_the_raw_messages_sent(pipe: tuple[Connection, Connection]) -> None:
     parent, child = pipe
     batches = _batches()
     hw = {("preds", 0): 1108, ("outs", 3): 10}

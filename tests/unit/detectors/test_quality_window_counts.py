@@ -1,5 +1,5 @@
-"""The window-close shortcuts of the quality checks and of the Cramér–von Mises runs give bit for bit what
-the computations they replace give (reference copies of those below)."""
+"""The quality checks of a window read from its kept counts, and the Cramér–von Mises runs, equal bit for bit
+the direct computations over the values (reference copies of those below)."""
 
 from __future__ import annotations
 
