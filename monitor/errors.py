@@ -21,11 +21,14 @@ Each class lives next to the code that raises it (the module in brackets) and de
     │                                         [monitor.consumer.contracts]
     ├── StoreConflict (RuntimeError)          the database refused the transaction: reload the partition
     │                                         [monitor.consumer.contracts]
-    └── ServiceSetupError                     the watcher cannot be built (bad configuration or source)
-                                              [monitor.wiring]
+    ├── ServiceSetupError                     the watcher cannot be built (bad configuration or source)
+    │                                         [monitor.wiring]
+    ├── CheckInputError (ValueError)          bad input to ``driftwarden check``/``reference build``; names
+    │                                         the file and column [monitor.check.errors]
+    ├── ReportError                           a window's Evidently report cannot be built [monitor.reports]
+    └── DemoError (RuntimeError)              a demo step that cannot run [monitor.commands.demo]
 
-The command-line layer has its own (``monitor.commands.demo.DemoError``); the demo scenario's package has
-:class:`scenario.errors.ScenarioError`.
+The demo scenario's package has its own root, :class:`scenario.errors.ScenarioError`.
 
 >>> from monitor.config import ConfigError
 >>> issubclass(ConfigError, MonitorError) and issubclass(ConfigError, ValueError)

@@ -26,13 +26,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from monitor.errors import MonitorError
+
 __all__ = ["ReportError", "decode_sample", "evidently_report_html", "reference_frame", "window_report_html"]
 
 #: Rows of the rebuilt reference frame (the report compares distributions, so a few thousand is plenty).
 DEFAULT_REFERENCE_ROWS = 5000
 
 
-class ReportError(Exception):
+class ReportError(MonitorError):
     """A window report cannot be built; the message names the window or column and the reason."""
 
 

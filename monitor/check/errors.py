@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from monitor.errors import MonitorError
+
 __all__ = ["CheckInputError"]
 
 
-class CheckInputError(ValueError):
+class CheckInputError(MonitorError, ValueError):
     """Bad input to ``driftwarden check`` or ``reference build``: a file that is missing, empty, not what its
     extension says, or a column that is absent, empty or of another kind than in the reference.
 

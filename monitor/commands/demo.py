@@ -31,6 +31,7 @@ import typer
 
 from monitor.cli_support import AppState, fail, migrate_option, prepare_database, safe_url
 from monitor.config.settings import Settings
+from monitor.errors import MonitorError
 
 __all__ = ["DemoOptions", "DemoResult", "register", "run_demo", "serve_dashboard"]
 
@@ -41,7 +42,7 @@ KAFKA_TIMEOUT = 1800.0
 Echo = Callable[[str], None]
 
 
-class DemoError(RuntimeError):
+class DemoError(MonitorError, RuntimeError):
     """A demo step that cannot run (database not empty, broker unreachable, dashboard not found)."""
 
 
