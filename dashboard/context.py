@@ -34,9 +34,3 @@ def open_model(model: str) -> None:
     """Switch to the Model page showing ``model``."""
     st.session_state["model_page.model"] = model
     st.switch_page(page("model"))
-
-
-def open_alert(alert_id: int, model: str | None = None) -> None:
-    """Switch to the Alerts page with ``alert_id`` selected."""
-    st.session_state["alerts_page.focus"] = alert_id
-    st.switch_page(page("alerts"))
