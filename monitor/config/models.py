@@ -19,6 +19,8 @@ __all__ = [
     "MetricConfig",
     "ModelConfig",
     "MonitorConfig",
+    "PerformanceReferenceConfig",
+    "PerformanceSettings",
     "PredictionConfig",
     "ReferenceConfig",
     "SampleConfig",
@@ -169,14 +171,84 @@ class MetricConfig(_Strict):
         return self
 
 
+class PerformanceReferenceConfig(_Strict):
+    """The labelled validation data (``reference build`` reads it): predictions and labels.
+
+    Binary: ``prediction_column`` holds the score; multiclass: one score column per class named
+    ``<prediction_column>_<class>`` (or ``prediction_column`` holds the predicted class when the model's
+    prediction kind is ``class``); regression: the predicted value.
+    """
+
+    path: Path
+    prediction_column: str = "prediction"
+    label_column: str = "label"
+
+
+class PerformanceSettings(_Strict):
+    """Model quality per window (see ``docs/performance-quality.md``): realized metrics from joined labels,
+    CBPE estimates from the scores, the ``performance_drop`` rule and the reliability guard.
+
+    ``metrics``/``max_drop``/``min_labels``/``confidence``/``positive_class``/``threshold`` are those of
+    :class:`detectors.performance.PerformanceConfig` (validated by it). ``classes`` (multiclass): the classes
+    in score order. ``sequential``: a detector over the per-window realized series of every metric in
+    ``max_drop`` (slow decay). ``reliability_window``/``reliability_max_outside``: the guard's rule.
+    """
+
+    task: Literal["binary_classification", "multiclass_classification", "regression"]
+    positive_class: int | str | bool = 1
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    classes: list[int | str] | None = None
+    metrics: list[str] | None = None
+    reference: PerformanceReferenceConfig | None = None
+    min_labels: int = Field(default=200, ge=1)
+    max_drop: dict[str, float] | None = None
+    confidence: float = Field(default=0.95, ge=0.5, lt=1.0)
+    sequential: SequentialConfig | None = None
+    reliability_window: int = Field(default=5, ge=1)
+    reliability_max_outside: int = Field(default=3, ge=1)
+
+    @model_validator(mode="after")
+    def _core_valid(self) -> PerformanceSettings:
+        from detectors.errors import DetectorError
+
+        try:
+            core = self.core()
+        except DetectorError as exc:
+            raise ValueError(str(exc)) from None
+        object.__setattr__(self, "metrics", list(core.metrics or ()))
+        if self.task == "multiclass_classification" and (self.classes is None or len(self.classes) < 2):
+            raise ValueError("multiclass_classification needs classes: the class names in score order (>= 2)")
+        if self.reliability_max_outside > self.reliability_window:
+            raise ValueError(f"reliability_max_outside ({self.reliability_max_outside}) must be <= "
+                             f"reliability_window ({self.reliability_window})")
+        return self
+
+    def core(self) -> Any:
+        """The :class:`detectors.performance.PerformanceConfig` of these settings."""
+        from detectors.performance import PerformanceConfig
+
+        return PerformanceConfig(task=self.task, metrics=None if self.metrics is None else tuple(self.metrics),
+                                 positive_class=self.positive_class, threshold=float(self.threshold),
+                                 min_labels=self.min_labels, max_drop=self.max_drop,
+                                 confidence=float(self.confidence))
+
+    @property
+    def drops(self) -> dict[str, float]:
+        """``max_drop`` with its default filled in (what alerts)."""
+        return dict(self.core().max_drop)
+
+
 class VolumeConfig(_Strict):
-    """Traffic volume anomaly: window event rate vs the median of the last ``history`` windows."""
+    """Traffic volume anomaly: window event rate vs the median of the last ``history`` windows, with a
+    Poisson test at ``alpha`` so that the noise of small windows does not alarm (see
+    :func:`monitor.pipeline.alert_signals.volume_signal`)."""
 
     enabled: bool = True
     history: int = Field(default=12, ge=2)
     min_history: int = Field(default=3, ge=1)
     drop_ratio: float = Field(default=0.5, gt=0, lt=1)
     spike_ratio: float = Field(default=3.0, gt=1)
+    alpha: float = Field(default=0.001, gt=0, lt=1)
 
 
 class AlertPolicy(_Strict):
@@ -214,6 +286,9 @@ class ModelConfig(_Strict):
     min_effect: float | None = Field(default=None, ge=0)
     outcome_join_ttl: Duration = 3600.0
     business_metrics: list[MetricConfig] = Field(default_factory=list)
+    performance: PerformanceSettings | None = None
+    label_ttl: Duration = 30 * 86400.0
+    max_awaiting_labels: int = Field(default=1_000_000, ge=1)
     alerts: AlertPolicy = Field(default_factory=AlertPolicy)
     sample: SampleConfig = Field(default_factory=SampleConfig)
     segments: list[str] = Field(default_factory=list)
@@ -267,6 +342,19 @@ class ModelConfig(_Strict):
             raise ValueError(f"business_metrics: duplicate metric name(s) {dupes}")
         if self.prediction.column in self.features:
             raise ValueError(f"prediction.column {self.prediction.column!r} is also a feature name")
+        perf = self.performance
+        if perf is not None:
+            kind = self.prediction.kind
+            if perf.task == "binary_classification" and kind != "score":
+                raise ValueError(f"performance: binary_classification needs prediction.kind 'score', not {kind!r}")
+            if perf.task == "regression" and kind != "score":
+                raise ValueError(f"performance: regression needs prediction.kind 'score' (the predicted value), "
+                                 f"not {kind!r}")
+            if perf.task == "multiclass_classification" and kind != "probabilities":
+                raise ValueError(f"performance: multiclass_classification needs prediction.kind 'probabilities', "
+                                 f"not {kind!r}")
+        if self.label_ttl <= 0:
+            raise ValueError(f"label_ttl must be > 0, got {self.label_ttl}")
         return self
 
     @property

@@ -18,8 +18,10 @@ Severity rules (``policy`` = the model's :class:`~monitor.config.AlertPolicy`; `
     The window's score std < ``prediction.near_constant_std_ratio`` x the reference std (with at least
     ``policy.min_window_events`` scores): critical.
 ``data_quality`` (feature = ``<column>:<check>``)
-    ``missing_rate``: current - reference missing rate >= ``policy.missing_rate_jump``: warning, critical
-    when the current rate >= 0.5. ``constant``: a feature that varied in the reference is constant:
+    ``missing_rate``: current - reference missing rate >= ``policy.missing_rate_jump`` and the drift
+    report's ``missing_rate`` quality check of the column triggered (its exact test at its ``alpha``, so a
+    small window's noise does not alarm; when the report ran no quality checks, the jump alone):
+    warning, critical when the current rate >= 0.5. ``constant``: a feature that varied in the reference is constant:
     warning. ``unseen_categories`` / ``out_of_range``: share >= ``policy.out_of_range_share``: warning
     (critical at 5x that share). Other findings of the drift report: their own severity, else warning.
 ``business_metric_drop`` (feature = metric name)
@@ -27,8 +29,11 @@ Severity rules (``policy`` = the model's :class:`~monitor.config.AlertPolicy`; `
     max_relative_drop)``: critical. The sequential detector firing on a downward move: warning, critical
     when the threshold rule fires too. Needs ``denominator >= min_denominator``.
 ``traffic_volume``
-    The window's event rate < ``volume.drop_ratio`` x the median rate of the previous windows: warning,
-    critical below half of that; > ``volume.spike_ratio`` x the median: warning.
+    With ``r`` the median event rate of the previous windows and ``mu = r x duration`` the events that rate
+    gives in this window's duration: the window's rate < ``volume.drop_ratio`` x ``r`` and
+    ``P(Poisson(mu) <= n_events) < volume.alpha``: warning, critical below half of that ratio; the rate
+    > ``volume.spike_ratio`` x ``r`` and ``P(Poisson(mu) >= n_events) < volume.alpha``: warning. (For a
+    count window the same tail is the chance that ``n_events`` arrive within the window's duration.)
 
 Drift and quality signals need ``n_events >= policy.min_window_events``. A signal listed in
 ``policy.disabled_signals`` is never raised.
@@ -40,6 +45,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from scipy.stats import poisson
 
 from monitor.config import ModelConfig
 
@@ -113,6 +120,10 @@ def drift_signals(model: ModelConfig, report: Any, n_events: int) -> list[Signal
         sev = "critical" if share >= policy.critical_drift_share else "warning"
         out.append(Signal("dataset_drift", sev, f"dataset drift: {share:.0%} of the columns drifted", None, share))
     prediction_cols = set(model.prediction_columns)
+    quality = _get(report, "quality", None)
+    significant_missing = None if quality is None else {
+        str(_get(f, "column", _get(f, "name", "?"))) for f in quality
+        if str(_get(f, "check", _get(f, "kind", ""))) == "missing_rate" and _get(f, "triggered", True)}
     for col in _get(report, "columns", None) or []:
         name = str(_get(col, "name"))
         test = _get(col, "test", "?")
@@ -127,7 +138,8 @@ def drift_signals(model: ModelConfig, report: Any, n_events: int) -> list[Signal
         ref_missing = _f(_get(col, "missing_rate_reference"))
         cur_missing = _f(_get(col, "missing_rate_current"))
         if (ref_missing is not None and cur_missing is not None
-                and cur_missing - ref_missing >= policy.missing_rate_jump):
+                and cur_missing - ref_missing >= policy.missing_rate_jump
+                and (significant_missing is None or name in significant_missing)):
             sev = "critical" if cur_missing >= 0.5 else "warning"
             out.append(Signal("data_quality", sev,
                               f"missing rate of {name!r} jumped from {ref_missing:.1%} to {cur_missing:.1%}",
@@ -238,22 +250,33 @@ def metric_signal(model: ModelConfig, name: str, value: float | None, denominato
     return Signal("business_metric_drop", level, "; ".join(parts), name, value)
 
 
-def volume_signal(model: ModelConfig, rate: float | None, history: list[float]) -> Signal | None:
-    """``traffic_volume`` when this window's event rate leaves the band around the recent median."""
+def volume_signal(model: ModelConfig, n_events: int, duration: float, history: list[float]) -> Signal | None:
+    """``traffic_volume`` when this window's event rate leaves the band around the recent median rate and
+    a Poisson test says the change is more than noise (rule in the module docstring).
+
+    >>> from monitor.config import ModelConfig
+    >>> m = ModelConfig(name="m", features={"x": "numeric"})
+    >>> volume_signal(m, 31, 100.0, [0.1, 0.1, 0.1]).message      # 31 events where 10 were due
+    'traffic spiked to 0.31/s (median 0.1/s)'
+    >>> volume_signal(m, 4, 10.0, [0.1, 0.1, 0.1]) is None          # 4 events where 1 was due: noise
+    True
+    """
     vol = model.alerts.volume
-    if not vol.enabled or rate is None or len(history) < vol.min_history:
+    if not vol.enabled or duration <= 0 or len(history) < vol.min_history:
         return None
     if "traffic_volume" in model.alerts.disabled_signals:
         return None
+    rate = n_events / duration
     ordered = sorted(history)
     mid = len(ordered) // 2
     median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
     if median <= 0:
         return None
-    if rate < vol.drop_ratio * median:
+    expected = median * duration
+    if rate < vol.drop_ratio * median and float(poisson.cdf(n_events, expected)) < vol.alpha:
         sev = "critical" if rate < vol.drop_ratio * median / 2 else "warning"
         return Signal("traffic_volume", sev, f"traffic dropped to {rate:.3g}/s (median {median:.3g}/s)", None, rate)
-    if rate > vol.spike_ratio * median:
+    if rate > vol.spike_ratio * median and float(poisson.sf(n_events - 1, expected)) < vol.alpha:
         return Signal("traffic_volume", "warning", f"traffic spiked to {rate:.3g}/s (median {median:.3g}/s)",
                       None, rate)
     return None

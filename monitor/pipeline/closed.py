@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.pipeline.alert_signals import Signal
+from monitor.pipeline.awaiting import PerformanceRecord
 from monitor.pipeline.business_metrics import MetricResult
 
 __all__ = ["ClosedWindow", "epoch_to_datetime"]
@@ -23,7 +24,10 @@ class ClosedWindow:
     ``reference_version`` is 0 when the model had no registered reference (then no drift test ran and
     ``report["skipped"]`` says why). ``metrics`` holds the business metrics; ``extra_metrics`` the
     operational ones (``n_events``, ``events_per_second``, ``late_events``, ``joined_outcomes``,
-    ``score_std``). ``sample`` is parquet bytes of at most ``sample.size`` rows, or ``None``.
+    ``score_std``). For a model with business metrics or a ``performance`` block, ``metrics`` and
+    ``performance`` hold what was joined when the window closed (provisional: later outcomes and labels
+    update them through :class:`~monitor.pipeline.awaiting.WindowUpdate`). ``sample`` is parquet bytes of
+    at most ``sample.size`` rows, or ``None``.
     """
 
     model: str
@@ -44,3 +48,4 @@ class ClosedWindow:
     sample: bytes | None = None
     sample_rows: int = 0
     auto_resolve_after: int = 3
+    performance: list[PerformanceRecord] = field(default_factory=list)

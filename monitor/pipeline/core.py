@@ -13,9 +13,13 @@ and windows returned by :meth:`advance`/:meth:`flush` are no longer in it; so th
 snapshot and the offsets must be written in one transaction. If that transaction fails, throw the
 pipeline away and restore from the last stored snapshot (events after its offsets are re-read).
 
-A window is emitted when it is closed (count reached, or watermark past its end) *and*, for a model with
-business metrics, when every prediction in it had ``outcome_join_ttl`` (event time) to meet its outcomes.
-Events of models absent from the configuration are counted (``stats()["unknown_model"]``) and skipped.
+A window is emitted when it is closed (count reached, or watermark past its end), with its drift and
+data-quality results; nothing waits for outcomes. For a model with business metrics or a ``performance``
+block, the window's join state then waits (:mod:`monitor.pipeline.awaiting`): labels and outcomes that
+arrive later update it, and :meth:`Pipeline.take_updates` hands the changes to each persist point (call it
+right before :meth:`snapshot`, and write both in the one transaction) until ``label_ttl`` /
+``outcome_join_ttl`` (event time) have passed. Events of models absent from the configuration are counted
+(``stats()["unknown_model"]``) and skipped.
 """
 
 from __future__ import annotations
@@ -33,10 +37,13 @@ from detectors.profile import ReferenceProfile
 from monitor.config import MonitorConfig
 from monitor.errors import MonitorError
 from monitor.events import FastPrediction, OutcomeEvent, PredictionEvent
+from monitor.pipeline.awaiting import AwaitingWindow, WindowUpdate
 from monitor.pipeline.closed import ClosedWindow
-from monitor.pipeline.finish import finish_window
+from monitor.pipeline.finish import business_final, finish_window
+from monitor.pipeline.labels import check_label, score_values
 from monitor.pipeline.model_state import ModelState
 from monitor.pipeline.outcome_join import merge_outcome
+from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.pipeline.rows import binary_labels, event_outcome_fields, event_row, prediction_values
 from monitor.pipeline.windower import to_epoch
 
@@ -45,6 +52,8 @@ __all__ = ["SNAPSHOT_FORMAT", "Pipeline", "SnapshotError"]
 log = logging.getLogger(__name__)
 SNAPSHOT_FORMAT = "driftwarden-pipeline"
 SNAPSHOT_VERSION = 1
+LABEL_FIELD = "\x00label"
+"""Where a checked label travels among an outcome's joined fields (no business field can be named so)."""
 
 _NO_SEGMENTS: dict[str, str] = {}  # (read only)
 astuple: Callable[[Any], tuple[Any, ...]] = msgspec.structs.astuple
@@ -73,11 +82,14 @@ class SnapshotError(MonitorError, ValueError):
 class Pipeline:
     """Windows, joins, metrics and drift tests of the models of one source partition."""
 
-    def __init__(self, config: MonitorConfig, profiles: Mapping[str, ReferenceProfile] | None = None) -> None:
+    def __init__(self, config: MonitorConfig, profiles: Mapping[str, ReferenceProfile] | None = None,
+                 performance: Mapping[str, PerformanceReference] | None = None) -> None:
         self.config = config
         self.profiles: dict[str, ReferenceProfile] = dict(profiles or {})
+        self.performance: dict[str, PerformanceReference] = dict(performance or {})
         self.models: dict[str, ModelState] = {
-            name: ModelState(cfg, self.profiles.get(name)) for name, cfg in config.models.items()
+            name: ModelState(cfg, self.profiles.get(name), self.performance.get(name))
+            for name, cfg in config.models.items()
         }
         self._positions: dict[tuple[str, int], int] = {}
         self.counters: Counter[str] = Counter()
@@ -135,11 +147,25 @@ class Pipeline:
         version = str(event.model_version)
         event_id = event.event_id
         windows = state.windows
+        quality = state.quality
+        values = None
+        if quality is not None:
+            values = score_values(quality.settings.task, event.prediction, score, quality.settings.classes)
+            if values is None:
+                state.counters["unscored_predictions"] += 1
         for span in assignment.spans:
             window = windows.get(span.key)
             if window is None:
                 window = state.open_window(span)
             window.add(row, columns, ts, event_id, version, score, segments)
+            if values is not None and window.book is not None:
+                if state.n_awaiting >= state.config.max_awaiting_labels:
+                    self._spill(state)
+                if state.n_awaiting < state.config.max_awaiting_labels:
+                    if window.book.add(event_id, values):
+                        state.n_awaiting += 1
+                else:
+                    state.counters["labels_spilled"] += 1
         if state.joins:
             keys = [span.key for span in assignment.spans]
             for fields in state.joiner.add_prediction(event_id, ts, keys):
@@ -184,23 +210,52 @@ class Pipeline:
         if not targets:
             self.counters["unrouted_outcomes"] += 1
             return
+        labels: dict[str, Any] = {}
+        if event.label is not None:
+            for state in targets:  # checked for every target first: a bad label changes nothing
+                perf = state.config.performance
+                if perf is not None:
+                    labels[state.config.name] = check_label(
+                        perf.task, event.label, model=state.config.name, positive_class=perf.positive_class,
+                        classes=perf.classes)
         self.counters["outcomes"] += 1
         for state in targets:
             if not state.joins:
                 continue
             used = state.metric_fields
             kept = {k: v for k, v in fields.items() if k in used}
+            if state.config.name in labels:
+                kept[LABEL_FIELD] = labels[state.config.name]
+                state.counters["labels_received"] += 1
             keys = state.joiner.add_outcome(event.event_id, ts, kept)
             self._attach(state, event.event_id, keys, kept)
 
     @staticmethod
     def _attach(state: ModelState, event_id: str, keys: list[str], fields: Mapping[str, Any]) -> None:
+        label = fields.get(LABEL_FIELD)
+        if label is not None:
+            fields = {k: v for k, v in fields.items() if k != LABEL_FIELD}
+        business = bool(state.config.business_metrics)
         for key in keys:
             window = state.windows.get(key)
-            if window is None:
-                state.counters["late_outcomes"] += 1
+            if window is not None:
+                if business:
+                    merge_outcome(window.joined.setdefault(event_id, {}), fields)
+                if label is not None and window.book is not None and window.book.set_label(event_id, label):
+                    state.counters["labels_joined"] += 1
                 continue
-            merge_outcome(window.joined.setdefault(event_id, {}), fields)
+            waiting = state.awaiting.get(key)
+            if waiting is None:
+                state.counters["late_outcomes"] += 1
+                if label is not None:
+                    state.counters["labels_expired"] += 1
+                continue
+            if business and fields and not waiting.business_final:
+                merge_outcome(waiting.joined.setdefault(event_id, {}), fields)
+                state.dirty.add(key)
+            if label is not None and waiting.book is not None and waiting.book.set_label(event_id, label):
+                state.counters["labels_joined"] += 1
+                state.dirty.add(key)
 
     # -- output ------------------------------------------------------------------------------------
     def advance(self, now: float | datetime | None = None) -> list[ClosedWindow]:
@@ -236,16 +291,112 @@ class Pipeline:
                 if span.key not in state.windows:
                     state.open_window(span).closed = True
                     state.counters["empty_windows"] += 1
-        ready = [w for w in state.windows.values() if w.closed and (flush or state.horizon_passed(w, idle))]
+        ready = [w for w in state.windows.values() if w.closed]
         ready.sort(key=lambda w: (w.span.end, w.span.start))
         out = []
         for window in ready:
             del state.windows[window.span.key]
-            if state.joins:
-                state.joiner.forget_window(window.span.key)
             out.append(finish_window(state, window))
             state.counters["windows_closed"] += 1
+            if state.joins:
+                state.awaiting[window.span.key] = AwaitingWindow(
+                    window.span.key, window.last_ts, window.n_events, window.joined, window.book,
+                    dict(window.estimates), business_final=not state.config.business_metrics)
+        self._finalize(state, idle, flush)
         return out
+
+    def _finalize(self, state: ModelState, idle: float, flush: bool) -> None:
+        """Judge and forget the awaiting windows whose TTLs have passed (all of them on ``flush``)."""
+        cfg = state.config
+        for waiting in list(state.awaiting.values()):
+            business_done = waiting.business_final or flush or state.ttl_passed(
+                waiting.last_ts, float(cfg.outcome_join_ttl), idle)
+            labels_done = flush or state.quality is None or state.ttl_passed(
+                waiting.last_ts, float(cfg.label_ttl), idle)
+            if labels_done and business_done:
+                state.updates.append(self._final_update(state, waiting, None))
+            elif business_done and not waiting.business_final:
+                metrics, signals, judged = business_final(state, waiting.joined)
+                waiting.business_final = True
+                waiting.joined = {}
+                state.updates.append(WindowUpdate(cfg.name, waiting.key, metrics=metrics, signals=signals,
+                                                  judged=judged, auto_resolve_after=cfg.alerts.auto_resolve_after))
+
+    def _final_update(self, state: ModelState, waiting: AwaitingWindow, reason: str | None) -> WindowUpdate:
+        """The last update of an awaiting window (its TTLs passed, the source ended, or it was spilled);
+        the window is forgotten."""
+        cfg = state.config
+        metrics = None
+        signals: list[Any] = []
+        judged: list[tuple[str, str | None]] = []
+        if not waiting.business_final:
+            metrics, signals, judged = business_final(state, waiting.joined)
+        performance = []
+        quality = state.quality
+        if quality is not None:
+            realized, why = quality.realized(waiting.book)
+            more, more_judged = quality.label_signals(realized, waiting.estimates, final=True)
+            signals.extend(more)
+            judged.extend(more_judged)
+            performance = quality.records(waiting.n_events, waiting.book, waiting.estimates, realized, why,
+                                          provisional=False)
+            if reason is not None:
+                performance = [r if r.reason else type(r)(**{**r.to_dict(), "reason": reason}) for r in performance]
+        del state.awaiting[waiting.key]
+        state.dirty.discard(waiting.key)
+        if waiting.book is not None:
+            state.n_awaiting -= len(waiting.book)
+        state.joiner.forget_window(waiting.key)
+        return WindowUpdate(cfg.name, waiting.key, performance, metrics, signals, judged, final=True,
+                            auto_resolve_after=cfg.alerts.auto_resolve_after)
+
+    def _spill(self, state: ModelState) -> None:
+        """``max_awaiting_labels`` reached: finalize the oldest awaiting windows (labels of their predictions
+        that come later are not counted) until there is room; counted in ``labels_spilled``."""
+        while state.n_awaiting >= state.config.max_awaiting_labels:
+            oldest = next((w for w in state.awaiting.values() if w.book is not None and len(w.book)), None)
+            if oldest is None:
+                return
+            spilled = len(oldest.book) if oldest.book is not None else 0
+            state.counters["labels_spilled"] += spilled
+            log.warning("model %s: %d predictions await labels (max_awaiting_labels); window %s finalized early, "
+                        "%d predictions spilled", state.config.name, state.n_awaiting, oldest.key, spilled)
+            state.updates.append(self._final_update(
+                state, oldest, f"spilled before label_ttl passed (max_awaiting_labels "
+                               f"{state.config.max_awaiting_labels})"))
+
+    def take_updates(self) -> list[WindowUpdate]:
+        """The updates of windows that closed earlier, for the next persist point: final ones (TTLs passed),
+        then one provisional update per awaiting window whose labels or outcomes changed. Call it right
+        before :meth:`snapshot`; the updates and the snapshot belong in the same transaction."""
+        out: list[WindowUpdate] = []
+        for state in self.models.values():
+            out.extend(state.updates)
+            state.updates = []
+            if not state.dirty:
+                continue
+            for key, waiting in state.awaiting.items():
+                if key in state.dirty:
+                    out.append(self._provisional_update(state, waiting))
+            state.dirty.clear()
+        return out
+
+    @staticmethod
+    def _provisional_update(state: ModelState, waiting: AwaitingWindow) -> WindowUpdate:
+        from monitor.pipeline.business_metrics import compute_metrics
+
+        cfg = state.config
+        metrics = None if waiting.business_final else compute_metrics(cfg.business_metrics, waiting.joined.values())
+        performance = []
+        signals: list[Any] = []
+        quality = state.quality
+        if quality is not None:
+            realized, why = quality.realized(waiting.book)
+            signals, _ = quality.label_signals(realized, waiting.estimates, final=False)
+            performance = quality.records(waiting.n_events, waiting.book, waiting.estimates, realized, why,
+                                          provisional=True)
+        return WindowUpdate(cfg.name, waiting.key, performance, metrics, signals, [],
+                            auto_resolve_after=cfg.alerts.auto_resolve_after)
 
     def positions(self) -> dict[tuple[str, int], int]:
         """Next offset to read per ``(topic, partition)`` consumed so far."""
@@ -263,8 +414,8 @@ class Pipeline:
         }
 
     # -- configuration reload ----------------------------------------------------------------------
-    def reload(self, config: MonitorConfig, profiles: Mapping[str, ReferenceProfile] | None = None
-               ) -> list[ClosedWindow]:
+    def reload(self, config: MonitorConfig, profiles: Mapping[str, ReferenceProfile] | None = None,
+               performance: Mapping[str, PerformanceReference] | None = None) -> list[ClosedWindow]:
         """Swap in a new configuration (and profiles) keeping window state.
 
         Models still configured keep their open windows (which keep their spans and their reference);
@@ -273,6 +424,8 @@ class Pipeline:
         """
         if profiles is not None:
             self.profiles = dict(profiles)
+        if performance is not None:
+            self.performance = dict(performance)
         out: list[ClosedWindow] = []
         for name in [n for n in self.models if n not in config.models]:
             out.extend(self._close(self.models[name], idle=math.inf, flush=True))
@@ -280,8 +433,9 @@ class Pipeline:
         for name, cfg in config.models.items():
             if name in self.models:
                 self.models[name].reconfigure(cfg, self.profiles.get(name))
+                self.models[name].set_reference(self.performance.get(name))
             else:
-                self.models[name] = ModelState(cfg, self.profiles.get(name))
+                self.models[name] = ModelState(cfg, self.profiles.get(name), self.performance.get(name))
         self.config = config
         return out
 
@@ -299,7 +453,8 @@ class Pipeline:
 
     @classmethod
     def restore(cls, data: bytes, config: MonitorConfig, profiles: Mapping[str, ReferenceProfile] | None = None,
-                profile_loader: ProfileLoader | None = None) -> Pipeline:
+                profile_loader: ProfileLoader | None = None,
+                performance: Mapping[str, PerformanceReference] | None = None) -> Pipeline:
         """A pipeline in the state of :meth:`snapshot`, under (possibly newer) ``config`` and ``profiles``.
 
         Raises
@@ -316,7 +471,7 @@ class Pipeline:
             raise SnapshotError("not a driftwarden pipeline snapshot")
         if payload.get("version") != SNAPSHOT_VERSION:
             raise SnapshotError(f"unsupported pipeline snapshot version {payload.get('version')!r}")
-        pipeline = cls(config, profiles)
+        pipeline = cls(config, profiles, performance)
         pipeline._positions = {(str(t), int(p)): int(o) for t, p, o in payload.get("positions", [])}
         pipeline.counters = Counter({k: int(v) for k, v in payload.get("counters", {}).items()})
         by_hash = {p.content_hash: p for p in pipeline.profiles.values()}
@@ -334,7 +489,8 @@ class Pipeline:
                     if found is not None:
                         by_hash[found.content_hash] = found
             try:
-                pipeline.models[name] = ModelState.from_state(cfg, pipeline.profiles.get(name), data_model, by_hash)
+                pipeline.models[name] = ModelState.from_state(cfg, pipeline.profiles.get(name), data_model, by_hash,
+                                                              pipeline.performance.get(name))
             except (KeyError, TypeError, ValueError) as exc:
                 raise SnapshotError(f"pipeline snapshot, model {name!r}: {exc}") from exc
         return pipeline

@@ -13,12 +13,12 @@ import pandas as pd
 
 from detectors.profile import ReferenceProfile
 from monitor.pipeline.alert_signals import Signal, drift_signals, metric_signal, near_constant_signal, volume_signal
-from monitor.pipeline.business_metrics import compute_metrics
+from monitor.pipeline.business_metrics import MetricResult, compute_metrics
 from monitor.pipeline.closed import ClosedWindow, epoch_to_datetime
 from monitor.pipeline.model_state import ModelState
 from monitor.pipeline.open_window import OpenWindow
 
-__all__ = ["finish_window"]
+__all__ = ["business_final", "finish_window"]
 
 log = logging.getLogger(__name__)
 METRIC_HISTORY = 50
@@ -232,7 +232,8 @@ def _bounds(state: ModelState, window: OpenWindow) -> tuple[float, float]:
 
 
 def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
-    """Test, measure and judge one window whose close (and join horizon) has passed."""
+    """Test and measure one window as it closes (business metrics and performance provisional, judged later
+    through :func:`business_final` and the label updates; CBPE estimates kept in ``window.estimates``)."""
     cfg = state.config
     report, report_dict = _run_evaluate(state, window)
     signals: list[Signal] = drift_signals(cfg, report, window.n_events)
@@ -246,25 +247,20 @@ def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
         if flat is not None:
             signals.append(flat)
 
-    metrics = compute_metrics(cfg.business_metrics, window.joined.values())
-    for result in metrics:
-        seq_drop = False
-        history = state.metric_history.setdefault(result.name, [])
-        detector = state.detectors.get(result.name)
-        if result.value is not None and math.isfinite(result.value):
-            if detector is not None and detector.update(result.value):
-                past = sum(history) / len(history) if history else math.inf
-                seq_drop = result.value < past
-            history.append(result.value)
-            del history[:-METRIC_HISTORY]
-        sig = metric_signal(cfg, result.name, result.value, result.denominator, seq_drop)
-        if sig is not None:
-            signals.append(sig)
+    metrics = compute_metrics(cfg.business_metrics, window.joined.values())  # provisional: judged when final
+    performance = []
+    quality = state.quality
+    if quality is not None:
+        estimates = quality.estimate(window.book)
+        realized, why = quality.realized(window.book)
+        performance = quality.records(window.n_events, window.book, estimates, realized, why, provisional=True)
+        signals.extend(quality.estimated_signals(estimates, window.n_events))
+        window.estimates = estimates
 
     start, end = _bounds(state, window)
     duration = end - start
     rate = window.n_events / duration if duration > 0 else None
-    vol = volume_signal(cfg, rate, state.rates)
+    vol = volume_signal(cfg, window.n_events, duration, state.rates)
     if vol is not None:
         signals.append(vol)
     if rate is not None:
@@ -305,7 +301,32 @@ def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
         sample=sample,
         sample_rows=sample_rows,
         auto_resolve_after=cfg.alerts.auto_resolve_after,
+        performance=performance,
     )
+
+
+def business_final(state: ModelState, joined: dict[str, dict[str, Any]]
+                   ) -> tuple[list[MetricResult], list[Signal], list[tuple[str, str | None]]]:
+    """The business metrics of a window whose ``outcome_join_ttl`` has passed, their
+    ``business_metric_drop`` signals (threshold rule and sequential detector, which this feeds) and the
+    ``(signal, feature)`` pairs judged (every configured metric: a window without the signal is clean)."""
+    cfg = state.config
+    signals: list[Signal] = []
+    metrics = compute_metrics(cfg.business_metrics, joined.values())
+    for result in metrics:
+        seq_drop = False
+        history = state.metric_history.setdefault(result.name, [])
+        detector = state.detectors.get(result.name)
+        if result.value is not None and math.isfinite(result.value):
+            if detector is not None and detector.update(result.value):
+                past = sum(history) / len(history) if history else math.inf
+                seq_drop = result.value < past
+            history.append(result.value)
+            del history[:-METRIC_HISTORY]
+        sig = metric_signal(cfg, result.name, result.value, result.denominator, seq_drop)
+        if sig is not None:
+            signals.append(sig)
+    return metrics, signals, [("business_metric_drop", m.name) for m in cfg.business_metrics]
 
 
 def _multivariate(report: Any) -> float | None:

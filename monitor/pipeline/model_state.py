@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter
 from typing import Any
 
 from detectors.profile import ReferenceProfile
 from detectors.sequential import DETECTORS, SequentialDetector
 from monitor.config import MetricConfig, ModelConfig
+from monitor.pipeline.awaiting import AwaitingWindow, WindowUpdate
+from monitor.pipeline.labels import LabelBook
 from monitor.pipeline.open_window import OpenWindow
 from monitor.pipeline.outcome_join import OutcomeJoiner
+from monitor.pipeline.performance import QualityState
+from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.pipeline.windower import Span, Windower
 
 __all__ = ["ModelState", "build_sequential"]
@@ -34,12 +39,23 @@ def window_seed(model: str, key: str) -> int:
 class ModelState:
     """Everything one pipeline keeps about one model."""
 
-    def __init__(self, config: ModelConfig, profile: ReferenceProfile | None) -> None:
+    def __init__(self, config: ModelConfig, profile: ReferenceProfile | None,
+                 performance: PerformanceReference | None = None) -> None:
         self.config = config
         self.profile = profile
         self.windower = Windower(config.window)
-        self.joiner = OutcomeJoiner(config.outcome_join_ttl)
+        self.joiner = OutcomeJoiner(self.join_ttl(config))
         self.windows: dict[str, OpenWindow] = {}
+        self.quality: QualityState | None = (
+            QualityState(config, performance) if config.performance is not None else None)
+        self.awaiting: dict[str, AwaitingWindow] = {}
+        """Closed windows still waiting for labels / outcomes, in close order."""
+        self.dirty: set[str] = set()
+        """Keys of awaiting windows whose labels or outcomes changed since the last persist point."""
+        self.updates: list[WindowUpdate] = []
+        """Final updates not yet handed to a persist point."""
+        self.n_awaiting = 0
+        """Predictions kept in label books (open and awaiting windows); at most ``max_awaiting_labels``."""
         self.rates: list[float] = []
         self.metric_history: dict[str, list[float]] = {}
         self.detectors: dict[str, SequentialDetector] = {}
@@ -75,10 +91,28 @@ class ModelState:
         """Outcome fields some business metric looks at (the only ones kept in the join state)."""
         return frozenset(c.field for m in config.business_metrics for c in (*m.numerator, *m.denominator))
 
+    @staticmethod
+    def join_ttl(config: ModelConfig) -> float:
+        """How long a prediction waits for outcomes and labels: the larger of ``outcome_join_ttl`` (business
+        metrics) and ``label_ttl`` (performance)."""
+        ttl = float(config.outcome_join_ttl) if config.business_metrics or config.performance is None else 0.0
+        return max(ttl, float(config.label_ttl) if config.performance is not None else 0.0)
+
     @property
     def joins(self) -> bool:
-        """Whether outcomes matter for this model (it has business metrics)."""
-        return bool(self.config.business_metrics)
+        """Whether outcomes matter for this model (it has business metrics or a performance block)."""
+        return bool(self.config.business_metrics) or self.config.performance is not None
+
+    def ttl_passed(self, last_ts: float, ttl: float, idle_seconds: float) -> bool:
+        """Whether every prediction up to ``last_ts`` had ``ttl`` (event time) to meet its outcomes: the
+        outcome clock passed ``last_ts + ttl``, or the prediction clock passed it by ``2 x ttl`` more (the
+        outcome stream stopped); ``idle_seconds`` (processing time without events) count on both clocks."""
+        if not math.isfinite(last_ts):
+            return True
+        need = last_ts + ttl
+        extra = max(0.0, idle_seconds)
+        return (self.joiner.outcome_clock + extra >= need
+                or self.joiner.prediction_clock + extra >= need + 2 * ttl)
 
     def _build_detectors(self) -> None:
         for metric in self.config.business_metrics:
@@ -100,8 +134,15 @@ class ModelState:
         self.profile = profile
         if config.window != old.window:
             self.windower = self.windower.with_config(config.window)
-        self.joiner.ttl = float(config.outcome_join_ttl)
+        self.joiner.ttl = self.join_ttl(config)
         self.joiner.lag_allowance = 2 * self.joiner.ttl
+        if config.performance is None:
+            self.quality = None
+        elif self.quality is None or config.performance != old.performance:
+            previous = self.quality
+            self.quality = QualityState(config, previous.reference if previous is not None else None)
+            if previous is not None:
+                self.quality.restore(previous.to_state())
         for metric in config.business_metrics:
             before = next((m for m in old.business_metrics if m.name == metric.name), None)
             if before is not None and before.sequential != metric.sequential:
@@ -114,14 +155,14 @@ class ModelState:
             size = self.config.sample.size if self.config.sample.enabled else 0
             window = OpenWindow(span, self.profile, window_seed(self.config.name, span.key), size,
                                 self.config.window.max_values)
+            if self.quality is not None:
+                window.book = LabelBook(self.quality.width)
             self.windows[span.key] = window
         return window
 
-    def horizon_passed(self, window: OpenWindow, idle_seconds: float) -> bool:
-        """Whether every prediction of a closed window had its full TTL to meet its outcomes."""
-        if not self.joins or window.n_events == 0:
-            return True
-        return self.joiner.horizon_passed(window.last_ts, max(0.0, idle_seconds))
+    def set_reference(self, performance: PerformanceReference | None) -> None:
+        if self.quality is not None and performance is not None:
+            self.quality.reference = performance
 
     # -- serialisation -----------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
@@ -134,14 +175,19 @@ class ModelState:
             "detectors": {name: d.to_dict() for name, d in self.detectors.items()},
             "counters": dict(self.counters),
             "coerced": dict(self.coerced),
+            "awaiting": [w.to_state() for w in self.awaiting.values()],
+            "dirty": sorted(self.dirty),
+            "updates": [u.to_dict() for u in self.updates],
+            "quality": self.quality.to_state() if self.quality is not None else None,
         }
 
     @classmethod
     def from_state(cls, config: ModelConfig, profile: ReferenceProfile | None, data: dict[str, Any],
-                   profiles_by_hash: dict[str, ReferenceProfile]) -> ModelState:
-        state = cls(config, profile)
+                   profiles_by_hash: dict[str, ReferenceProfile],
+                   performance: PerformanceReference | None = None) -> ModelState:
+        state = cls(config, profile, performance)
         state.windower = Windower(config.window, data["windower"])
-        state.joiner = OutcomeJoiner.from_state(data["joiner"], ttl=config.outcome_join_ttl)
+        state.joiner = OutcomeJoiner.from_state(data["joiner"], ttl=cls.join_ttl(config))
         for item in data["windows"]:
             ref_hash = item.get("profile_hash")
             window_profile = profiles_by_hash.get(ref_hash) if ref_hash else None
@@ -157,5 +203,14 @@ class ModelState:
                 state.detectors[name] = DETECTORS[payload["kind"]].from_dict(payload)
         state.counters = Counter({k: int(v) for k, v in data.get("counters", {}).items()})
         state.coerced = Counter({k: int(v) for k, v in data.get("coerced", {}).items()})
+        for item in data.get("awaiting", []):
+            waiting = AwaitingWindow.from_state(item)
+            state.awaiting[waiting.key] = waiting
+        state.dirty = {str(k) for k in data.get("dirty", [])}
+        state.updates = [WindowUpdate.from_dict(u) for u in data.get("updates", [])]
+        if state.quality is not None and data.get("quality"):
+            state.quality.restore(data["quality"])
+        state.n_awaiting = sum(len(w.book) for w in state.windows.values() if w.book is not None) + sum(
+            len(w.book) for w in state.awaiting.values() if w.book is not None)
         # last_arrival is processing time of the previous process: not restored, the idle timer restarts
         return state

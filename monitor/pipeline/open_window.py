@@ -15,6 +15,7 @@ import numpy as np
 
 from detectors.profile import ReferenceProfile
 from detectors.window_state import WindowState
+from monitor.pipeline.labels import LabelBook
 from monitor.pipeline.rows import Row, coerce
 from monitor.pipeline.windower import Span
 
@@ -66,6 +67,10 @@ class OpenWindow:
         self.dropped_rows = 0
         self.versions: Counter[str] = Counter()
         self.segments: Counter[str] = Counter()
+        self.estimates: dict[str, Any] = {}
+        """CBPE estimates made when the window closed (set by ``finish_window``)."""
+        self.book: LabelBook | None = None
+        """Scores and labels of the window's predictions (models with a ``performance`` block)."""
 
     def _set_profile(self, profile: ReferenceProfile | None) -> None:
         self.profile = profile
@@ -189,6 +194,7 @@ class OpenWindow:
             "sample": [[p, self._sample_row(item)] for p, item in self.sample], "sample_size": self.sample_size,
             "closed": self.closed, "dropped_rows": self.dropped_rows,
             "versions": dict(self.versions), "segments": dict(self.segments),
+            "book": self.book.to_state() if self.book is not None else None,
         }
 
     def _joined_state(self) -> dict[str, Any]:
@@ -225,4 +231,6 @@ class OpenWindow:
         window.dropped_rows = int(data.get("dropped_rows", 0))
         window.versions = Counter({str(k): int(v) for k, v in data["versions"].items()})
         window.segments = Counter({str(k): int(v) for k, v in data.get("segments", {}).items()})
+        if data.get("book") is not None:
+            window.book = LabelBook.from_state(data["book"])
         return window
