@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from threadpoolctl import ThreadpoolController
 
 from detectors.errors import DetectorError
 
@@ -187,38 +188,20 @@ def _standardize(x: FloatArray, enc: _Encoding, table: _CategoryTable | None = N
 
 
 _BLAS_LOCK = threading.Lock()
-_BLAS: list[list[Any]] = []  # [the BLAS library controllers of threadpoolctl] once looked up ([[]] without it)
-
-
-def _blas_libraries() -> list[Any]:
-    if not _BLAS:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - scikit-learn (through evidently) brings it
-            _BLAS.append([])
-        else:
-            _BLAS.append(list(ThreadpoolController().select(user_api="blas").lib_controllers))
-    return _BLAS[0]
+_CONTROLLER: list[ThreadpoolController] = []  # made once: looking the libraries up costs milliseconds
 
 
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """Run the block with the BLAS libraries limited to one thread (restored after; a no-op when they
-    already use one, or without ``threadpoolctl``). Calls from several threads take turns, so a limit is
-    never restored under another call."""
+    """Run the block with the BLAS libraries limited to one thread, restored after
+    (``threadpoolctl.ThreadpoolController.limit``; its controller is made once, so a call costs tens of
+    microseconds where ``threadpoolctl.threadpool_limits`` costs milliseconds). Calls from several threads
+    take turns, so a limit is never restored under another call."""
     with _BLAS_LOCK:
-        raised = []
-        for lib in _blas_libraries():
-            threads = lib.get_num_threads()
-            if threads is not None and threads != 1:
-                raised.append((lib, threads))
-        for lib, _ in raised:
-            lib.set_num_threads(1)
-        try:
+        if not _CONTROLLER:
+            _CONTROLLER.append(ThreadpoolController())
+        with _CONTROLLER[0].limit(limits=1, user_api="blas"):
             yield
-        finally:
-            for lib, threads in raised:
-                lib.set_num_threads(threads)
 
 
 def _row_errors(z: FloatArray, components: FloatArray) -> FloatArray:
