@@ -1,7 +1,10 @@
 """Writing simulated events: the JSONL event file (predictions and outcomes, mixed, in time order) and Parquet.
 
 The JSONL lines follow the event contract of :mod:`monitor.events` (``kind`` tells the two apart in one
-file). Lines are formatted column-wise with Arrow's string kernels, which keeps a fortnight to seconds.
+file). Each recommendation gives a prediction, its business outcome (seconds later: ``shown``, ``played``,
+``play_seconds``) and, when its label arrives, a second outcome event carrying only the ``label`` (hours to
+days later, see :mod:`scenario.world`). Lines are formatted column-wise with Arrow's string kernels, which
+keeps the whole scenario to seconds.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from scenario.world import Events
+from scenario.world import FEATURES, Events
 
-__all__ = ["event_lines", "events_frame", "write_events_jsonl", "write_parquet"]
+__all__ = ["event_lines", "events_frame", "validation_frame", "write_events_jsonl", "write_parquet"]
 
 _CHUNK = 250_000
 
@@ -76,34 +79,56 @@ def _prediction_lines(ev: Events, model: str, ids: pa.Array) -> pa.Array:
 
 
 def _outcome_lines(ev: Events, model: str, ids: pa.Array) -> pa.Array:
-    label = pc.if_else(pa.array(ev.shown), _join('"label":', _text(ev.quality_play.astype(np.int64)), ","), "")
     return _join(
         '{"kind":"outcome","event_id":"', ids, '","ts":"', _ts_text(ev.outcome_ts_ms),
-        f'","model":"{model}",', label, '"outcomes":{"shown":', _bools(ev.shown),
+        f'","model":"{model}","outcomes":{{"shown":', _bools(ev.shown),
         ',"played":', _bools(ev.played), ',"play_seconds":', _text(ev.play_seconds), "}}\n",
     )
 
 
-def event_lines(ev: Events, *, model: str, id_prefix: str = "rec-") -> Iterator[bytes]:
-    """Chunks of JSON lines (each ending in a newline) of every prediction and its outcome, in time order.
+def _label_lines(ev: Events, model: str, ids: pa.Array) -> pa.Array:
+    return _join(
+        '{"kind":"outcome","event_id":"', ids, '","ts":"', _ts_text(ev.label_ts_ms),
+        f'","model":"{model}","label":', _text(ev.quality_play.astype(np.int64)), "}\n",
+    )
 
-    A prediction comes before its outcome (an outcome is never earlier, and ties keep predictions first).
-    Event ids are ``<id_prefix><row number, 8 digits>``; numbers are written in their shortest exact form.
-    Lines are built column-wise with Arrow's string kernels, so a fortnight takes seconds.
+
+def n_events(ev: Events) -> tuple[int, int, int]:
+    """(predictions, business outcomes, labels) that :func:`event_lines` writes for ``ev``."""
+    return len(ev), len(ev), int(np.count_nonzero(ev.label_ts_ms >= 0))
+
+
+def event_lines(ev: Events, *, model: str, id_prefix: str = "rec-") -> Iterator[bytes]:
+    """Chunks of JSON lines (each ending in a newline) of every prediction, its outcome and its label event
+    (when it has one: ``label_ts_ms >= 0``), in time order.
+
+    A prediction comes before its outcome and its outcome before its label (each is never earlier, and ties
+    keep that order). Event ids are ``<id_prefix><row number, 8 digits>``; numbers are written in their
+    shortest exact form. Lines are built column-wise with Arrow's string kernels, so a fortnight takes
+    seconds.
     """
     n = len(ev)
-    order = np.argsort(np.concatenate([ev.ts_ms, ev.outcome_ts_ms]), kind="stable")
+    if n == 0:
+        return
+    labelled = np.flatnonzero(ev.label_ts_ms >= 0)
+    order = np.argsort(np.concatenate([ev.ts_ms, ev.outcome_ts_ms, ev.label_ts_ms[labelled]]), kind="stable")
     for lo in range(0, order.size, _CHUNK):
         k = order[lo : lo + _CHUNK]
-        is_pred = k < n
-        p_idx, o_idx = k[is_pred], k[~is_pred] - n
-        preds = _prediction_lines(ev.take(p_idx), model, _ids_text(p_idx, id_prefix))
-        outs = _outcome_lines(ev.take(o_idx), model, _ids_text(o_idx, id_prefix))
-        # place each line at its position in the chunk: indices into [preds ++ outs]
+        kind = np.minimum(k // n, 2)  # 0 prediction, 1 outcome, 2 label
+        p_idx, o_idx, l_idx = k[kind == 0], k[kind == 1] - n, labelled[k[kind == 2] - 2 * n]
+        parts = [
+            _prediction_lines(ev.take(p_idx), model, _ids_text(p_idx, id_prefix)),
+            _outcome_lines(ev.take(o_idx), model, _ids_text(o_idx, id_prefix)),
+            _label_lines(ev.take(l_idx), model, _ids_text(l_idx, id_prefix)),
+        ]
+        # place each line at its position in the chunk: indices into [preds ++ outs ++ labels]
         where = np.empty(k.size, dtype=np.int64)
-        where[is_pred] = np.arange(p_idx.size)
-        where[~is_pred] = p_idx.size + np.arange(o_idx.size)
-        lines = pa.concat_arrays([preds.cast(pa.large_string()), outs.cast(pa.large_string())]).take(where)
+        offset = 0
+        for code, part in enumerate(parts):
+            at = kind == code
+            where[at] = offset + np.arange(len(part))
+            offset += len(part)
+        lines = pa.concat_arrays([part.cast(pa.large_string()) for part in parts]).take(where)
         offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + len(lines) + 1]
         yield lines.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
 
@@ -113,7 +138,7 @@ def write_events_jsonl(ev: Events, path: Path, *, model: str, id_prefix: str = "
     with path.open("wb") as out:
         for chunk in event_lines(ev, model=model, id_prefix=id_prefix):
             out.write(chunk)
-    return 2 * len(ev)
+    return sum(n_events(ev))
 
 
 def events_frame(ev: Events, *, id_prefix: str = "ref-") -> pd.DataFrame:
@@ -137,6 +162,14 @@ def events_frame(ev: Events, *, id_prefix: str = "ref-") -> pd.DataFrame:
             "label": ev.quality_play.astype(np.int64),
         }
     )
+
+
+def validation_frame(ev: Events, *, id_prefix: str = "val-") -> pd.DataFrame:
+    """The labelled validation layout: the shown recommendations' features, ``prediction`` and ``label``
+    (``1`` = quality play), with their time."""
+    shown = np.flatnonzero(ev.shown)
+    frame = events_frame(ev.take(shown), id_prefix=id_prefix)
+    return frame[["event_id", "ts", "model_version", *FEATURES, "prediction", "label"]]
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:

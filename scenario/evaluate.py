@@ -9,16 +9,24 @@ Rules (``w`` = window size, windows aligned on the Unix epoch):
   every such alert has ``first_seen <= ceil_w(start) + w`` (the window holding the start, or the next);
 * every alert that no incident explains is a *false alarm* (quiet phases, or the wrong signal).
 
+An expectation ``after_labels`` (an alert computed from labels, which arrive after the predictions) gets
+``label_horizon`` more at both ends that are after the incident: explained up to ``end + w +
+label_horizon``, in time up to ``ceil_w(start) + w + label_horizon``. ``label_horizon`` defaults to the
+ground truth's ``label_horizon_seconds`` parameter (0 when absent).
+
 Examples
 --------
 >>> from datetime import datetime, UTC
 >>> from scenario.timeline import build_ground_truth
->>> truth = build_ground_truth(datetime(2026, 11, 2, tzinfo=UTC), days=14)
->>> alerts = [RaisedAlert("business_metric_drop", "take_rate", datetime(2026, 11, 14, tzinfo=UTC)),
-...           RaisedAlert("feature_drift", "country", datetime(2026, 11, 3, tzinfo=UTC))]
->>> ev = evaluate_alerts(truth, alerts, window_seconds=86400)
+>>> truth = build_ground_truth(datetime(2026, 11, 2, tzinfo=UTC), days=16)
+>>> alerts = [RaisedAlert("business_metric_drop", "take_rate", datetime(2026, 11, 17, tzinfo=UTC)),
+...           RaisedAlert("performance_drop", "roc_auc", datetime(2026, 11, 16, 6, tzinfo=UTC)),
+...           RaisedAlert("feature_drift", "country", datetime(2026, 11, 2, 12, tzinfo=UTC))]
+>>> ev = evaluate_alerts(truth, alerts, window_seconds=86400, label_horizon_seconds=2 * 86400)
 >>> ev.incident("concept_drift").caught, ev.incident("concept_drift").delay_hours
 (True, 24.0)
+>>> ev.incident("quality_decay_no_drift").in_time, ev.incident("quality_decay_no_drift").delay_hours
+(True, 54.0)
 >>> ev.incident("new_device_category").caught
 False
 >>> [a.feature for a in ev.false_alarms], ev.ok
@@ -51,7 +59,8 @@ class IncidentResult:
     phase: Phase
     met: dict[str, RaisedAlert] = field(default_factory=dict)  # Expectation.what -> the alert meeting it
     missing: tuple[Expectation, ...] = ()
-    deadline: datetime | None = None
+    deadline: datetime | None = None  # of the signals computed at window close
+    deadlines: dict[str, datetime] = field(default_factory=dict)  # Expectation.what -> its own deadline
 
     @property
     def name(self) -> str:
@@ -67,8 +76,13 @@ class IncidentResult:
 
     @property
     def in_time(self) -> bool:
-        deadline = self.deadline
-        return self.caught and deadline is not None and all(a.first_seen <= deadline for a in self.met.values())
+        if not self.caught:
+            return False
+        for what, alert in self.met.items():
+            deadline = self.deadlines.get(what, self.deadline)
+            if deadline is None or alert.first_seen > deadline:
+                return False
+        return True
 
     @property
     def delay_hours(self) -> float | None:
@@ -98,40 +112,64 @@ def _ceil(ts: datetime, w: float) -> datetime:
     return datetime.fromtimestamp(math.ceil(ts.timestamp() / w) * w, UTC)
 
 
-def evaluate_alerts(truth: GroundTruth, alerts: Iterable[RaisedAlert], *, window_seconds: float) -> Evaluation:
+def evaluate_alerts(
+    truth: GroundTruth,
+    alerts: Iterable[RaisedAlert],
+    *,
+    window_seconds: float,
+    label_horizon_seconds: float | None = None,
+) -> Evaluation:
     """Match ``alerts`` to the incidents of ``truth`` (see the module docstring for the rules)."""
-    w = float(window_seconds)
+    w = timedelta(seconds=float(window_seconds))
+    horizon = timedelta(seconds=float(
+        truth.parameters.get("label_horizon_seconds", 0.0) if label_horizon_seconds is None
+        else label_horizon_seconds))
     pending = sorted(alerts, key=lambda a: a.first_seen)
     explained: list[tuple[str, RaisedAlert]] = []
     results: list[IncidentResult] = []
     used: set[int] = set()
     for phase in truth.incidents:
-        lo, hi = _floor(phase.start, w), phase.end + timedelta(seconds=w)
-        inside = [(i, a) for i, a in enumerate(pending) if lo <= a.first_seen <= hi]
+        base_deadline = _ceil(phase.start, w.total_seconds()) + w
+
+        def extra(exp: Expectation) -> timedelta:
+            return horizon if exp.after_labels else timedelta(0)
+
+        def inside(exp: Expectation, a: RaisedAlert, phase: Phase = phase) -> bool:
+            lo, hi = _floor(phase.start, w.total_seconds()), phase.end + w + extra(exp)
+            return lo <= a.first_seen <= hi and exp.matches(a.signal, a.feature)
+
         met: dict[str, RaisedAlert] = {}
         missing: list[Expectation] = []
+        deadlines: dict[str, datetime] = {}
         for exp in phase.expected:
-            hit = next((a for _, a in inside if exp.matches(a.signal, a.feature)), None)
+            deadlines[exp.what] = base_deadline + extra(exp)
+            hit = next((a for a in pending if inside(exp, a)), None)
             if hit is None:
                 missing.append(exp)
             else:
                 met[exp.what] = hit
-        for i, a in inside:
-            if phase.explains(a.signal, a.feature):
+        for i, a in enumerate(pending):
+            if any(inside(exp, a) for exp in (*phase.expected, *phase.allowed)):
                 used.add(i)
                 explained.append((phase.name, a))
-        deadline = _ceil(phase.start, w) + timedelta(seconds=w)
-        results.append(IncidentResult(phase, met, tuple(missing), deadline))
+        results.append(IncidentResult(phase, met, tuple(missing), base_deadline, deadlines))
     false = tuple(a for i, a in enumerate(pending) if i not in used)
     return Evaluation(tuple(results), false, tuple(explained))
 
 
 def format_evaluation(ev: Evaluation) -> list[str]:
-    """Human-readable lines: one per incident, then the false alarms."""
+    """Human-readable lines: one per incident (when each expected signal first fired, in hours after the
+    incident began), then the false alarms."""
     lines = []
     for r in ev.incidents:
         if r.caught:
-            signals = ", ".join(sorted({f"{a.signal}({a.feature})" for a in r.met.values()}))
+            start = r.phase.start
+            firsts: dict[str, datetime] = {}
+            for a in r.met.values():
+                key = f"{a.signal}({a.feature})"
+                firsts[key] = min(firsts.get(key, a.first_seen), a.first_seen)
+            signals = ", ".join(f"{key} {(t - start).total_seconds() / 3600:+.0f} h"
+                                for key, t in sorted(firsts.items(), key=lambda kv: (kv[1], kv[0])))
             timing = "in time" if r.in_time else "LATE"
             lines.append(f"  {r.name:<24} caught {timing}, {r.delay_hours:+.0f} h after it began: {signals}")
         else:

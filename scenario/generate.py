@@ -1,11 +1,14 @@
 """Generate the whole scenario into a folder: events, training reference, ground truth and config.
 
 >>> import tempfile
->>> files = generate_scenario(tempfile.mkdtemp(), seed=3, days=2, events_per_hour=50, reference_rows=2000)
+>>> files = generate_scenario(tempfile.mkdtemp(), seed=3, days=2, events_per_hour=50, reference_rows=2000,
+...                           validation_rows=1000)
 >>> sorted(p.name for p in files.out_dir.iterdir())
-['events.jsonl', 'ground_truth.json', 'recommender.yaml', 'reference.parquet']
->>> files.n_predictions == files.n_outcomes, files.n_reference
-(True, 2000)
+['events.jsonl', 'ground_truth.json', 'recommender.yaml', 'reference.parquet', 'validation.parquet']
+>>> files.n_predictions == files.n_outcomes, files.n_reference, files.n_validation
+(True, 2000, 1000)
+>>> 0.3 < files.n_labels / files.n_outcomes < 0.74  # shown (82%), not lost (90%), arrived before the end
+True
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from scenario.config import WINDOW_SECONDS, write_config
-from scenario.encode import events_frame, write_events_jsonl, write_parquet
+from scenario.encode import events_frame, n_events, validation_frame, write_events_jsonl, write_parquet
 from scenario.errors import ScenarioError
-from scenario.timeline import MODEL_NAME, GroundTruth, build_ground_truth
+from scenario.timeline import DEFAULT_DAYS, MODEL_NAME, GroundTruth, build_ground_truth
 from scenario.world import Events, World, simulate
 
 __all__ = [
@@ -28,6 +31,7 @@ __all__ = [
     "generate_scenario",
     "reference_events",
     "scenario_events",
+    "validation_events",
 ]
 
 DEFAULT_START = datetime(2026, 11, 2, tzinfo=UTC)
@@ -35,6 +39,11 @@ DEFAULT_START = datetime(2026, 11, 2, tzinfo=UTC)
 
 REFERENCE_DAYS = 7
 """The training reference covers the week before the scenario (whole days, so the daily mix is complete)."""
+
+LABEL_HORIZON_SECONDS = 2 * 86_400
+"""How long after a window closes an alert computed from labels may still count as in time (the ground
+truth's ``label_horizon_seconds``): with the world's label delays (median 20 h), most of a window's labels
+have arrived two days after it closed."""
 
 
 @dataclass(frozen=True)
@@ -44,12 +53,20 @@ class ScenarioFiles:
     out_dir: Path
     events: Path
     reference: Path
+    validation: Path
     ground_truth: Path
     config: Path
     n_predictions: int
     n_outcomes: int
+    n_labels: int
     n_reference: int
+    n_validation: int
     truth: GroundTruth
+
+    @property
+    def n_events(self) -> int:
+        """Lines of the event file: predictions, business outcomes and label events."""
+        return self.n_predictions + self.n_outcomes + self.n_labels
 
 
 def scenario_events(
@@ -69,13 +86,31 @@ def reference_events(
     The week is drawn at a rate that gives about ``rows`` events, then trimmed by an evenly spaced
     selection (so every hour of the week keeps its share) to exactly ``rows``.
     """
+    return _quiet_week(start, seed, rows, stream=1, world=world, what="reference_rows")
+
+
+def validation_events(
+    start: datetime, seed: int, rows: int, *, world: World | None = None
+) -> Events:
+    """``rows`` *shown* recommendations of the week before ``start`` held out from training: the labelled
+    validation reference (label = quality play), drawn apart from :func:`reference_events` (another stream
+    of the same seed) and trimmed the same way."""
+    world = world or World()
+    return _quiet_week(start, seed, rows, stream=2, world=world, what="validation_rows",
+                       share=world.shown_probability)
+
+
+def _quiet_week(start: datetime, seed: int, rows: int, *, stream: int, world: World | None, what: str,
+                share: float = 1.0) -> Events:
     if rows < 100:
-        raise ScenarioError("reference_rows", f"must be >= 100, got {rows}")
+        raise ScenarioError(what, f"must be >= 100, got {rows}")
     hours = REFERENCE_DAYS * 24
-    rng = np.random.default_rng([seed, 1])
-    ev = simulate(start - timedelta(days=REFERENCE_DAYS), hours, rows * 1.05 / hours, rng, world=world)
+    rng = np.random.default_rng([seed, stream])
+    ev = simulate(start - timedelta(days=REFERENCE_DAYS), hours, rows * 1.05 / share / hours, rng, world=world)
+    if share < 1.0:
+        ev = ev.take(np.flatnonzero(ev.shown))
     if len(ev) < rows:
-        raise ScenarioError("reference_rows", f"drew {len(ev)} rows, fewer than the {rows} asked")
+        raise ScenarioError(what, f"drew {len(ev)} rows, fewer than the {rows} asked")
     keep = np.round(np.linspace(0, len(ev) - 1, rows)).astype(np.intp)
     return ev.take(keep)
 
@@ -84,18 +119,20 @@ def generate_scenario(
     out_dir: str | Path,
     *,
     seed: int = 7,
-    days: int = 14,
+    days: int = DEFAULT_DAYS,
     events_per_hour: float = 4000.0,
     reference_rows: int = 50_000,
+    validation_rows: int = 20_000,
     start: datetime = DEFAULT_START,
     world: World | None = None,
 ) -> ScenarioFiles:
     """Write the scenario into ``out_dir`` (created if needed) and return what was written.
 
-    Files: ``events.jsonl`` (predictions and outcomes of model ``recommender``, mixed, in time order),
-    ``reference.parquet`` (the training reference: features, ``prediction`` and outcomes),
-    ``ground_truth.json`` (:class:`~scenario.timeline.GroundTruth`) and ``recommender.yaml`` (the
-    watcher's config, pointing at the reference). Same arguments, same bytes.
+    Files: ``events.jsonl`` (predictions, outcomes and late labels of model ``recommender``, mixed, in time
+    order), ``reference.parquet`` (the training reference: features, ``prediction`` and outcomes),
+    ``validation.parquet`` (the labelled validation reference: shown recommendations' features,
+    ``prediction`` and ``label``), ``ground_truth.json`` (:class:`~scenario.timeline.GroundTruth`) and
+    ``recommender.yaml`` (the watcher's config, pointing at both references). Same arguments, same bytes.
     """
     world = world or World()
     if start.tzinfo is None or start.timestamp() % 3600:
@@ -109,28 +146,37 @@ def generate_scenario(
         parameters={
             "events_per_hour": events_per_hour,
             "reference_rows": reference_rows,
+            "validation_rows": validation_rows,
             "quality_play_seconds": world.quality_play_seconds,
             "window_seconds": WINDOW_SECONDS,
+            "label_horizon_seconds": LABEL_HORIZON_SECONDS,
         },
     )
     events = scenario_events(truth, events_per_hour, world=world)
     reference = reference_events(start, seed, reference_rows, world=world)
+    validation = validation_events(start, seed, validation_rows, world=world)
+    n_pred, n_out, n_lab = n_events(events)
 
     files = ScenarioFiles(
         out_dir=out,
         events=out / "events.jsonl",
         reference=out / "reference.parquet",
+        validation=out / "validation.parquet",
         ground_truth=out / "ground_truth.json",
         config=out / f"{MODEL_NAME}.yaml",
-        n_predictions=len(events),
-        n_outcomes=len(events),
+        n_predictions=n_pred,
+        n_outcomes=n_out,
+        n_labels=n_lab,
         n_reference=len(reference),
+        n_validation=len(validation),
         truth=truth,
     )
     write_events_jsonl(events, files.events, model=MODEL_NAME)
     frame = events_frame(reference)
     write_parquet(frame, files.reference)
+    write_parquet(validation_frame(validation), files.validation)
     take_rate = float(frame["quality_play"].sum() / max(int(frame["shown"].sum()), 1))
-    write_config(files.config, files.reference.name, reference_take_rate=take_rate)
+    write_config(files.config, files.reference.name, reference_take_rate=take_rate,
+                 validation_path=files.validation.name)
     truth.save(files.ground_truth)
     return files

@@ -1,21 +1,26 @@
-"""The scripted fortnight: when each incident happens and which alerts it should raise (the ground truth).
+"""The scripted scenario: when each incident happens and which alerts it should raise (the ground truth).
 
-The schedule is written for 14 days (in day units, below) and scaled to other lengths, rounded to the hour::
+The schedule is written for 16 days (in day units, below) and scaled to other lengths, rounded to the hour::
 
-    day  0 ........ 2.4 ====== 4 .. 5.6 ====== 7 .. 8.25 ====== 10 .. 11 ====== 13 ...... 14
-         quiet      new device     pipeline break  model degenerates   concept drift  recovery
+    day  0 .. 1.4 ==== 3 .. 4.6 ==== 6 .. 7.25 ==== 9 .. 10 ==== 11 .. 12 ==== 13 .. 14 ==== 15 .. 16
+         quiet   new device   pipeline break  model degenerates  covariate    quality decay   concept  recovery
+                                                                 shift        (no drift)      drift
 
 Quiet phases are drawn from exactly the generative process of the training reference; each incident changes
 one thing. ``expected`` lists what an incident must raise (each an :class:`Expectation`: any of its
 (signal, feature) pairs counts), ``allowed`` the knock-on alerts it may raise as well (a broken feature
-changes the scores; a degenerate model recommends worse items, so take-rate sinks too).
+changes the scores; a degenerate model recommends worse items, so take-rate sinks too). An expectation
+``after_labels`` is met by an alert computed from labels, which arrive hours to days after the predictions
+(see :mod:`scenario.world`): the evaluation gives it ``label_horizon_seconds`` more (a ground-truth
+parameter).
 
 >>> from datetime import datetime, UTC
->>> truth = build_ground_truth(datetime(2026, 11, 2, tzinfo=UTC), days=14, seed=7)
->>> [p.name for p in truth.incidents]
-['new_device_category', 'feature_pipeline_break', 'model_degenerates', 'concept_drift']
+>>> truth = build_ground_truth(datetime(2026, 11, 2, tzinfo=UTC), days=16, seed=7)
+>>> [p.name for p in truth.incidents]  # doctest: +NORMALIZE_WHITESPACE
+['new_device_category', 'feature_pipeline_break', 'model_degenerates', 'covariate_shift_quality',
+ 'quality_decay_no_drift', 'concept_drift']
 >>> truth.incidents[0].start.isoformat(), truth.incidents[0].end.isoformat()
-('2026-11-04T10:00:00+00:00', '2026-11-06T00:00:00+00:00')
+('2026-11-03T10:00:00+00:00', '2026-11-05T00:00:00+00:00')
 >>> GroundTruth.from_dict(truth.to_dict()) == truth
 True
 """
@@ -31,12 +36,16 @@ from typing import Any, Literal
 from scenario.errors import ScenarioError
 
 __all__ = [
+    "DEFAULT_DAYS",
     "MODEL_NAME",
     "SIGNAL_BUSINESS_METRIC",
     "SIGNAL_DATASET_DRIFT",
     "SIGNAL_DATA_QUALITY",
+    "SIGNAL_ESTIMATED_DROP",
+    "SIGNAL_ESTIMATE_UNRELIABLE",
     "SIGNAL_FEATURE_DRIFT",
     "SIGNAL_NEAR_CONSTANT",
+    "SIGNAL_PERFORMANCE_DROP",
     "SIGNAL_PREDICTION_DRIFT",
     "Expectation",
     "GroundTruth",
@@ -45,7 +54,7 @@ __all__ = [
 ]
 
 MODEL_NAME = "recommender"
-SCENARIO_NAME = "recommender-fortnight"
+SCENARIO_NAME = "recommender-16-days"
 
 # Alert signal names of monitor.pipeline.alert_signals (tests/unit/scenario/test_timeline.py checks they exist there).
 SIGNAL_FEATURE_DRIFT = "feature_drift"
@@ -55,6 +64,9 @@ SIGNAL_NEAR_CONSTANT = "prediction_near_constant"
 SIGNAL_PREDICTION_DRIFT = "prediction_drift"
 SIGNAL_BUSINESS_METRIC = "business_metric_drop"
 SIGNAL_MULTIVARIATE = "multivariate_drift"
+SIGNAL_PERFORMANCE_DROP = "performance_drop"  # feature = metric name; realized, from joined labels
+SIGNAL_ESTIMATED_DROP = "estimated_performance_drop"  # feature = metric name; CBPE, at window close
+SIGNAL_ESTIMATE_UNRELIABLE = "performance_estimate_unreliable"  # feature = metric name
 
 PhaseKind = Literal["quiet", "incident"]
 
@@ -67,6 +79,9 @@ AlertKey = tuple[str, str | None]
 class Expectation:
     """What should be seen: ``what`` in words, met by an alert whose (signal, feature) is any of ``any_of``.
 
+    ``after_labels``: the alert comes from labels, so it may come up to the ground truth's label horizon
+    later than a signal computed at window close (see :func:`scenario.evaluate_alerts`).
+
     >>> e = Expectation("new device", (("feature_drift", "device"), ("data_quality", "device:unseen_categories")))
     >>> e.matches("data_quality", "device:unseen_categories"), e.matches("feature_drift", "country")
     (True, False)
@@ -74,16 +89,21 @@ class Expectation:
 
     what: str
     any_of: tuple[AlertKey, ...]
+    after_labels: bool = False
 
     def matches(self, signal: str, feature: str | None) -> bool:
         return (signal, feature) in self.any_of
 
     def to_dict(self) -> dict[str, Any]:
-        return {"what": self.what, "any_of": [{"signal": s, "feature": f} for s, f in self.any_of]}
+        out: dict[str, Any] = {"what": self.what, "any_of": [{"signal": s, "feature": f} for s, f in self.any_of]}
+        if self.after_labels:
+            out["after_labels"] = True
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Expectation:
-        return cls(what=data["what"], any_of=tuple((a["signal"], a["feature"]) for a in data["any_of"]))
+        return cls(what=data["what"], any_of=tuple((a["signal"], a["feature"]) for a in data["any_of"]),
+                   after_labels=bool(data.get("after_labels", False)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,12 +213,18 @@ class GroundTruth:
 
 
 _DQ = SIGNAL_DATA_QUALITY
-# name, start day, end day (of 14), description, expected, allowed
+_AUC = "roc_auc"
+_REALIZED_DROP = Expectation("realized ROC AUC drops (once labels arrive)", ((SIGNAL_PERFORMANCE_DROP, _AUC),),
+                             after_labels=True)
+_ESTIMATED_DROP = Expectation("estimated ROC AUC drops (CBPE, at window close)", ((SIGNAL_ESTIMATED_DROP, _AUC),))
+_UNRELIABLE = Expectation("the estimate disagrees with the labels", ((SIGNAL_ESTIMATE_UNRELIABLE, _AUC),),
+                          after_labels=True)
+# name, start day, end day (of 16), description, expected, allowed
 _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Expectation, ...]], ...] = (
     (
         "new_device_category",
-        2 + 10 / 24,
-        4,
+        1 + 10 / 24,
+        3,
         "App release 5.0 ships a car-dashboard client: a new device category ('car') takes 15% of the "
         "traffic (covariate drift on device); the client is pulled two days later.",
         (
@@ -209,8 +235,8 @@ _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Ex
     ),
     (
         "feature_pipeline_break",
-        5 + 14 / 24,
-        7,
+        4 + 14 / 24,
+        6,
         "The user-profile job fails: tenure_days arrives as null on every event, and the popularity service "
         "falls back to a constant item_popularity of 0.5; the model imputes, so its scores shift and it "
         "recommends slightly worse items.",
@@ -225,12 +251,13 @@ _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Ex
             Expectation("several columns drift at once", ((SIGNAL_DATASET_DRIFT, None),)),
             Expectation("the joint distribution of the features moves", ((SIGNAL_MULTIVARIATE, None),)),
             Expectation("take-rate sinks (worse recommendations)", ((SIGNAL_BUSINESS_METRIC, "take_rate"),)),
+            _ESTIMATED_DROP, _REALIZED_DROP, _UNRELIABLE,
         ),
     ),
     (
         "model_degenerates",
-        8 + 6 / 24,
-        10,
+        7 + 6 / 24,
+        9,
         "Model 1.5.0 (a bad training run) is deployed: its scores are nearly constant, so the ranking is "
         "close to random and take-rate sinks; rolled back to 1.4.0 after the incident.",
         (Expectation("near-constant scores", ((SIGNAL_NEAR_CONSTANT, "prediction"),)),),
@@ -238,26 +265,60 @@ _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Ex
             Expectation("score distribution moves", ((SIGNAL_PREDICTION_DRIFT, "prediction"),)),
             Expectation("constant score column", ((_DQ, "prediction:constant"),)),
             Expectation("take-rate sinks (random ranking)", ((SIGNAL_BUSINESS_METRIC, "take_rate"),)),
+            _ESTIMATED_DROP, _REALIZED_DROP, _UNRELIABLE,
         ),
     ),
     (
-        "concept_drift",
+        "covariate_shift_quality",
+        10,
         11,
+        "A new-releases campaign: 65% of the recommendations are brand-new items (item_popularity below "
+        "0.03) that have no play history, so the model falls back to its popularity prior and scores them "
+        "all alike. The inputs move into a region where the model cannot rank: its quality falls, and the "
+        "estimate (CBPE) sees it from the scores when the window closes, before any label arrives.",
+        (
+            Expectation("item_popularity drifts (covariate shift)", ((SIGNAL_FEATURE_DRIFT, "item_popularity"),)),
+            _ESTIMATED_DROP,
+        ),
+        (
+            Expectation("scores shift (prior for new items)", ((SIGNAL_PREDICTION_DRIFT, "prediction"),)),
+            Expectation("several columns drift at once", ((SIGNAL_DATASET_DRIFT, None),)),
+            Expectation("the joint distribution of the features moves", ((SIGNAL_MULTIVARIATE, None),)),
+            Expectation("take-rate sinks (new items play less)", ((SIGNAL_BUSINESS_METRIC, "take_rate"),)),
+            Expectation("popularity below the reference's range", ((_DQ, "item_popularity:out_of_range"),)),
+            _REALIZED_DROP, _UNRELIABLE,
+        ),
+    ),
+    (
+        "quality_decay_no_drift",
+        12,
         13,
-        "Tastes change: features and scores keep the reference distribution, but fewer recommendations "
-        "become quality plays (take-rate falls by about a third).",
+        "Tastes change: what users played before no longer tells what they play now. Features, scores and "
+        "take-rate keep the reference distribution, but the model's ranking is close to random; only the "
+        "realized quality, once the labels arrive, shows it.",
+        (_REALIZED_DROP,),
+        (_UNRELIABLE,),
+    ),
+    (
+        "concept_drift",
+        14,
+        15,
+        "Fewer recommendations become quality plays (take-rate falls by about a third) while features and "
+        "scores keep the reference distribution.",
         (Expectation("take-rate drops", ((SIGNAL_BUSINESS_METRIC, "take_rate"),)),),
-        (),
+        (_UNRELIABLE,),
     ),
 )
 _RECOVERY_NAME = "recovery"
-_SCHEDULE_DAYS = 14.0
+_SCHEDULE_DAYS = 16.0
+DEFAULT_DAYS = 16
+"""Length of the scenario's schedule in days (other lengths scale it)."""
 
 
 def build_ground_truth(
-    start: datetime, *, days: int = 14, seed: int = 0, parameters: dict[str, Any] | None = None
+    start: datetime, *, days: int = DEFAULT_DAYS, seed: int = 0, parameters: dict[str, Any] | None = None
 ) -> GroundTruth:
-    """The phases of a ``days``-long scenario starting at ``start`` (the 14-day schedule, scaled).
+    """The phases of a ``days``-long scenario starting at ``start`` (the 16-day schedule, scaled).
 
     Every boundary is rounded to a whole hour; quiet phases fill the gaps, and the last quiet phase is
     named ``recovery``.

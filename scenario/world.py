@@ -10,9 +10,17 @@ The generative story of one recommendation:
   and the recommended item's ``item_popularity`` (Beta);
 * a latent user-item match ``u``; the true propensity ``t = lin(features) + u``;
 * the model sees the logged features and part of ``u``: ``score = sigmoid(lin(logged) + 0.8 u + e)``;
+* cold start: an item with (logged) ``item_popularity < cold_popularity`` has no play history, so the
+  model has no embedding for it and falls back to a popularity prior, ``score = sigmoid(intercept +
+  1.2 (popularity - 0.29))``: nearly the same low score for every such item (about 2.5% of the
+  reference's recommendations);
 * outcomes: ``shown`` with probability ``shown_probability``; ``played`` with ``sigmoid(t + play_bias)``;
   a played item is a quality play (``play_seconds >= quality_play_seconds``) with ``sigmoid(t +
-  quality_bias)``, else a skip of a few seconds.
+  quality_bias)``, else a skip of a few seconds;
+* the label (``label = quality play``, shown recommendations only) comes from the nightly reconciliation of
+  the clients' playback reports: it arrives ``label_delay`` after the outcome (log-normal, median
+  ``label_delay_median_hours``), and a share ``label_lost_share`` never arrives (reports lost). Labels
+  that would arrive after the simulated stretch ends are not written either.
 
 Incidents (:data:`EFFECTS`) only transform these draws; every random number is drawn for every event whether
 an incident touches it or not, so the quiet stretches are exactly the reference's process.
@@ -87,6 +95,13 @@ class World:
     degenerate_score_sd: float = 0.002
     degenerate_penalty: float = 0.45
     concept_shift: float = 0.55
+    new_release_share: float = 0.65
+    new_release_popularity: tuple[float, float] = (0.003, 0.03)
+    # cold start and labels
+    cold_popularity: float = 0.03
+    label_delay_median_hours: float = 20.0
+    label_delay_sigma: float = 0.8
+    label_lost_share: float = 0.1
 
 
 @dataclass
@@ -107,6 +122,7 @@ class Events:
     played: BoolArray
     play_seconds: FloatArray
     quality_play: BoolArray
+    label_ts_ms: IntArray  # -1: no label (not shown, lost, or after the end)
 
     def __len__(self) -> int:
         return int(self.ts_ms.shape[0])
@@ -135,6 +151,11 @@ class _Draws:
     quality_seconds: FloatArray
     skip_seconds: FloatArray
     delay_ms: IntArray
+    u_new_release: FloatArray
+    new_release_popularity: FloatArray
+    match_new: FloatArray
+    label_delay_ms: IntArray
+    u_label_lost: FloatArray
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:
@@ -174,6 +195,13 @@ def _draw(world: World, rng: np.random.Generator, start_ms: int, hours: int, eve
         ),
         skip_seconds=rng.uniform(1.0, world.quality_play_seconds - 0.5, size=n),
         delay_ms=rng.integers(500, 5000, size=n),
+        # drawn last, so the draws above are those of the scenario before these were added
+        u_new_release=rng.random(n),
+        new_release_popularity=np.round(rng.uniform(*world.new_release_popularity, size=n), 4),
+        match_new=rng.normal(0.0, world.match_sigma, size=n),
+        label_delay_ms=(rng.lognormal(np.log(world.label_delay_median_hours), world.label_delay_sigma, size=n)
+                        * _MS_PER_HOUR).astype(np.int64),
+        u_label_lost=rng.random(n),
     )
 
 
@@ -184,6 +212,8 @@ class _State:
     device: StrArray
     tenure_logged: FloatArray
     popularity_logged: FloatArray
+    popularity_true: FloatArray
+    match_true: FloatArray  # the user-item match that drives plays (the model saw part of draws.match)
     degenerate: BoolArray
     penalty: FloatArray  # subtracted from the true propensity
 
@@ -210,10 +240,22 @@ def _concept(world: World, draws: _Draws, state: _State, mask: BoolArray) -> Non
     state.penalty[mask] += world.concept_shift
 
 
+def _new_releases(world: World, draws: _Draws, state: _State, mask: BoolArray) -> None:
+    new = mask & (draws.u_new_release < world.new_release_share)
+    state.popularity_true[new] = draws.new_release_popularity[new]
+    state.popularity_logged[new] = draws.new_release_popularity[new]
+
+
+def _tastes_change(world: World, draws: _Draws, state: _State, mask: BoolArray) -> None:
+    state.match_true[mask] = draws.match_new[mask]
+
+
 EFFECTS: dict[str, Effect] = {
     "new_device_category": _new_device,
     "feature_pipeline_break": _pipeline_break,
     "model_degenerates": _degenerate,
+    "covariate_shift_quality": _new_releases,
+    "quality_decay_no_drift": _tastes_change,
     "concept_drift": _concept,
 }
 """What each incident of :mod:`scenario.timeline` does to the draws (by incident name)."""
@@ -269,6 +311,8 @@ def simulate(
         device=np.asarray(world.devices, dtype=object)[device_idx],
         tenure_logged=draws.tenure.copy(),
         popularity_logged=draws.popularity.copy(),
+        popularity_true=draws.popularity.copy(),
+        match_true=draws.match.copy(),
         degenerate=np.zeros(n, dtype=bool),
         penalty=np.zeros(n),
     )
@@ -282,13 +326,15 @@ def simulate(
 
     offsets = np.asarray(world.country_utc_offsets, dtype=np.int64)[draws.country_idx]
     local_hour = ((draws.ts_ms // _MS_PER_HOUR) + offsets) % 24
-    truth = _linear(world, state.device, draws.tenure, draws.popularity, draws.premium, local_hour)
+    truth = _linear(world, state.device, draws.tenure, state.popularity_true, draws.premium, local_hour)
     logged = _linear(world, state.device, state.tenure_logged, state.popularity_logged, draws.premium, local_hour)
     score = _sigmoid(logged + 0.8 * draws.match + draws.score_noise)
+    cold = state.popularity_logged < world.cold_popularity
+    score = np.where(cold, _sigmoid(world.intercept + 1.2 * (state.popularity_logged - 0.29)), score)
     score = np.where(state.degenerate, world.degenerate_score + draws.degenerate_noise, score)
     score = np.round(np.clip(score, 1e-6, 1 - 1e-6), 6).astype(np.float64)
 
-    propensity = truth + draws.match - state.penalty
+    propensity = truth + state.match_true - state.penalty
     shown = draws.u_shown < world.shown_probability
     played = shown & (draws.u_played < _sigmoid(propensity + world.play_bias))
     quality = played & (draws.u_quality < _sigmoid(propensity + world.quality_bias))
@@ -296,6 +342,9 @@ def simulate(
         np.where(quality, draws.quality_seconds, np.where(played, draws.skip_seconds, 0.0)), 1
     ).astype(np.float64)
     outcome_ts = draws.ts_ms + draws.delay_ms + (seconds * 1000).astype(np.int64)
+    label_ts = outcome_ts + draws.label_delay_ms
+    end_ms = start_ms + hours * _MS_PER_HOUR
+    labelled = shown & (draws.u_label_lost >= world.label_lost_share) & (label_ts < end_ms)
 
     return Events(
         ts_ms=draws.ts_ms,
@@ -312,4 +361,5 @@ def simulate(
         played=played,
         play_seconds=seconds,
         quality_play=quality,
+        label_ts_ms=np.where(labelled, label_ts, -1).astype(np.int64),
     )

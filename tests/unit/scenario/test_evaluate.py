@@ -9,7 +9,8 @@ from scenario import timeline as tl
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 DAY = 86_400
-TRUTH = build_ground_truth(START, days=14)
+TRUTH = build_ground_truth(START, days=16)
+HORIZON = 2 * DAY
 
 
 def _at(day: float) -> datetime:
@@ -18,27 +19,61 @@ def _at(day: float) -> datetime:
 
 def _perfect() -> list[RaisedAlert]:
     return [
-        RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "device", _at(3)),           # release began day 2.42
-        RaisedAlert(tl.SIGNAL_DATA_QUALITY, "device:unseen_categories", _at(3)),
-        RaisedAlert(tl.SIGNAL_DATA_QUALITY, "tenure_days:missing_rate", _at(6)),
-        RaisedAlert(tl.SIGNAL_DATA_QUALITY, "item_popularity:constant", _at(6)),
-        RaisedAlert(tl.SIGNAL_PREDICTION_DRIFT, "prediction", _at(6)),    # allowed knock-on
-        RaisedAlert(tl.SIGNAL_NEAR_CONSTANT, "prediction", _at(9)),
-        RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(10)),     # knock-on, one window late
-        RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(12)),
+        RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "device", _at(2)),           # release began day 1.42
+        RaisedAlert(tl.SIGNAL_DATA_QUALITY, "device:unseen_categories", _at(2)),
+        RaisedAlert(tl.SIGNAL_DATA_QUALITY, "tenure_days:missing_rate", _at(5)),
+        RaisedAlert(tl.SIGNAL_DATA_QUALITY, "item_popularity:constant", _at(5)),
+        RaisedAlert(tl.SIGNAL_PREDICTION_DRIFT, "prediction", _at(5)),    # allowed knock-on
+        RaisedAlert(tl.SIGNAL_NEAR_CONSTANT, "prediction", _at(8)),
+        RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(9)),      # knock-on, one window late
+        RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(9.5)),     # knock-on, once labels arrived
+        RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "item_popularity", _at(11)),
+        RaisedAlert(tl.SIGNAL_ESTIMATED_DROP, "roc_auc", _at(11)),        # at window close
+        RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(13.8)),    # labels, the next day
+        RaisedAlert(tl.SIGNAL_ESTIMATE_UNRELIABLE, "roc_auc", _at(15)),
+        RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(15)),
     ]
 
 
 def test_a_perfect_run_passes() -> None:
-    ev = evaluate_alerts(TRUTH, _perfect(), window_seconds=DAY)
+    ev = evaluate_alerts(TRUTH, _perfect(), window_seconds=DAY, label_horizon_seconds=HORIZON)
     assert ev.ok, format_evaluation(ev)
-    assert [r.delay_hours for r in ev.incidents] == [14.0, 10.0, 18.0, 24.0]
+    assert [r.delay_hours for r in ev.incidents] == [14.0, 10.0, 18.0, 24.0, 43.2, 24.0]
     assert "no false alarms" in format_evaluation(ev)[-1]
+    lines = format_evaluation(ev)
+    assert "covariate_shift_quality" in lines[3] and "estimated_performance_drop(roc_auc) +24 h" in lines[3]
+    assert "caught in time, +43 h after it began: performance_drop(roc_auc) +43 h" in lines[4]
+
+
+def test_the_label_horizon_defaults_to_the_ground_truths() -> None:
+    late = RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(13.8))
+    assert evaluate_alerts(TRUTH, _perfect(), window_seconds=DAY).incident("quality_decay_no_drift").in_time is False
+    with_param = type(TRUTH)(**{**TRUTH.__dict__, "parameters": {"label_horizon_seconds": HORIZON}})
+    ev = evaluate_alerts(with_param, _perfect(), window_seconds=DAY)
+    assert ev.incident("quality_decay_no_drift").in_time and ev.incident("quality_decay_no_drift").met
+    assert late in ev.incident("quality_decay_no_drift").met.values()
+
+
+def test_label_signals_get_the_horizon_and_window_close_signals_do_not() -> None:
+    # realized quality: two days after the window closed is in time, three is late
+    deadline = TRUTH.incident("quality_decay_no_drift").start + timedelta(days=1) + timedelta(seconds=HORIZON)
+    alerts = [a for a in _perfect() if a.signal != tl.SIGNAL_PERFORMANCE_DROP or a.first_seen < _at(12)]
+    on_time = [*alerts, RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", deadline)]
+    ev = evaluate_alerts(TRUTH, on_time, window_seconds=DAY, label_horizon_seconds=HORIZON)
+    assert ev.incident("quality_decay_no_drift").in_time
+    late = [*alerts, RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", deadline + timedelta(hours=1))]
+    ev = evaluate_alerts(TRUTH, late, window_seconds=DAY, label_horizon_seconds=HORIZON)
+    assert ev.incident("quality_decay_no_drift").caught and not ev.incident("quality_decay_no_drift").in_time
+    # the estimate is due at window close: the horizon does not extend it
+    est = [a for a in _perfect() if a.signal != tl.SIGNAL_ESTIMATED_DROP]
+    est.append(RaisedAlert(tl.SIGNAL_ESTIMATED_DROP, "roc_auc", _at(11.5)))
+    ev = evaluate_alerts(TRUTH, est, window_seconds=DAY, label_horizon_seconds=HORIZON)
+    assert ev.incident("covariate_shift_quality").caught and not ev.incident("covariate_shift_quality").in_time
 
 
 def test_a_missed_expectation_fails_the_incident() -> None:
     alerts = [a for a in _perfect() if a.feature != "tenure_days:missing_rate"]
-    ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY)
+    ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY, label_horizon_seconds=HORIZON)
     r = ev.incident("feature_pipeline_break")
     assert not r.caught and [e.what for e in r.missing] == ["tenure_days turns null"]
     assert not ev.ok
@@ -48,32 +83,37 @@ def test_a_missed_expectation_fails_the_incident() -> None:
 @pytest.mark.parametrize(
     ("alert", "why"),
     [
-        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "country", _at(1)), "quiet day"),
-        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "country", _at(3)), "wrong column during an incident"),
-        (RaisedAlert(tl.SIGNAL_PREDICTION_DRIFT, "prediction", _at(12)), "concept drift allows nothing else"),
-        (RaisedAlert("traffic_volume", None, _at(8.5)), "volume is never expected"),
-        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "hour_of_day", _at(13.5)), "recovery"),
-        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "device", _at(5.1)), "more than one window after the end"),
+        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "country", _at(0.5)), "quiet day"),
+        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "country", _at(2)), "wrong column during an incident"),
+        (RaisedAlert(tl.SIGNAL_PREDICTION_DRIFT, "prediction", _at(15)), "concept drift allows no drift"),
+        (RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(2.5)), "a new device does not hurt quality"),
+        (RaisedAlert(tl.SIGNAL_ESTIMATED_DROP, "roc_auc", _at(13)), "no estimate can see tastes change"),
+        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "item_popularity", _at(12.5)), "no drift in the quality decay"),
+        (RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "accuracy", _at(13)), "only roc_auc is expected"),
+        (RaisedAlert("traffic_volume", None, _at(7.5)), "volume is never expected"),
+        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "hour_of_day", _at(15.5)), "recovery"),
+        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "device", _at(4.1)), "more than one window after the end"),
+        (RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(16.01)), "beyond the label horizon"),
     ],
 )
 def test_unexplained_alerts_are_false_alarms(alert: RaisedAlert, why: str) -> None:
-    ev = evaluate_alerts(TRUTH, [*_perfect(), alert], window_seconds=DAY)
+    ev = evaluate_alerts(TRUTH, [*_perfect(), alert], window_seconds=DAY, label_horizon_seconds=HORIZON)
     assert ev.false_alarms == (alert,), why
     assert not ev.ok
 
 
 def test_late_detection_is_caught_but_not_in_time() -> None:
     alerts = [a for a in _perfect() if a.feature != "device:unseen_categories"]
-    alerts.append(RaisedAlert(tl.SIGNAL_DATA_QUALITY, "device:unseen_categories", _at(4.5)))  # deadline: day 4
-    ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY)
+    alerts.append(RaisedAlert(tl.SIGNAL_DATA_QUALITY, "device:unseen_categories", _at(3.5)))  # deadline: day 3
+    ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY, label_horizon_seconds=HORIZON)
     r = ev.incident("new_device_category")
     assert r.caught and not r.in_time and not ev.ok
     assert any("LATE" in line for line in format_evaluation(ev))
 
 
 def test_window_holding_the_start_counts() -> None:
-    # first_seen stamped with the start of the window that holds the incident's start (day 2, 00:00)
+    # first_seen stamped with the start of the window that holds the incident's start (day 1, 00:00)
     alerts = [a for a in _perfect() if a.feature != "device"]
-    alerts.append(RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "device", _at(2)))
-    ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY)
+    alerts.append(RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "device", _at(1)))
+    ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY, label_horizon_seconds=HORIZON)
     assert ev.ok, format_evaluation(ev)

@@ -11,7 +11,7 @@ from scenario.timeline import GroundTruth, build_ground_truth
 START = datetime(2026, 11, 2, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("days", [1, 2, 7, 14, 30])
+@pytest.mark.parametrize("days", [1, 2, 7, 14, 16, 30])
 def test_phases_cover_the_horizon_in_order_without_gaps(days: int) -> None:
     truth = build_ground_truth(START, days=days)
     assert truth.phases[0].start == START
@@ -22,24 +22,29 @@ def test_phases_cover_the_horizon_in_order_without_gaps(days: int) -> None:
     assert all(p.start.minute == 0 and p.start.second == 0 for p in truth.phases)
 
 
-def test_the_fourteen_day_schedule() -> None:
-    truth = build_ground_truth(START, days=14, seed=3)
+def test_the_sixteen_day_schedule() -> None:
+    truth = build_ground_truth(START, days=16, seed=3)
     got = [(p.name, p.kind, (p.start - START) / timedelta(hours=1), (p.end - START) / timedelta(hours=1))
            for p in truth.phases]
     assert got == [
-        ("quiet_0", "quiet", 0, 58),
-        ("new_device_category", "incident", 58, 96),
-        ("quiet_1", "quiet", 96, 134),
-        ("feature_pipeline_break", "incident", 134, 168),
-        ("quiet_2", "quiet", 168, 198),
-        ("model_degenerates", "incident", 198, 240),
-        ("quiet_3", "quiet", 240, 264),
-        ("concept_drift", "incident", 264, 312),
-        ("recovery", "quiet", 312, 336),
+        ("quiet_0", "quiet", 0, 34),
+        ("new_device_category", "incident", 34, 72),
+        ("quiet_1", "quiet", 72, 110),
+        ("feature_pipeline_break", "incident", 110, 144),
+        ("quiet_2", "quiet", 144, 174),
+        ("model_degenerates", "incident", 174, 216),
+        ("quiet_3", "quiet", 216, 240),
+        ("covariate_shift_quality", "incident", 240, 264),
+        ("quiet_4", "quiet", 264, 288),
+        ("quality_decay_no_drift", "incident", 288, 312),
+        ("quiet_5", "quiet", 312, 336),
+        ("concept_drift", "incident", 336, 360),
+        ("recovery", "quiet", 360, 384),
     ]
-    # every quiet phase after the first holds at least one whole day-long window
+    # every quiet phase holds at least one whole day-long window
     for phase in truth.quiet:
         assert phase.end - phase.start >= timedelta(hours=24)
+    assert truth == build_ground_truth(START, seed=3)  # 16 days is the default
 
 
 def test_each_incident_expects_the_right_signal_on_the_right_column() -> None:
@@ -52,10 +57,20 @@ def test_each_incident_expects_the_right_signal_on_the_right_column() -> None:
             {("data_quality", "item_popularity:constant"), ("feature_drift", "item_popularity")},
         ],
         "model_degenerates": [{("prediction_near_constant", "prediction")}],
+        "covariate_shift_quality": [{("feature_drift", "item_popularity")},
+                                    {("estimated_performance_drop", "roc_auc")}],
+        "quality_decay_no_drift": [{("performance_drop", "roc_auc")}],
         "concept_drift": [{("business_metric_drop", "take_rate")}],
     }
-    # concept drift: nothing on features or predictions is even allowed
-    assert truth.incident("concept_drift").allowed == ()
+    # only the realized quality can see the decay (labels), and it may come after the window closes
+    decay = truth.incident("quality_decay_no_drift")
+    assert [e.after_labels for e in decay.expected] == [True]
+    assert {s for e in decay.allowed for s, _ in e.any_of} == {"performance_estimate_unreliable"}
+    # the covariate shift is seen at window close, from the scores (not after the labels)
+    assert [e.after_labels for e in truth.incident("covariate_shift_quality").expected] == [False, False]
+    # concept drift: nothing on features, predictions or quality is even allowed (only the guard)
+    assert {s for e in truth.incident("concept_drift").allowed for s, _ in e.any_of} == {
+        "performance_estimate_unreliable"}
     assert all(not p.expected and not p.allowed for p in truth.quiet)
 
 
@@ -80,6 +95,7 @@ def test_ground_truth_round_trips_through_json(tmp_path) -> None:
 def test_lookups() -> None:
     truth = build_ground_truth(START)
     assert truth.phase_at(START + timedelta(hours=60)).name == "new_device_category"
+    assert truth.phase_at(START + timedelta(hours=250)).name == "covariate_shift_quality"
     assert truth.phase_at(START - timedelta(hours=1)) is None
     with pytest.raises(ScenarioError, match="no incident named 'nope'"):
         truth.incident("nope")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 from scipy import stats
+from sklearn.metrics import roc_auc_score
 
 from scenario.errors import ScenarioError
 from scenario.generate import reference_events, scenario_events
@@ -21,7 +22,7 @@ WORLD = World()
 
 @pytest.fixture(scope="module")
 def truth() -> GroundTruth:
-    return build_ground_truth(START, days=14, seed=5)
+    return build_ground_truth(START, days=16, seed=5)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def test_same_seed_same_events_other_seed_other_events(truth: GroundTruth) -> No
     a, b = scenario_events(truth, 50), scenario_events(truth, 50)
     for f in fields(Events):
         np.testing.assert_array_equal(getattr(a, f.name), getattr(b, f.name), err_msg=f.name)
-    other = build_ground_truth(START, days=14, seed=6)
+    other = build_ground_truth(START, days=16, seed=6)
     c = scenario_events(other, 50)
     assert len(a) != len(c) or not np.array_equal(a.prediction, c.prediction)
 
@@ -75,7 +76,7 @@ def test_events_are_sorted_and_outcomes_follow_their_prediction(events: Events) 
 
 def test_traffic_volume_is_the_same_every_day(events: Events) -> None:
     per_day = np.bincount(((events.ts_ms - events.ts_ms[0]) // 86_400_000).astype(np.int64))
-    assert per_day.size == 14
+    assert per_day.size == 16
     np.testing.assert_allclose(per_day, RATE * 24, rtol=0.03)
 
 
@@ -151,6 +152,65 @@ def test_concept_drift_take_rate_falls_while_inputs_and_scores_stay(
         assert p > 1e-3, f"{column} moved during concept drift (KS p={p:.2g})"
     assert not np.isnan(days.tenure_days).any()
     assert set(days.model_version) == {WORLD.model_version}
+
+
+def _auc(ev: Events) -> float:
+    """Realized ROC AUC of the scores against the label (quality play) over the shown recommendations."""
+    return float(roc_auc_score(ev.quality_play[ev.shown], ev.prediction[ev.shown]))
+
+
+def test_cold_start_items_get_the_popularity_prior(reference: Events) -> None:
+    cold = reference.item_popularity < WORLD.cold_popularity
+    assert 0.01 < cold.mean() < 0.05  # a few brand-new items in the reference too
+    prior = 1 / (1 + np.exp(-(WORLD.intercept + 1.2 * (reference.item_popularity[cold] - 0.29))))
+    np.testing.assert_allclose(reference.prediction[cold], np.round(prior, 6), atol=1e-12)
+
+
+def test_covariate_shift_moves_popularity_and_lowers_quality_with_the_scores_showing_it(
+    truth: GroundTruth, events: Events, reference: Events
+) -> None:
+    phase = truth.incident("covariate_shift_quality")
+    day = _whole_days(events, phase)
+    new = day.item_popularity < WORLD.cold_popularity
+    assert new.mean() == pytest.approx(WORLD.new_release_share + 0.02, abs=0.03)
+    assert stats.ks_2samp(day.item_popularity, reference.item_popularity).pvalue < 1e-10
+    for column in ("tenure_days", "hour_of_day"):  # only the item side moves
+        assert stats.ks_2samp(getattr(day, column), getattr(reference, column)).pvalue > 1e-3
+    assert _auc(day) < _auc(reference) - 0.1
+    # what CBPE sees: the scores bunch up (most of them are the prior), so fewer pairs can be ranked
+    assert np.std(day.prediction) < 0.8 * np.std(reference.prediction)
+    assert set(day.model_version) == {WORLD.model_version}
+
+
+def test_quality_decay_keeps_inputs_scores_and_take_rate_but_not_the_ranking(
+    truth: GroundTruth, events: Events, reference: Events
+) -> None:
+    day = _whole_days(events, truth.incident("quality_decay_no_drift"))
+    for column in ("prediction", "item_popularity", "tenure_days", "hour_of_day"):
+        p = stats.ks_2samp(getattr(day, column), getattr(reference, column)).pvalue
+        assert p > 1e-3, f"{column} moved during the quality decay (KS p={p:.2g})"
+    assert abs(_take_rate(day) - _take_rate(reference)) < 0.02
+    assert _auc(reference) > 0.7 and _auc(day) < 0.62
+    before = _whole_days(events, truth.phases[truth.phases.index(truth.incident("quality_decay_no_drift")) - 1])
+    assert abs(_auc(before) - _auc(reference)) < 0.03
+
+
+def test_concept_drift_keeps_the_ranking(truth: GroundTruth, events: Events, reference: Events) -> None:
+    day = _whole_days(events, truth.incident("concept_drift"))
+    assert abs(_auc(day) - _auc(reference)) < 0.03
+
+
+def test_labels_only_for_shown_some_lost_none_after_the_end(truth: GroundTruth, events: Events) -> None:
+    has = events.label_ts_ms >= 0
+    assert not np.any(has & ~events.shown)
+    assert np.all(events.label_ts_ms[has] > events.outcome_ts_ms[has])
+    assert np.all(events.label_ts_ms[has] < truth.end.timestamp() * 1000)
+    # before the last days (whose labels may come after the end) only the lost ones are missing
+    early = events.ts_ms < (truth.end.timestamp() - 6 * 86_400) * 1000
+    lost = 1 - has[early & events.shown].mean()
+    assert lost == pytest.approx(WORLD.label_lost_share, abs=0.02)
+    delay_h = (events.label_ts_ms[has] - events.outcome_ts_ms[has]) / 3_600_000
+    assert np.median(delay_h[early[has]]) == pytest.approx(WORLD.label_delay_median_hours, rel=0.05)
 
 
 def test_recovery_restores_the_take_rate(truth: GroundTruth, events: Events, reference: Events) -> None:
