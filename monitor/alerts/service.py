@@ -33,7 +33,11 @@ from monitor.db.models import Alert, AlertEvent, ModelRow, WindowResult
 from monitor.pipeline.alert_signals import SEVERITY_RANK, Signal
 from monitor.store.models_repo import get_or_create_model
 
-__all__ = ["AlertChanges", "AlertService", "Notifier", "list_alerts"]
+__all__ = ["LABEL_SIGNALS", "AlertChanges", "AlertService", "Notifier", "list_alerts"]
+
+LABEL_SIGNALS = frozenset({"business_metric_drop", "performance_drop", "performance_estimate_unreliable"})
+"""Signals judged when labels / outcomes arrive (:meth:`AlertService.process_labels`), not when a window
+closes: a closing window never counts as clean for them."""
 
 _PENDING = "driftwarden_pending_notifications"
 _HOOKED = "driftwarden_notification_hooks"
@@ -144,7 +148,83 @@ class AlertService:
                 changes.escalated.append(alert.id)
                 self._queue(session, alert_payload(alert, model, "escalated"))
         for key, alert in unresolved.items():
+            if key in fired or alert.signal in LABEL_SIGNALS:
+                continue
+            alert.clean_windows += 1
+            if alert.clean_windows >= limit:
+                alert.status = "resolved"
+                alert.resolved_by = "auto"
+                alert.resolved_at = self.clock()
+                alert.resolve_note = f"{alert.clean_windows} clean windows in a row"
+                session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="auto_resolved",
+                                       actor="auto", note=alert.resolve_note))
+                changes.resolved.append(alert.id)
+                self._queue(session, alert_payload(alert, model, "resolved"))
+        session.flush()
+        return changes
+
+    def process_labels(self, session: Session, model: str, window_result: WindowResult, signals: Iterable[Signal],
+                       judged: Iterable[tuple[str, str | None]], *, auto_resolve_after: int | None = None
+                       ) -> AlertChanges:
+        """Apply the label-lifecycle signals of one window update (see :data:`LABEL_SIGNALS`).
+
+        A signal opens or updates its alert like :meth:`process_window` (a window counted once per alert:
+        updates of the window already counted change the message and may raise the severity). An
+        unresolved alert whose ``(signal, feature)`` is in ``judged`` and did not fire counts one clean
+        window (the pipeline judges only in a window's final update)."""
+        limit = auto_resolve_after or self.auto_resolve_after
+        model_row = get_or_create_model(session, model)
+        seen_at = window_result.window_end
+        changes = AlertChanges()
+        signals = list(signals)
+        keys = {s.dedup_key(model) for s in signals} | {
+            Signal(sig, "info", "", feature).dedup_key(model) for sig, feature in judged}
+        if not keys:
+            return changes
+        unresolved = {
+            a.dedup_key: a
+            for a in session.scalars(select(Alert).where(
+                Alert.model_id == model_row.id, Alert.status != "resolved", Alert.dedup_key.in_(keys)
+            ).with_for_update())
+        }
+        fired: set[str] = set()
+        for signal in signals:
+            key = signal.dedup_key(model)
             if key in fired:
+                continue
+            fired.add(key)
+            alert = unresolved.get(key)
+            if alert is None:
+                alert = Alert(
+                    model_id=model_row.id, dedup_key=key, signal=signal.signal, feature=signal.feature,
+                    severity=signal.severity, status="open", message=signal.message, first_seen=seen_at,
+                    last_seen=seen_at, windows_count=1, clean_windows=0, first_window_id=window_result.id,
+                    last_window_id=window_result.id,
+                )
+                session.add(alert)
+                session.flush()
+                session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="opened", note=signal.message))
+                changes.opened.append(alert.id)
+                self._queue(session, alert_payload(alert, model, "opened"))
+                unresolved[key] = alert
+                continue
+            if alert.last_window_id != window_result.id:
+                alert.windows_count += 1
+            alert.last_seen = max(alert.last_seen, seen_at)
+            alert.clean_windows = 0
+            alert.message = signal.message
+            alert.last_window_id = window_result.id
+            changes.updated.append(alert.id)
+            if SEVERITY_RANK.get(signal.severity, 0) > SEVERITY_RANK.get(alert.severity, 0):
+                alert.severity = signal.severity
+                session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="escalated",
+                                       note=f"severity {signal.severity}: {signal.message}"))
+                changes.escalated.append(alert.id)
+                self._queue(session, alert_payload(alert, model, "escalated"))
+        for sig, feature in judged:
+            key = Signal(sig, "info", "", feature).dedup_key(model)
+            alert = unresolved.get(key)
+            if alert is None or key in fired or alert.status == "resolved":
                 continue
             alert.clean_windows += 1
             if alert.clean_windows >= limit:

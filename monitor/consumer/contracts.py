@@ -18,6 +18,7 @@ from monitor.consumer.deadletter import DeadLetterRecord
 from monitor.errors import MonitorError
 from monitor.events import DEFAULT_MAX_BYTES
 from monitor.pipeline import ClosedWindow, Pipeline
+from monitor.pipeline.awaiting import WindowUpdate
 from monitor.sources.base import TopicPartition
 
 __all__ = [
@@ -45,7 +46,7 @@ class SaveItem:
     """What one persist point writes for one partition (all items of a call share one transaction)."""
 
     key: str
-    closed: list[ClosedWindow]
+    closed: list[ClosedWindow | WindowUpdate]
     snapshot: bytes
     offsets: dict[TopicPartition, int]
     dead_letters: list[DeadLetterRecord]

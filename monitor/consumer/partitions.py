@@ -113,7 +113,8 @@ class PartitionKeeper:
             for tp, off in part.pipeline.positions().items():
                 if off > offsets.get(tp, -1):
                     offsets[tp] = off
-            items.append((p, SaveItem(self._key(p), list(part.closed), part.pipeline.snapshot(), offsets,
+            closed: list[Any] = [*part.closed, *part.pipeline.take_updates()]  # (before the snapshot: one tx)
+            items.append((p, SaveItem(self._key(p), closed, part.pipeline.snapshot(), offsets,
                                       list(part.dead))))
             part.closed.clear()
             part.dead.clear()

@@ -35,6 +35,9 @@ Severity rules (``policy`` = the model's :class:`~monitor.config.AlertPolicy`; `
     > ``volume.spike_ratio`` x ``r`` and ``P(Poisson(mu) >= n_events) < volume.alpha``: warning. (For a
     count window the same tail is the chance that ``n_events`` arrive within the window's duration.)
 
+``performance_drop``, ``estimated_performance_drop``, ``performance_estimate_unreliable`` (feature = metric)
+    Model quality: see :mod:`monitor.pipeline.performance`.
+
 Drift and quality signals need ``n_events >= policy.min_window_events``. A signal listed in
 ``policy.disabled_signals`` is never raised.
 """
@@ -70,6 +73,9 @@ SIGNALS = (
     "data_quality",
     "business_metric_drop",
     "traffic_volume",
+    "performance_drop",
+    "estimated_performance_drop",
+    "performance_estimate_unreliable",
 )
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 

@@ -25,6 +25,7 @@ from monitor.consumer.contracts import SaveItem, SaveResult, StoreConflict, Stor
 from monitor.db.engine import session_factory
 from monitor.db.models import Alert, ModelRow
 from monitor.pipeline import ClosedWindow, Pipeline
+from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.sources.base import TopicPartition
 from monitor.store.checkpoints import load_checkpoint, load_offsets
 from monitor.store.references import ProfileCache, find_reference, load_profiles
@@ -100,11 +101,18 @@ class SqlPartitionStore:
     def _find(self, model: str, content_hash: str) -> ReferenceProfile | None:
         return self._read("loading a reference profile", lambda s: find_reference(s, model, content_hash))
 
+    def performance(self, config: MonitorConfig) -> dict[str, PerformanceReference]:
+        wanted = [name for name, cfg in config.models.items() if cfg.performance is not None]
+        if not wanted:
+            return {}
+        return self._read("loading performance references", lambda s: load_performance_references(s, wanted))
+
     def new_pipeline(self, config: MonitorConfig) -> Pipeline:
-        return Pipeline(config, self.profiles(config))
+        return Pipeline(config, self.profiles(config), self.performance(config))
 
     def restore_pipeline(self, snapshot: bytes, config: MonitorConfig) -> Pipeline:
-        return Pipeline.restore(snapshot, config, self.profiles(config), profile_loader=self._find)
+        return Pipeline.restore(snapshot, config, self.profiles(config), profile_loader=self._find,
+                                performance=self.performance(config))
 
     def reload_pipeline(self, pipeline: Pipeline, config: MonitorConfig) -> list[ClosedWindow]:
         try:
@@ -129,7 +137,8 @@ class SqlPartitionStore:
                         group_id=self.group_id)
                 session.add_all(d.to_row() for d in item.dead_letters)
                 for closed in item.closed:
-                    windows[closed.model] += 1
+                    if isinstance(closed, ClosedWindow):
+                        windows[closed.model] += 1
             session.flush()
             if new_alerts:
                 names = {m.id: m.name for m in session.query(ModelRow).filter(

@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from detectors.errors import DetectorError
 from detectors.profile import ReferenceProfile
-from monitor.db.models import ModelRow, ReferenceRow
+from monitor.db.models import ModelRow, PerformanceReferenceRow, ReferenceRow
 from monitor.errors import MonitorError
+from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.store.models_repo import get_model, get_or_create_model
 
-__all__ = ["ReferenceLoadError", "find_reference", "latest_reference", "load_profiles", "register_reference"]
+__all__ = ["ReferenceLoadError", "find_reference", "latest_reference", "load_performance_references",
+           "load_profiles", "register_performance_reference", "register_reference"]
 
 
 class ReferenceLoadError(MonitorError, ValueError):
@@ -133,3 +135,34 @@ def reference_versions(session: Session, model: str) -> list[tuple[int, str, int
     ).all()
     return [(int(v), str(h), int(n)) for v, h, n in rows]
 
+
+
+def register_performance_reference(session: Session, model: str, reference: PerformanceReference,
+                                   source: str | None = None) -> tuple[PerformanceReferenceRow, bool]:
+    """Store the labelled performance reference of ``model`` as its next version; ``(row, created)``.
+    The same content as the latest version registers nothing. Does not commit."""
+    model_row = get_or_create_model(session, model)
+    latest = session.scalars(
+        select(PerformanceReferenceRow).where(PerformanceReferenceRow.model_id == model_row.id)
+        .order_by(PerformanceReferenceRow.version.desc())).first()
+    if latest is not None and latest.content_hash == reference.content_hash:
+        return latest, False
+    version = (latest.version if latest is not None else 0) + 1
+    row = PerformanceReferenceRow(model_id=model_row.id, version=version, content_hash=reference.content_hash,
+                                  task=reference.task, n_rows=reference.n_rows, source=source,
+                                  payload=reference.with_version(version).to_dict())
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def load_performance_references(session: Session, models: Iterable[str]) -> dict[str, PerformanceReference]:
+    """The latest performance reference of each model that has one."""
+    out: dict[str, PerformanceReference] = {}
+    for name in models:
+        row = session.scalars(
+            select(PerformanceReferenceRow).join(ModelRow).where(ModelRow.name == name)
+            .order_by(PerformanceReferenceRow.version.desc())).first()
+        if row is not None:
+            out[name] = PerformanceReference.from_dict(row.payload)
+    return out

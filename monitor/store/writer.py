@@ -11,17 +11,19 @@ from collections.abc import Iterable, Mapping
 from math import isfinite
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from monitor.alerts.service import AlertService
 from monitor.db.base import Base, utcnow
-from monitor.db.models import FeatureResult, MetricValue, WindowResult, WindowSample
+from monitor.db.models import FeatureResult, MetricValue, PerformanceValue, WindowResult, WindowSample
+from monitor.errors import MonitorError
+from monitor.pipeline.awaiting import PerformanceRecord, WindowUpdate
 from monitor.pipeline.closed import ClosedWindow
 from monitor.store.checkpoints import save_checkpoint, save_offsets
 from monitor.store.models_repo import get_or_create_model, prefetch_models
 
-__all__ = ["DEFAULT_GROUP_ID", "persist", "write_window"]
+__all__ = ["DEFAULT_GROUP_ID", "UpdateTargetMissing", "persist", "write_update", "write_window"]
 
 DEFAULT_GROUP_ID = "driftwarden"
 
@@ -143,6 +145,66 @@ def _metric_rows(closed: ClosedWindow, window_id: int, model_id: int) -> list[di
     return metrics
 
 
+class UpdateTargetMissing(MonitorError, LookupError):
+    """A window update whose window row is not in the database (it must be written first)."""
+
+
+def _upsert_performance(session: Session, row: WindowResult, records: Iterable[PerformanceRecord]) -> None:
+    """One ``performance_values`` row per (window, metric): inserted, or updated in place."""
+    records = list(records)
+    if not records:
+        return
+    existing = {p.metric: p for p in session.scalars(
+        select(PerformanceValue).where(PerformanceValue.window_id == row.id))}
+    now = utcnow()
+    for rec in records:
+        values = rec.to_dict()
+        target = existing.get(rec.metric)
+        if target is None:
+            session.add(PerformanceValue(window_id=row.id, model_id=row.model_id, window_start=row.window_start,
+                                         window_end=row.window_end, updated_at=now, **values))
+        else:
+            for name, value in values.items():
+                setattr(target, name, value)
+            target.updated_at = now
+
+
+def _upsert_metrics(session: Session, row: WindowResult, update: WindowUpdate) -> None:
+    if update.metrics is None:
+        return
+    existing = {m.name: m for m in session.scalars(select(MetricValue).where(MetricValue.window_id == row.id))}
+    for metric in update.metrics:
+        target = existing.get(metric.name)
+        values = dict(value=_num(metric.value), numerator=float(metric.numerator),
+                      denominator=float(metric.denominator))
+        if target is None:
+            session.add(MetricValue(window_id=row.id, model_id=row.model_id, name=metric.name, ts=row.window_end,
+                                    **values))
+        else:
+            for name, value in values.items():
+                setattr(target, name, value)
+
+
+def write_update(session: Session, update: WindowUpdate) -> WindowResult:
+    """Apply one :class:`~monitor.pipeline.awaiting.WindowUpdate` to its window's rows (performance values
+    and business metric values upserted); flushed, not committed.
+
+    Raises
+    ------
+    UpdateTargetMissing
+        The window (``update.model``, ``update.window_key``) has no row.
+    """
+    model = get_or_create_model(session, update.model)
+    row = session.scalars(select(WindowResult).where(WindowResult.model_id == model.id,
+                                                     WindowResult.window_key == update.window_key)).first()
+    if row is None:
+        raise UpdateTargetMissing(f"window {update.window_key!r} of model {update.model!r} has no row to update")
+    _upsert_performance(session, row, update.performance)
+    _upsert_metrics(session, row, update)
+    session.flush()
+    return row
+
+
 def write_window(session: Session, closed: ClosedWindow) -> WindowResult:
     """Insert one window with its feature results, metric values and sample; flushed, not committed.
 
@@ -160,12 +222,14 @@ def write_window(session: Session, closed: ClosedWindow) -> WindowResult:
     if closed.sample is not None:
         session.execute(_INSERT_SAMPLE, [dict(window_id=row.id, format="parquet", n_rows=closed.sample_rows,
                                               data=closed.sample)])
+    if closed.performance:
+        _upsert_performance(session, row, closed.performance)
     return row
 
 
 def persist(
     session: Session,
-    closed_windows: Iterable[ClosedWindow],
+    closed_windows: Iterable[ClosedWindow | WindowUpdate],
     snapshot_key: str | None,
     snapshot: bytes | None,
     offsets: Mapping[tuple[str, int], int],
@@ -177,11 +241,20 @@ def persist(
 
     ``group_id`` is the Kafka consumer group the snapshot and offsets belong to (``Settings.
     kafka_consumer_group``). Windows are written in the given order, each followed by its alert changes.
+    A :class:`~monitor.pipeline.awaiting.WindowUpdate` (labels or outcomes of a window written earlier)
+    upserts that window's performance and metric values and applies its label-lifecycle signals
+    (:meth:`AlertService.process_labels`); its window row is not returned.
     """
     windows = list(closed_windows)
     prefetch_models(session, (closed.model for closed in windows))
     rows = []
     for closed in windows:
+        if isinstance(closed, WindowUpdate):
+            target = write_update(session, closed)
+            if alert_service is not None:
+                alert_service.process_labels(session, closed.model, target, closed.signals, closed.judged,
+                                             auto_resolve_after=closed.auto_resolve_after)
+            continue
         row = write_window(session, closed)
         if alert_service is not None:
             alert_service.process_window(session, closed.model, row, closed.signals,
