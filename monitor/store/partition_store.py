@@ -28,7 +28,7 @@ from monitor.pipeline import ClosedWindow, Pipeline
 from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.sources.base import TopicPartition
 from monitor.store.checkpoints import load_checkpoint, load_offsets
-from monitor.store.references import ProfileCache, find_reference, load_profiles
+from monitor.store.references import ProfileCache, find_reference, load_performance_references, load_profiles
 from monitor.store.writer import persist
 
 __all__ = ["SqlPartitionStore", "is_transient"]
