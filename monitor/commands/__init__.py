@@ -15,4 +15,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "monitor.commands.demo",
     "monitor.commands.check",
     "monitor.commands.scenario",
+    "monitor.commands.performance",
 )

@@ -1,0 +1,64 @@
+"""``driftwarden performance MODEL [--db URL] [--json]``: a model's quality per window and metric.
+
+With ``--json``: one JSON object per line and window + metric, with exactly the fields of
+:data:`monitor.store.queries.PERFORMANCE_FIELDS` (``null`` where not available). Without: a table.
+"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from monitor.cli_support import AppState, fail, migrate_option, prepare_database, safe_url
+
+__all__ = ["register"]
+
+
+def _fmt(value: float | None, lower: float | None = None, upper: float | None = None) -> str:
+    if value is None:
+        return "-"
+    if lower is None or upper is None:
+        return f"{value:.3f}"
+    return f"{value:.3f} [{lower:.3f}, {upper:.3f}]"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("performance")
+    def performance(
+        ctx: typer.Context,
+        model: str = typer.Argument(..., help="Model name."),
+        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+        as_json: bool = typer.Option(False, "--json", help="One JSON object per line (window + metric)."),
+        migrate: bool = migrate_option(),
+    ) -> None:
+        """Realized and estimated performance of MODEL per window (provisional until label_ttl passes)."""
+        from monitor.db import make_engine, session_factory
+        from monitor.store.queries import performance_series
+
+        url = db or AppState.of(ctx).settings.database_url
+        prepare_database(url, migrate)
+        engine = make_engine(url)
+        try:
+            with session_factory(engine)() as session:
+                rows = performance_series(session, model)
+        except Exception as exc:
+            fail(f"cannot read performance of {model!r} from {safe_url(url)}: {type(exc).__name__}: {exc}")
+        finally:
+            engine.dispose()
+        if as_json:
+            for row in rows:
+                typer.echo(json.dumps(row.to_json()))
+            return
+        if not rows:
+            typer.echo(f"no performance rows for {model}")
+            return
+        typer.echo(f"{'window_end':<25} {'metric':<10} {'labelled':>13} {'realized':>26} {'estimated':>26} "
+                   f"{'reference':>9}  status")
+        for row in rows:
+            labelled = f"{row.n_labelled}/{row.n_predictions}"
+            status = "provisional" if row.provisional else "final"
+            typer.echo(f"{row.window_end.isoformat():<25} {row.metric:<10} {labelled:>13} "
+                       f"{_fmt(row.realized, row.realized_lower, row.realized_upper):>26} "
+                       f"{_fmt(row.estimated, row.estimated_lower, row.estimated_upper):>26} "
+                       f"{_fmt(row.reference):>9}  {status}")
