@@ -8,8 +8,8 @@ import typer
 from pydantic import ValidationError
 
 from monitor import __version__
-from monitor.cli_support import AppState, fail
 from monitor.commands import COMMAND_MODULES
+from monitor.commands.support import AppState, fail
 from monitor.config.settings import Settings
 
 app = typer.Typer(

@@ -26,7 +26,7 @@ from monitor.check import (
     run_batch_check,
 )
 from monitor.check.gate import CHOICES
-from monitor.cli_support import fail
+from monitor.commands.support import fail
 
 __all__ = ["json_report", "register"]
 

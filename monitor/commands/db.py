@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from monitor.cli_support import AppState, fail
+from monitor.commands.support import AppState, fail
 from monitor.db import migrate
 
 

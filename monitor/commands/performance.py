@@ -10,7 +10,7 @@ import json
 
 import typer
 
-from monitor.cli_support import AppState, fail, migrate_option, prepare_database, safe_url
+from monitor.commands.support import AppState, fail, migrate_option, prepare_database, safe_url
 
 __all__ = ["register"]
 

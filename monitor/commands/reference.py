@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from monitor.cli_support import AppState, fail, migrate_option, prepare_database, safe_url
+from monitor.commands.support import AppState, fail, migrate_option, prepare_database, safe_url
 
 __all__ = ["build_profile", "build_reference", "register"]
 
@@ -55,7 +55,7 @@ def build_reference(model: str, data: Path, config_path: Path | None, database_u
     The config and the training data are read and profiled (:func:`build_profile`) before the database is
     opened, so bad input leaves the database untouched. Then, with ``migrate=True`` the schema is upgraded
     to the newest revision, with ``migrate=False`` a schema not at the newest revision is refused
-    (:func:`~monitor.cli_support.prepare_database`); ``None`` uses the database as it is.
+    (:func:`~monitor.commands.support.prepare_database`); ``None`` uses the database as it is.
     """
     from monitor.db import make_engine, session_factory
     from monitor.store.references import register_reference

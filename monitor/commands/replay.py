@@ -17,7 +17,7 @@ from typing import Any
 
 import typer
 
-from monitor.cli_support import AppState, fail
+from monitor.commands.support import AppState, fail
 
 __all__ = ["ReplayResult", "register", "replay_file"]
 

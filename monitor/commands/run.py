@@ -22,7 +22,7 @@ from typing import Any
 import typer
 from prometheus_client import CollectorRegistry
 
-from monitor.cli_support import AppState, fail, migrate_option, prepare_database
+from monitor.commands.support import AppState, fail, migrate_option, prepare_database
 
 log = logging.getLogger("monitor.run")
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from monitor.cli_support import fail
+from monitor.commands.support import fail
 
 __all__ = ["register"]
 
