@@ -341,7 +341,7 @@ class Pipeline:
             performance = quality.records(waiting.n_events, waiting.book, waiting.estimates, realized, why,
                                           provisional=False)
             if reason is not None:
-                performance = [r if r.reason else type(r)(**{**r.to_dict(), "reason": reason}) for r in performance]
+                performance = [type(r)(**{**r.to_dict(), "reason": reason}) for r in performance]
         del state.awaiting[waiting.key]
         state.dirty.discard(waiting.key)
         if waiting.book is not None:
@@ -408,6 +408,7 @@ class Pipeline:
             **dict(self.counters),
             "models": {
                 name: {**dict(s.counters), "open_windows": len(s.windows), "coerced": dict(s.coerced),
+                       "awaiting_windows": len(s.awaiting), "awaiting_labels": s.n_awaiting,
                        "join_pending": s.joiner.pending, **{f"join_{k}": v for k, v in s.joiner.stats.items()}}
                 for name, s in self.models.items()
             },

@@ -333,8 +333,10 @@ def test_public_api_is_pinned() -> None:
                                                 "SnapshotError"]
     assert {"ConfigError", "ConfigWatcher", "ModelConfig", "MonitorConfig", "load_config",
             "parse_config"} <= set(monitor.config.__all__)
-    assert sorted(monitor.store.writer.__all__) == ["DEFAULT_GROUP_ID", "persist", "write_window"]
-    assert sorted(monitor.alerts.service.__all__) == ["AlertChanges", "AlertService", "Notifier", "list_alerts"]
+    assert sorted(monitor.store.writer.__all__) == ["DEFAULT_GROUP_ID", "UpdateTargetMissing", "persist",
+                                                    "write_update", "write_window"]
+    assert sorted(monitor.alerts.service.__all__) == ["AlertChanges", "AlertService", "LABEL_SIGNALS", "Notifier",
+                                                      "list_alerts"]
 
 
 def test_quiet_count_window_closes_on_idle_and_keys_stay_unique() -> None:
