@@ -110,8 +110,7 @@ def test_spill_at_the_bound_is_counted() -> None:
 
 def test_persisted_rows_and_cli_json(tmp_path: object) -> None:
     from monitor.cli import app
-    from monitor.db import make_engine, session_factory
-    from monitor.db import upgrade
+    from monitor.db import make_engine, session_factory, upgrade
     from monitor.store.queries import PERFORMANCE_FIELDS, performance_series
     from monitor.store.writer import persist
 
