@@ -34,6 +34,10 @@ import numpy as np  # noqa: E402
 from detectors.quality.constant import constant_from_counts  # noqa: E402
 from detectors.quality.missing import missing_rate_from_counts  # noqa: E402
 from detectors.quality.range import out_of_range_from_counts  # noqa: E402
+from monitor.config import ModelConfig  # noqa: E402
+from monitor.pipeline.alert_signals import drift_signals, volume_signal  # noqa: E402
+
+MODEL = ModelConfig(name="m", features={"x": "numeric"})  # the default alert policy
 
 SIZES = (30, 200, 1_000, 10_000)
 N_REFERENCE = 20_000
@@ -49,9 +53,17 @@ def missing_check(rate: float) -> Callable[[int, np.random.Generator], bool]:
     return check
 
 
-def missing_signal(rate: float, jump: float = 0.10) -> Callable[[int, np.random.Generator], bool]:
+def missing_signal(rate: float) -> Callable[[int, np.random.Generator], bool]:
+    """The watcher's ``data_quality`` missing-rate signal (``drift_signals``, default jump 0.10) on the report
+    of a window whose missing count is drawn at the reference rate, with the quality check's verdict."""
+    ref_missing = round(rate * N_REFERENCE)
+
     def check(n: int, rng: np.random.Generator) -> bool:
-        return rng.binomial(n, rate) / n - rate >= jump
+        k = int(rng.binomial(n, rate))
+        finding = missing_rate_from_counts("x", k, n, reference_missing=ref_missing, reference_rows=N_REFERENCE)
+        report = {"columns": [{"name": "x", "missing_rate_reference": rate, "missing_rate_current": k / n}],
+                  "quality": [finding.to_dict()] if finding.triggered else []}
+        return any(s.signal == "data_quality" for s in drift_signals(MODEL, report, n))
 
     return check
 
@@ -81,10 +93,11 @@ def constant_check(p: float) -> Callable[[int, np.random.Generator], bool]:
 
 
 def volume_check() -> Callable[[int, np.random.Generator], bool]:
+    """The watcher's ``traffic_volume`` signal on time windows of 1 s whose event counts are Poisson with a
+    constant rate of ``n`` events per window (rates of the 3 previous windows as its history)."""
     def check(n: int, rng: np.random.Generator) -> bool:
-        counts = rng.poisson(n, size=4).astype(float)  # n events expected per window, constant rate
-        median = float(np.median(counts[:3]))
-        return bool(median > 0 and (counts[3] < 0.5 * median or counts[3] > 3.0 * median))
+        counts = rng.poisson(n, size=4).astype(float)
+        return volume_signal(MODEL, int(counts[3]), 1.0, list(counts[:3])) is not None
 
     return check
 
@@ -93,8 +106,8 @@ CHECKS: dict[str, Callable[[int, np.random.Generator], bool]] = {
     "missing_rate check, ref 0.5%": missing_check(0.005),
     "missing_rate check, ref 2%": missing_check(0.02),
     "missing_rate check, ref 10%": missing_check(0.10),
-    "missing_rate signal (jump 0.10), ref 2%": missing_signal(0.02),
-    "missing_rate signal (jump 0.10), ref 10%": missing_signal(0.10),
+    "missing_rate signal (jump 0.10 and the check), ref 2%": missing_signal(0.02),
+    "missing_rate signal (jump 0.10 and the check), ref 10%": missing_signal(0.10),
     "out_of_range check": range_check(None),
     "out_of_range signal (share >= 5%)": range_check(0.05),
     "constant, binary 1% positives": constant_check(0.01),

@@ -240,7 +240,7 @@ class PerformanceSettings(_Strict):
 
 class VolumeConfig(_Strict):
     """Traffic volume anomaly: window event rate vs the median of the last ``history`` windows, with a
-    Poisson test at ``alpha`` so that the noise of small windows does not alarm (see
+    test at ``alpha`` (two-sided) so that the noise of small windows does not alarm (see
     :func:`monitor.pipeline.alert_signals.volume_signal`)."""
 
     enabled: bool = True

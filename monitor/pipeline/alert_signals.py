@@ -29,11 +29,14 @@ Severity rules (``policy`` = the model's :class:`~monitor.config.AlertPolicy`; `
     max_relative_drop)``: critical. The sequential detector firing on a downward move: warning, critical
     when the threshold rule fires too. Needs ``denominator >= min_denominator``.
 ``traffic_volume``
-    With ``r`` the median event rate of the previous windows and ``mu = r x duration`` the events that rate
-    gives in this window's duration: the window's rate < ``volume.drop_ratio`` x ``r`` and
-    ``P(Poisson(mu) <= n_events) < volume.alpha``: warning, critical below half of that ratio; the rate
-    > ``volume.spike_ratio`` x ``r`` and ``P(Poisson(mu) >= n_events) < volume.alpha``: warning. (For a
-    count window the same tail is the chance that ``n_events`` arrive within the window's duration.)
+    With ``r`` the median event rate of the ``m`` previous windows and ``h = round(m x r x duration)`` the
+    events those windows would hold at that rate over this window's duration, a window of ``n_events``
+    is compared with them by the exact conditional test of two Poisson counts: under an unchanged rate,
+    ``n_events ~ Binomial(n_events + h, 1 / (m + 1))``. Drop: the window's rate < ``volume.drop_ratio`` x
+    ``r`` and the lower tail < ``volume.alpha / 2``: warning, critical below half of that ratio. Spike: the
+    rate > ``volume.spike_ratio`` x ``r`` and the upper tail < ``volume.alpha / 2``: warning. (The ratios
+    say how large a change matters; the test keeps a small window's noise, and the noise of the median
+    itself, from alarming: ``bench/calibration.py signals``.)
 
 ``performance_drop``, ``estimated_performance_drop``, ``performance_estimate_unreliable`` (feature = metric)
     Model quality: see :mod:`monitor.pipeline.performance`.
@@ -49,7 +52,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from scipy.stats import poisson
+from scipy.stats import binom
 
 from monitor.config import ModelConfig
 
@@ -258,7 +261,7 @@ def metric_signal(model: ModelConfig, name: str, value: float | None, denominato
 
 def volume_signal(model: ModelConfig, n_events: int, duration: float, history: list[float]) -> Signal | None:
     """``traffic_volume`` when this window's event rate leaves the band around the recent median rate and
-    a Poisson test says the change is more than noise (rule in the module docstring).
+    the conditional test of two Poisson counts says it is more than noise (rule in the module docstring).
 
     >>> from monitor.config import ModelConfig
     >>> m = ModelConfig(name="m", features={"x": "numeric"})
@@ -278,11 +281,12 @@ def volume_signal(model: ModelConfig, n_events: int, duration: float, history: l
     median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
     if median <= 0:
         return None
-    expected = median * duration
-    if rate < vol.drop_ratio * median and float(poisson.cdf(n_events, expected)) < vol.alpha:
+    previous = round(len(history) * median * duration)
+    total, share = n_events + previous, 1.0 / (len(history) + 1)
+    if rate < vol.drop_ratio * median and float(binom.cdf(n_events, total, share)) < vol.alpha / 2:
         sev = "critical" if rate < vol.drop_ratio * median / 2 else "warning"
         return Signal("traffic_volume", sev, f"traffic dropped to {rate:.3g}/s (median {median:.3g}/s)", None, rate)
-    if rate > vol.spike_ratio * median and float(poisson.sf(n_events - 1, expected)) < vol.alpha:
+    if rate > vol.spike_ratio * median and float(binom.sf(n_events - 1, total, share)) < vol.alpha / 2:
         return Signal("traffic_volume", "warning", f"traffic spiked to {rate:.3g}/s (median {median:.3g}/s)",
                       None, rate)
     return None

@@ -105,10 +105,12 @@ def test_near_constant_and_volume() -> None:
     assert volume_signal(MODEL, 10, 10.0, history).severity == "critical"  # type: ignore[union-attr]
     assert "spiked" in volume_signal(MODEL, 500, 10.0, history).message  # type: ignore[union-attr]
     assert volume_signal(MODEL, 120, 10.0, history) is None
-    # the same ratios on 1 s of traffic: 4 events where 10 were due, or 31 where 10, can be noise ...
+    # on 1 s of traffic (10 events due, 30 in the 3 previous windows' worth), 4 or 1 events can be noise:
+    # P(Binomial(34, 1/4) <= 4) = 0.03, P(Binomial(31, 1/4) <= 1) = 0.0015, both above alpha / 2 ...
     assert volume_signal(MODEL, 4, 1.0, history) is None
-    # ... P(Poisson(10) <= 1) = 5e-4 and P(Poisson(10) >= 31) = 1e-7 cannot
-    assert volume_signal(MODEL, 1, 1.0, history).severity == "critical"  # type: ignore[union-attr]
+    assert volume_signal(MODEL, 1, 1.0, history) is None
+    # ... none at all (0.75^30 = 1.8e-4), or 31 (3.1x the rate), cannot
+    assert volume_signal(MODEL, 0, 1.0, history).severity == "critical"  # type: ignore[union-attr]
     assert volume_signal(MODEL, 31, 1.0, history) is not None
     assert volume_signal(MODEL, 0, 0.0, history) is None  # no duration, no rate
 
