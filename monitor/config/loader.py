@@ -100,18 +100,24 @@ def parse_config(text: str, source: str | Path = "<string>") -> MonitorConfig:
 
 
 def check_reference_files(config: MonitorConfig) -> None:
-    """Check that every ``models.<name>.reference.path`` of ``config`` is a readable Parquet file.
+    """Check that every ``models.<name>.reference.path`` of ``config`` is a readable Parquet, CSV or JSON
+    Lines file (the formats ``reference build`` reads), its content agreeing with its extension.
 
-    Only the file's footer is read (its schema), not its rows. Models without ``reference.path`` pass.
+    Only the start of the file is read (a Parquet file's footer, a text file's first bytes), not its rows.
+    Models without ``reference.path`` pass.
 
     Raises
     ------
     ConfigError
         Naming the config file, the key ``models.<name>.reference.path`` and the problem (no such file,
-        not a file, not Parquet).
+        not a file, an extension that is none of those formats, a content that is not what the extension
+        says, not readable Parquet).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from monitor.check.errors import CheckInputError
+    from monitor.check.readers import EXTENSIONS, FORMAT_NAMES, sniff
 
     source = config.source or "<string>"
     for name, model in config.models.items():
@@ -123,11 +129,23 @@ def check_reference_files(config: MonitorConfig) -> None:
             raise ConfigError(source, key, f"file {str(path)!r} does not exist")
         if not path.is_file():
             raise ConfigError(source, key, f"{str(path)!r} is not a file")
+        expected = EXTENSIONS.get(path.suffix.lower())
+        if expected is None:
+            raise ConfigError(source, key, f"{str(path)!r}: unknown extension {path.suffix!r} (expected one of "
+                                           f"{', '.join(sorted(EXTENSIONS))})")
         try:
-            pq.read_schema(path)
-        except (OSError, pa.ArrowInvalid) as exc:
-            detail = " ".join(str(exc).split())
-            raise ConfigError(source, key, f"{str(path)!r} is not a readable Parquet file: {detail}") from None
+            found = sniff(path)
+        except CheckInputError as exc:
+            raise ConfigError(source, key, f"{str(path)!r}: {str(exc).split(': ', 1)[-1]}") from None
+        if found != expected:
+            raise ConfigError(source, key, f"{str(path)!r} is not a readable {FORMAT_NAMES[expected]} file: its "
+                                           f"content is {FORMAT_NAMES.get(found, found)}")
+        if expected == "parquet":
+            try:
+                pq.read_schema(path)
+            except (OSError, pa.ArrowInvalid) as exc:
+                detail = " ".join(str(exc).split())
+                raise ConfigError(source, key, f"{str(path)!r} is not a readable Parquet file: {detail}") from None
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

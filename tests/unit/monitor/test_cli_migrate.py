@@ -19,6 +19,8 @@ from sqlalchemy import create_engine, inspect
 from typer.testing import CliRunner
 
 from monitor.cli import app
+from monitor.config import parse_config
+from monitor.config.loader import check_reference_files
 from monitor.db.migrate import current_revision, head_revision
 
 GOOD = "models: {m: {features: {x: numeric}, window: {type: count, size: 10}, reference: {path: train.parquet}}}\n"
@@ -28,8 +30,11 @@ BAD_CONFIGS = {
     "schema": ("models: {m: {features: {x: numeric}, window: {size: 0}}}\n", ["models.m.window", "size must be > 0"]),
     "missing_reference": ("models: {m: {features: {x: numeric}, reference: {path: nope.parquet}}}\n",
                           ["models.m.reference.path", "nope.parquet", "does not exist"]),
-    "reference_not_parquet": ("models: {m: {features: {x: numeric}, reference: {path: events.jsonl}}}\n",
-                              ["models.m.reference.path", "events.jsonl", "not a readable Parquet file"]),
+    "reference_not_parquet": ("models: {m: {features: {x: numeric}, reference: {path: mislabeled.parquet}}}\n",
+                              ["models.m.reference.path", "mislabeled.parquet", "not a readable Parquet file",
+                               "JSON Lines"]),
+    "reference_unknown_format": ("models: {m: {features: {x: numeric}, reference: {path: train.xlsx}}}\n",
+                                 ["models.m.reference.path", "train.xlsx", "unknown extension"]),
 }
 
 
@@ -41,6 +46,8 @@ def workdir(tmp_path: Path) -> Path:
     events = [{"model": "m", "model_version": "1", "event_id": f"e{i}", "ts": f"2026-11-02T00:00:{i:02d}Z",
                "features": {"x": float(i)}, "prediction": 0.5} for i in range(12)]
     (tmp_path / "events.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    (tmp_path / "mislabeled.parquet").write_text((tmp_path / "events.jsonl").read_text())
+    (tmp_path / "train.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
     (tmp_path / "good.yaml").write_text(GOOD)
     return tmp_path
 
@@ -127,3 +134,15 @@ def test_every_database_command_migrates_by_default(workdir: Path, args: list[st
     code, out = invoke(*args, "--db", db)
     assert code == 0, out
     assert current_revision(db) == head_revision()
+
+
+@pytest.mark.parametrize("name", ["train.csv", "train.jsonl", "train.parquet"])
+def test_a_reference_may_be_parquet_csv_or_json_lines(workdir: Path, name: str) -> None:
+    frame = pd.read_parquet(workdir / "train.parquet")
+    if name.endswith(".csv"):
+        frame.to_csv(workdir / name, index=False)
+    elif name.endswith(".jsonl"):
+        frame.to_json(workdir / name, orient="records", lines=True)
+    config = parse_config(f"models: {{m: {{features: {{x: numeric}}, reference: {{path: {name}}}}}}}\n",
+                          source=workdir / "inline.yaml")
+    check_reference_files(config)  # raises ConfigError otherwise
