@@ -35,19 +35,33 @@ class WatchResult:
 
 def build_scenario_reference(files: ScenarioFiles, database_url: str, *, progress: bool = False) -> int:
     """What ``driftwarden reference build recommender --from <reference> --config <scenario config>`` does, through
-    the library (profile the model's configured columns, register the profile); returns the version."""
+    the library (profile the model's configured columns, register the profile; with the config's
+    ``performance.reference``, also the labelled validation reference: its metric values and the fitted
+    CBPE); returns the profile's version."""
+    import pandas as pd
+
     from monitor.check import load_model, profile_for_model, read_table
     from monitor.db import make_engine, session_factory
-    from monitor.store.references import register_reference
+    from monitor.pipeline.performance_reference import PerformanceReference
+    from monitor.store.references import register_performance_reference, register_reference
 
     model = files.truth.model
     model_cfg = load_model(files.config, model)
     frame = read_table(files.reference, list(model_cfg.columns), progress=progress)
     profile = profile_for_model(frame, model_cfg, source=str(files.reference), progress=progress)
+    perf = model_cfg.performance
+    quality: PerformanceReference | None = None
+    if perf is not None and perf.reference is not None:
+        path = perf.reference.path if perf.reference.path.is_absolute() else files.config.parent / perf.reference.path
+        validation = pd.read_parquet(path, columns=[perf.reference.prediction_column, perf.reference.label_column])
+        quality = PerformanceReference.build(perf, validation[perf.reference.label_column].tolist(),
+                                             validation[perf.reference.prediction_column].tolist(), model=model)
     engine = make_engine(database_url)
     try:
         with session_factory(engine).begin() as session:
             row, _created = register_reference(session, model, profile, source=str(files.reference))
+            if quality is not None:
+                register_performance_reference(session, model, quality, source=str(path))
             return row.version
     finally:
         engine.dispose()

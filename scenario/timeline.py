@@ -2,9 +2,14 @@
 
 The schedule is written for 16 days (in day units, below) and scaled to other lengths, rounded to the hour::
 
-    day  0 .. 1.4 ==== 3 .. 4.6 ==== 6 .. 7.25 ==== 9 .. 10 ==== 11 .. 12 ==== 13 .. 14 ==== 15 .. 16
-         quiet   new device   pipeline break  model degenerates  covariate    quality decay   concept  recovery
-                                                                 shift        (no drift)      drift
+    day  0 .. 1.4 ==== 3 .. 4 ==== 5 .. 6.6 ==== 8 .. 9.25 ==== 11 .. 12 ==== 13 .. 14 ==== 15 .. 16
+         quiet   new device  covariate  pipeline break  model degenerates  quality decay   concept  recovery
+                             shift                                         (no drift)      drift
+
+The covariate shift comes before the incidents that break the estimator's assumption (a broken feature
+pipeline and a degenerate model change how scores relate to labels): once the labels show an estimate
+outside its band in most recent windows, the watcher marks the estimate unreliable and stops alerting on
+it.
 
 Quiet phases are drawn from exactly the generative process of the training reference; each incident changes
 one thing. ``expected`` lists what an incident must raise (each an :class:`Expectation`: any of its
@@ -17,7 +22,7 @@ parameter).
 >>> from datetime import datetime, UTC
 >>> truth = build_ground_truth(datetime(2026, 11, 2, tzinfo=UTC), days=16, seed=7)
 >>> [p.name for p in truth.incidents]  # doctest: +NORMALIZE_WHITESPACE
-['new_device_category', 'feature_pipeline_break', 'model_degenerates', 'covariate_shift_quality',
+['new_device_category', 'covariate_shift_quality', 'feature_pipeline_break', 'model_degenerates',
  'quality_decay_no_drift', 'concept_drift']
 >>> truth.incidents[0].start.isoformat(), truth.incidents[0].end.isoformat()
 ('2026-11-03T10:00:00+00:00', '2026-11-05T00:00:00+00:00')
@@ -217,7 +222,8 @@ _AUC = "roc_auc"
 _REALIZED_DROP = Expectation("realized ROC AUC drops (once labels arrive)", ((SIGNAL_PERFORMANCE_DROP, _AUC),),
                              after_labels=True)
 _ESTIMATED_DROP = Expectation("estimated ROC AUC drops (CBPE, at window close)", ((SIGNAL_ESTIMATED_DROP, _AUC),))
-_UNRELIABLE = Expectation("the estimate disagrees with the labels", ((SIGNAL_ESTIMATE_UNRELIABLE, _AUC),),
+_UNRELIABLE = Expectation("the estimate disagrees with the labels",
+                          ((SIGNAL_ESTIMATE_UNRELIABLE, _AUC), (SIGNAL_ESTIMATE_UNRELIABLE, "accuracy")),
                           after_labels=True)
 # name, start day, end day (of 16), description, expected, allowed
 _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Expectation, ...]], ...] = (
@@ -234,9 +240,30 @@ _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Ex
         (Expectation("the joint distribution of the features moves", ((SIGNAL_MULTIVARIATE, None),)),),
     ),
     (
+        "covariate_shift_quality",
+        4,
+        5,
+        "A new-releases campaign: 65% of the recommendations are brand-new items (item_popularity below "
+        "0.03) that have no play history, so the model falls back to its popularity prior and scores them "
+        "all alike. The inputs move into a region where the model cannot rank: its quality falls, and the "
+        "estimate (CBPE) sees it from the scores when the window closes, before any label arrives.",
+        (
+            Expectation("item_popularity drifts (covariate shift)", ((SIGNAL_FEATURE_DRIFT, "item_popularity"),)),
+            _ESTIMATED_DROP,
+        ),
+        (
+            Expectation("scores shift (prior for new items)", ((SIGNAL_PREDICTION_DRIFT, "prediction"),)),
+            Expectation("several columns drift at once", ((SIGNAL_DATASET_DRIFT, None),)),
+            Expectation("the joint distribution of the features moves", ((SIGNAL_MULTIVARIATE, None),)),
+            Expectation("take-rate sinks (new items play less)", ((SIGNAL_BUSINESS_METRIC, "take_rate"),)),
+            Expectation("popularity below the reference's range", ((_DQ, "item_popularity:out_of_range"),)),
+            _REALIZED_DROP, _UNRELIABLE,
+        ),
+    ),
+    (
         "feature_pipeline_break",
-        4 + 14 / 24,
-        6,
+        6 + 14 / 24,
+        8,
         "The user-profile job fails: tenure_days arrives as null on every event, and the popularity service "
         "falls back to a constant item_popularity of 0.5; the model imputes, so its scores shift and it "
         "recommends slightly worse items.",
@@ -256,8 +283,8 @@ _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Ex
     ),
     (
         "model_degenerates",
-        7 + 6 / 24,
-        9,
+        9 + 6 / 24,
+        11,
         "Model 1.5.0 (a bad training run) is deployed: its scores are nearly constant, so the ranking is "
         "close to random and take-rate sinks; rolled back to 1.4.0 after the incident.",
         (Expectation("near-constant scores", ((SIGNAL_NEAR_CONSTANT, "prediction"),)),),
@@ -266,27 +293,6 @@ _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Ex
             Expectation("constant score column", ((_DQ, "prediction:constant"),)),
             Expectation("take-rate sinks (random ranking)", ((SIGNAL_BUSINESS_METRIC, "take_rate"),)),
             _ESTIMATED_DROP, _REALIZED_DROP, _UNRELIABLE,
-        ),
-    ),
-    (
-        "covariate_shift_quality",
-        10,
-        11,
-        "A new-releases campaign: 65% of the recommendations are brand-new items (item_popularity below "
-        "0.03) that have no play history, so the model falls back to its popularity prior and scores them "
-        "all alike. The inputs move into a region where the model cannot rank: its quality falls, and the "
-        "estimate (CBPE) sees it from the scores when the window closes, before any label arrives.",
-        (
-            Expectation("item_popularity drifts (covariate shift)", ((SIGNAL_FEATURE_DRIFT, "item_popularity"),)),
-            _ESTIMATED_DROP,
-        ),
-        (
-            Expectation("scores shift (prior for new items)", ((SIGNAL_PREDICTION_DRIFT, "prediction"),)),
-            Expectation("several columns drift at once", ((SIGNAL_DATASET_DRIFT, None),)),
-            Expectation("the joint distribution of the features moves", ((SIGNAL_MULTIVARIATE, None),)),
-            Expectation("take-rate sinks (new items play less)", ((SIGNAL_BUSINESS_METRIC, "take_rate"),)),
-            Expectation("popularity below the reference's range", ((_DQ, "item_popularity:out_of_range"),)),
-            _REALIZED_DROP, _UNRELIABLE,
         ),
     ),
     (

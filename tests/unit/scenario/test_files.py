@@ -127,7 +127,7 @@ def test_ground_truth_file(files: ScenarioFiles) -> None:
     assert raw["parameters"]["events_per_hour"] == 60
     assert raw["parameters"]["label_horizon_seconds"] == 2 * 86_400
     assert [p["name"] for p in raw["phases"] if p["kind"] == "incident"] == [
-        "new_device_category", "feature_pipeline_break", "model_degenerates", "covariate_shift_quality",
+        "new_device_category", "covariate_shift_quality", "feature_pipeline_break", "model_degenerates",
         "quality_decay_no_drift", "concept_drift"]
 
 

@@ -96,8 +96,9 @@ def test_quiet_days_are_the_reference_process(truth: GroundTruth, events: Events
             _shares(day.country, countries), _shares(reference.country, countries), atol=0.02
         )
         hours = np.bincount(day.hour_of_day, minlength=24) / len(day)
+        # 0.012: four standard errors of the largest hourly share (~0.09) of one day at 400 events/h
         np.testing.assert_allclose(hours, np.bincount(reference.hour_of_day, minlength=24) / len(reference),
-                                   atol=0.01)
+                                   atol=0.012)
         for column in ("prediction", "item_popularity", "tenure_days", "hour_of_day"):
             p = stats.ks_2samp(getattr(day, column), getattr(reference, column)).pvalue
             assert p > 1e-3, f"{phase.name}: {column} differs from the reference (KS p={p:.2g})"
