@@ -126,7 +126,8 @@ class AlertService:
                 alert = Alert(
                     model_id=model_row.id, dedup_key=key, signal=signal.signal, feature=signal.feature,
                     severity=signal.severity, status="open", message=signal.message, first_seen=seen_at,
-                    last_seen=seen_at, windows_count=1, clean_windows=0, first_window_id=window_result.id,
+                    last_seen=seen_at, detected_at=seen_at, windows_count=1, clean_windows=0,
+                    first_window_id=window_result.id,
                     last_window_id=window_result.id,
                 )
                 session.add(alert)
@@ -198,7 +199,8 @@ class AlertService:
                 alert = Alert(
                     model_id=model_row.id, dedup_key=key, signal=signal.signal, feature=signal.feature,
                     severity=signal.severity, status="open", message=signal.message, first_seen=seen_at,
-                    last_seen=seen_at, windows_count=1, clean_windows=0, first_window_id=window_result.id,
+                    last_seen=seen_at, detected_at=seen_at, windows_count=1, clean_windows=0,
+                    first_window_id=window_result.id,
                     last_window_id=window_result.id,
                 )
                 session.add(alert)

@@ -229,6 +229,9 @@ class Alert(Base):
     message: Mapped[str] = mapped_column(Text)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    early: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    detected_events: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     windows_count: Mapped[int] = mapped_column(Integer, default=1)
     clean_windows: Mapped[int] = mapped_column(Integer, default=0)
     first_window_id: Mapped[int | None] = mapped_column(
