@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -78,6 +78,53 @@ class Metrics:
         )
         self.assigned_partitions = Gauge("driftwarden_assigned_partitions", "Partition numbers owned.",
                                          registry=registry)
+        self.labels_joined = Counter(
+            "driftwarden_labels_joined", "Labels attached to a waiting prediction (a new or changed label).",
+            ["model"], registry=registry,
+        )
+        self.labels_unmatched = Counter(
+            "driftwarden_labels_unmatched",
+            "Labels for an unknown or expired prediction (never seen, spilled, unscored, past label_ttl): "
+            "counted, not an error.", ["model"], registry=registry,
+        )
+        self.labels_spilled = Counter(
+            "driftwarden_labels_spilled",
+            "Predictions whose window was finalized before label_ttl because max_awaiting_labels was reached.",
+            ["model"], registry=registry,
+        )
+        self.awaiting_labels = Gauge(
+            "driftwarden_awaiting_labels", "Predictions kept waiting for their label (owned partitions).",
+            ["model"], registry=registry,
+        )
+        self._pipeline_seen: dict[tuple[int, str, str], int] = {}
+
+    def observe_pipelines(self, stats: Mapping[int, Mapping[str, Any]]) -> None:
+        """Bring the label metrics up to date from ``Pipeline.stats()`` of every owned partition.
+
+        Counters grow by what each pipeline counted since the last call (a partition seen for the first
+        time, or whose counters went down because it was restored from an older checkpoint, is taken as
+        the new baseline); the gauge is the sum over the partitions given (those absent are forgotten).
+        """
+        awaiting: dict[str, int] = {}
+        seen: dict[tuple[int, str, str], int] = {}
+        counters = (("labels_joined", self.labels_joined), ("labels_unmatched", self.labels_unmatched),
+                    ("labels_spilled", self.labels_spilled))
+        for partition, pipeline_stats in stats.items():
+            for model, model_stats in (pipeline_stats.get("models") or {}).items():
+                awaiting[model] = awaiting.get(model, 0) + int(model_stats.get("awaiting_labels", 0))
+                for name, counter in counters:
+                    key = (partition, model, name)
+                    now = seen[key] = int(model_stats.get(name, 0))
+                    before = self._pipeline_seen.get(key)
+                    child = counter.labels(model=model)  # (a model's counters show from its first sight, at 0)
+                    if before is not None and now > before:
+                        child.inc(now - before)
+        gone = {m for _, m, _ in self._pipeline_seen} - set(awaiting)
+        for model in gone:
+            self.awaiting_labels.labels(model=model).set(0)
+        for model, n in awaiting.items():
+            self.awaiting_labels.labels(model=model).set(n)
+        self._pipeline_seen = seen
 
 
 class Health:

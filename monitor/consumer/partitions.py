@@ -102,6 +102,7 @@ class PartitionKeeper:
         self._pending -= revoked
         self._merge_paused -= revoked
         self.metrics.assigned_partitions.set(len(self._parts))
+        self.metrics.observe_pipelines(self.stats())
         log.info("partitions revoked", extra={"partitions": sorted(revoked)})
 
     # -- persisting ----------------------------------------------------------------------------------
@@ -162,6 +163,7 @@ class PartitionKeeper:
             self._result.windows += n
         for model, n in saved.alerts_opened.items():
             self.metrics.alerts_opened.labels(model=model).inc(n)
+        self.metrics.observe_pipelines(self.stats())  # label counters and awaiting predictions
         self.source.commit(offsets)
         log.debug("persisted", extra={"partitions": [p for p, _ in items], "windows": sum(saved.windows.values()),
                                       "dead_letters": len(dead), "seconds": round(now_m - started, 4)})
@@ -216,6 +218,7 @@ class PartitionKeeper:
             log.info("partition assigned", extra={"partition": p, "offsets": {f"{t}:{q}": o for (t, q), o in
                                                                              part.offsets.items()}})
         self.metrics.assigned_partitions.set(len(self._parts))
+        self.metrics.observe_pipelines(self.stats())  # baseline of restored partitions
         return True
 
     def _load(self, p: int) -> _Partition:

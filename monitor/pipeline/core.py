@@ -42,7 +42,7 @@ from monitor.pipeline.closed import ClosedWindow
 from monitor.pipeline.finish import business_final, finish_window
 from monitor.pipeline.labels import check_label, score_values
 from monitor.pipeline.model_state import ModelState
-from monitor.pipeline.outcome_join import merge_outcome
+from monitor.pipeline.outcome_join import LABEL_FIELD, merge_outcome
 from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.pipeline.rows import binary_labels, event_outcome_fields, event_row, prediction_values
 from monitor.pipeline.windower import to_epoch
@@ -52,8 +52,6 @@ __all__ = ["SNAPSHOT_FORMAT", "Pipeline", "SnapshotError"]
 log = logging.getLogger(__name__)
 SNAPSHOT_FORMAT = "driftwarden-pipeline"
 SNAPSHOT_VERSION = 1
-LABEL_FIELD = "\x00label"
-"""Where a checked label travels among an outcome's joined fields (no business field can be named so)."""
 
 _NO_SEGMENTS: dict[str, str] = {}  # (read only)
 astuple: Callable[[Any], tuple[Any, ...]] = msgspec.structs.astuple
@@ -232,30 +230,39 @@ class Pipeline:
 
     @staticmethod
     def _attach(state: ModelState, event_id: str, keys: list[str], fields: Mapping[str, Any]) -> None:
+        """Merge an outcome's fields into the prediction's windows (open or awaiting) and its label into their
+        label books. A label that reaches no book (its prediction unknown, spilled, unscored, or its windows
+        already final) counts in ``labels_unmatched``; one still waiting in the joiner for its prediction
+        does not (yet)."""
         label = fields.get(LABEL_FIELD)
         if label is not None:
             fields = {k: v for k, v in fields.items() if k != LABEL_FIELD}
         business = bool(state.config.business_metrics)
+        booked = False
         for key in keys:
             window = state.windows.get(key)
             if window is not None:
                 if business:
                     merge_outcome(window.joined.setdefault(event_id, {}), fields)
-                if label is not None and window.book is not None and window.book.set_label(event_id, label):
-                    state.counters["labels_joined"] += 1
+                if label is not None and window.book is not None and event_id in window.book.index:
+                    booked = True
+                    if window.book.set_label(event_id, label):
+                        state.counters["labels_joined"] += 1
                 continue
             waiting = state.awaiting.get(key)
             if waiting is None:
                 state.counters["late_outcomes"] += 1
-                if label is not None:
-                    state.counters["labels_expired"] += 1
                 continue
             if business and fields and not waiting.business_final:
                 merge_outcome(waiting.joined.setdefault(event_id, {}), fields)
                 state.dirty.add(key)
-            if label is not None and waiting.book is not None and waiting.book.set_label(event_id, label):
-                state.counters["labels_joined"] += 1
-                state.dirty.add(key)
+            if label is not None and waiting.book is not None and event_id in waiting.book.index:
+                booked = True
+                if waiting.book.set_label(event_id, label):
+                    state.counters["labels_joined"] += 1
+                    state.dirty.add(key)
+        if label is not None and not booked and (keys or not state.joiner.is_waiting(event_id)):
+            state.counters["labels_unmatched"] += 1
 
     # -- output ------------------------------------------------------------------------------------
     def advance(self, now: float | datetime | None = None) -> list[ClosedWindow]:
@@ -409,7 +416,8 @@ class Pipeline:
             "models": {
                 name: {**dict(s.counters), "open_windows": len(s.windows), "coerced": dict(s.coerced),
                        "awaiting_windows": len(s.awaiting), "awaiting_labels": s.n_awaiting,
-                       "join_pending": s.joiner.pending, **{f"join_{k}": v for k, v in s.joiner.stats.items()}}
+                       "join_pending": s.joiner.pending, **{f"join_{k}": v for k, v in s.joiner.stats.items()},
+                       "labels_unmatched": s.counters["labels_unmatched"] + s.joiner.stats.get("expired_labels", 0)}
                 for name, s in self.models.items()
             },
         }

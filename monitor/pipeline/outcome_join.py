@@ -22,7 +22,7 @@ Examples
 >>> j.add_outcome("e1", 500.0, {"played": True})  # outcome clock 500 > 100 + 60: e1 was dropped
 []
 >>> j.pending, j.stats
-((0, 1), {'matched': 2, 'late_or_unmatched': 0})
+((0, 1), {'matched': 2, 'late_or_unmatched': 0, 'expired_labels': 0})
 """
 
 from __future__ import annotations
@@ -31,9 +31,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["OutcomeJoiner", "merge_outcome"]
+__all__ = ["LABEL_FIELD", "OutcomeJoiner", "merge_outcome"]
 
 OutcomeFields = dict[str, Any]
+LABEL_FIELD = "\x00label"
+"""Where a checked label travels among an outcome's joined fields (no business field can be named so);
+waiting outcomes that carry one and are dropped count in ``stats["expired_labels"]``."""
 
 
 def merge_outcome(into: OutcomeFields, new: Mapping[str, Any]) -> OutcomeFields:
@@ -76,7 +79,7 @@ class OutcomeJoiner:
         self._outcomes: dict[str, tuple[float, OutcomeFields]] = {}
         self._pclock = -math.inf
         self._oclock = -math.inf
-        self.stats = {"matched": 0, "late_or_unmatched": 0}
+        self.stats = {"matched": 0, "late_or_unmatched": 0, "expired_labels": 0}
 
     @property
     def clock(self) -> float:
@@ -113,6 +116,7 @@ class OutcomeJoiner:
             return []
         if abs(waiting[0] - ts) > self.ttl:
             self.stats["late_or_unmatched"] += 1
+            self.stats["expired_labels"] += LABEL_FIELD in waiting[1]
             return []
         self.stats["matched"] += 1
         return [waiting[1]]
@@ -138,6 +142,10 @@ class OutcomeJoiner:
         self._outcomes[event_id] = (min(ts, prior[0]) if prior else ts, merged)
         return []
 
+    def is_waiting(self, event_id: str) -> bool:
+        """Whether an outcome of ``event_id`` waits for its prediction."""
+        return event_id in self._outcomes
+
     def forget_window(self, key: str) -> None:
         """Drop ``key`` from waiting predictions (the window was emitted; later outcomes cannot count)."""
         for _, keys in self._predictions.values():
@@ -150,10 +158,11 @@ class OutcomeJoiner:
             if entry[0] >= cutoff:
                 break
             stale.append(event_id)
-        for event_id in stale:
-            del store[event_id]
         if count:
             self.stats["late_or_unmatched"] += len(stale)
+            self.stats["expired_labels"] += sum(LABEL_FIELD in store[e][1] for e in stale)
+        for event_id in stale:
+            del store[event_id]
 
     # -- serialisation -----------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:

@@ -1,0 +1,145 @@
+"""Labels through the consumer (file source, SQLite store, real pipeline): a bad label is a dead letter whose
+reason names it, labels for unknown or expired predictions are counted (never errors), and the Prometheus
+label metrics follow ``Pipeline.stats()``."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from prometheus_client import CollectorRegistry
+from sqlalchemy import create_engine, text
+
+from detectors import ReferenceProfile
+from monitor.alerts.service import AlertService
+from monitor.config import load_config
+from monitor.consumer.loop import Service, ServiceOptions
+from monitor.db import make_engine, session_factory, upgrade
+from monitor.ops import Health, Metrics
+from monitor.pipeline.performance_reference import PerformanceReference
+from monitor.sources import JsonlSource
+from monitor.store.partition_store import SqlPartitionStore
+from monitor.store.references import register_performance_reference, register_reference
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+CONFIG = """
+version: 1
+models:
+  m:
+    features: {x: numeric}
+    window: {type: count, size: 100}
+    label_ttl: 1h
+    performance:
+      task: binary_classification
+      min_labels: 20
+"""
+N = 540          # predictions, one every 20 s: 3 hours of event time
+LAG = 50         # a prediction's label comes 50 predictions (1000 s) later
+ids = [f"e{i}" for i in range(N)]
+
+
+def _ts(seconds: float) -> str:
+    return (T0 + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
+def _events(path: Path) -> tuple[int, int]:
+    """The event file; ``(labels that join, line offset of the bad label)``."""
+    rng = np.random.default_rng(3)
+    scores = rng.uniform(size=N)
+    labels = (rng.uniform(size=N) < scores).astype(int)
+    lines: list[dict[str, object]] = [
+        # a label for a prediction that never comes: waits in the join, dropped an hour later (counted)
+        {"kind": "outcome", "model": "m", "event_id": "ghost", "ts": _ts(0), "label": 1},
+    ]
+    joined, bad_offset = 0, -1
+    for i in range(N):
+        lines.append({"kind": "prediction", "model": "m", "model_version": "1", "event_id": ids[i], "ts": _ts(20 * i),
+                      "features": {"x": float(scores[i])}, "prediction": float(scores[i])})
+        j = i - LAG
+        if j == 10:
+            bad_offset = len(lines)
+            lines.append({"kind": "outcome", "model": "m", "event_id": ids[j], "ts": _ts(20 * i), "label": "maybe"})
+        elif j >= 0 and j % 3 == 0:
+            lines.append({"kind": "outcome", "model": "m", "event_id": ids[j], "ts": _ts(20 * i),
+                          "label": int(labels[j])})
+            joined += 1
+        if i == 300:  # a label for e0, 6000 s after it (label_ttl 1 h): expired, counted once dropped
+            lines.append({"kind": "outcome", "model": "m", "event_id": ids[0], "ts": _ts(20 * i), "label": 1})
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return joined, bad_offset
+
+
+def _database(tmp_path: Path, config_path: Path) -> str:
+    url = f"sqlite:///{tmp_path}/dw.db"
+    upgrade(url)
+    rng = np.random.default_rng(9)
+    p = rng.uniform(size=2000)
+    y = (rng.uniform(size=2000) < p).astype(int)
+    perf = load_config(config_path).models["m"].performance
+    assert perf is not None
+    engine = make_engine(url)
+    with session_factory(engine).begin() as session:
+        register_reference(session, "m", ReferenceProfile.build(pd.DataFrame({"x": p, "prediction": p})))
+        register_performance_reference(session, "m", PerformanceReference.build(perf, y.tolist(), p.tolist(),
+                                                                                 model="m"))
+    engine.dispose()
+    return url
+
+
+def _service(url: str, config_path: Path, events: Path, registry: CollectorRegistry) -> Service:
+    config = load_config(config_path)
+    store = SqlPartitionStore(make_engine(url), "g", AlertService())
+    return Service(config, JsonlSource(events), store, ServiceOptions(group_id="g", checkpoint_interval=0.0),
+                   metrics=Metrics(registry), health=Health())
+
+
+def test_bad_label_is_a_dead_letter_and_unmatched_labels_are_counted(tmp_path: Path) -> None:
+    config_path = tmp_path / "watch.yaml"
+    config_path.write_text(CONFIG)
+    events = tmp_path / "events.jsonl"
+    joined, bad_offset = _events(events)
+    url = _database(tmp_path, config_path)
+    registry = CollectorRegistry()
+    result = _service(url, config_path, events, registry).run()
+    assert result.stopped_by == "end_of_source" and result.dead_letters == 1
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        dead = conn.execute(text('SELECT "offset", reason FROM dead_letters')).all()
+        n_labelled = conn.execute(text("SELECT n_labelled FROM performance_values WHERE metric = 'accuracy' "
+                                       "ORDER BY window_id")).scalars().all()
+    engine.dispose()
+    assert [d[0] for d in dead] == [bad_offset]
+    assert "BadLabelError: label 'maybe' of model 'm': unknown class" in dead[0][1]
+    assert sum(n_labelled) == joined  # every good label joined its prediction once; the bad one nothing
+
+    def counted(name: str) -> float | None:
+        return registry.get_sample_value(name, {"model": "m"})
+
+    assert counted("driftwarden_labels_joined_total") == joined
+    assert counted("driftwarden_labels_unmatched_total") == 2  # "ghost" and e0's label after label_ttl
+    assert counted("driftwarden_labels_spilled_total") == 0
+    assert counted("driftwarden_awaiting_labels") == 0  # every window final at the end of the source
+
+
+def test_metrics_follow_the_pipeline_across_a_restart(tmp_path: Path) -> None:
+    config_path = tmp_path / "watch.yaml"
+    config_path.write_text(CONFIG)
+    events = tmp_path / "events.jsonl"
+    joined, _ = _events(events)
+    url = _database(tmp_path, config_path)
+    first = CollectorRegistry()
+    service = _service(url, config_path, events, first)
+    assert service.run(max_messages=400).stopped_by != "end_of_source"
+    waiting = sum(s["models"]["m"]["awaiting_labels"] for s in service.stats().values())
+    assert waiting > 0 and first.get_sample_value("driftwarden_awaiting_labels", {"model": "m"}) == waiting
+    before = first.get_sample_value("driftwarden_labels_joined_total", {"model": "m"})
+    assert before is not None and 0 < before < joined
+
+    second = CollectorRegistry()  # a restarted watcher counts from its checkpoint on: nothing twice
+    assert _service(url, config_path, events, second).run().stopped_by == "end_of_source"
+    after = second.get_sample_value("driftwarden_labels_joined_total", {"model": "m"})
+    assert after is not None and before + after == joined
