@@ -5,20 +5,27 @@ batch with a progress bar, CSV or JSON Lines; :func:`monitor.check.read_table`),
 columns (with ``--config``: its features with their kinds and its prediction columns; without: every
 column, kinds inferred) and stores the profile in
 ``reference_profiles`` with its content hash and the next version number. Building the same data twice
-registers nothing new. With ``--out FILE`` the profile is saved to that file instead (no database), for
+registers nothing new. With ``--config`` and the model's ``performance.reference`` (labelled validation data),
+its quality reference (realized metric values and the fitted CBPE) is registered in the same transaction
+(``performance_references``). With ``--out FILE`` the profile is saved to that file instead (no database), for
 ``driftwarden check FILE today.parquet``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from monitor.commands.support import AppState, fail, migrate_option, prepare_database, safe_url
 
-__all__ = ["build_profile", "build_reference", "register"]
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from monitor.pipeline.performance_reference import PerformanceReference
+
+__all__ = ["build_profile", "build_quality", "build_reference", "register"]
 
 
 def build_profile(model: str, data: Path, config_path: Path | None, progress: bool = True) -> Any:
@@ -61,6 +68,7 @@ def build_reference(model: str, data: Path, config_path: Path | None, database_u
     from monitor.store.references import register_reference
 
     profile = build_profile(model, data, config_path, progress)
+    quality = build_quality(model, config_path, progress)
     if migrate is not None:
         prepare_database(database_url, migrate)
     engine = make_engine(database_url)
@@ -68,12 +76,45 @@ def build_reference(model: str, data: Path, config_path: Path | None, database_u
         with session_factory(engine).begin() as session:
             row, created = register_reference(session, model, profile, source=str(data))
             version, content_hash = row.version, row.content_hash
+            if quality is not None:
+                _register_quality(session, model, *quality)
     except Exception as exc:
         fail(f"cannot register the reference in {safe_url(database_url)} (did you run `driftwarden db upgrade`?): "
              f"{type(exc).__name__}: {exc}")
     finally:
         engine.dispose()
     return version, content_hash, profile.n_rows, list(profile.names), created
+
+
+def build_quality(model: str, config_path: Path | None, progress: bool = True
+                  ) -> tuple[PerformanceReference, str] | None:
+    """With ``config_path`` and the model's ``performance.reference``: its quality reference (metric values
+    and fitted CBPE, :func:`monitor.check.validation.build_performance_reference`) and the file's name;
+    else ``None``. Exits 2 on bad input with one line naming the file."""
+    if config_path is None:
+        return None
+    from monitor.check import CheckInputError, load_model
+    from monitor.check.validation import build_performance_reference
+
+    try:
+        model_cfg = load_model(config_path, model)
+        quality = build_performance_reference(model_cfg, progress=progress)
+    except CheckInputError as exc:
+        fail(str(exc))
+    if quality is None:
+        return None
+    assert model_cfg.performance is not None and model_cfg.performance.reference is not None
+    return quality, str(model_cfg.performance.reference.path)
+
+
+def _register_quality(session: Session, model: str, quality: PerformanceReference, source: str) -> None:
+    from monitor.store.references import register_performance_reference
+
+    row, created = register_performance_reference(session, model, quality, source=source)
+    values = ", ".join(f"{m} {v:.4g}" for m in quality.values if (v := quality.value(m)) is not None)
+    state = "registered" if created else "unchanged, already registered as"
+    typer.echo(f"performance reference of {model} {state} version {row.version}: {quality.n_rows} labelled rows "
+               f"({values}){'' if quality.cbpe is not None else '; no CBPE estimate for this task'}")
 
 
 _FROM_OPTION = typer.Option(None, "--from", help="Training data (Parquet, CSV or JSON Lines). Default: the config's "

@@ -165,6 +165,10 @@ def _resolve_paths(config: MonitorConfig, base: Path) -> MonitorConfig:
         if ref.path is not None and not ref.path.is_absolute():
             ref = ref.model_copy(update={"path": (base / ref.path).resolve()})
             model = model.model_copy(update={"reference": ref})
+        perf = model.performance
+        if perf is not None and perf.reference is not None and not perf.reference.path.is_absolute():
+            labelled = perf.reference.model_copy(update={"path": (base / perf.reference.path).resolve()})
+            model = model.model_copy(update={"performance": perf.model_copy(update={"reference": labelled})})
         models[name] = model
     return config.model_copy(update={"models": models})
 
