@@ -210,12 +210,12 @@ class AlertService:
                 self._queue(session, alert_payload(alert, model, "opened"))
                 unresolved[key] = alert
                 continue
-            if alert.last_window_id != window_result.id:
-                alert.windows_count += 1
+            if alert.last_window_id is None or window_result.id > alert.last_window_id:
+                alert.windows_count += 1  # (updates of older windows, interleaved, never count them twice)
+                alert.last_window_id = window_result.id
             alert.last_seen = max(alert.last_seen, seen_at)
             alert.clean_windows = 0
             alert.message = signal.message
-            alert.last_window_id = window_result.id
             changes.updated.append(alert.id)
             if SEVERITY_RANK.get(signal.severity, 0) > SEVERITY_RANK.get(alert.severity, 0):
                 alert.severity = signal.severity
