@@ -31,6 +31,8 @@ from monitor.alerts.errors import AlertNotFoundError, AlertStateError
 from monitor.db.base import utcnow
 from monitor.db.models import Alert, AlertEvent, ModelRow, WindowResult
 from monitor.pipeline.alert_signals import SEVERITY_RANK, Signal
+from monitor.pipeline.closed import epoch_to_datetime
+from monitor.pipeline.early import EarlyAlert
 from monitor.store.models_repo import get_or_create_model
 
 __all__ = ["LABEL_SIGNALS", "AlertChanges", "AlertService", "Notifier", "list_alerts"]
@@ -63,7 +65,8 @@ def alert_payload(alert: Alert, model: str, action: str) -> dict[str, Any]:
         "action": action, "alert_id": alert.id, "model": model, "signal": alert.signal, "feature": alert.feature,
         "severity": alert.severity, "status": alert.status, "message": alert.message,
         "first_seen": alert.first_seen.isoformat(), "last_seen": alert.last_seen.isoformat(),
-        "windows_count": alert.windows_count,
+        "windows_count": alert.windows_count, "detected_at": alert.detected_at.isoformat(), "early": alert.early,
+        "detected_events": alert.detected_events,
     }
 
 
@@ -238,6 +241,43 @@ class AlertService:
                                        actor="auto", note=alert.resolve_note))
                 changes.resolved.append(alert.id)
                 self._queue(session, alert_payload(alert, model, "resolved"))
+        session.flush()
+        return changes
+
+    def process_early(self, session: Session, model: str, early: EarlyAlert) -> AlertChanges:
+        """Apply an early alert raised inside an open window (:mod:`monitor.pipeline.early`).
+
+        No unresolved alert of its dedup key: a new one opens with ``early`` set, ``detected_at`` =
+        ``first_seen`` = ``last_seen`` = the detection's event time and ``windows_count`` 0 (the window it
+        was raised in counts when it closes and fires the same signal). An unresolved one: if it was detected
+        later (the window-close alert of the same window was written first), it takes the earlier detection
+        (``detected_at``, ``first_seen``, ``early``, ``detected_events``); otherwise nothing changes."""
+        model_row = get_or_create_model(session, model)
+        signal = early.signal
+        key = signal.dedup_key(model)
+        at = epoch_to_datetime(early.detected_at)
+        changes = AlertChanges()
+        alert = session.scalars(select(Alert).where(
+            Alert.model_id == model_row.id, Alert.status != "resolved", Alert.dedup_key == key).with_for_update()
+        ).first()
+        if alert is None:
+            alert = Alert(
+                model_id=model_row.id, dedup_key=key, signal=signal.signal, feature=signal.feature,
+                severity=signal.severity, status="open", message=signal.message, first_seen=at, last_seen=at,
+                detected_at=at, early=True, detected_events=early.detected_events, windows_count=0,
+                clean_windows=0,
+            )
+            session.add(alert)
+            session.flush()
+            session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="opened", note=signal.message))
+            changes.opened.append(alert.id)
+            self._queue(session, alert_payload(alert, model, "opened"))
+        elif at < alert.detected_at:
+            alert.detected_at = at
+            alert.first_seen = min(alert.first_seen, at)
+            alert.early = True
+            alert.detected_events = early.detected_events
+            changes.updated.append(alert.id)
         session.flush()
         return changes
 

@@ -263,6 +263,19 @@ class AlertPolicy(_Strict):
     disabled_signals: list[str] = Field(default_factory=list)
 
 
+class EarlyWarningConfig(_Strict):
+    """Early warnings inside open windows (:mod:`monitor.pipeline.early`): every ``min_events`` events of the
+    model form one block, and block CUSUMs test near-constant scores, missing-value surges and unseen-category
+    bursts against the reference. ``ert``: expected run length between false alarms, in blocks, per test
+    (per model, signal and column); the default 100,000 blocks of 50 events is 5.0e6 events (about 7 months
+    at 1,000 events/hour)."""
+
+    enabled: bool = True
+    ert: float = Field(default=100_000.0, gt=1)
+    min_events: int = Field(default=50, ge=10, le=100_000)
+
+
+
 class SampleConfig(_Strict):
     """Bounded sample of each window kept for drill-down (``enabled: false`` for privacy)."""
 
@@ -290,6 +303,7 @@ class ModelConfig(_Strict):
     label_ttl: Duration = 30 * 86400.0
     max_awaiting_labels: int = Field(default=1_000_000, ge=1)
     alerts: AlertPolicy = Field(default_factory=AlertPolicy)
+    early_warning: EarlyWarningConfig = Field(default_factory=EarlyWarningConfig)
     sample: SampleConfig = Field(default_factory=SampleConfig)
     segments: list[str] = Field(default_factory=list)
 

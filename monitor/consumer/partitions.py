@@ -114,7 +114,7 @@ class PartitionKeeper:
             for tp, off in part.pipeline.positions().items():
                 if off > offsets.get(tp, -1):
                     offsets[tp] = off
-            closed: list[Any] = [*part.closed, *part.pipeline.take_updates()]  # (before the snapshot: one tx)
+            closed: list[Any] = [*part.closed, *part.pipeline.take_updates(), *part.pipeline.take_early()]  # (one tx)
             items.append((p, SaveItem(self._key(p), closed, part.pipeline.snapshot(), offsets,
                                       list(part.dead))))
             part.closed.clear()

@@ -39,6 +39,7 @@ from monitor.errors import MonitorError
 from monitor.events import FastPrediction, OutcomeEvent, PredictionEvent
 from monitor.pipeline.awaiting import AwaitingWindow, WindowUpdate
 from monitor.pipeline.closed import ClosedWindow
+from monitor.pipeline.early import EarlyAlert
 from monitor.pipeline.finish import business_final, finish_window
 from monitor.pipeline.labels import check_label, score_values
 from monitor.pipeline.model_state import ModelState
@@ -164,6 +165,9 @@ class Pipeline:
                         state.n_awaiting += 1
                 else:
                     state.counters["labels_spilled"] += 1
+        early = state.early
+        if early is not None:
+            early.add(row, ts, max(span.end for span in assignment.spans))
         if state.joins:
             keys = [span.key for span in assignment.spans]
             for fields in state.joiner.add_prediction(event_id, ts, keys):
@@ -371,6 +375,12 @@ class Pipeline:
             state.updates.append(self._final_update(
                 state, oldest, f"spilled before label_ttl passed (max_awaiting_labels "
                                f"{state.config.max_awaiting_labels})"))
+
+    def take_early(self) -> list[EarlyAlert]:
+        """The early alerts raised inside open windows since the last persist point
+        (:mod:`monitor.pipeline.early`). Call it right before :meth:`snapshot`, like :meth:`take_updates`: the
+        alerts and the snapshot belong in the same transaction (a snapshot holds the alerts not yet taken)."""
+        return [alert for state in self.models.values() if state.early is not None for alert in state.early.take()]
 
     def take_updates(self) -> list[WindowUpdate]:
         """The updates of windows that closed earlier, for the next persist point: final ones (TTLs passed),

@@ -11,6 +11,7 @@ from detectors.profile import ReferenceProfile
 from detectors.sequential import DETECTORS, SequentialDetector
 from monitor.config import MetricConfig, ModelConfig
 from monitor.pipeline.awaiting import AwaitingWindow, WindowUpdate
+from monitor.pipeline.early import EarlyWarning
 from monitor.pipeline.labels import LabelBook
 from monitor.pipeline.open_window import OpenWindow
 from monitor.pipeline.outcome_join import OutcomeJoiner
@@ -66,6 +67,14 @@ class ModelState:
         self.arrived_since_advance = False
         self._derive()
         self._build_detectors()
+        self.early: EarlyWarning | None = self._build_early()
+
+    def _build_early(self) -> EarlyWarning | None:
+        """The early tests (:mod:`monitor.pipeline.early`), kept across a reload that keeps their settings."""
+        if not self.config.early_warning.enabled or self.profile is None:
+            return None
+        early = EarlyWarning(self.config, self.profile, self.columns)
+        return early if early.tests else None
 
     def _derive(self) -> None:
         """What the per-event path needs of the configuration, computed once per configuration."""
@@ -131,7 +140,16 @@ class ModelState:
         self.config = config
         self.metric_fields = self._metric_fields(config)
         self._derive()
+        old_profile = self.profile
         self.profile = profile
+        early = self.early
+        self.early = self._build_early()
+        if early is not None and self.early is not None:
+            if profile is old_profile and config.early_warning == old.early_warning and self.columns == tuple(
+                    old.columns):
+                self.early.restore(early.to_state())
+            else:  # new tests: only the alerts not yet persisted carry over
+                self.early.pending = early.pending
         if config.window != old.window:
             self.windower = self.windower.with_config(config.window)
         self.joiner.ttl = self.join_ttl(config)
@@ -179,6 +197,7 @@ class ModelState:
             "dirty": sorted(self.dirty),
             "updates": [u.to_dict() for u in self.updates],
             "quality": self.quality.to_state() if self.quality is not None else None,
+            "early": self.early.to_state() if self.early is not None else None,
         }
 
     @classmethod
@@ -208,6 +227,8 @@ class ModelState:
             state.awaiting[waiting.key] = waiting
         state.dirty = {str(k) for k in data.get("dirty", [])}
         state.updates = [WindowUpdate.from_dict(u) for u in data.get("updates", [])]
+        if state.early is not None and data.get("early"):
+            state.early.restore(data["early"])
         if state.quality is not None and data.get("quality"):
             state.quality.restore(data["quality"])
         state.n_awaiting = sum(len(w.book) for w in state.windows.values() if w.book is not None) + sum(

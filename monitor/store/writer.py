@@ -20,6 +20,7 @@ from monitor.db.models import FeatureResult, MetricValue, PerformanceValue, Wind
 from monitor.errors import MonitorError
 from monitor.pipeline.awaiting import PerformanceRecord, WindowUpdate
 from monitor.pipeline.closed import ClosedWindow
+from monitor.pipeline.early import EarlyAlert
 from monitor.store.checkpoints import save_checkpoint, save_offsets
 from monitor.store.models_repo import get_or_create_model, prefetch_models
 
@@ -229,7 +230,7 @@ def write_window(session: Session, closed: ClosedWindow) -> WindowResult:
 
 def persist(
     session: Session,
-    closed_windows: Iterable[ClosedWindow | WindowUpdate],
+    closed_windows: Iterable[ClosedWindow | WindowUpdate | EarlyAlert],
     snapshot_key: str | None,
     snapshot: bytes | None,
     offsets: Mapping[tuple[str, int], int],
@@ -243,12 +244,17 @@ def persist(
     kafka_consumer_group``). Windows are written in the given order, each followed by its alert changes.
     A :class:`~monitor.pipeline.awaiting.WindowUpdate` (labels or outcomes of a window written earlier)
     upserts that window's performance and metric values and applies its label-lifecycle signals
-    (:meth:`AlertService.process_labels`); its window row is not returned.
+    (:meth:`AlertService.process_labels`); its window row is not returned. An
+    :class:`~monitor.pipeline.early.EarlyAlert` opens (or dates back) its alert (:meth:`AlertService.process_early`).
     """
     windows = list(closed_windows)
     prefetch_models(session, (closed.model for closed in windows))
     rows = []
     for closed in windows:
+        if isinstance(closed, EarlyAlert):
+            if alert_service is not None:
+                alert_service.process_early(session, closed.model, closed)
+            continue
         if isinstance(closed, WindowUpdate):
             target = write_update(session, closed)
             if alert_service is not None:
