@@ -16,4 +16,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "monitor.commands.check",
     "monitor.commands.scenario",
     "monitor.commands.performance",
+    "monitor.commands.segments",
 )

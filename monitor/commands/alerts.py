@@ -38,9 +38,11 @@ def _with_session(url: str, work: Callable[[Any], Any], *, write: bool, migrate:
 
 def _row(alert: Any, model: str) -> dict[str, Any]:
     return {
-        "id": alert.id, "model": model, "signal": alert.signal, "feature": alert.feature,
+        "id": alert.id, "model": model, "signal": alert.signal, "feature": alert.feature, "segment": alert.segment,
         "severity": alert.severity, "status": alert.status, "windows": alert.windows_count,
         "first_seen": alert.first_seen.isoformat(), "last_seen": alert.last_seen.isoformat(),
+        "detected_at": alert.detected_at.isoformat(), "early": bool(alert.early),
+        "detected_events": alert.detected_events,
         "message": alert.message, "acknowledged_by": alert.acknowledged_by, "ack_note": alert.ack_note,
         "resolved_by": alert.resolved_by, "resolve_note": alert.resolve_note,
     }

@@ -4,6 +4,8 @@
             ├─ ``window_results`` ─┬─ ``feature_results``   per-feature test outcome of a window
             │                      ├─ ``metric_values``     business / operational metrics of a window
             │                      ├─ ``performance_values`` realized + estimated model quality per metric
+            │                      ├─ ``segment_results``   drift and metrics per segment (``key=value``)
+            │                      ├─ ``fairness_results``  fairness metric per sensitive attribute
             │                      └─ ``window_samples``    bounded sample kept for drill-down reports
             ├─ ``performance_references`` labelled validation reference: metric values + fitted CBPE
             └─ ``alerts`` ── ``alert_events``               one row per incident + its lifecycle history
@@ -193,6 +195,48 @@ class PerformanceValue(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class SegmentResultRow(Base):
+    """One segment (``key=value``) of one window: its events, drift and business metrics (at close)."""
+
+    __tablename__ = "segment_results"
+    __table_args__ = (UniqueConstraint("window_id", "segment"), Index("ix_segment_results_model_end", "model_id",
+                                                                       "window_end"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    window_id: Mapped[int] = mapped_column(ForeignKey("window_results.id", ondelete="CASCADE"))
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    segment: Mapped[str] = mapped_column(String(300))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    n_events: Mapped[int] = mapped_column(BigInteger)
+    drift_share: Mapped[float | None] = mapped_column(Float, nullable=True)
+    drifted_columns: Mapped[list[str]] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    alerted: Mapped[bool] = mapped_column(Boolean)
+
+
+class FairnessResultRow(Base):
+    """One fairness metric of one sensitive attribute in one window, with its interval and per-group rates."""
+
+    __tablename__ = "fairness_results"
+    __table_args__ = (UniqueConstraint("window_id", "attribute", "metric"),
+                      Index("ix_fairness_results_model_end", "model_id", "window_end"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    window_id: Mapped[int] = mapped_column(ForeignKey("window_results.id", ondelete="CASCADE"))
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    attribute: Mapped[str] = mapped_column(String(200))
+    metric: Mapped[str] = mapped_column(String(100))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lower: Mapped[float | None] = mapped_column(Float, nullable=True)
+    upper: Mapped[float | None] = mapped_column(Float, nullable=True)
+    threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    violated: Mapped[bool] = mapped_column(Boolean)
+    groups: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class WindowSample(Base):
     __tablename__ = "window_samples"
 
@@ -232,6 +276,7 @@ class Alert(Base):
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
     early: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     detected_events: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    segment: Mapped[str | None] = mapped_column(String(300), nullable=True)
     windows_count: Mapped[int] = mapped_column(Integer, default=1)
     clean_windows: Mapped[int] = mapped_column(Integer, default=0)
     first_window_id: Mapped[int | None] = mapped_column(

@@ -92,15 +92,22 @@ class Signal:
     message: str
     feature: str | None = None
     value: float | None = None
+    segment: str | None = None
+    """``key=value`` of a per-segment signal (:mod:`monitor.pipeline.segment_finish`), else None."""
 
     def dedup_key(self, model: str) -> str:
-        """``model|signal|feature`` (``-`` without a feature): one open incident per key."""
-        return f"{model}|{self.signal}|{self.feature or '-'}"
+        """``model|signal|feature`` (``-`` without a feature), then ``|key=value`` for a segment's signal:
+        one open incident per key."""
+        base = f"{model}|{self.signal}|{self.feature or '-'}"
+        return base if self.segment is None else f"{base}|{self.segment}"
 
     def to_dict(self) -> dict[str, Any]:
         value = self.value if self.value is None or math.isfinite(self.value) else None
-        return {"signal": self.signal, "severity": self.severity, "message": self.message,
-                "feature": self.feature, "value": value}
+        out = {"signal": self.signal, "severity": self.severity, "message": self.message,
+               "feature": self.feature, "value": value}
+        if self.segment is not None:
+            out["segment"] = self.segment
+        return out
 
 
 def max_severity(a: str, b: str) -> str:

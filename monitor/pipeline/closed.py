@@ -9,6 +9,8 @@ from typing import Any
 from monitor.pipeline.alert_signals import Signal
 from monitor.pipeline.awaiting import PerformanceRecord
 from monitor.pipeline.business_metrics import MetricResult
+from monitor.pipeline.fairness_state import FairnessRecord
+from monitor.pipeline.segment_finish import SegmentResult
 
 __all__ = ["ClosedWindow", "epoch_to_datetime"]
 
@@ -27,7 +29,8 @@ class ClosedWindow:
     ``score_std``). For a model with business metrics or a ``performance`` block, ``metrics`` and
     ``performance`` hold what was joined when the window closed (provisional: later outcomes and labels
     update them through :class:`~monitor.pipeline.awaiting.WindowUpdate`). ``sample`` is parquet bytes of
-    at most ``sample.size`` rows, or ``None``.
+    at most ``sample.size`` rows, or ``None``. ``segments`` / ``fairness``: the per-segment and fairness
+    rows of the window (models with segment keys / a ``fairness`` block).
     """
 
     model: str
@@ -49,3 +52,5 @@ class ClosedWindow:
     sample_rows: int = 0
     auto_resolve_after: int = 3
     performance: list[PerformanceRecord] = field(default_factory=list)
+    segments: list[SegmentResult] = field(default_factory=list)
+    fairness: list[FairnessRecord] = field(default_factory=list)

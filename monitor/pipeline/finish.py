@@ -15,6 +15,7 @@ from detectors.profile import ReferenceProfile
 from monitor.pipeline.alert_signals import Signal, drift_signals, metric_signal, near_constant_signal, volume_signal
 from monitor.pipeline.business_metrics import MetricResult, compute_metrics
 from monitor.pipeline.closed import ClosedWindow, epoch_to_datetime
+from monitor.pipeline.fairness_state import fairness_signals
 from monitor.pipeline.model_state import ModelState
 from monitor.pipeline.open_window import OpenWindow
 
@@ -267,12 +268,18 @@ def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
         state.rates.append(rate)
         del state.rates[: -cfg.alerts.volume.history]
 
+    seg_rows, seg_signals, slices = _segments(state, window, signals)
+    signals.extend(seg_signals)
+    fairness = window.fair.results(window.book) if window.fair is not None else []
+    signals.extend(s for s in fairness_signals(fairness) if s.signal not in cfg.alerts.disabled_signals)
     sample, sample_rows = _sample_bytes(window, list(cfg.columns))
     report_dict = {
         **report_dict,
         "model_versions": dict(window.versions),
         "rows_rejected_by_drift_state": window.dropped_rows,
-        "segments": dict(window.segments.most_common(50)),
+        "segments": dict(window.seg.counts.most_common(50)) if window.seg is not None else {},
+        **({"worst_slices": slices, "segments_capped": window.seg.capped, "segments_non_string": window.seg.non_string}
+           if window.seg is not None else {}),
         "signals": [s.to_dict() for s in signals],
     }
     columns = [c if isinstance(c, dict) else {} for c in report_dict.get("columns", []) or []]
@@ -302,7 +309,24 @@ def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
         sample_rows=sample_rows,
         auto_resolve_after=cfg.alerts.auto_resolve_after,
         performance=performance,
+        segments=seg_rows,
+        fairness=fairness,
     )
+
+
+def _segments(state: ModelState, window: OpenWindow, population: list[Signal]) -> tuple[Any, Any, Any]:
+    """:func:`~monitor.pipeline.segment_finish.segment_results` of the window; never raises."""
+    from monitor.pipeline.segment_finish import segment_results
+
+    cfg = state.config
+    if window.seg is None:
+        return [], [], []
+    try:
+        overrides = usable_overrides(cfg.overrides(), window.profile) if window.profile is not None else {}
+        return segment_results(cfg, window.seg, window.joined, overrides, population)
+    except Exception as exc:  # a bad segment must never stop the watcher
+        log.warning("segments of %s window %s failed: %s: %s", cfg.name, window.span.key, type(exc).__name__, exc)
+        return [], [], []
 
 
 def business_final(state: ModelState, joined: dict[str, dict[str, Any]]

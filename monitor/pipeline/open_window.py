@@ -17,6 +17,7 @@ from detectors.profile import ReferenceProfile
 from detectors.window_state import WindowState
 from monitor.pipeline.labels import LabelBook
 from monitor.pipeline.rows import Row, coerce
+from monitor.pipeline.segments import SegmentBook
 from monitor.pipeline.windower import Span
 
 __all__ = ["BATCH_ROWS", "OpenWindow", "sample_priority"]
@@ -71,6 +72,12 @@ class OpenWindow:
         """CBPE estimates made when the window closed (set by ``finish_window``)."""
         self.book: LabelBook | None = None
         """Scores and labels of the window's predictions (models with a ``performance`` block)."""
+        self.seg: SegmentBook | None = None
+        """Per-segment drift state (models with segment keys; :mod:`monitor.pipeline.segments`)."""
+        self.fair: Any = None
+        """Group counts for fairness (:class:`monitor.pipeline.fairness_state.FairnessBook`), or None."""
+        self.fair_state: dict[str, Any] | None = None
+        """A checkpoint's fairness counts, until the model state restores them into ``fair``."""
 
     def _set_profile(self, profile: ReferenceProfile | None) -> None:
         self.profile = profile
@@ -104,9 +111,10 @@ class OpenWindow:
         if ts > self.last_ts:
             self.last_ts = ts
         self.versions[version] += 1
-        if segments:
-            for key, value in segments.items():
-                self.segments[f"{key}={value}"] += 1
+        if self.seg is not None:
+            self.seg.add(event_id, segments, self.state is not None)
+        if self.fair is not None:
+            self.fair.add(row, segments, score, event_id)
         if score is not None:  # Welford
             self.score_n += 1
             delta = score - self.score_mean
@@ -168,6 +176,8 @@ class OpenWindow:
                 batch[name] = np.array(values, dtype=object)
         rows = len(self.buffer)
         self.buffer = []
+        if self.seg is not None:
+            self.seg.update(batch, rows)
         try:
             self.state.update(batch)
         except ValueError as exc:  # detectors' errors are ValueErrors; a bad batch must not stop the watcher
@@ -195,6 +205,8 @@ class OpenWindow:
             "closed": self.closed, "dropped_rows": self.dropped_rows,
             "versions": dict(self.versions), "segments": dict(self.segments),
             "book": self.book.to_state() if self.book is not None else None,
+            "seg": self.seg.to_state() if self.seg is not None else None,
+            "fair": self.fair.to_state() if self.fair is not None else None,
         }
 
     def _joined_state(self) -> dict[str, Any]:
@@ -233,4 +245,7 @@ class OpenWindow:
         window.segments = Counter({str(k): int(v) for k, v in data.get("segments", {}).items()})
         if data.get("book") is not None:
             window.book = LabelBook.from_state(data["book"])
+        if data.get("seg") is not None:
+            window.seg = SegmentBook.from_state(data["seg"], profile)
+        window.fair_state = data.get("fair")  # (restored into a FairnessBook by ModelState)
         return window

@@ -1,0 +1,149 @@
+"""Group fairness of one window (pure): per-group counts as events arrive, metrics and signals at close.
+
+A prediction is positive when its score >= ``fairness.threshold``. Its group for an attribute is the event's
+segment value (a segment key) or its feature value (a categorical/binary feature); a missing value puts it
+in no group of that attribute, a value that is not a string is made one with ``str`` (counted in
+``non_string``), and past ``max_groups`` distinct groups the rest are pooled as ``other`` (counted in
+``capped``). Label metrics (true/false positive rate, accuracy, precision) count the predictions labelled
+when the window closes (the window's label book); the groups of those predictions are kept per event only
+when the model has a ``performance`` block.
+
+``violated`` (signal ``fairness_gap``, warning): for a ``*_difference`` metric ``lower > max_gap``; for a
+``*_ratio`` metric ``upper < min_ratio``; or, with ``reference_values[metric] = r``,
+``lower > r + max_change`` or ``upper < r - max_change``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from detectors.fairness import GroupCounts, fairness_metric
+from monitor.config.models import FairnessConfig
+from monitor.pipeline.alert_signals import Signal
+from monitor.pipeline.labels import LabelBook
+
+__all__ = ["FairnessBook", "FairnessRecord", "fairness_signals"]
+
+OTHER = "other"
+_LABEL_RATES = ("true_positive_rate", "false_positive_rate", "accuracy", "precision", "equal_opportunity")
+
+
+@dataclass(frozen=True)
+class FairnessRecord:
+    """One metric of one attribute in one window (a row of ``fairness_results``)."""
+
+    attribute: str
+    metric: str
+    value: float | None
+    lower: float | None
+    upper: float | None
+    threshold: float | None
+    violated: bool
+    groups: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class FairnessBook:
+    """Per attribute and group, the confusion counts of one window (see the module docstring)."""
+
+    def __init__(self, config: FairnessConfig, where: dict[str, int | None], keep_events: bool) -> None:
+        self.config = config
+        self.where = where
+        """Attribute -> its position in a row (a feature), or None (a segment key)."""
+        self.counts: dict[str, dict[str, GroupCounts]] = {a: {} for a in config.attributes}
+        self.capped = 0
+        self.non_string = 0
+        self.keep_events = keep_events and any(m.startswith(_LABEL_RATES) for m in config.metrics)
+        self.of_event: dict[str, tuple[bool, tuple[str | None, ...]]] = {}
+
+    def _group(self, attribute: str, value: Any) -> str | None:
+        if value is None:
+            return None
+        if type(value) is not str:
+            self.non_string += 1
+            value = str(value)
+        groups = self.counts[attribute]
+        if value not in groups and len(groups) >= self.config.max_groups:
+            self.capped += 1
+            value = OTHER
+        return value
+
+    def add(self, row: tuple[Any, ...], segments: dict[str, Any], score: float | None, event_id: str) -> None:
+        if score is None:
+            return
+        positive = score >= self.config.threshold
+        found: list[str | None] = []
+        for attribute, index in self.where.items():
+            group = self._group(attribute, segments.get(attribute) if index is None else row[index])
+            found.append(group)
+            if group is not None:
+                self.counts[attribute].setdefault(group, GroupCounts()).add(positive)
+        if self.keep_events:
+            self.of_event[event_id] = (positive, tuple(found))
+
+    def results(self, book: LabelBook | None) -> list[FairnessRecord]:
+        """Every configured metric of every attribute, label metrics counting what ``book`` holds now."""
+        cfg = self.config
+        counts = {a: {g: GroupCounts(c.n, c.positive) for g, c in groups.items()} for a, groups in self.counts.items()}
+        if book is not None and self.of_event:
+            attrs = list(self.where)
+            for event_id, row in book.index.items():
+                label = book.labels.get(row)
+                seen = self.of_event.get(event_id)
+                if label is None or seen is None:
+                    continue
+                positive, groups = seen
+                for attribute, group in zip(attrs, groups, strict=True):
+                    if group is not None:
+                        c = counts[attribute].setdefault(group, GroupCounts())
+                        c.add(positive, bool(label))
+                        c.n -= 1  # (counted once already, at add)
+                        c.positive -= positive
+        out = []
+        for attribute in cfg.attributes:
+            for metric in cfg.metrics:
+                res = fairness_metric(metric, counts[attribute], confidence=cfg.confidence,
+                                      reference_group=cfg.reference_group.get(attribute),
+                                      min_group_n=cfg.min_group_events)
+                threshold = cfg.max_gap if metric.endswith("_difference") else cfg.min_ratio
+                out.append(FairnessRecord(attribute, metric, res.value, res.lower, res.upper, threshold,
+                                          _violated(cfg, metric, res.lower, res.upper), res.groups))
+        return out
+
+    def to_state(self) -> dict[str, Any]:
+        return {"counts": {a: {g: c.to_list() for g, c in groups.items()} for a, groups in self.counts.items()},
+                "capped": self.capped, "non_string": self.non_string,
+                "of_event": {k: [p, list(g)] for k, (p, g) in self.of_event.items()}}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.counts = {a: {} for a in self.config.attributes}
+        for attribute, groups in data.get("counts", {}).items():
+            if attribute in self.counts:
+                self.counts[attribute] = {str(g): GroupCounts.from_list(v) for g, v in groups.items()}
+        self.capped, self.non_string = int(data.get("capped", 0)), int(data.get("non_string", 0))
+        self.of_event = {str(k): (bool(v[0]), tuple(v[1])) for k, v in data.get("of_event", {}).items()}
+
+
+def _violated(cfg: FairnessConfig, metric: str, lower: float | None, upper: float | None) -> bool:
+    if lower is None or upper is None:
+        return False
+    if metric.endswith("_difference") and lower > cfg.max_gap:
+        return True
+    if metric.endswith("_ratio") and upper < cfg.min_ratio:
+        return True
+    ref = cfg.reference_values.get(metric)
+    if ref is not None and cfg.max_change is not None:
+        return lower > ref + cfg.max_change or upper < ref - cfg.max_change
+    return False
+
+
+def fairness_signals(records: list[FairnessRecord]) -> list[Signal]:
+    """One ``fairness_gap`` warning per violated record (feature ``<attribute>:<metric>``)."""
+    return [Signal("fairness_gap", "warning",
+                   f"fairness: {r.metric} over {r.attribute!r} = {r.value:.3f} "
+                   f"[{r.lower:.3f}, {r.upper:.3f}] (threshold {r.threshold})",
+                   f"{r.attribute}:{r.metric}", r.value)
+            for r in records if r.violated and r.value is not None and r.lower is not None and r.upper is not None]

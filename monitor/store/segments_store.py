@@ -1,0 +1,94 @@
+"""Segment and fairness rows of windows: written with their window (same transaction), read for the CLI
+and the dashboard (``segment_series``, ``fairness_series``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.db.models import FairnessResultRow, ModelRow, SegmentResultRow, WindowResult
+from monitor.pipeline.closed import ClosedWindow
+
+__all__ = ["FAIRNESS_FIELDS", "SEGMENT_FIELDS", "FairnessRow", "SegmentRow", "fairness_series", "segment_series",
+           "write_segments"]
+
+SEGMENT_FIELDS = ("model", "window_start", "window_end", "segment", "n_events", "drift_share", "drifted_columns",
+                  "metrics", "alerted")
+FAIRNESS_FIELDS = ("model", "window_start", "window_end", "attribute", "metric", "value", "lower", "upper",
+                   "threshold", "violated", "groups")
+
+
+def write_segments(session: Session, closed: ClosedWindow, row: WindowResult) -> None:
+    """Insert the window's ``segment_results`` and ``fairness_results`` rows (flushed with the window)."""
+    base = dict(window_id=row.id, model_id=row.model_id, window_start=row.window_start, window_end=row.window_end)
+    for seg in closed.segments:
+        session.add(SegmentResultRow(**base, segment=seg.segment, n_events=seg.n_events,
+                                     drift_share=seg.drift_share, drifted_columns=list(seg.drifted_columns),
+                                     metrics=dict(seg.metrics), alerted=seg.alerted))
+    for fair in closed.fairness:
+        session.add(FairnessResultRow(**base, attribute=fair.attribute, metric=fair.metric, value=fair.value,
+                                      lower=fair.lower, upper=fair.upper, threshold=fair.threshold,
+                                      violated=fair.violated, groups=dict(fair.groups)))
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    model: str
+    window_start: datetime
+    window_end: datetime
+    segment: str
+    n_events: int
+    drift_share: float | None
+    drifted_columns: list[str]
+    metrics: dict[str, Any]
+    alerted: bool
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["window_start"], out["window_end"] = self.window_start.isoformat(), self.window_end.isoformat()
+        return out
+
+
+@dataclass(frozen=True)
+class FairnessRow:
+    model: str
+    window_start: datetime
+    window_end: datetime
+    attribute: str
+    metric: str
+    value: float | None
+    lower: float | None
+    upper: float | None
+    threshold: float | None
+    violated: bool
+    groups: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["window_start"], out["window_end"] = self.window_start.isoformat(), self.window_end.isoformat()
+        return out
+
+
+def segment_series(session: Session, model: str, limit: int = 10_000) -> list[SegmentRow]:
+    """The model's segment rows, oldest window first (then by segment)."""
+    stmt = (select(SegmentResultRow).join(ModelRow, ModelRow.id == SegmentResultRow.model_id)
+            .where(ModelRow.name == model)
+            .order_by(SegmentResultRow.window_end, SegmentResultRow.window_id, SegmentResultRow.segment).limit(limit))
+    return [SegmentRow(model, r.window_start, r.window_end, r.segment, int(r.n_events), r.drift_share,
+                       list(r.drifted_columns or []), dict(r.metrics or {}), bool(r.alerted))
+            for r in session.scalars(stmt)]
+
+
+def fairness_series(session: Session, model: str, limit: int = 10_000) -> list[FairnessRow]:
+    """The model's fairness rows, oldest window first (then by attribute and metric)."""
+    stmt = (select(FairnessResultRow).join(ModelRow, ModelRow.id == FairnessResultRow.model_id)
+            .where(ModelRow.name == model)
+            .order_by(FairnessResultRow.window_end, FairnessResultRow.window_id, FairnessResultRow.attribute,
+                      FairnessResultRow.metric).limit(limit))
+    return [FairnessRow(model, r.window_start, r.window_end, r.attribute, r.metric, r.value, r.lower, r.upper,
+                        r.threshold, bool(r.violated), dict(r.groups or {}))
+            for r in session.scalars(stmt)]
