@@ -128,6 +128,7 @@ class AlertService:
             if alert is None:
                 alert = Alert(
                     model_id=model_row.id, dedup_key=key, signal=signal.signal, feature=signal.feature,
+                    segment=signal.segment,
                     severity=signal.severity, status="open", message=signal.message, first_seen=seen_at,
                     last_seen=seen_at, detected_at=seen_at, windows_count=1, clean_windows=0,
                     first_window_id=window_result.id,

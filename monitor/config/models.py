@@ -16,6 +16,7 @@ __all__ = [
     "FEATURE_KINDS",
     "AlertPolicy",
     "Condition",
+    "FairnessConfig",
     "MetricConfig",
     "ModelConfig",
     "MonitorConfig",
@@ -24,6 +25,7 @@ __all__ = [
     "PredictionConfig",
     "ReferenceConfig",
     "SampleConfig",
+    "SegmentsConfig",
     "SequentialConfig",
     "VolumeConfig",
     "WindowConfig",
@@ -275,12 +277,81 @@ class EarlyWarningConfig(_Strict):
     min_events: int = Field(default=50, ge=10, le=100_000)
 
 
-
 class SampleConfig(_Strict):
     """Bounded sample of each window kept for drill-down (``enabled: false`` for privacy)."""
 
     enabled: bool = True
     size: int = Field(default=500, ge=1, le=100_000)
+
+
+class SegmentsConfig(_Strict):
+    """Per-segment detection (see ``docs/segments-fairness.md``): the segment keys of the events
+    (``segments: {country: FR}``) tested one value at a time.
+
+    Each window keeps drift state for at most ``max_segments`` values per key, the first ones seen; the
+    events of any other value are pooled as ``<key>=other``. At close, segments with at least
+    ``min_events`` events are tested (drift, data quality, business metrics) with Benjamini–Hochberg over
+    all their columns together. ``max_values``: values kept per numeric column of one segment's state.
+    A ``segments: [country, platform]`` list stands for ``{keys: [...]}`` with the defaults.
+    """
+
+    keys: list[str] = Field(default_factory=list)
+    min_events: int = Field(default=200, ge=1)
+    max_segments: int = Field(default=10, ge=1, le=200)
+    max_values: int = Field(default=2000, ge=100, le=1_000_000)
+    top_slices: int = Field(default=5, ge=0, le=100)
+
+    @field_validator("keys")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"keys: a key is named twice in {value}")
+        return value
+
+
+class FairnessConfig(_Strict):
+    """Group fairness per window (``detectors.fairness``): for each attribute (a segment key or a
+    categorical/binary feature), each metric of ``metrics`` with its interval at ``confidence``.
+
+    A prediction is positive when ``score >= threshold``. Alert ``fairness_gap`` when a ``*_difference``
+    metric's lower bound > ``max_gap``, a ``*_ratio`` metric's upper bound < ``min_ratio``, or the
+    interval lies farther than ``max_change`` from ``reference_values[metric]``. ``reference_group``
+    ``{attribute: group}``: gaps are taken to that group instead of between all groups. Groups with fewer
+    than ``min_group_events`` events (or labelled events, for label metrics) are left out; at most
+    ``max_groups`` groups per attribute are kept (later ones pooled as ``other``).
+    """
+
+    attributes: list[str]
+    threshold: float = 0.5
+    reference_group: dict[str, str] = Field(default_factory=dict)
+    metrics: list[str] = Field(default_factory=lambda: ["demographic_parity_difference", "demographic_parity_ratio",
+                                                        "equal_opportunity_difference"])
+    max_gap: float = Field(default=0.1, ge=0, le=1)
+    min_ratio: float = Field(default=0.8, ge=0, le=1)
+    confidence: float = Field(default=0.95, ge=0.5, lt=1.0)
+    min_group_events: int = Field(default=30, ge=1)
+    max_groups: int = Field(default=20, ge=2, le=200)
+    reference_values: dict[str, float] = Field(default_factory=dict)
+    max_change: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> FairnessConfig:
+        from detectors.fairness import METRICS
+
+        if not self.attributes:
+            raise ValueError("attributes: at least one attribute is needed")
+        for name in self.metrics:
+            if name not in METRICS:
+                raise ValueError(f"metrics: unknown metric {name!r}; valid: {', '.join(METRICS)}")
+        for attr in self.reference_group:
+            if attr not in self.attributes:
+                raise ValueError(f"reference_group: {attr!r} is not one of attributes {self.attributes}")
+        for name in self.reference_values:
+            if name not in self.metrics:
+                raise ValueError(f"reference_values: {name!r} is not one of metrics {self.metrics}")
+        if self.reference_values and self.max_change is None:
+            raise ValueError("reference_values needs max_change (how far a value may move from its reference)")
+        return self
 
 
 class ModelConfig(_Strict):
@@ -305,7 +376,13 @@ class ModelConfig(_Strict):
     alerts: AlertPolicy = Field(default_factory=AlertPolicy)
     early_warning: EarlyWarningConfig = Field(default_factory=EarlyWarningConfig)
     sample: SampleConfig = Field(default_factory=SampleConfig)
-    segments: list[str] = Field(default_factory=list)
+    segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
+    fairness: FairnessConfig | None = None
+
+    @field_validator("segments", mode="before")
+    @classmethod
+    def _segment_list(cls, value: Any) -> Any:
+        return {"keys": value} if isinstance(value, list) else value
 
     @field_validator("features", mode="before")
     @classmethod
@@ -369,6 +446,15 @@ class ModelConfig(_Strict):
                                  f"not {kind!r}")
         if self.label_ttl <= 0:
             raise ValueError(f"label_ttl must be > 0, got {self.label_ttl}")
+        fair = self.fairness
+        if fair is not None:
+            if self.prediction.kind != "score":
+                raise ValueError(f"fairness: needs prediction.kind 'score' (positive when score >= threshold), "
+                                 f"not {self.prediction.kind!r}")
+            for attr in fair.attributes:
+                if attr not in self.segments.keys and self.features.get(attr) not in ("categorical", "binary"):
+                    raise ValueError(f"fairness.attributes: {attr!r} is neither a segment key {self.segments.keys} "
+                                     f"nor a categorical or binary feature")
         return self
 
     @property

@@ -139,7 +139,7 @@ class Pipeline:
         segments = getattr(event, "segments", None)
         if segments:
             names = state.segment_names
-            segments = {k: str(v) for k, v in segments.items() if k in names}
+            segments = {k: v for k, v in segments.items() if k in names}  # (a non-string value: segments.py)
         else:
             segments = _NO_SEGMENTS
         columns = state.columns

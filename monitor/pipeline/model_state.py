@@ -17,6 +17,7 @@ from monitor.pipeline.open_window import OpenWindow
 from monitor.pipeline.outcome_join import OutcomeJoiner
 from monitor.pipeline.performance import QualityState
 from monitor.pipeline.performance_reference import PerformanceReference
+from monitor.pipeline.window_books import attach_books, segment_keys
 from monitor.pipeline.windower import Span, Windower
 
 __all__ = ["ModelState", "build_sequential"]
@@ -84,7 +85,7 @@ class ModelState:
         self._score_column = next((c for c, k in config.prediction_columns.items() if k == "numeric"), None)
         self.score_index: int | None = (
             None if self._score_column is None else self.columns.index(self._score_column))
-        self.segment_names = frozenset(config.segments)
+        self.segment_names = segment_keys(config)
         self.feature_spec: tuple[tuple[str, str], ...] = tuple(config.features.items())
         # a row is the features' values then the prediction's (unless a feature is named like a prediction
         # column: then the row goes through event_row)
@@ -175,6 +176,7 @@ class ModelState:
                                 self.config.window.max_values)
             if self.quality is not None:
                 window.book = LabelBook(self.quality.width)
+            attach_books(self.config, window, self.columns, window_seed(self.config.name, span.key))
             self.windows[span.key] = window
         return window
 
@@ -214,6 +216,7 @@ class ModelState:
                 raise KeyError(f"reference profile {str(ref_hash)[:12]} of open window {item['key']!r} "
                                f"of model {config.name!r} is not available")
             window = OpenWindow.from_state(item, window_profile)
+            attach_books(config, window, state.columns, window_seed(config.name, window.span.key))
             state.windows[window.span.key] = window
         state.rates = [float(x) for x in data.get("rates", [])]
         state.metric_history = {k: [float(x) for x in v] for k, v in data.get("metric_history", {}).items()}

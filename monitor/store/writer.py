@@ -23,6 +23,7 @@ from monitor.pipeline.closed import ClosedWindow
 from monitor.pipeline.early import EarlyAlert
 from monitor.store.checkpoints import save_checkpoint, save_offsets
 from monitor.store.models_repo import get_or_create_model, prefetch_models
+from monitor.store.segments_store import write_segments
 
 __all__ = ["DEFAULT_GROUP_ID", "UpdateTargetMissing", "persist", "write_update", "write_window"]
 
@@ -225,6 +226,8 @@ def write_window(session: Session, closed: ClosedWindow) -> WindowResult:
                                               data=closed.sample)])
     if closed.performance:
         _upsert_performance(session, row, closed.performance)
+    if closed.segments or closed.fairness:
+        write_segments(session, closed, row)
     return row
 
 
