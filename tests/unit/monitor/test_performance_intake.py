@@ -143,3 +143,23 @@ def test_metrics_follow_the_pipeline_across_a_restart(tmp_path: Path) -> None:
     assert _service(url, config_path, events, second).run().stopped_by == "end_of_source"
     after = second.get_sample_value("driftwarden_labels_joined_total", {"model": "m"})
     assert after is not None and before + after == joined
+
+
+def test_label_of_a_spilled_prediction_is_counted_not_joined() -> None:
+    from monitor.config import parse_config
+    from monitor.events import OutcomeEvent, PredictionEvent
+    from monitor.pipeline import Pipeline
+
+    config = parse_config(CONFIG.replace("label_ttl: 1h", "label_ttl: 1h\n    max_awaiting_labels: 150"))
+    pipeline = Pipeline(config, {}, {})
+    for i in range(200):  # window count:0 closes at 100; the 151st prediction spills it
+        pipeline.on_prediction(PredictionEvent(model="m", model_version="1", event_id=ids[i],
+                                               ts=T0 + timedelta(seconds=i), features={"x": 0.5}, prediction=0.5))
+        if i == 99:
+            pipeline.advance()
+    later = T0 + timedelta(seconds=300)
+    pipeline.on_outcome(OutcomeEvent(event_id=ids[5], ts=later, model="m", label=1))  # its window was spilled
+    pipeline.on_outcome(OutcomeEvent(event_id=ids[150], ts=later, model="m", label=1))  # an open window's
+    stats = pipeline.stats()["models"]["m"]
+    assert stats["labels_spilled"] == 100
+    assert stats["labels_unmatched"] == 1 and stats["labels_joined"] == 1
