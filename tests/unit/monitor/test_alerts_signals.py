@@ -115,7 +115,17 @@ def test_near_constant_and_volume() -> None:
     assert volume_signal(MODEL, 0, 0.0, history) is None  # no duration, no rate
 
 
-@pytest.mark.parametrize("name", SIGNALS)
+# the signals of a window's drift report, business metrics and volume; the model-quality signals come from
+# monitor.pipeline.performance and are disabled the same way (tests/unit/monitor/test_performance_*.py)
+LABEL_SIGNALS = ("performance_drop", "estimated_performance_drop", "performance_estimate_unreliable")
+WINDOW_SIGNALS = tuple(s for s in SIGNALS if s not in LABEL_SIGNALS)
+
+
+def test_the_signal_list_is_the_window_signals_and_the_label_signals() -> None:
+    assert set(SIGNALS) == set(WINDOW_SIGNALS) | set(LABEL_SIGNALS) and len(WINDOW_SIGNALS) == 8
+
+
+@pytest.mark.parametrize("name", WINDOW_SIGNALS)
 def test_every_signal_can_be_disabled(name: str) -> None:
     cfg = MODEL.model_copy(update={"alerts": MODEL.alerts.model_copy(update={"disabled_signals": [name]})})
     r = report([col("x", True, 0.0, 0.9), col("score", True)], dataset_drift=True, share=1.0,
@@ -126,7 +136,7 @@ def test_every_signal_can_be_disabled(name: str) -> None:
                                  metric_signal(cfg, "take_rate", 0.0, 100, True),
                                  volume_signal(cfg, 0, 100.0, [1.0, 1.0, 1.0])) if s is not None]
     assert name not in found
-    assert len(set(found)) == len(SIGNALS) - 1
+    assert len(set(found)) == len(WINDOW_SIGNALS) - 1
 
 
 def test_multivariate_drift_is_a_warning_outside_the_band() -> None:
