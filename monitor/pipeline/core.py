@@ -167,7 +167,7 @@ class Pipeline:
                     state.counters["labels_spilled"] += 1
         early = state.early
         if early is not None:
-            early.add(row, ts, max(span.end for span in assignment.spans))
+            early.add(row, ts, assignment.spans[-1].key)
         if state.joins:
             keys = [span.key for span in assignment.spans]
             for fields in state.joiner.add_prediction(event_id, ts, keys):

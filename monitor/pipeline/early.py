@@ -4,8 +4,8 @@ Granularity: the events of a model (those not late) are gathered in blocks of ``
 events; when a block is full its columns are tested at once (numpy / C-level counting, no per-event Python
 loop) and each test's CUSUM takes one step (:mod:`detectors.sequential.early`). A CUSUM above
 ``log(early_warning.ert)`` raises an :class:`EarlyAlert` with the dedup key of the window-close signal of
-the same problem (one incident, not two); the same key is not raised again before the event time passes
-the end of the window it was detected in.
+the same problem (one incident, not two); the same key is not raised again while the window it was
+detected in (the latest window of the event) is the latest.
 
 Tests (``p0``/``sigma0`` from the reference profile; ``policy`` = the model's alert policy):
 
@@ -96,8 +96,8 @@ class EarlyWarning:
         self.block = config.early_warning.min_events
         self.rows: list[tuple[Any, ...]] = []
         self.last_ts = -math.inf
-        self.until = -math.inf
-        self.quiet_until: dict[str, float] = {}
+        self.span = ""
+        self.quiet: dict[str, str] = {}
         self.pending: list[EarlyAlert] = []
         self.tests: list[_Test] = self._build(config, profile, list(columns))
 
@@ -133,13 +133,12 @@ class EarlyWarning:
         return tests
 
     # -- the hot path ------------------------------------------------------------------------------
-    def add(self, row: tuple[Any, ...], ts: float, until: float) -> None:
-        """One event's row (in the model's column order), its event time and the latest end of its windows."""
+    def add(self, row: tuple[Any, ...], ts: float, span: str) -> None:
+        """One event's row (in the model's column order), its event time and the key of its latest window."""
         self.rows.append(row)
         if ts > self.last_ts:
             self.last_ts = ts
-        if until > self.until:
-            self.until = until
+        self.span = span
         if len(self.rows) >= self.block:
             self._test_block()
 
@@ -190,9 +189,9 @@ class EarlyWarning:
     def _raise(self, test: _Test, shown: float, events: int) -> None:
         signal = _signal(test, shown, events)
         key = signal.dedup_key(self.config.name)
-        if self.last_ts < self.quiet_until.get(key, -math.inf):
+        if self.quiet.get(key) == self.span:
             return
-        self.quiet_until[key] = self.until
+        self.quiet[key] = self.span
         self.pending.append(EarlyAlert(self.config.name, signal, self.last_ts, events,
                                        self.config.alerts.auto_resolve_after))
 
@@ -204,15 +203,14 @@ class EarlyWarning:
     def to_state(self) -> dict[str, Any]:
         return {"rows": [list(r) for r in self.rows],
                 "last_ts": self.last_ts if math.isfinite(self.last_ts) else None,
-                "until": self.until if math.isfinite(self.until) else None,
-                "quiet_until": self.quiet_until, "pending": [a.to_dict() for a in self.pending],
+                "span": self.span, "quiet": self.quiet, "pending": [a.to_dict() for a in self.pending],
                 "tests": {f"{t.signal}|{t.feature}": [t.cusum.to_dict(), t.run_events] for t in self.tests}}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.rows = [tuple(r) for r in data.get("rows", [])]
         self.last_ts = -math.inf if data.get("last_ts") is None else float(data["last_ts"])
-        self.until = -math.inf if data.get("until") is None else float(data["until"])
-        self.quiet_until = {str(k): float(v) for k, v in data.get("quiet_until", {}).items()}
+        self.span = str(data.get("span", ""))
+        self.quiet = {str(k): str(v) for k, v in data.get("quiet", {}).items()}
         self.pending = [EarlyAlert.from_dict(a) for a in data.get("pending", [])]
         saved = data.get("tests", {})
         for test in self.tests:

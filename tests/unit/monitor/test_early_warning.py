@@ -1,0 +1,126 @@
+"""Early warnings inside open windows: the pipeline raises them, the snapshot keeps them, the alert service
+dedups them with the window-close alert, ``alerts list --json`` shows them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from monitor.alerts.service import AlertService
+from monitor.cli import app
+from monitor.config import parse_config
+from monitor.db import make_engine, session_factory, upgrade
+from monitor.db.models import Alert, WindowResult
+from monitor.events import PredictionEvent
+from monitor.pipeline import Pipeline
+from monitor.pipeline.alert_signals import Signal
+from monitor.pipeline.early import EarlyAlert
+from tests.unit.monitor.test_pipeline import PROFILE
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+CONFIG = """
+models:
+  rec:
+    features: {tenure: numeric, genre: categorical, premium: binary}
+    prediction: {kind: score, column: score}
+    window: {type: count, size: 100000}
+    alerts: {volume: {enabled: false}}
+    early_warning: {ert: 100000, min_events: 50}
+"""
+
+
+def events(n: int, *, seed: int = 1, flat_from: int | None = None, null_from: int | None = None,
+           new_genre_from: int | None = None) -> list[PredictionEvent]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        genre = "zz" if new_genre_from is not None and i >= new_genre_from else str(rng.choice(list("abc")))
+        tenure = None if null_from is not None and i >= null_from else float(rng.normal(10, 2))
+        score = 0.5 if flat_from is not None and i >= flat_from else float(rng.uniform())
+        out.append(PredictionEvent(model="rec", model_version="1", event_id=f"e{i}", ts=T0 + timedelta(seconds=i),
+                                   features={"tenure": tenure, "genre": genre, "premium": bool(rng.uniform() < .5)},
+                                   prediction=score))
+    return out
+
+
+def run(pipeline: Pipeline, evs: list[PredictionEvent]) -> list[EarlyAlert]:
+    out = []
+    for e in evs:
+        pipeline.on_prediction(e)
+        out += pipeline.take_early()
+    return out
+
+
+def test_stationary_stream_raises_no_early_alert() -> None:
+    assert run(Pipeline(parse_config(CONFIG), {"rec": PROFILE}), events(20_000, seed=5)) == []
+
+
+def test_collapse_null_feature_and_new_category_are_caught_within_two_blocks() -> None:
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        ({"flat_from": 1000}, "prediction_near_constant", "score"),
+        ({"null_from": 1000}, "data_quality", "tenure:missing_rate"),
+        ({"new_genre_from": 1000}, "data_quality", "genre:unseen_categories"),
+    ]
+    for kwargs, signal, feature in cases:
+        found = run(Pipeline(parse_config(CONFIG), {"rec": PROFILE}), events(2000, **kwargs))
+        assert [(a.signal.signal, a.signal.feature) for a in found] == [(signal, feature)], kwargs
+        alert = found[0]
+        assert 1000 <= alert.detected_at - T0.timestamp() < 1100  # within two blocks of 50 events
+        assert alert.detected_events in (50, 100) and alert.signal.severity == "critical"
+
+
+def test_snapshot_restore_raises_the_unpersisted_alert_again_and_a_persisted_one_never() -> None:
+    cfg = parse_config(CONFIG)
+    evs = events(1500, flat_from=1000)
+    p = Pipeline(cfg, {"rec": PROFILE})
+    for e in evs[:1020]:
+        p.on_prediction(e)
+    snap = p.snapshot()  # mid-block: 20 rows of the block held in the snapshot
+    rest = run(p, evs[1020:])
+    again = run(Pipeline.restore(snap, cfg, {"rec": PROFILE}), evs[1020:])
+    assert [a.to_dict() for a in again] == [a.to_dict() for a in rest] and len(rest) == 1
+    p2 = Pipeline.restore(snap, cfg, {"rec": PROFILE})
+    for e in evs[1020:1060]:
+        p2.on_prediction(e)
+    taken = p2.take_early()  # persisted with this snapshot: not raised again after a restore from it
+    assert len(taken) == 1
+    assert run(Pipeline.restore(p2.snapshot(), cfg, {"rec": PROFILE}), evs[1060:]) == []
+
+
+def test_early_alert_and_window_close_alert_are_one_incident(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    service = AlertService()
+    signal = Signal("prediction_near_constant", "critical", "flat", "score", 0.0)
+    early = EarlyAlert("rec", signal, (T0 + timedelta(hours=3)).timestamp(), 50)
+    with sessions.begin() as s:
+        service.process_early(s, "rec", early)
+    with sessions.begin() as s:
+        from monitor.store.models_repo import get_or_create_model
+
+        model = get_or_create_model(s, "rec")
+        row = WindowResult(model_id=model.id, window_key="w0", window_start=T0, window_end=T0 + timedelta(days=1),
+                           n_events=10,
+                           reference_version=1, preset="default", dataset_drift=False, drift_share=0.0, report={})
+        s.add(row)
+        s.flush()
+        service.process_window(s, "rec", row, [signal])
+    with sessions.begin() as s:
+        alerts = s.scalars(select(Alert)).all()
+        assert len(alerts) == 1
+        a = alerts[0]
+        assert a.early and a.detected_events == 50 and a.windows_count == 1
+        assert a.detected_at == T0 + timedelta(hours=3) and a.last_seen == T0 + timedelta(days=1)
+    engine.dispose()
+    out = CliRunner().invoke(app, ["alerts", "list", "--json", "--db", url])
+    assert out.exit_code == 0, out.output
+    rows = [json.loads(line) for line in out.output.splitlines() if line.strip()]
+    assert rows[0]["early"] is True and rows[0]["detected_events"] == 50
+    assert datetime.fromisoformat(rows[0]["detected_at"]) == T0 + timedelta(hours=3)
