@@ -8,10 +8,10 @@ drift) opens a new alert instead of being folded into the old one.
 
 Model quality (``performance``): the label is whether a shown recommendation became a quality play; the
 labelled validation reference (``validation.parquet``) gives the reference ROC AUC and fits the estimator
-(CBPE). Only ROC AUC alerts (``max_drop``): accuracy at a 0.5 threshold, with a quarter of the labels
-positive, *rises* when the model ranks worse (it predicts "no quality play" more often), so it is shown
-but does not alert. ``label_ttl: 3d``: labels arrive hours to days late; a window's realized quality is
-provisional for three days after it closes.
+(CBPE). The recommender's quality is its ranking, so ROC AUC is the one metric: accuracy at a 0.5
+threshold, with a quarter of the labels positive, *rises* when the model ranks worse (it predicts "no
+quality play" more often). ``label_ttl: 3d``: labels arrive hours to days late; a window's realized
+quality is provisional for three days after it closes.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def scenario_config(
             "task": "binary_classification",
             "positive_class": 1,
             "threshold": 0.5,
-            "metrics": ["roc_auc", "accuracy"],
+            "metrics": ["roc_auc"],
             "max_drop": {"roc_auc": 0.05},
             "min_labels": 200,
             "reference": {"path": validation_path, "prediction_column": "prediction", "label_column": "label"},

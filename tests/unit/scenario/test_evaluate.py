@@ -26,7 +26,7 @@ def _perfect() -> list[RaisedAlert]:
         RaisedAlert(tl.SIGNAL_DATA_QUALITY, "tenure_days:missing_rate", _at(7)),
         RaisedAlert(tl.SIGNAL_DATA_QUALITY, "item_popularity:constant", _at(7)),
         RaisedAlert(tl.SIGNAL_PREDICTION_DRIFT, "prediction", _at(7)),    # allowed knock-on
-        RaisedAlert(tl.SIGNAL_ESTIMATE_UNRELIABLE, "accuracy", _at(8)),   # scores no longer mean what they did
+        RaisedAlert(tl.SIGNAL_ESTIMATE_UNRELIABLE, "roc_auc", _at(8)),    # scores no longer mean what they did
         RaisedAlert(tl.SIGNAL_NEAR_CONSTANT, "prediction", _at(10)),
         RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(11)),     # knock-on, one window late
         RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(11.5)),    # knock-on, once labels arrived
