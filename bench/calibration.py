@@ -1,6 +1,6 @@
 """Calibration studies: how often each test alarms on unchanged data, and what it catches when data change.
 
-One entry point for the four studies; each prints the Markdown tables quoted in ``docs/detectors.md``:
+One entry point for the studies; each prints the Markdown tables quoted in ``docs/detectors.md``:
 
 - ``columns`` (the default): the per-column drift tests of the ``default`` and ``evidently`` presets on
   50-column windows of 1k, 10k and 100k rows (``bench/calibration_columns.py``);
@@ -10,9 +10,11 @@ One entry point for the four studies; each prints the Markdown tables quoted in 
   (``bench/calibration_highcard.py``);
 - ``signals``: the quality checks and the traffic-volume signal at window sizes from 30 rows up
   (``bench/calibration_signals.py``);
-- ``all``: the four in turn, each with its default settings.
+- ``early``: the early-warning block CUSUMs' run length to a false alarm on stationary streams at three
+  traffic rates, next to the configured ERT (``bench/calibration_early.py``);
+- ``all``: the studies in turn, each with its default settings.
 
-Run: ``.venv/bin/python bench/calibration.py [columns|multivariate|highcard|signals|all] [study options]``;
+Run: ``.venv/bin/python bench/calibration.py [columns|multivariate|highcard|signals|early|all] [study options]``;
 ``.venv/bin/python bench/calibration.py STUDY --help`` lists a study's options.
 """
 
@@ -22,7 +24,7 @@ import importlib
 import sys
 from pathlib import Path
 
-STUDIES = ("columns", "multivariate", "highcard", "signals")
+STUDIES = ("columns", "multivariate", "highcard", "signals", "early")
 
 
 def run_study(name: str, argv: list[str]) -> None:
