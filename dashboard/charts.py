@@ -65,11 +65,13 @@ def _shade_alerts(fig: go.Figure, alerts: pd.DataFrame, rows: int, step: pd.Time
 def timeline_figure(
     metrics: pd.DataFrame, windows: pd.DataFrame, alerts: pd.DataFrame, features: pd.DataFrame | None = None,
     names: Sequence[str] | None = None, versions: pd.DataFrame | None = None,
+    x_range: tuple[Any, Any] | None = None,
 ) -> go.Figure:
     """Business metrics with alert markers, drift share, worst missing rate and traffic on one time axis.
 
     ``names``: the metrics of the top row (default: every business metric, see ``business_metric_names``);
-    ``versions`` (``window_end, version, events``): when the model version changes, traffic is stacked by it.
+    ``versions`` (``window_end, version, events``): when the model version changes, traffic is stacked by it;
+    ``x_range``: pins the time axis (the model page gives its other time panels the same range).
     """
     names = list(names) if names is not None else business_metric_names(metrics["name"].unique())
     metrics = metrics[metrics["name"].isin(names)]
@@ -119,6 +121,8 @@ def timeline_figure(
     fig.update_yaxes(tickformat=".0%", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", range=[0, 1], row=2, col=1)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero", row=3, col=1)
+    if x_range is not None:
+        fig.update_xaxes(range=list(x_range))
     fig.update_layout(height=760, bargap=0.05, **_LAYOUT)
     return fig
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from monitor.db import make_engine
 from monitor.reports import ReportError, decode_sample, window_report_html
@@ -60,6 +61,29 @@ def metric_series(url: str, model_id: int | None = None, start: datetime | None 
                   end: datetime | None = None) -> pd.DataFrame:
     with engine(url).connect() as conn:
         return queries.metric_series(conn, model_id, None, start, end)
+
+
+PERFORMANCE_COLUMNS = (*queries.PERFORMANCE_FIELDS, "window_id", "error", "estimate_reliable", "reason")
+"""Columns of :func:`performance` (the fields of :class:`monitor.store.queries.PerformanceRow`)."""
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def performance(url: str, model: str, start: datetime | None = None) -> pd.DataFrame:
+    """Model quality per window and metric (:func:`monitor.store.queries.performance_series` as a frame).
+
+    Realized values change as late labels arrive, so this is re-read every ``TTL`` seconds like the rest.
+    """
+    # a Session: the query selects an ORM entity beside a column (with a bare Connection its rows come flat)
+    with Session(engine(url)) as session:
+        rows = queries.performance_series(session, model, since=start)
+    frame = pd.DataFrame([{c: getattr(r, c) for c in PERFORMANCE_COLUMNS} for r in rows],
+                         columns=list(PERFORMANCE_COLUMNS))
+    for col in ("window_start", "window_end"):
+        frame[col] = pd.to_datetime(frame[col], utc=True)
+    for col in ("realized", "realized_lower", "realized_upper", "estimated", "estimated_lower", "estimated_upper",
+                "reference", "error"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    return frame
 
 
 @st.cache_data(ttl=ALERT_TTL, show_spinner=False)

@@ -6,6 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, context, data
+from dashboard.performance import format_perf, headline, headline_metric, perf_label
+from dashboard.performance_chart import model_quality_figure
 from dashboard.summaries import (
     business_metric_names,
     describe_test,
@@ -13,6 +15,7 @@ from dashboard.summaries import (
     format_value,
     guess_prediction_column,
     metric_label,
+    window_step,
 )
 
 settings = context.settings()
@@ -69,7 +72,33 @@ other = [n for n in sorted(metrics["name"].unique()) if n not in business]
 shown = st.multiselect("Metrics in the top row", business + other, default=business[:1] or other[:1],
                        format_func=metric_label, key=f"model_page.metrics.{model_id}")
 findings, versions = data.report_details(url, model_id, start)
-st.plotly_chart(charts.timeline_figure(metrics, win, model_alerts, features, shown, versions), key="timeline")
+step = window_step(win)
+x_range = (win["window_end"].min() - step / 2, end + step / 2)
+st.plotly_chart(charts.timeline_figure(metrics, win, model_alerts, features, shown, versions, x_range=x_range),
+                key="timeline")
+
+st.subheader("Model quality", anchor=False)
+perf = data.performance(url, model, start)
+if perf.empty:
+    st.info("No model-quality results for this model: give it a `performance:` block (task, labelled "
+            "validation data) and send labels in its outcome events; see docs/performance-quality.md.")
+else:
+    names = sorted(set(perf["metric"]), key=lambda m: (m != headline_metric(perf["metric"]), m))
+    st.plotly_chart(model_quality_figure(perf, model_alerts, names[:4], x_range=x_range, step=step),
+                    key="model_quality")
+    head = headline(perf)
+    latest = ""
+    if head is not None:
+        how = "estimated from the scores (no labels yet)" if head.estimated else (
+            f"realized on {head.coverage:.0%} of its predictions labelled so far" if head.coverage is not None
+            else "realized")
+        versus = "" if head.reference is None else f" (reference {format_perf(head.reference)})"
+        latest = (f" Window ending {head.window_end:%Y-%m-%d %H:%M}: {perf_label(head.metric)} "
+                  f"{format_perf(head.value)}{versus}, {how}.")
+    st.caption("Realized (solid, 95% interval shaded) from the labels joined so far, open circles while the "
+               "window's labels may still come (its label_ttl has not passed); estimated (dashed, CBPE band) "
+               "from the scores alone, from the moment the window closes; dotted: the value on the labelled "
+               "validation data. ▼ marks model-quality alerts." + latest)
 
 st.subheader("Feature drift", anchor=False)
 mode = st.segmented_control("Colour by", ["statistic", "verdict"], default="statistic",

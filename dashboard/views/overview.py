@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, context, data
+from dashboard.performance import LOWER_IS_BETTER, format_perf, headline, perf_label
 from dashboard.summaries import STATUS_STYLE, business_metric_names, format_value, health_status, metric_label
 
 settings = context.settings()
@@ -47,6 +48,17 @@ for i, row in enumerate(overview.itertuples()):
                           delta=f"{(values[-1] - values[0]) * 100:+.1f} pts over the last {len(values)} windows",
                           chart_data=values,
                           chart_type="area", border=False)
+        perf = data.performance(url, row.model)
+        quality = headline(perf)
+        if quality is not None:
+            mine_perf = perf[perf["metric"] == quality.metric]
+            trend = mine_perf["realized"].fillna(mine_perf["estimated"]).dropna().tail(48).tolist()
+            st.metric(f"{perf_label(quality.metric)}, last window" + (" (estimated)" if quality.estimated else ""),
+                      format_perf(quality.value), delta=quality.versus_reference,
+                      delta_color="inverse" if quality.metric in LOWER_IS_BETTER else "normal",
+                      chart_data=trend or None, chart_type="line", border=False,
+                      help="Realized from the labels joined so far; estimated (CBPE) from the scores while a "
+                           "window has no label yet. Compared with the labelled validation data.")
         last = f"{row.last_window_end:%Y-%m-%d %H:%M} UTC" if pd.notna(row.last_window_end) else "never"
         st.caption(f"Last window: {last} · {int(row.windows)} windows")
         left, right = st.columns(2)

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, context, data
+from dashboard.performance import week_quality_sentence
 from dashboard.summaries import (
     business_metric_names,
     format_duration,
@@ -52,6 +53,11 @@ with st.container(border=True):
     st.markdown("#### This week in plain words")
     for sentence in summary.sentences():
         st.markdown(f"- {sentence}")
+    for name in ([scope] if model_id is not None else catalog["model"].tolist()):
+        perf = data.performance(url, str(name))
+        if not perf.empty:
+            prefix = f"{name}: " if model_id is None and len(catalog) > 1 else ""
+            st.markdown(f"- {prefix}{week_quality_sentence(perf, end_ts)}")
     if summary.longest_open is not None:
         st.markdown(f"- The longest incident resolved this week stayed open {format_duration(summary.longest_open)}.")
 

@@ -1,8 +1,9 @@
 """Fixtures of the dashboard tests: a database filled by the real scenario run, once per session.
 
-The scenario (:mod:`scenario`: a simulated fortnight of the recommender with four incidents) goes
-through the same path as ``driftwarden demo``: reference build, then the watcher on the event file, into
-SQLite. Each test gets a private copy of that database.
+The scenario (:mod:`scenario`: 16 simulated days of the recommender with six incidents, labels arriving
+hours to days late) goes through the same path as ``driftwarden demo``: reference build (profile and
+labelled validation reference), then the watcher on the event file, into SQLite. Each test gets a private
+copy of that database.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from monitor.config.settings import Settings
 from monitor.db import upgrade
 
-EVENTS_PER_HOUR = 250.0  # ~170k events: every incident is still caught, the run takes ~20 s
+EVENTS_PER_HOUR = 250.0  # ~260k events: every incident is still caught, the run takes ~20 s
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def scenario_db_file(tmp_path_factory: pytest.TempPathFactory) -> ScenarioDb:
     from scenario.runner import build_scenario_reference, watch_scenario
 
     workdir = tmp_path_factory.mktemp("dashboard-scenario")
-    files = generate_scenario(workdir, seed=7, days=14, events_per_hour=EVENTS_PER_HOUR)
+    files = generate_scenario(workdir, seed=7, events_per_hour=EVENTS_PER_HOUR)
     path = workdir / "scenario.db"
     url = f"sqlite:///{path}"
     upgrade(url)

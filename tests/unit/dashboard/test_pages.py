@@ -6,9 +6,9 @@ tenure_days, the prediction and take-rate) and from the database itself, never f
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -74,6 +74,31 @@ def _alert(url: str, alert_id: int) -> tuple[Alert, list[str]]:
         engine.dispose()
 
 
+def _figures(at: AppTest) -> list[dict[str, object]]:
+    """The Plotly figures of the page, as their JSON specs."""
+    import json
+
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def _quality_figure(at: AppTest) -> dict[str, object]:
+    found = [f for f in _figures(at) if any(t.get("name") == "labelled" for t in f["data"])]
+    assert len(found) == 1, "one Model quality figure"
+    return found[0]
+
+
+def _set_performance(url: str, sql: str) -> None:
+    """Change the stored performance rows (e.g. a window whose labels have not arrived yet)."""
+    from sqlalchemy import text
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
 def test_overview_shows_model_health(scenario_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _page(_app(scenario_url, monkeypatch), "overview")
     assert at.title[0].value == "Model health"
@@ -81,9 +106,25 @@ def test_overview_shows_model_health(scenario_url: str, monkeypatch: pytest.Monk
     metrics = {m.label: m.value for m in at.metric}
     take_rate = next(v for k, v in metrics.items() if k.startswith("Take-rate"))
     assert take_rate.endswith("%") and 15 < float(take_rate.rstrip("%")) < 40
-    assert metrics["Critical open"] == "0"  # every incident of the fortnight resolved itself
+    assert metrics["Critical open"] == "0"  # every incident of the scenario resolved itself
     assert "1 healthy" in at.caption[0].value
     assert "No unresolved alerts" in _text(at)
+    # the headline model-quality metric: the last window's realized ROC AUC, against the validation data
+    auc = next(m for m in at.metric if m.label.startswith("ROC AUC"))
+    assert auc.label == "ROC AUC, last window"
+    assert 0.6 < float(auc.value) < 0.9
+    assert "vs reference 0.7" in auc.proto.delta  # about 0.75 on the validation data
+
+
+def test_overview_headline_falls_back_to_the_estimate(scenario_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A last window without any label yet shows its CBPE estimate, and says so."""
+    _set_performance(scenario_url, "UPDATE performance_values SET realized = NULL, realized_lower = NULL, "
+                                   "realized_upper = NULL, n_labelled = 0, provisional = 1 WHERE window_end = "
+                                   "(SELECT MAX(window_end) FROM performance_values)")
+    at = _page(_app(scenario_url, monkeypatch), "overview")
+    auc = next(m for m in at.metric if m.label.startswith("ROC AUC"))
+    assert auc.label == "ROC AUC, last window (estimated)"
+    assert 0.7 < float(auc.value) < 0.8  # the scores of the recovery day look like the reference's
 
 
 def test_overview_counts_an_open_alert(scenario_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,11 +148,11 @@ def test_model_page_plots_every_signal(scenario_url: str, monkeypatch: pytest.Mo
     at = _page(_app(scenario_url, monkeypatch), "model")
     assert at.title[0].value == "recommender"
     assert [s.value for s in at.subheader] == [
-        "Business metrics and silent-failure signals", "Feature drift", "Feature drill-down",
+        "Business metrics and silent-failure signals", "Model quality", "Feature drift", "Feature drill-down",
         "Prediction distribution over time", "Data quality"]
-    # timeline, heatmap, joint (multivariate) drift, reference-vs-window distribution, drift score,
-    # prediction band, data quality
-    assert len(at.get("plotly_chart")) == 7
+    # timeline, model quality, heatmap, joint (multivariate) drift, reference-vs-window distribution, drift
+    # score, prediction band, data quality
+    assert len(at.get("plotly_chart")) == 8
     assert " windows outside the band the reference's own chunks span" in _text(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Windows"] == str(scenario_db_file.windows)  # type: ignore[attr-defined]
@@ -131,6 +172,42 @@ def test_model_page_plots_every_signal(scenario_url: str, monkeypatch: pytest.Mo
     assert {m.label: m.value for m in at.metric}["Windows"] == "4"  # day-long windows ending in the last 3 days
 
 
+def test_model_quality_panel(scenario_url: str, monkeypatch: pytest.MonkeyPatch, scenario_db_file: object) -> None:
+    """Realized (solid) and estimated (dashed) per metric with their bands, label coverage beneath, the
+    quality alerts as markers, on the time axis of the drift and take-rate timeline."""
+    at = _page(_app(scenario_url, monkeypatch), "model")
+    fig = _quality_figure(at)
+    titles = [a["text"] for a in fig["layout"]["annotations"] if "text" in a]
+    assert titles[:2] == ["ROC AUC", "Labelled so far (share of each window's predictions)"]
+    traces = {t.get("name"): t for t in fig["data"] if t.get("showlegend") is not False}
+    assert traces["realized (labels)"]["line"].get("dash") in (None, "solid")
+    assert traces["estimated (CBPE)"]["line"]["dash"] == "dash"
+    assert {"confidence interval", "estimate band"} <= set(traces)
+    bands = [t for t in fig["data"] if t.get("fill") == "tonexty"]
+    assert len(bands) == 2  # realized and estimated
+    coverage = next(t for t in fig["data"] if t.get("name") == "labelled")
+    windows = scenario_db_file.windows  # type: ignore[attr-defined]
+    assert len(coverage["y"]) == windows and all(0 < y < 0.8 for y in coverage["y"])  # shown and not lost
+    # the covariate shift, the degenerate model and the quality decay raised model-quality alerts
+    markers = [t for t in fig["data"] if t.get("marker", {}).get("symbol") == "triangle-down"]
+    hover = " ".join(" ".join(t["text"]) for t in markers)
+    assert "estimated drop" in hover and "realized drop" in hover
+    # the same time axis as the timeline above it
+    timeline = next(f for f in _figures(at) if "Share of drifted columns" in str(f["layout"]))
+    assert fig["layout"]["xaxis"]["range"] == timeline["layout"]["xaxis"]["range"]
+    caption = _text(at)
+    assert "Realized (solid, 95% interval shaded)" in caption and "ROC AUC 0." in caption
+
+
+def test_model_quality_panel_explains_a_model_without_labels(
+    scenario_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _set_performance(scenario_url, "DELETE FROM performance_values")
+    at = _page(_app(scenario_url, monkeypatch), "model")
+    assert "No model-quality results for this model" in _text(at)
+    assert len(at.get("plotly_chart")) == 7
+
+
 def test_model_page_without_samples_still_shows_drift(scenario_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = make_engine(scenario_url)
     with Session(engine) as session, session.begin():  # sampling switched off for privacy
@@ -144,7 +221,7 @@ def test_model_page_without_samples_still_shows_drift(scenario_url: str, monkeyp
 def test_alerts_page_filters(scenario_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _page(_app(scenario_url, monkeypatch), "alerts")
     assert at.title[0].value == "Alerts"
-    assert "No alert matches" in _text(at)  # default filter: unresolved only, and the fortnight ended clean
+    assert "No alert matches" in _text(at)  # default filter: unresolved only, and the scenario ended clean
     at.pills(key="alerts_page.statuses").set_value(["resolved"]).run()
     signals = set(at.dataframe[0].value["signal"])
     assert {"feature_drift", "data_quality", "prediction_near_constant", "business_metric_drop"} <= signals
@@ -197,6 +274,19 @@ def test_weekly_page_says_it_in_sentences(scenario_url: str, monkeypatch: pytest
     assert len(at.get("plotly_chart")) == 2  # take-rate week over week + incident timeline
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Incidents opened"]) >= 1
+    # model quality in one line: the last week holds the degenerate model and the quality decay
+    line = next(m.value for m in at.markdown if "ROC AUC" in m.value)
+    assert re.search(r"- ROC AUC 0\.\d\d, down 0\.\d\d from the reference, on \d+% of the week's predictions "
+                     r"labelled so far\.", line), line
+
+
+def test_weekly_quality_line_without_labels_reports_the_estimate(
+    scenario_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _set_performance(scenario_url, "UPDATE performance_values SET realized = NULL, n_labelled = 0")
+    at = _page(_app(scenario_url, monkeypatch), "weekly")
+    line = next(m.value for m in at.markdown if "ROC AUC" in m.value)
+    assert line.startswith("- No labels yet this week; the estimated ROC AUC is 0.")
 
 
 @pytest.mark.parametrize("page", ["overview", "model", "alerts", "weekly"])
@@ -222,8 +312,8 @@ def test_password_gates_the_app(scenario_url: str, monkeypatch: pytest.MonkeyPat
 
 
 def test_multivariate_series_marks_the_incident_windows(scenario_url: str) -> None:
-    """The joint test's per-window results come from the stored reports; the new device category (day 2-4 of
-    the fortnight) moves the features' joint distribution, the first quiet days do not."""
+    """The joint test's per-window results come from the stored reports; the new device category (day 1.4-3
+    of the scenario) moves the features' joint distribution, the first quiet day does not."""
     from dashboard import data
 
     series = data.multivariate_series(scenario_url, 1)
@@ -231,5 +321,5 @@ def test_multivariate_series_marks_the_incident_windows(scenario_url: str) -> No
     assert (series["lower"] <= series["upper"]).all()
     assert series["drifted"].any()
     start = series["window_end"].min()
-    quiet = series[series["window_end"] <= start + pd.Timedelta(days=1)]
+    quiet = series[series["window_end"] == start]
     assert not quiet["drifted"].any(), quiet
