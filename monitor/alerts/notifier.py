@@ -24,12 +24,19 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from monitor.errors import MonitorError
+from monitor.retry import retry_with_backoff
+
 __all__ = ["WebhookNotifier", "render_slack"]
 
 log = logging.getLogger(__name__)
 
 COLORS = {"critical": "#d32f2f", "warning": "#f9a825", "info": "#1976d2"}
 RETRY_STATUS = {408, 429}
+
+
+class _Again(MonitorError):
+    """An attempt that failed in a way worth another one (a 5xx, 408, 429 answer or no answer)."""
 
 
 def render_slack(payload: dict[str, Any]) -> dict[str, Any]:
@@ -100,27 +107,38 @@ class WebhookNotifier:
 
     def _deliver(self, payload: dict[str, Any]) -> bool:
         body = json.dumps(render_slack(payload)).encode()
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                self.stats["retries"] += 1
-                if self._stop.wait(min(self.max_backoff, self.backoff * 2 ** (attempt - 1))):
-                    break
+        attempts = 0
+
+        def post() -> bool:  # True: sent, False: refused for good; _Again: worth another attempt
+            nonlocal attempts
+            attempts += 1
             request = urllib.request.Request(self.url, data=body, method="POST",
                                              headers={"Content-Type": "application/json"})
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     if 200 <= response.status < 300:
-                        self.stats["sent"] += 1
                         return True
             except urllib.error.HTTPError as exc:
                 if exc.code < 500 and exc.code not in RETRY_STATUS:
                     log.warning("webhook refused the alert (HTTP %s): not retried", exc.code)
-                    break
-                log.info("webhook answered HTTP %s (attempt %d)", exc.code, attempt + 1)
+                    return False
+                log.info("webhook answered HTTP %s (attempt %d)", exc.code, attempts)
             except (urllib.error.URLError, OSError, TimeoutError) as exc:
-                log.info("webhook unreachable (attempt %d): %s", attempt + 1, exc)
-        self.stats["failed"] += 1
-        return False
+                log.info("webhook unreachable (attempt %d): %s", attempts, exc)
+            raise _Again
+
+        def pause(seconds: float) -> None:
+            self.stats["retries"] += 1
+            if self._stop.wait(seconds):
+                raise _Again  # closing: no further attempt
+
+        try:
+            sent = retry_with_backoff(post, retry_on=_Again, initial=self.backoff, maximum=self.max_backoff,
+                                      give_up=lambda wait, n: n > self.max_retries, sleep=pause)
+        except _Again:
+            sent = False
+        self.stats["sent" if sent else "failed"] += 1
+        return sent
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued payload was delivered or given up; ``False`` on timeout."""

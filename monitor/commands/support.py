@@ -90,6 +90,7 @@ def prepare_database(url: str, migrate: bool, *, wait: float = 0.0) -> None:
     from sqlalchemy import exc as sa_exc
 
     from monitor.db.migrate import current_revision, head_revision, upgrade
+    from monitor.retry import retry_with_backoff
 
     head = head_revision()
     if not migrate:
@@ -106,19 +107,22 @@ def prepare_database(url: str, migrate: bool, *, wait: float = 0.0) -> None:
                  f"needs {head} (--no-migrate): run `driftwarden db upgrade` or drop --no-migrate")
         return
     deadline = time.monotonic() + wait
-    backoff = 0.5
-    while True:
-        try:
-            before = current_revision(url)
-            if before != head:
-                upgrade(url)
-                log.info("database schema upgraded", extra={"from": before, "to": head})
-            return
-        except sa_exc.OperationalError as exc:
-            if time.monotonic() + backoff > deadline:
-                fail(f"database {safe_url(url)} is not reachable: {_first_line(exc)}")
-            log.warning("database not reachable yet, retrying", extra={"retry_in_s": backoff})
-            time.sleep(backoff)
-            backoff = min(backoff * 2, 10.0)
-        except Exception as exc:
-            fail(f"database {safe_url(url)}: schema upgrade failed: {_first_line(exc)}")
+
+    def migrate_now() -> None:
+        before = current_revision(url)
+        if before != head:
+            upgrade(url)
+            log.info("database schema upgraded", extra={"from": before, "to": head})
+
+    def unreachable(exc: BaseException, backoff: float) -> None:
+        if time.monotonic() + backoff > deadline:
+            fail(f"database {safe_url(url)} is not reachable: {_first_line(exc)}")
+        log.warning("database not reachable yet, retrying", extra={"retry_in_s": backoff})
+
+    try:
+        retry_with_backoff(migrate_now, retry_on=sa_exc.OperationalError, initial=0.5, maximum=10.0,
+                           on_failure=unreachable)
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        fail(f"database {safe_url(url)}: schema upgrade failed: {_first_line(exc)}")

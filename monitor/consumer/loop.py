@@ -47,6 +47,7 @@ from monitor.consumer.merge import PartitionMerger
 from monitor.consumer.partitions import PartitionKeeper, _Partition
 from monitor.events import FastPredictionDecoder, OutcomeEvent
 from monitor.ops import Health, Metrics
+from monitor.retry import retry_with_backoff
 from monitor.sources.base import RawMessage, Source, SourceUnavailable, TopicPartition
 
 __all__ = [
@@ -172,19 +173,21 @@ class Service(PartitionKeeper):
         return result
 
     def _start_source(self, deadline: float | None) -> bool:
-        backoff = self.options.backoff_initial
-        while True:
-            try:
-                self.source.start(self)
-                self.health.set("source", True, "started")
-                return True
-            except SourceUnavailable as exc:
-                self.health.set("source", False, str(exc))
-                log.warning("source unavailable, retrying", extra={"error": str(exc), "retry_in_s": backoff})
-            if self._stop.is_set() or (deadline is not None and self._monotonic() + backoff > deadline):
-                return False
-            self._sleep(backoff)
-            backoff = min(backoff * 2, self.options.backoff_max)
+        def unavailable(exc: BaseException, wait: float) -> None:
+            self.health.set("source", False, str(exc))
+            log.warning("source unavailable, retrying", extra={"error": str(exc), "retry_in_s": wait})
+
+        def give_up(wait: float, attempts: int) -> bool:
+            return self._stop.is_set() or (deadline is not None and self._monotonic() + wait > deadline)
+
+        try:
+            retry_with_backoff(lambda: self.source.start(self), retry_on=SourceUnavailable,
+                               initial=self.options.backoff_initial, maximum=self.options.backoff_max,
+                               give_up=give_up, on_failure=unavailable, sleep=self._sleep)
+        except SourceUnavailable:
+            return False
+        self.health.set("source", True, "started")
+        return True
 
     def _loop(self, max_messages: int | None, deadline: float | None) -> str:
         opts = self.options
