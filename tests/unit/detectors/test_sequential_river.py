@@ -12,7 +12,7 @@ import random
 
 import numpy as np
 import pytest
-from river import drift as river_drift  # a dependency in pyproject: a missing one must fail, not skip
+from river import drift as river_drift  # in the dev extra of pyproject: a missing one must fail, not skip
 
 from detectors.sequential import ADWIN, PageHinkley
 
