@@ -96,6 +96,12 @@ class Metrics:
             "driftwarden_awaiting_labels", "Predictions kept waiting for their label (owned partitions).",
             ["model"], registry=registry,
         )
+        self.segment_values_pooled = Counter(
+            "driftwarden_segment_values_pooled",
+            "Segment or fairness-group values pooled as 'other' at window close, by reason: capped (past "
+            "max_segments / max_groups) or non_string (a value that is not a string).",
+            ["model", "reason"], registry=registry,
+        )
         self._pipeline_seen: dict[tuple[int, str, str], int] = {}
 
     def observe_pipelines(self, stats: Mapping[int, Mapping[str, Any]]) -> None:
@@ -119,6 +125,12 @@ class Metrics:
                     child = counter.labels(model=model)  # (a model's counters show from its first sight, at 0)
                     if before is not None and now > before:
                         child.inc(now - before)
+                for reason in ("capped", "non_string"):
+                    key = (partition, model, f"segments_{reason}")
+                    now = seen[key] = int(model_stats.get(f"segments_{reason}", 0))
+                    before = self._pipeline_seen.get(key)
+                    if before is not None and now > before:
+                        self.segment_values_pooled.labels(model=model, reason=reason).inc(now - before)
         gone = {m for _, m, _ in self._pipeline_seen} - set(awaiting)
         for model in gone:
             self.awaiting_labels.labels(model=model).set(0)

@@ -268,7 +268,7 @@ def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
         state.rates.append(rate)
         del state.rates[: -cfg.alerts.volume.history]
 
-    seg_rows, seg_signals, slices = _segments(state, window, signals)
+    seg_rows, seg_signals, slices = _segments(state, window, signals, getattr(report, "drift_share", None))
     signals.extend(seg_signals)
     fairness = window.fair.results(window.book) if window.fair is not None else []
     signals.extend(s for s in fairness_signals(fairness) if s.signal not in cfg.alerts.disabled_signals)
@@ -278,7 +278,8 @@ def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
         "model_versions": dict(window.versions),
         "rows_rejected_by_drift_state": window.dropped_rows,
         "segments": dict(window.seg.counts.most_common(50)) if window.seg is not None else {},
-        **({"worst_slices": slices, "segments_capped": window.seg.capped, "segments_non_string": window.seg.non_string}
+        **({"worst_slices": slices, "segments_capped": window.seg.capped, "segments_non_string": window.seg.non_string,
+            "segments_partial": window.seg.partial, "segments_evicted": window.seg.evicted}
            if window.seg is not None else {}),
         "signals": [s.to_dict() for s in signals],
     }
@@ -314,16 +315,23 @@ def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
     )
 
 
-def _segments(state: ModelState, window: OpenWindow, population: list[Signal]) -> tuple[Any, Any, Any]:
-    """:func:`~monitor.pipeline.segment_finish.segment_results` of the window; never raises."""
+def _segments(state: ModelState, window: OpenWindow, population: list[Signal],
+              population_share: float | None) -> tuple[Any, Any, Any]:
+    """:func:`~monitor.pipeline.segment_finish.segment_results` of the window; never raises. Counts the
+    window's pooled segment values (``segments_capped``, ``segments_non_string``, with the fairness
+    groups' own) in the model's counters."""
     from monitor.pipeline.segment_finish import segment_results
 
     cfg = state.config
+    for book in (window.seg, window.fair):
+        if book is not None:
+            state.counters["segments_capped"] += book.capped
+            state.counters["segments_non_string"] += book.non_string
     if window.seg is None:
         return [], [], []
     try:
         overrides = usable_overrides(cfg.overrides(), window.profile) if window.profile is not None else {}
-        return segment_results(cfg, window.seg, window.joined, overrides, population)
+        return segment_results(cfg, window.seg, window.joined, overrides, population, population_share)
     except Exception as exc:  # a bad segment must never stop the watcher
         log.warning("segments of %s window %s failed: %s: %s", cfg.name, window.span.key, type(exc).__name__, exc)
         return [], [], []

@@ -3,20 +3,33 @@ metrics per segment, worst slices, and the segment signals (pure).
 
 Rules:
 
-- A segment (``key=value``, or ``key=other``) is tested when it holds at least ``segments.min_events``
-  events. Its drift report is ``detectors.evaluate`` on its own state; with the ``default`` preset the
-  raw p-values of all tested segments' columns are adjusted together (:func:`detectors.multiple_testing.
-  adjust_reports`), so adding segments does not add false alarms.
+- A segment (``key=value``, or ``key=other``) is drift-tested when its own state holds at least
+  ``segments.min_events`` rows (a value kept late, see :mod:`monitor.pipeline.segments`, counts only the
+  rows since it was kept). Its drift report is ``detectors.evaluate`` on its own state; with the
+  ``default`` preset the raw p-values of all tested segments' columns are adjusted together by one
+  Benjamini–Hochberg (:func:`detectors.multiple_testing.adjust_reports`; the family is every column of
+  every tested segment of the window), so adding segments does not add false alarms. The population's
+  own report keeps its own BH family.
 - Signals of a segment are those of :func:`~monitor.pipeline.alert_signals.drift_signals` on its report
   (``multivariate_drift`` excepted), each carrying ``segment``; a segment signal whose ``(signal,
   feature)`` the population raised in the same window is dropped (one population alert, not one per
   segment).
-- Business metrics per segment are computed over the outcomes joined when the window closes.
+- Business metrics per segment are computed over the outcomes joined when the window closes, each event
+  under the label its value has at close (a value pooled by then counts in ``key=other``).
   ``business_metric_drop`` for a segment: the segment is a significant worst slice with a lower rate than
   the rest, and the metric's threshold rule (``reference_value x (1 - max_relative_drop)``) fires on it.
-- Worst slices: per business metric, the values of each key and the pairs of values of two keys, against
-  the rest of the window (:func:`detectors.slices.worst_slices`, BH across the slices of a metric); the
-  first ``segments.top_slices`` of all metrics by rank are kept in the window result.
+- Worst slices, business metrics: per metric, the kept values of each key, ``key=other``, and the pairs
+  ``a&b`` of kept values (never ``other``) of two different keys, each against the rest of the window
+  (:func:`detectors.slices.worst_slices`: pooled two-proportion z-test, BH across the slices of the metric).
+  At most ``max_segments**2`` pairs per pair of keys: the pairs are bounded by the kept values.
+- Worst slices, drift (``metric: "drift"``): each drift-tested segment, ``rate`` its drift share,
+  ``rest_rate`` the population's, ``difference`` their difference, ``p_value`` / ``q_value`` the smallest
+  raw / jointly adjusted p-value of its columns, ``significant`` when a column of the segment drifted
+  (``q < alpha and effect >= min_effect``) and its drift share exceeds the population's (a segment that
+  drifts like the population is not a worst slice); ranked by ``difference``, largest first. Pairs are
+  not drift-tested (no state is kept for them).
+- The slices of all metrics are ranked together by ``(not significant, -|difference|, rank within its
+  metric)``; the first ``segments.top_slices`` are kept in the window result.
 """
 
 from __future__ import annotations
@@ -61,7 +74,7 @@ def _reports(cfg: ModelConfig, book: SegmentBook, overrides: dict[str, Any]) -> 
     if book.profile is None:
         return out
     for label, state in sorted(book.states.items()):
-        if book.counts[label] < cfg.segments.min_events or state.n_rows == 0:
+        if state.n_rows < cfg.segments.min_events:
             continue
         try:
             out[label] = detectors.evaluate(book.profile, state, preset=cfg.preset, overrides=overrides)
@@ -76,21 +89,39 @@ def _reports(cfg: ModelConfig, book: SegmentBook, overrides: dict[str, Any]) -> 
     return out
 
 
+def _drift_slices(reports: dict[str, Any], population_share: float | None) -> list[dict[str, Any]]:
+    """One drift slice per tested segment (module rule), in worst-slice order."""
+    out = []
+    for label, report in reports.items():
+        raw = [c.p_value for c in report.columns if c.p_value is not None]
+        adjusted = [c.p_value_adjusted for c in report.columns if c.p_value_adjusted is not None]
+        share = float(report.drift_share)
+        diff = None if population_share is None else share - population_share
+        out.append({"metric": "drift", "name": label, "n": int(report.n_current), "rate": share,
+                    "rest_rate": population_share, "difference": diff,
+                    "p_value": min(raw) if raw else None, "q_value": min(adjusted) if adjusted else None,
+                    "significant": bool(report.drifted_columns) and (diff is None or diff > 0)})
+    out.sort(key=lambda d: (not d["significant"], -float(d["difference"] or 0.0), str(d["name"])))
+    return out
+
+
 def _slices(cfg: ModelConfig, book: SegmentBook, joined: dict[str, dict[str, Any]]) -> tuple[
-        dict[str, dict[str, float | None]], list[dict[str, Any]], dict[tuple[str, str], int]]:
-    """Per-segment metrics, the kept worst slices, and the ``(segment, metric)`` pairs that deviate down."""
+        dict[str, dict[str, float | None]], list[list[dict[str, Any]]], dict[tuple[str, str], int]]:
+    """Per-segment metrics, the worst slices of each metric, and the ``(segment, metric)`` pairs that
+    deviate down."""
     if not cfg.business_metrics or not book.of_event:
         return {}, [], {}
     rows: dict[str, list[dict[str, Any]]] = {}
+    others = set(book.other.values())
     for event_id, labels in book.of_event.items():
         fields = joined.get(event_id, {})
-        present = [x for x in labels if x is not None]
+        present = [x for x in (book.kept(lab, k) for k, lab in enumerate(labels)) if x is not None]
         for x in present:
             rows.setdefault(x, []).append(fields)
-        for a, b in combinations(present, 2):
+        for a, b in combinations([x for x in present if x not in others], 2):
             rows.setdefault(f"{a}&{b}", []).append(fields)
     metrics: dict[str, dict[str, float | None]] = {}
-    ranked = []
+    found_all = []
     low: dict[tuple[str, str], int] = {}
     everything = list(joined.values())
     for metric, total in zip(cfg.business_metrics, compute_metrics(cfg.business_metrics, everything), strict=True):
@@ -101,22 +132,30 @@ def _slices(cfg: ModelConfig, book: SegmentBook, joined: dict[str, dict[str, Any
         found = worst_slices({n: (r.numerator, r.denominator) for n, r in per.items()},
                              total=(total.numerator, total.denominator), top=max(cfg.segments.top_slices, 1),
                              min_n=metric.min_denominator)
-        for rank, s in enumerate(found):
-            ranked.append((rank, {"metric": metric.name, **s.to_dict()}))
+        found_all.append([{"metric": metric.name, **s.to_dict()} for s in found])
+        for s in found:
             if s.significant and (s.difference or 0.0) < 0:
                 low[(s.name, metric.name)] = per[s.name].denominator
-    ranked.sort(key=lambda item: (item[0], not item[1]["significant"], -abs(item[1]["difference"] or 0.0)))
-    return metrics, [item for _, item in ranked[:cfg.segments.top_slices]], low
+    return metrics, found_all, low
+
+
+def _rank(groups: list[list[dict[str, Any]]], top: int) -> list[dict[str, Any]]:
+    """The first ``top`` slices of all metrics (module rule)."""
+    ranked = [(rank, item) for group in groups for rank, item in enumerate(group)]
+    ranked.sort(key=lambda x: (not x[1]["significant"], -abs(x[1]["difference"] or 0.0), x[0]))
+    return [item for _, item in ranked[:top]]
 
 
 def segment_results(cfg: ModelConfig, book: SegmentBook | None, joined: dict[str, dict[str, Any]],
-                    overrides: dict[str, Any], population: list[Signal]
+                    overrides: dict[str, Any], population: list[Signal], population_share: float | None = None
                     ) -> tuple[list[SegmentResult], list[Signal], list[dict[str, Any]]]:
-    """The window's segment rows, segment signals and worst slices (module docstring)."""
+    """The window's segment rows, segment signals and worst slices (module docstring);
+    ``population_share``: the population report's drift share (the drift slices' ``rest_rate``)."""
     if book is None:
         return [], [], []
     reports = _reports(cfg, book, overrides)
-    metrics, slices, low = _slices(cfg, book, joined)
+    metrics, groups, low = _slices(cfg, book, joined)
+    slices = _rank([*groups, _drift_slices(reports, population_share)], cfg.segments.top_slices)
     taken = {(s.signal, s.feature) for s in population}
     signals: list[Signal] = []
     results = []
