@@ -12,9 +12,9 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,6 @@ from monitor.alerts.service import AlertService
 from monitor.config import MonitorConfig
 from monitor.consumer.contracts import SaveItem, SaveResult, StoreConflict, StoreUnavailable
 from monitor.db.engine import session_factory
-from monitor.db.models import Alert, ModelRow
 from monitor.pipeline import ClosedWindow, Pipeline
 from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.sources.base import TopicPartition
@@ -125,24 +124,13 @@ class SqlPartitionStore:
     def save(self, items: Sequence[SaveItem]) -> SaveResult:
         windows: Counter[str] = Counter()
         opened: Counter[str] = Counter()
-        new_alerts: list[Alert] = []
-
-        def collect(session: Session, _context: Any, _instances: Any) -> None:
-            new_alerts.extend(obj for obj in session.new if isinstance(obj, Alert))
-
         with _classified("persisting a checkpoint"), self.sessions.begin() as session:
-            event.listen(session, "before_flush", collect)
             for item in items:
                 persist(session, item.closed, item.key, item.snapshot, item.offsets, self.alert_service,
-                        group_id=self.group_id)
+                        group_id=self.group_id, opened=opened)
                 session.add_all(d.to_row() for d in item.dead_letters)
                 for closed in item.closed:
                     if isinstance(closed, ClosedWindow):
                         windows[closed.model] += 1
             session.flush()
-            if new_alerts:
-                names = {m.id: m.name for m in session.query(ModelRow).filter(
-                    ModelRow.id.in_({a.model_id for a in new_alerts}))}
-                for alert in new_alerts:
-                    opened[names.get(alert.model_id, "?")] += 1
-        return SaveResult(windows=windows, alerts_opened=opened)
+        return SaveResult(windows=windows, alerts_opened=+opened)

@@ -7,6 +7,7 @@ the one transaction, then commits offsets to Kafka (informational). ``window_res
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from math import isfinite
 from typing import Any
@@ -240,6 +241,7 @@ def persist(
     alert_service: AlertService | None,
     *,
     group_id: str = DEFAULT_GROUP_ID,
+    opened: Counter[str] | None = None,
 ) -> list[WindowResult]:
     """Write a persist point into ``session``'s transaction (the caller commits; see the module docstring).
 
@@ -249,6 +251,7 @@ def persist(
     upserts that window's performance and metric values and applies its label-lifecycle signals
     (:meth:`AlertService.process_labels`); its window row is not returned. An
     :class:`~monitor.pipeline.early.EarlyAlert` opens (or dates back) its alert (:meth:`AlertService.process_early`).
+    ``opened``, when given, counts the alerts opened per model (from what the alert service returns).
     """
     windows = list(closed_windows)
     prefetch_models(session, (closed.model for closed in windows))
@@ -256,18 +259,24 @@ def persist(
     for closed in windows:
         if isinstance(closed, EarlyAlert):
             if alert_service is not None:
-                alert_service.process_early(session, closed.model, closed)
+                changes = alert_service.process_early(session, closed.model, closed)
+                if opened is not None:
+                    opened[closed.model] += len(changes.opened)
             continue
         if isinstance(closed, WindowUpdate):
             target = write_update(session, closed)
             if alert_service is not None:
-                alert_service.process_labels(session, closed.model, target, closed.signals, closed.judged,
-                                             auto_resolve_after=closed.auto_resolve_after)
+                changes = alert_service.process_labels(session, closed.model, target, closed.signals,
+                                                       closed.judged, auto_resolve_after=closed.auto_resolve_after)
+                if opened is not None:
+                    opened[closed.model] += len(changes.opened)
             continue
         row = write_window(session, closed)
         if alert_service is not None:
-            alert_service.process_window(session, closed.model, row, closed.signals,
-                                         auto_resolve_after=closed.auto_resolve_after)
+            changes = alert_service.process_window(session, closed.model, row, closed.signals,
+                                                   auto_resolve_after=closed.auto_resolve_after)
+            if opened is not None:
+                opened[closed.model] += len(changes.opened)
         rows.append(row)
     if snapshot_key is not None and snapshot is not None:
         save_checkpoint(session, group_id, snapshot_key, snapshot)
