@@ -12,9 +12,11 @@ One entry point for the studies; each prints the Markdown tables quoted in ``doc
   (``bench/calibration_signals.py``);
 - ``early``: the early-warning block CUSUMs' run length to a false alarm on stationary streams at three
   traffic rates, next to the configured ERT (``bench/calibration_early.py``);
+- ``segments``: windows with any alarm on stationary streams with 20 segments, joint BH next to BH per
+  segment and to the population alone (``bench/calibration_segments.py``);
 - ``all``: the studies in turn, each with its default settings.
 
-Run: ``.venv/bin/python bench/calibration.py [columns|multivariate|highcard|signals|early|all] [study options]``;
+Run: ``.venv/bin/python bench/calibration.py [columns|multivariate|highcard|signals|early|segments|all] [study options]``;
 ``.venv/bin/python bench/calibration.py STUDY --help`` lists a study's options.
 """
 
@@ -24,7 +26,7 @@ import importlib
 import sys
 from pathlib import Path
 
-STUDIES = ("columns", "multivariate", "highcard", "signals", "early")
+STUDIES = ("columns", "multivariate", "highcard", "signals", "early", "segments")
 
 
 def run_study(name: str, argv: list[str]) -> None:
