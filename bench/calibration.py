@@ -16,7 +16,7 @@ One entry point for the studies; each prints the Markdown tables quoted in ``doc
   segment and to the population alone (``bench/calibration_segments.py``);
 - ``all``: the studies in turn, each with its default settings.
 
-Run: ``.venv/bin/python bench/calibration.py [columns|multivariate|highcard|signals|early|segments|all] [study options]``;
+Run: ``.venv/bin/python bench/calibration.py [STUDY|all] [study options]`` (STUDY: one of the above);
 ``.venv/bin/python bench/calibration.py STUDY --help`` lists a study's options.
 """
 
