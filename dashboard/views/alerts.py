@@ -61,15 +61,21 @@ open_for = {int(i): (e if pd.notna(e) else data_now) - f
             for i, f, e in zip(found["alert_id"], found["first_seen"], ended, strict=True)}
 table = found.assign(
     open_for=[format_duration(open_for[int(i)]) for i in found["alert_id"]],
+    early=found["early"].fillna(False).astype(bool),
 )
 picked = st.dataframe(
-    table[["alert_id", "model", "severity", "status", "signal", "feature", "message", "first_seen", "open_for",
-           "acknowledged_by", "resolved_by"]],
+    table[["alert_id", "model", "severity", "status", "signal", "feature", "message", "detected_at", "early",
+           "first_seen", "open_for", "acknowledged_by", "resolved_by"]],
     hide_index=True, height=min(38 * len(table) + 40, 360), key="alerts_page.table", on_select="rerun",
     selection_mode="single-row",
     column_config={
         "alert_id": st.column_config.NumberColumn("#", width="small"),
         "message": st.column_config.TextColumn(width="large"),
+        "detected_at": st.column_config.DatetimeColumn(
+            "detected", format="YYYY-MM-DD HH:mm",
+            help="Event time the alert was raised: inside its window for an early warning, else the window's end"),
+        "early": st.column_config.CheckboxColumn(
+            "early", help="Raised inside an open window by an early-warning test, before the window closed"),
         "first_seen": st.column_config.DatetimeColumn("first seen", format="YYYY-MM-DD HH:mm"),
         "open_for": "open for",
         "acknowledged_by": "acked by",
@@ -106,11 +112,16 @@ with st.container(border=True):
     icon, color = status_style.get(a["status"], STATUS_STYLE["no data"])
     badge.badge(f"{a['severity']} · {a['status']}", icon=icon, color=color)
     st.write(a["message"])
-    c = st.columns(4)
-    c[0].metric("First seen (UTC)", f"{a['first_seen']:%m-%d %H:%M}")
-    c[1].metric("Last seen (UTC)", f"{a['last_seen']:%m-%d %H:%M}")
-    c[2].metric("Windows", int(a["windows_count"]))
-    c[3].metric("Open for" if a["status"] != "resolved" else "Was open for",
+    c = st.columns(5)
+    early = bool(a["early"]) if pd.notna(a["early"]) else False
+    c[0].metric("Detected (UTC)", f"{a['detected_at']:%m-%d %H:%M}",
+                delta=(f"early, on {int(a['detected_events'])} events" if early and pd.notna(a["detected_events"])
+                       else "early" if early else None), delta_color="off",
+                help="Event time the alert was raised: inside its window for an early warning, else the window's end")
+    c[1].metric("First seen (UTC)", f"{a['first_seen']:%m-%d %H:%M}")
+    c[2].metric("Last seen (UTC)", f"{a['last_seen']:%m-%d %H:%M}")
+    c[3].metric("Windows", int(a["windows_count"]))
+    c[4].metric("Open for" if a["status"] != "resolved" else "Was open for",
                 format_duration(open_for.get(int(a["alert_id"]))),
                 help="On the data's clock: from the first window that raised it to its resolution")
     st.markdown("**History**")
