@@ -1,6 +1,7 @@
 """``driftwarden demo [--db URL] [--no-serve] [--kafka]``: the scenario through the watcher, then the dashboard.
 
-1. generates the recommender's fortnight (:mod:`scenario`) into ``--workdir``;
+1. generates the recommender's scenario (:mod:`scenario`: 16 days, six incidents, labels arriving hours to
+   days late) into ``--workdir``;
 2. migrates the database (unless ``--no-migrate``) and builds the reference (``driftwarden reference build``);
 3. runs the watcher on the events (``driftwarden run --source <events file>``) with a progress bar; with
    ``--kafka`` it first replays them to fresh topics of the real broker (``driftwarden replay``) and consumes
@@ -32,6 +33,7 @@ import typer
 from monitor.commands.support import AppState, fail, migrate_option, prepare_database, safe_url
 from monitor.config.settings import Settings
 from monitor.errors import MonitorError
+from scenario.timeline import DEFAULT_DAYS
 
 __all__ = ["DemoOptions", "DemoResult", "register", "run_demo", "serve_dashboard"]
 
@@ -52,7 +54,7 @@ class DemoOptions:
     db: str | None = None
     kafka: bool = False
     seed: int = 7
-    days: int = 14
+    days: int = DEFAULT_DAYS
     events_per_hour: float = DEFAULT_EVENTS_PER_HOUR
     progress: bool = True
     kafka_rate: float | None = None
@@ -121,7 +123,8 @@ def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> De
     files = generate_scenario(workdir, seed=options.seed, days=options.days,
                               events_per_hour=options.events_per_hour)
     result.seconds["generate"] = time.monotonic() - t
-    echo(f"  {files.n_predictions:,} recommendations + {files.n_outcomes:,} outcomes, "
+    echo(f"  {files.n_predictions:,} recommendations + {files.n_outcomes:,} outcomes + {files.n_labels:,} late "
+         f"labels, {files.n_validation:,} labelled validation rows, "
          f"{files.n_reference:,} reference rows ({result.seconds['generate']:.1f} s)")
 
     t = time.monotonic()
@@ -131,7 +134,7 @@ def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> De
     result.seconds["reference"] = time.monotonic() - t
     echo(f"reference profile v{version} of {files.truth.model!r} built ({result.seconds['reference']:.1f} s)")
 
-    total = files.n_predictions + files.n_outcomes
+    total = files.n_events
     run_settings = settings.model_copy(update={"database_url": url})
     source: str | None = None
     replayer: _Replayer | None = None
@@ -301,7 +304,7 @@ def register(app: typer.Typer) -> None:
         workdir: str = typer.Option(str(DEFAULT_WORKDIR), "--workdir", help="Where the scenario's files go."),
         events_per_hour: float = typer.Option(DEFAULT_EVENTS_PER_HOUR, "--events-per-hour", min=1.0,
                                               help="Mean recommendations per hour of the scenario."),
-        days: int = typer.Option(14, "--days", min=1, help="Length of the scenario in days."),
+        days: int = typer.Option(DEFAULT_DAYS, "--days", min=1, help="Length of the scenario in days."),
         seed: int = typer.Option(7, "--seed", help="Seed of the scenario (same seed, same events)."),
         port: int = typer.Option(8501, "--port", min=1, max=65535, help="Port of the dashboard (next free one "
                                                                           "if taken)."),

@@ -17,7 +17,9 @@ from monitor.db.models import Alert, MetricValue, WindowResult
 
 pytestmark = pytest.mark.integration
 
-INCIDENTS = ("new_device_category", "feature_pipeline_break", "model_degenerates", "concept_drift")
+INCIDENTS = ("new_device_category", "covariate_shift_quality", "feature_pipeline_break", "model_degenerates",
+             "quality_decay_no_drift", "concept_drift")
+DAYS = 16
 
 
 def _windows(url: str) -> int:
@@ -55,17 +57,23 @@ def _demo(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_demo_runs_the_fortnight_on_the_embedded_defaults(tmp_path: Path) -> None:
+def test_demo_runs_the_scenario_on_the_embedded_defaults(tmp_path: Path) -> None:
     code, out = _demo("--workdir", str(tmp_path), "--events-per-hour", "200",
                       env={"DRIFTWARDEN_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
     assert code == 0, out
+    lines = out.splitlines()
     for name in INCIDENTS:
-        assert f"{name}" in out and "caught in time" in out, out
+        line = next((x for x in lines if x.strip().startswith(name)), "")
+        assert "caught in time" in line, out
+    assert "estimated_performance_drop(roc_auc) +24 h" in next(x for x in lines if "covariate_shift_quality" in x)
+    assert "performance_drop(roc_auc)" in next(x for x in lines if "quality_decay_no_drift" in x)
     assert "no false alarms" in out
+    assert " late labels, 20,000 labelled validation rows" in out
     db = tmp_path / "driftwarden.db"
     assert db.is_file(), "the embedded default is a SQLite file in the work dir, whatever the environment says"
-    assert _windows(f"sqlite:///{db}") == 14
-    for name in ("events.jsonl", "reference.parquet", "ground_truth.json", "recommender.yaml"):
+    assert _windows(f"sqlite:///{db}") == DAYS
+    for name in ("events.jsonl", "reference.parquet", "validation.parquet", "ground_truth.json",
+                 "recommender.yaml"):
         assert (tmp_path / name).is_file()
 
 
@@ -141,17 +149,17 @@ def test_demo_through_kafka_consumes_and_joins_everything(kafka_run: object, fil
     result, reference = kafka_run, file_run
     url = result.database_url  # type: ignore[attr-defined]
     assert result.events == reference.events  # type: ignore[attr-defined]  # every event consumed
-    assert result.windows == reference.windows - 1 == 13  # type: ignore[attr-defined]
+    assert result.windows == reference.windows - 1 == DAYS - 1  # type: ignore[attr-defined]
     engine = make_engine(url)
     try:
         with session_factory(engine)() as session:
             take = session.scalars(select(MetricValue.value).where(MetricValue.name == "take_rate")).all()
     finally:
         engine.dispose()
-    assert len(take) == 13 and all(v is not None for v in take), take
+    assert len(take) == DAYS - 1 and all(v is not None for v in take), take
     windows, alerts = _run_digest(url)
     ref_windows, ref_alerts = _run_digest(reference.database_url)  # type: ignore[attr-defined]
-    assert windows == ref_windows[:13]
+    assert windows == ref_windows[:DAYS - 1]
     kafka_keys = {w[0] for w in windows}
     assert alerts == [a for a in ref_alerts if a[0] in kafka_keys]
     assert result.summary == reference.summary  # type: ignore[attr-defined]

@@ -1,10 +1,13 @@
 """The whole scenario through the real pipeline: each incident raises the right alert in time, quiet days none.
 
-Runs ``driftwarden reference build`` + ``driftwarden run --source <events>`` (their Python API) into SQLite and
-into PostgreSQL, then scores the alerts against ``ground_truth.json`` (:func:`scenario.evaluate_alerts`:
-an incident is caught when each expected (signal, feature) is raised with ``first_seen`` from the window holding
-its start to one window after it; in time when that is at most one window late; any other alert is a false
-alarm).
+Runs ``driftwarden reference build`` (profile and labelled validation reference) + ``driftwarden run --source
+<events>`` (their Python API) into SQLite and into PostgreSQL, then scores the alerts against
+``ground_truth.json`` (:func:`scenario.evaluate_alerts`: an incident is caught when each expected (signal,
+feature) is raised with ``first_seen`` from the window holding its start to one window after it; in time when
+that is at most one window late, plus the label horizon for alerts computed from labels; any other alert is a
+false alarm). Two incidents are about model quality: a covariate shift the estimate (CBPE) catches when the
+window closes, and a quality decay with no drift at all that only the realized quality catches once the
+labels arrive.
 """
 
 from __future__ import annotations
@@ -21,16 +24,18 @@ from scenario.runner import build_scenario_reference, raised_alerts, score_run, 
 pytestmark = pytest.mark.integration
 
 EVENTS_PER_HOUR = 600.0
-INCIDENTS = ["new_device_category", "feature_pipeline_break", "model_degenerates", "concept_drift"]
+INCIDENTS = ["new_device_category", "covariate_shift_quality", "feature_pipeline_break", "model_degenerates",
+             "quality_decay_no_drift", "concept_drift"]
+DAYS = 16
 
 def _run(files: ScenarioFiles, url: str) -> Evaluation:
     upgrade(url)
     build_scenario_reference(files, url)
     watched = watch_scenario(files, url, Settings(database_url=url, metrics_port=0))
     assert watched.clean and watched.stopped_by == "end_of_source"
-    assert watched.messages == files.n_predictions + files.n_outcomes
+    assert watched.messages == files.n_events == files.n_predictions + files.n_outcomes + files.n_labels
     assert watched.dead_letters == 0
-    assert watched.windows == 14
+    assert watched.windows == DAYS
     return score_run(files, url)
 
 
@@ -52,6 +57,41 @@ def test_each_incident_raises_the_right_alert_in_time(sqlite_run: tuple[str, Eva
     summary = "\n".join(format_evaluation(ev))
     assert result.caught, f"{incident} missed ({[e.what for e in result.missing]}):\n{summary}"
     assert result.in_time, f"{incident} caught too late (deadline {result.deadline}):\n{summary}"
+
+
+def test_quality_incidents_are_caught_by_the_right_kind_of_quality_signal(sqlite_run: tuple[str, Evaluation]) -> None:
+    """The covariate shift: the estimate at window close (no label needed); the decay without drift: the
+    realized quality from the labels, and nothing about the inputs or the scores fires for it."""
+    _, ev = sqlite_run
+    shift = ev.incident("covariate_shift_quality")
+    estimated = shift.met["estimated ROC AUC drops (CBPE, at window close)"]
+    assert (estimated.signal, estimated.feature) == ("estimated_performance_drop", "roc_auc")
+    assert estimated.first_seen == shift.phase.end  # the close of the window holding the shift
+    decay = ev.incident("quality_decay_no_drift")
+    assert [(a.signal, a.feature) for a in decay.met.values()] == [("performance_drop", "roc_auc")]
+    during = {(a.signal, a.feature) for name, a in ev.explained if name == "quality_decay_no_drift"}
+    assert during <= {("performance_drop", "roc_auc"), ("performance_estimate_unreliable", "roc_auc")}, during
+
+
+def test_quality_is_stored_per_window_with_the_reference(sqlite_run: tuple[str, Evaluation]) -> None:
+    """Every window has its ROC AUC, realized (final: the run's end finalises every window) and estimated,
+    against the reference computed on the labelled validation data."""
+    from monitor.db import make_engine, session_factory
+    from monitor.store.queries import performance_series
+
+    url, _ = sqlite_run
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            rows = performance_series(session, "recommender")
+    finally:
+        engine.dispose()
+    assert [r.metric for r in rows] == ["roc_auc"] * DAYS
+    assert all(r.reference is not None and 0.7 < r.reference < 0.8 for r in rows)
+    assert all(r.estimated is not None and r.realized is not None for r in rows)
+    assert all(0 < r.n_labelled < r.n_predictions for r in rows)
+    quiet = [r for r in rows if r.window_end.day == 3]  # the first day: quiet
+    assert abs(quiet[0].realized - quiet[0].reference) < 0.05  # type: ignore[operator]
 
 
 def test_quiet_periods_raise_no_alert(sqlite_run: tuple[str, Evaluation]) -> None:
