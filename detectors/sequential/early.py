@@ -16,7 +16,9 @@ Block LLRs:
   ``p1`` against ``p0``: ``x log(p1/p0) + (n - x) log((1 - p1)/(1 - p0))``;
 - :func:`variance_llr` (near-constant scores): ``n`` scores with sum of squared deviations ``ss`` from
   their mean, standard deviation ``sigma1`` against ``sigma0`` (Gaussian, ``ss / sigma^2 ~ chi2(n - 1)``):
-  ``(n - 1) log(sigma0 / sigma1) - ss / 2 x (1/sigma1^2 - 1/sigma0^2)``.
+  ``(n - 1) log(sigma0 / sigma1) - ss / 2 x (1/sigma1^2 - 1/sigma0^2)``;
+- :func:`poisson_llr` (traffic drop or spike): a count ``x`` of events in a block of time, expected
+  ``ratio x lam0`` against ``lam0``: ``x log(ratio) - lam0 (ratio - 1)``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import math
 from detectors.sequential._base import InvalidParameterError
 from detectors.sequential.cusum import CUSUM
 
-__all__ = ["bernoulli_llr", "llr_cusum", "threshold_for_ert", "variance_llr"]
+__all__ = ["bernoulli_llr", "llr_cusum", "poisson_llr", "threshold_for_ert", "variance_llr"]
 
 
 def threshold_for_ert(ert: float) -> float:
@@ -77,3 +79,18 @@ def variance_llr(n: int, ss: float, sigma0: float, sigma1: float) -> float:
     if n < 2:
         return 0.0
     return (n - 1) * math.log(sigma0 / sigma1) - 0.5 * ss * (1.0 / sigma1**2 - 1.0 / sigma0**2)
+
+
+def poisson_llr(x: int, lam0: float, ratio: float) -> float:
+    """LLR of a Poisson count ``x``: mean ``ratio x lam0`` against ``lam0`` (``lam0 > 0``, ``ratio > 0``, ``!= 1``).
+
+    >>> round(poisson_llr(0, 40.0, 0.25), 3)  # no event where 40 were expected: a drop to a quarter
+    30.0
+    """
+    if not (math.isfinite(lam0) and lam0 > 0):
+        raise InvalidParameterError("lam0", lam0, "a finite expected count > 0", where="poisson_llr")
+    if not (math.isfinite(ratio) and ratio > 0 and ratio != 1):
+        raise InvalidParameterError("ratio", ratio, "a finite rate ratio > 0 other than 1", where="poisson_llr")
+    if x < 0:
+        raise InvalidParameterError("x", x, "a count >= 0", where="poisson_llr")
+    return x * math.log(ratio) - lam0 * (ratio - 1.0)

@@ -270,11 +270,13 @@ class EarlyWarningConfig(_Strict):
     model form one block, and block CUSUMs test near-constant scores, missing-value surges and unseen-category
     bursts against the reference. ``ert``: expected run length between false alarms, in blocks, per test
     (per model, signal and column); the default 100,000 blocks of 50 events is 5.0e6 events (about 7 months
-    at 1,000 events/hour)."""
+    at 1,000 events/hour). ``traffic_block_seconds``: the blocks of event time whose event counts the
+    traffic drop/spike CUSUMs test (:mod:`monitor.pipeline.early_traffic`; ``ert`` counts these blocks)."""
 
     enabled: bool = True
     ert: float = Field(default=100_000.0, gt=1)
     min_events: int = Field(default=50, ge=10, le=100_000)
+    traffic_block_seconds: int = Field(default=900, ge=60, le=86_400)
 
 
 class SampleConfig(_Strict):

@@ -21,6 +21,10 @@ Tests (``p0``/``sigma0`` from the reference profile; ``policy`` = the model's al
     policy.out_of_range_share`` (the window-close rule's critical level) against ``p0 = max(Good–Turing
     upper bound of the unseen share, 0.001)``; not tested when ``p1 <= 2 x p0``.
 
+``traffic_volume`` (no feature): Poisson CUSUMs of event counts per block of event time, drop and spike,
+    against the recent rate (:mod:`monitor.pipeline.early_traffic`); not tested when the ``traffic_volume``
+    signal is disabled (``alerts.volume.enabled: false`` or in ``alerts.disabled_signals``).
+
 Exactly-once: the block being filled, the CUSUM sums and the alerts not yet handed to a persist point
 are part of :meth:`to_state` (the pipeline snapshot).
 """
@@ -42,6 +46,7 @@ from detectors.sequential import CUSUM
 from detectors.sequential.early import bernoulli_llr, llr_cusum, variance_llr
 from monitor.config import ModelConfig
 from monitor.pipeline.alert_signals import Signal
+from monitor.pipeline.early_traffic import TrafficAlarm, TrafficTest
 
 __all__ = ["EarlyAlert", "EarlyWarning"]
 
@@ -100,6 +105,8 @@ class EarlyWarning:
         self.quiet: dict[str, str] = {}
         self.pending: list[EarlyAlert] = []
         self.tests: list[_Test] = self._build(config, profile, list(columns))
+        volume_on = config.alerts.volume.enabled and "traffic_volume" not in config.alerts.disabled_signals
+        self.traffic: TrafficTest | None = TrafficTest(config) if volume_on else None
 
     @staticmethod
     def _build(config: ModelConfig, profile: ReferenceProfile, columns: list[str]) -> list[_Test]:
@@ -139,6 +146,9 @@ class EarlyWarning:
         if ts > self.last_ts:
             self.last_ts = ts
         self.span = span
+        if self.traffic is not None:
+            for alarm in self.traffic.add(ts):
+                self._emit(_traffic_signal(alarm, self.traffic.seconds), alarm.run_events)
         if len(self.rows) >= self.block:
             self._test_block()
 
@@ -187,7 +197,9 @@ class EarlyWarning:
         return bernoulli_llr(unseen, valid, test.p0, test.p1), unseen / valid
 
     def _raise(self, test: _Test, shown: float, events: int) -> None:
-        signal = _signal(test, shown, events)
+        self._emit(_signal(test, shown, events), events)
+
+    def _emit(self, signal: Signal, events: int) -> None:
         key = signal.dedup_key(self.config.name)
         if self.quiet.get(key) == self.span:
             return
@@ -204,7 +216,8 @@ class EarlyWarning:
         return {"rows": [list(r) for r in self.rows],
                 "last_ts": self.last_ts if math.isfinite(self.last_ts) else None,
                 "span": self.span, "quiet": self.quiet, "pending": [a.to_dict() for a in self.pending],
-                "tests": {f"{t.signal}|{t.feature}": [t.cusum.to_dict(), t.run_events] for t in self.tests}}
+                "tests": {f"{t.signal}|{t.feature}": [t.cusum.to_dict(), t.run_events] for t in self.tests},
+                "traffic": self.traffic.to_state() if self.traffic is not None else None}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.rows = [tuple(r) for r in data.get("rows", [])]
@@ -212,6 +225,8 @@ class EarlyWarning:
         self.span = str(data.get("span", ""))
         self.quiet = {str(k): str(v) for k, v in data.get("quiet", {}).items()}
         self.pending = [EarlyAlert.from_dict(a) for a in data.get("pending", [])]
+        if self.traffic is not None and data.get("traffic"):
+            self.traffic.restore(data["traffic"])
         saved = data.get("tests", {})
         for test in self.tests:
             item = saved.get(f"{test.signal}|{test.feature}")
@@ -233,3 +248,15 @@ def _signal(test: _Test, shown: float, events: int) -> Signal:
                       f"{test.p0:.1%}; {where})", test.feature, shown)
     return Signal(test.signal, "critical", f"unseen categories of {column!r} burst to {shown:.1%} (expected "
                   f"{test.p0:.1%}; {where})", test.feature, shown)
+
+
+def _traffic_signal(alarm: TrafficAlarm, seconds: float) -> Signal:
+    """The window-close rule's ``traffic_volume`` signal (rates per second): a drop is critical (the
+    alternative is the window-close rule's critical level), a spike a warning."""
+    rate, recent = alarm.count / seconds, alarm.recent / seconds
+    where = f"early warning on {alarm.run_events} events in blocks of {seconds:g} s"
+    if alarm.direction == "drop":
+        return Signal("traffic_volume", "critical", f"traffic dropped to {rate:.3g}/s (recent {recent:.3g}/s; "
+                      f"{where})", None, rate)
+    return Signal("traffic_volume", "warning", f"traffic spiked to {rate:.3g}/s (recent {recent:.3g}/s; {where})",
+                  None, rate)

@@ -75,7 +75,7 @@ class ModelState:
         if not self.config.early_warning.enabled or self.profile is None:
             return None
         early = EarlyWarning(self.config, self.profile, self.columns)
-        return early if early.tests else None
+        return early if early.tests or early.traffic is not None else None
 
     def _derive(self) -> None:
         """What the per-event path needs of the configuration, computed once per configuration."""

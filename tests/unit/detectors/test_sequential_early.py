@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from detectors.sequential import InvalidParameterError
-from detectors.sequential.early import bernoulli_llr, llr_cusum, threshold_for_ert, variance_llr
+from detectors.sequential.early import bernoulli_llr, llr_cusum, poisson_llr, threshold_for_ert, variance_llr
 
 
 @pytest.mark.parametrize(("x", "n", "p0", "p1"), [(0, 50, 0.01, 0.5), (7, 50, 0.02, 0.3), (50, 50, 0.1, 0.5)])
@@ -59,3 +59,32 @@ def test_threshold_is_log_ert_and_rejects_bad_values() -> None:
         threshold_for_ert(1.0)
     with pytest.raises(InvalidParameterError, match="p0"):
         bernoulli_llr(1, 10, 0.0, 0.5)
+
+
+@pytest.mark.parametrize(("x", "lam0", "ratio"), [(0, 40.0, 0.25), (12, 40.0, 0.25), (250, 40.0, 6.0), (3, 0.5, 6.0)])
+def test_poisson_llr_is_the_poisson_log_likelihood_ratio(x: int, lam0: float, ratio: float) -> None:
+    expected = stats.poisson.logpmf(x, ratio * lam0) - stats.poisson.logpmf(x, lam0)
+    assert poisson_llr(x, lam0, ratio) == pytest.approx(expected, rel=1e-9, abs=1e-9)  # two log paths
+
+
+def test_poisson_llr_cusum_keeps_its_ert_on_stationary_counts_and_catches_a_drop_at_once() -> None:
+    """Seeded: 40 expected events per block, ERT 200 blocks, drop alternative 0.25: runs of at most 4,000
+    stationary blocks have a mean (censored) length above 200; a block of 4 events alarms on its own."""
+    rng = np.random.default_rng(5)
+    lengths = []
+    for _ in range(40):
+        cusum = llr_cusum(200)
+        counts = rng.poisson(40.0, size=4000)
+        hits = [i for i, x in enumerate(counts) if cusum.update(poisson_llr(int(x), 40.0, 0.25))]
+        lengths.append(hits[0] + 1 if hits else 4000)
+    assert float(np.mean(lengths)) > 200
+    assert llr_cusum(100_000).update(poisson_llr(4, 40.0, 0.25))
+
+
+def test_poisson_llr_rejects_bad_values() -> None:
+    with pytest.raises(InvalidParameterError, match="lam0"):
+        poisson_llr(1, 0.0, 0.5)
+    with pytest.raises(InvalidParameterError, match="ratio"):
+        poisson_llr(1, 3.0, 1.0)
+    with pytest.raises(InvalidParameterError, match="'x'|x"):
+        poisson_llr(-1, 3.0, 0.5)

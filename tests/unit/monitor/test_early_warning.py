@@ -124,3 +124,53 @@ def test_early_alert_and_window_close_alert_are_one_incident(tmp_path: Any) -> N
     rows = [json.loads(line) for line in out.output.splitlines() if line.strip()]
     assert rows[0]["early"] is True and rows[0]["detected_events"] == 50
     assert datetime.fromisoformat(rows[0]["detected_at"]) == T0 + timedelta(hours=3)
+
+
+TRAFFIC_CONFIG = CONFIG.replace("alerts: {volume: {enabled: false}}", "alerts: {}")
+
+
+def timed_events(times: np.ndarray, *, seed: int = 2) -> list[PredictionEvent]:
+    """Ordinary events (reference-like) at the event times ``times`` (seconds after T0)."""
+    rng = np.random.default_rng(seed)
+    return [PredictionEvent(model="rec", model_version="1", event_id=f"t{i}", ts=T0 + timedelta(seconds=float(t)),
+                            features={"tenure": float(rng.normal(10, 2)), "genre": str(rng.choice(list("abc"))),
+                                      "premium": bool(rng.uniform() < .5)}, prediction=float(rng.uniform()))
+            for i, t in enumerate(times)]
+
+
+def poisson_times(rate_per_hour: Any, hours: float, seed: int) -> np.ndarray:
+    """A Poisson process on [0, hours) whose rate (per hour) is ``rate_per_hour(t)`` (thinning of 4x its max)."""
+    rng = np.random.default_rng(seed)
+    peak = 4 * float(max(rate_per_hour(h) for h in np.linspace(0, hours, 1000)))
+    t = np.cumsum(rng.exponential(3600 / peak, size=int(peak * hours * 1.2)))
+    t = t[t < hours * 3600]
+    return t[rng.uniform(size=t.size) < np.array([rate_per_hour(x / 3600) for x in t]) / peak]
+
+
+def test_traffic_drop_and_spike_caught_within_two_blocks_of_event_time() -> None:
+    for factor, severity in ((0.1, "critical"), (8.0, "warning")):
+        times = poisson_times(lambda h, f=factor: 1000.0 * (f if h >= 6 else 1.0), 8.0, seed=3)
+        found = run(Pipeline(parse_config(TRAFFIC_CONFIG), {"rec": PROFILE}), timed_events(times))
+        assert [(a.signal.signal, a.signal.feature, a.signal.severity) for a in found] == [
+            ("traffic_volume", None, severity)], factor
+        delay = found[0].detected_at - (T0.timestamp() + 6 * 3600)
+        assert 900 <= delay <= 2 * 900 + 60, delay  # the first block after the change closes at +15 min
+
+
+def test_daily_traffic_cycle_raises_no_traffic_alert() -> None:
+    """Three days of a daily cycle (rate between 0.3x and 1.7x of 300 events/hour): the recent rate follows it."""
+    times = poisson_times(lambda h: 300.0 * (1 + 0.7 * np.sin(2 * np.pi * h / 24)), 72.0, seed=4)
+    assert run(Pipeline(parse_config(TRAFFIC_CONFIG), {"rec": PROFILE}), timed_events(times)) == []
+
+
+def test_traffic_snapshot_mid_block_restores_the_same_alert() -> None:
+    cfg = parse_config(TRAFFIC_CONFIG)
+    evs = timed_events(poisson_times(lambda h: 1000.0 * (0.1 if h >= 6 else 1.0), 8.0, seed=6))
+    cut = next(i for i, e in enumerate(evs) if e.ts >= T0 + timedelta(hours=5, minutes=50))
+    p = Pipeline(cfg, {"rec": PROFILE})
+    for e in evs[:cut]:
+        p.on_prediction(e)
+    snap = p.snapshot()
+    rest = run(p, evs[cut:])
+    again = run(Pipeline.restore(snap, cfg, {"rec": PROFILE}), evs[cut:])
+    assert len(rest) == 1 and [a.to_dict() for a in again] == [a.to_dict() for a in rest]
