@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _support import demo_database, free_port, settle, shot, streamlit_app, visible
+from _support import ARTIFACTS, demo_database, free_port, settle, shot, streamlit_app, visible
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -57,6 +57,7 @@ def test_overview_in_the_browser(server: str, page: Any) -> None:
     visible(page, "Model health")
     visible(page, "recommender")
     visible(page, "Take-rate")
+    visible(page, "ROC AUC, last window")  # the headline model-quality metric
     visible(page, "Unresolved alerts")
     assert shot(page, "overview").stat().st_size > 10_000
 
@@ -65,11 +66,18 @@ def test_model_page_in_the_browser(server: str, page: Any) -> None:
     page.goto(server)
     settle(page)
     page.get_by_role("link", name="Model").first.click()  # the sidebar navigation
-    settle(page, plots=6)
-    for text in ("Business metrics and silent-failure signals", "Feature drift", "Feature drill-down",
-                 "Prediction distribution over time", "Data quality"):
+    settle(page, plots=7)
+    for text in ("Business metrics and silent-failure signals", "Model quality", "Feature drift",
+                 "Feature drill-down", "Prediction distribution over time", "Data quality"):
         visible(page, text)
-    assert page.locator(".js-plotly-plot").count() >= 6
+    assert page.locator(".js-plotly-plot").count() >= 7
+    # the Model quality panel: its legend (realized solid, estimated dashed) and the label coverage beneath
+    quality = page.locator(".js-plotly-plot", has_text="Labelled so far").first
+    quality.wait_for(state="visible", timeout=30_000)
+    legend = quality.locator(".legend").text_content() or ""  # SVG: no inner_text
+    assert "realized (labels)" in legend and "estimated (CBPE)" in legend, legend
+    quality.scroll_into_view_if_needed()
+    assert quality.screenshot(path=str(ARTIFACTS / "dashboard-model-quality.png"))
     assert "/model" in page.url
     assert shot(page, "model").stat().st_size > 10_000
 
@@ -99,4 +107,5 @@ def test_weekly_page_in_the_browser(server: str, page: Any) -> None:
     visible(page, "This week in plain words")
     visible(page, "Take-rate fell")
     visible(page, "median time open")
+    visible(page, "of the week's predictions labelled so far")
     assert shot(page, "weekly").stat().st_size > 10_000
