@@ -24,8 +24,9 @@ __all__ = ["model_quality_figure"]
 _REALIZED, _ESTIMATED, _GREY, _COVERAGE = "#2ca02c", "#9467bd", "#9e9e9e", "#7f7f7f"
 _SIGNAL_WORDS = {"performance_drop": "realized drop", "estimated_performance_drop": "estimated drop",
                  "performance_estimate_unreliable": "estimate unreliable"}
-_LAYOUT: dict[str, Any] = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "hovermode": "x unified",
-                           "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}}
+# the legend sits above the first row's title (make_subplots puts titles just above each row)
+_LAYOUT: dict[str, Any] = {"margin": {"l": 10, "r": 10, "t": 80, "b": 10}, "hovermode": "x unified",
+                           "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.1, "x": 0}}
 
 
 def _band(fig: go.Figure, x: pd.Series, lower: pd.Series, upper: pd.Series, color: str, name: str, row: int,
