@@ -171,7 +171,7 @@ class Pipeline:
         if state.joins:
             keys = [span.key for span in assignment.spans]
             for fields in state.joiner.add_prediction(event_id, ts, keys):
-                self._attach(state, event_id, keys, fields)
+                self._attach(state, event_id, keys, fields, ts)
 
     @staticmethod
     def _row(state: ModelState, event: PredictionEvent | FastPrediction) -> tuple[Any, ...]:
@@ -230,18 +230,21 @@ class Pipeline:
                 kept[LABEL_FIELD] = labels[state.config.name]
                 state.counters["labels_received"] += 1
             keys = state.joiner.add_outcome(event.event_id, ts, kept)
-            self._attach(state, event.event_id, keys, kept)
+            self._attach(state, event.event_id, keys, kept, ts)
 
     @staticmethod
-    def _attach(state: ModelState, event_id: str, keys: list[str], fields: Mapping[str, Any]) -> None:
+    def _attach(state: ModelState, event_id: str, keys: list[str], fields: Mapping[str, Any], ts: float) -> None:
         """Merge an outcome's fields into the prediction's windows (open or awaiting) and its label into their
         label books. A label that reaches no book (its prediction unknown, spilled, unscored, or its windows
         already final) counts in ``labels_unmatched``; one still waiting in the joiner for its prediction
-        does not (yet)."""
+        does not (yet). The record of the first window before and after the merge goes to the early
+        business-metric tests (``ts``: the event time of the later of the prediction and the outcome)."""
         label = fields.get(LABEL_FIELD)
         if label is not None:
             fields = {k: v for k, v in fields.items() if k != LABEL_FIELD}
         business = bool(state.config.business_metrics)
+        early = state.early if business and keys and state.early is not None and state.early.business else None
+        before = dict(state.joined_record(keys[0], event_id) or {}) if early is not None else None
         booked = False
         for key in keys:
             window = state.windows.get(key)
@@ -267,6 +270,10 @@ class Pipeline:
                     state.dirty.add(key)
         if label is not None and not booked and (keys or not state.joiner.is_waiting(event_id)):
             state.counters["labels_unmatched"] += 1
+        if early is not None and before is not None:
+            after = state.joined_record(keys[0], event_id)
+            if after is not None:
+                early.merged(before, after, ts)
 
     # -- output ------------------------------------------------------------------------------------
     def advance(self, now: float | datetime | None = None) -> list[ClosedWindow]:

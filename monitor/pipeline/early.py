@@ -25,6 +25,10 @@ Tests (``p0``/``sigma0`` from the reference profile; ``policy`` = the model's al
     against the recent rate (:mod:`monitor.pipeline.early_traffic`); not tested when the ``traffic_volume``
     signal is disabled (``alerts.volume.enabled: false`` or in ``alerts.disabled_signals``).
 
+``business_metric_drop`` (feature = metric name): a Bernoulli CUSUM of each ratio metric's numerator among
+    the joined predictions meeting its denominator, against its ``reference_value``
+    (:mod:`monitor.pipeline.early_business`).
+
 Exactly-once: the block being filled, the CUSUM sums and the alerts not yet handed to a persist point
 are part of :meth:`to_state` (the pipeline snapshot).
 """
@@ -46,6 +50,7 @@ from detectors.sequential import CUSUM
 from detectors.sequential.early import bernoulli_llr, llr_cusum, variance_llr
 from monitor.config import ModelConfig
 from monitor.pipeline.alert_signals import Signal
+from monitor.pipeline.early_business import BusinessAlarm, BusinessTest
 from monitor.pipeline.early_traffic import TrafficAlarm, TrafficTest
 
 __all__ = ["EarlyAlert", "EarlyWarning"]
@@ -107,6 +112,10 @@ class EarlyWarning:
         self.tests: list[_Test] = self._build(config, profile, list(columns))
         volume_on = config.alerts.volume.enabled and "traffic_volume" not in config.alerts.disabled_signals
         self.traffic: TrafficTest | None = TrafficTest(config) if volume_on else None
+        business_on = "business_metric_drop" not in config.alerts.disabled_signals
+        self.business: BusinessTest | None = BusinessTest(config) if business_on else None
+        if self.business is not None and not self.business.metrics:
+            self.business = None
 
     @staticmethod
     def _build(config: ModelConfig, profile: ReferenceProfile, columns: list[str]) -> list[_Test]:
@@ -152,6 +161,15 @@ class EarlyWarning:
         if len(self.rows) >= self.block:
             self._test_block()
 
+    def merged(self, before: dict[str, Any], after: dict[str, Any], ts: float) -> None:
+        """An outcome merged into a prediction's record (see :mod:`monitor.pipeline.early_business`)."""
+        if self.business is None:
+            return
+        if ts > self.last_ts:
+            self.last_ts = ts
+        for alarm in self.business.merged(before, after):
+            self._emit(_business_signal(alarm), alarm.run_events)
+
     def _test_block(self) -> None:
         rows, self.rows = self.rows, []
         columns = list(zip(*rows, strict=True))
@@ -177,7 +195,7 @@ class EarlyWarning:
             ss = float(np.sum((scores - scores.mean()) ** 2))
             return variance_llr(scores.size, ss, test.p0, test.p1), math.sqrt(ss / scores.size)
         if test.numeric:
-            missing = int(np.count_nonzero(np.isnan(np.array(values, dtype=np.float64))))
+            missing = _numeric_missing(values)
         else:
             missing = values.count(None)
         if test.kind == "missing":
@@ -217,7 +235,8 @@ class EarlyWarning:
                 "last_ts": self.last_ts if math.isfinite(self.last_ts) else None,
                 "span": self.span, "quiet": self.quiet, "pending": [a.to_dict() for a in self.pending],
                 "tests": {f"{t.signal}|{t.feature}": [t.cusum.to_dict(), t.run_events] for t in self.tests},
-                "traffic": self.traffic.to_state() if self.traffic is not None else None}
+                "traffic": self.traffic.to_state() if self.traffic is not None else None,
+                "business": self.business.to_state() if self.business is not None else None}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.rows = [tuple(r) for r in data.get("rows", [])]
@@ -227,6 +246,8 @@ class EarlyWarning:
         self.pending = [EarlyAlert.from_dict(a) for a in data.get("pending", [])]
         if self.traffic is not None and data.get("traffic"):
             self.traffic.restore(data["traffic"])
+        if self.business is not None and data.get("business"):
+            self.business.restore(data["business"])
         saved = data.get("tests", {})
         for test in self.tests:
             item = saved.get(f"{test.signal}|{test.feature}")
@@ -260,3 +281,17 @@ def _traffic_signal(alarm: TrafficAlarm, seconds: float) -> Signal:
                       f"{where})", None, rate)
     return Signal("traffic_volume", "warning", f"traffic spiked to {rate:.3g}/s (recent {recent:.3g}/s; {where})",
                   None, rate)
+
+
+def _business_signal(alarm: BusinessAlarm) -> Signal:
+    return Signal("business_metric_drop", "critical", f"{alarm.name} collapsed to {alarm.rate:.3g} (reference "
+                  f"{alarm.p0:.3g}; early warning on {alarm.run_events} joined predictions)", alarm.name, alarm.rate)
+
+
+def _numeric_missing(values: Sequence[Any]) -> int:
+    """Missing values (``None`` or NaN) of a numeric column's block; a value that is not a number (a bad
+    record the drift state counts as a type violation) is not missing and must not stop the watcher."""
+    try:
+        return int(np.count_nonzero(np.isnan(np.array(values, dtype=np.float64))))
+    except (TypeError, ValueError):
+        return sum(1 for v in values if v is None or (isinstance(v, float) and math.isnan(v)))

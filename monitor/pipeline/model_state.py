@@ -75,7 +75,15 @@ class ModelState:
         if not self.config.early_warning.enabled or self.profile is None:
             return None
         early = EarlyWarning(self.config, self.profile, self.columns)
-        return early if early.tests or early.traffic is not None else None
+        return early if early.tests or early.traffic is not None or early.business else None
+
+    def joined_record(self, key: str, event_id: str) -> dict[str, Any] | None:
+        """The merged outcome record of ``event_id`` in window ``key`` (open or awaiting), if any."""
+        window = self.windows.get(key)
+        if window is not None:
+            return window.joined.get(event_id)
+        waiting = self.awaiting.get(key)
+        return None if waiting is None else waiting.joined.get(event_id)
 
     def _derive(self) -> None:
         """What the per-event path needs of the configuration, computed once per configuration."""

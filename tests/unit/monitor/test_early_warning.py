@@ -174,3 +174,56 @@ def test_traffic_snapshot_mid_block_restores_the_same_alert() -> None:
     rest = run(p, evs[cut:])
     again = run(Pipeline.restore(snap, cfg, {"rec": PROFILE}), evs[cut:])
     assert len(rest) == 1 and [a.to_dict() for a in again] == [a.to_dict() for a in rest]
+
+
+BUSINESS_CONFIG = CONFIG.replace("    early_warning:", """    business_metrics:
+      - {name: ctr, kind: ctr, reference_value: 0.3, max_relative_drop: 0.2}
+    early_warning:""")
+
+
+def with_outcomes(n: int, *, rate: Any, split: bool = False, seed: int = 8) -> list[Any]:
+    """Predictions (one a second) each followed by its outcome: shown, clicked with probability ``rate(i)``;
+    ``split``: ``shown`` and ``clicked`` arrive in two outcome events, the click 30 predictions later."""
+    from monitor.events import OutcomeEvent
+
+    rng = np.random.default_rng(seed)
+    preds = events(n, seed=seed)
+    out: list[Any] = []
+    late: dict[int, list[Any]] = {}
+    for i, p in enumerate(preds):
+        out.append(p)
+        clicked = bool(rng.uniform() < rate(i))
+        ts = p.ts + timedelta(milliseconds=500)
+        if split:
+            out.append(OutcomeEvent(event_id=p.event_id, ts=ts, model="rec", outcomes={"shown": True}))
+            late.setdefault(i + 30, []).append(OutcomeEvent(event_id=p.event_id, ts=ts + timedelta(seconds=30),
+                                                            model="rec", outcomes={"clicked": clicked}))
+        else:
+            out.append(OutcomeEvent(event_id=p.event_id, ts=ts, model="rec",
+                                    outcomes={"shown": True, "clicked": clicked}))
+        out += late.pop(i, [])
+    return out
+
+
+def run_all(pipeline: Pipeline, stream: list[Any]) -> list[EarlyAlert]:
+    found = []
+    for e in stream:
+        if isinstance(e, PredictionEvent):
+            pipeline.on_prediction(e)
+        else:
+            pipeline.on_outcome(e)
+        found += pipeline.take_early()
+    return found
+
+
+def test_business_metric_collapse_caught_within_two_blocks_of_joined_predictions() -> None:
+    found = run_all(Pipeline(parse_config(BUSINESS_CONFIG), {"rec": PROFILE}),
+                    with_outcomes(3000, rate=lambda i: 0.3 if i < 2000 else 0.03))
+    assert [(a.signal.signal, a.signal.feature) for a in found] == [("business_metric_drop", "ctr")]
+    assert 2000 <= found[0].detected_at - T0.timestamp() < 2100 and found[0].signal.severity == "critical"
+
+
+def test_business_metric_at_its_reference_raises_nothing_even_with_outcomes_in_pieces() -> None:
+    for split in (False, True):
+        stream = with_outcomes(20_000, rate=lambda i: 0.3, split=split, seed=9)
+        assert run_all(Pipeline(parse_config(BUSINESS_CONFIG), {"rec": PROFILE}), stream) == [], split
