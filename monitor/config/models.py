@@ -290,8 +290,9 @@ class SegmentsConfig(_Strict):
     """Per-segment detection (see ``docs/segments-fairness.md``): the segment keys of the events
     (``segments: {country: FR}``) tested one value at a time.
 
-    Each window keeps drift state for at most ``max_segments`` values per key, the first ones seen; the
-    events of any other value are pooled as ``<key>=other``. At close, segments with at least
+    Each window keeps drift state for at most ``max_segments`` values per key, the largest by volume (a
+    frequent-items sketch; a value that overtakes a kept one replaces it, see ``monitor.pipeline.segments``);
+    the events of any other value are pooled as ``<key>=other``. At close, segments with at least
     ``min_events`` events are tested (drift, data quality, business metrics) with Benjamini–Hochberg over
     all their columns together. ``max_values``: values kept per numeric column of one segment's state.
     A ``segments: [country, platform]`` list stands for ``{keys: [...]}`` with the defaults.
