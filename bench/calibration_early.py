@@ -23,6 +23,12 @@ Tests (block of 50 events, the default policy):
   ``p0`` (0.001, 0.02, 0.2);
 - ``unseen_categories``: ``p1 = 0.25`` (5 x ``out_of_range_share``) against the Good-Turing bound ``p0``: the
   stream's unseen share is ``p0`` (0.001, 0.01), the worst case;
+- ``business_metric``: a ratio metric at its ``reference_value`` ``p0`` (0.3; ``p1 = 0.6 p0`` with the default
+  ``max_relative_drop`` of 0.2): Bernoulli trials per block of 50 joined predictions;
+- ``traffic_volume``: the watcher's ``TrafficTest`` (``monitor.pipeline.early_traffic``: drop and spike
+  CUSUMs, blocks of 900 s of event time against the mean of the 4 previous blocks) fed Poisson counts per
+  block at a constant rate and along a daily cycle (0.3x to 1.7x of the mean rate, sinusoidal); here the
+  traffic sets the counts, so the run length in blocks depends on it;
 - ``bound check`` (not a watcher test): a near alternative (missing rate 0.2 against 0.3) whose block LLRs
   are small, where the bound ``e^h`` is nearly tight.
 
@@ -43,7 +49,8 @@ import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from detectors.sequential.early import bernoulli_llr, llr_cusum, variance_llr  # noqa: E402
-from monitor.config import ModelConfig  # noqa: E402
+from monitor.config import ModelConfig, parse_config  # noqa: E402
+from monitor.pipeline.early_traffic import TrafficTest  # noqa: E402
 
 MODEL = ModelConfig(name="m", features={"x": "numeric"})  # the default policy and early_warning settings
 BLOCK = MODEL.early_warning.min_events
@@ -83,12 +90,24 @@ def tests() -> list[tuple[str, str, Draw]]:
                                         ("near_constant", "normal scores", variance_stream("normal"))]
     bernoulli = [("missing_rate", p, max(p, 0.001), 0.5) for p in (0.001, 0.02, 0.2)]
     bernoulli += [("unseen_categories", p, p, q1) for p in (0.001, 0.01)]
+    bernoulli += [("business_metric", 0.3, 0.3, 0.3 * (1 - 2 * 0.2))]
     bernoulli += [("bound check", 0.2, 0.2, 0.3)]
     for name, p, p0, p1 in bernoulli:
         label = f"p0 = {p0}, p1 = {p1}"
         PARAMS[label] = (p0, p1, p)
         out.append((name, label, bernoulli_stream(p, p0, p1)))
     return out
+
+
+def traffic_alarms(rng: np.random.Generator, blocks: int, rate: float, daily: bool, ert: float) -> int:
+    """Alarms of the watcher's traffic CUSUMs over ``blocks`` blocks of Poisson counts at ``rate`` per hour."""
+    config = parse_config(f"models: {{m: {{features: {{x: numeric}}, early_warning: {{ert: {ert}}}}}}}").models["m"]
+    test = TrafficTest(config)
+    hours = test.seconds / 3600
+    t = np.arange(blocks) * hours
+    mean = rate * hours * (1 + 0.7 * np.sin(2 * np.pi * t / 24) if daily else np.ones(blocks))
+    test.partial = False
+    return sum(len(test.close_block(int(c))) for c in rng.poisson(mean))
 
 
 def alarms(llrs: np.ndarray, ert: float) -> int:
@@ -145,6 +164,16 @@ def main() -> None:
                   f"| {measured(at_conf, args.blocks)} | {fmt(upper_bound(name, stream, math.log(configured)))} "
                   f"| {args.ert:,.0f} | {measured(at_reduced, args.blocks)} "
                   f"| {fmt(upper_bound(name, stream, math.log(args.ert)))} |", flush=True)
+    for t_index, daily in enumerate((False, True)):
+        stream = "daily cycle" if daily else "constant rate"
+        for r_index, rate in enumerate(RATES):
+            seed = [args.seed, 100 + t_index, r_index]
+            at_conf = traffic_alarms(np.random.default_rng(seed), args.blocks, rate, daily, configured)
+            at_reduced = traffic_alarms(np.random.default_rng(seed), args.blocks, rate, daily, args.ert)
+            hours = configured * 900 / 3600
+            print(f"| traffic_volume | {stream} | {rate:,} | {configured:,.0f} ({hours:,.0f} h) "
+                  f"| {measured(at_conf, args.blocks)} | - | {args.ert:,.0f} "
+                  f"| {measured(at_reduced, args.blocks)} | - |", flush=True)
 
 if __name__ == "__main__":
     main()

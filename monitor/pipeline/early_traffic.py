@@ -68,13 +68,14 @@ class TrafficTest:
         if index <= self.block:  # same block, or a late event: counted in the open block
             self.count += 1
             return []
-        out = self._close(self.count)
+        out = self.close_block(self.count)
         for _ in range(min(index - self.block - 1, HISTORY + 1)):
-            out += self._close(0)
+            out += self.close_block(0)
         self.block, self.count = index, 1
         return out
 
-    def _close(self, count: int) -> list[TrafficAlarm]:
+    def close_block(self, count: int) -> list[TrafficAlarm]:
+        """Close a block of ``count`` events: test it against the recent rate, then add it to the history."""
         if self.partial:  # the first block seen started before the first event
             self.partial = False
             return []
