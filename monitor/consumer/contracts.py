@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from detectors.profile import ReferenceProfile
 from monitor.config import MonitorConfig
 from monitor.consumer.deadletter import DeadLetterRecord
 from monitor.errors import MonitorError
 from monitor.events import DEFAULT_MAX_BYTES
-from monitor.pipeline import ClosedWindow, Pipeline
+from monitor.pipeline import ClosedWindow
 from monitor.pipeline.awaiting import WindowUpdate
+from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.sources.base import TopicPartition
 
 __all__ = [
@@ -64,11 +66,14 @@ class PartitionStore(Protocol):
     def load(self, key: str, tps: Sequence[TopicPartition]) -> tuple[bytes | None, dict[TopicPartition, int]]:
         """Stored snapshot of ``key`` and next offsets of ``tps`` (raises StoreUnavailable)."""
 
-    def new_pipeline(self, config: MonitorConfig) -> Pipeline: ...
+    def profiles(self, config: MonitorConfig) -> dict[str, ReferenceProfile]:
+        """The current reference profile of each of ``config``'s models that has one (raises StoreUnavailable)."""
 
-    def restore_pipeline(self, snapshot: bytes, config: MonitorConfig) -> Pipeline: ...
+    def find_profile(self, model: str, content_hash: str) -> ReferenceProfile | None:
+        """A stored profile of ``model`` by its content hash (an open window's, restored), or ``None``."""
 
-    def reload_pipeline(self, pipeline: Pipeline, config: MonitorConfig) -> list[ClosedWindow]: ...
+    def performance(self, config: MonitorConfig) -> dict[str, PerformanceReference]:
+        """The performance reference of each of ``config``'s models with a ``performance`` block."""
 
     def save(self, items: Sequence[SaveItem]) -> SaveResult:
         """Write every item in ONE transaction (raises StoreUnavailable or StoreConflict)."""

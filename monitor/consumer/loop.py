@@ -45,6 +45,7 @@ from monitor.consumer.deadletter import DeadLetterPublisher, DeadLetterRecord
 from monitor.consumer.intake import PROCESS_ERRORS, Taken, take
 from monitor.consumer.merge import PartitionMerger
 from monitor.consumer.partitions import PartitionKeeper, _Partition
+from monitor.consumer.pipelines import reload_pipeline
 from monitor.events import FastPredictionDecoder, OutcomeEvent
 from monitor.ops import Health, Metrics
 from monitor.retry import retry_with_backoff
@@ -419,7 +420,7 @@ class Service(PartitionKeeper):
         if new is None:
             return
         for part in self._parts.values():
-            closed = self.store.reload_pipeline(part.pipeline, new)
+            closed = reload_pipeline(self.store, part.pipeline, new)
             part.closed.extend(closed)
             part.dirty = True
         self.config = new

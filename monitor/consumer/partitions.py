@@ -26,6 +26,7 @@ from monitor.consumer.contracts import (
 )
 from monitor.consumer.deadletter import DeadLetterPublisher, DeadLetterRecord
 from monitor.consumer.merge import PartitionMerger
+from monitor.consumer.pipelines import new_pipeline, restore_pipeline
 from monitor.ops import Health, Metrics
 from monitor.pipeline import ClosedWindow, Pipeline
 from monitor.sources.base import Source, TopicPartition
@@ -227,13 +228,13 @@ class PartitionKeeper:
         pipeline = None
         if snapshot is not None:
             try:
-                pipeline = self.store.restore_pipeline(snapshot, self.config)
+                pipeline = restore_pipeline(self.store, snapshot, self.config)
             except StoreUnavailable:
                 raise
             except Exception:
                 log.exception("could not restore the stored snapshot; starting partition %d empty", p)
         if pipeline is None:
-            pipeline = self.store.new_pipeline(self.config)
+            pipeline = new_pipeline(self.store, self.config)
         merger = PartitionMerger(tps, self.options.merge_max_wait) if len(tps) > 1 else None
         return _Partition(pipeline, dict(offsets), last_persist=self._monotonic(), merger=merger)
 

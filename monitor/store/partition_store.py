@@ -1,9 +1,10 @@
 """The SQL side of the consumer loop: :class:`SqlPartitionStore` (PostgreSQL or SQLite).
 
-It loads a partition's snapshot and offsets, builds pipelines with the registered reference profiles,
-and writes a persist point — :func:`monitor.store.writer.persist` for each partition plus its dead letters —
-in ONE transaction. Database errors are sorted into :class:`~monitor.consumer.loop.StoreUnavailable` (the database
-is down or restarting: retry later) and :class:`~monitor.consumer.loop.StoreConflict` (it refused the data: reload).
+It loads a partition's snapshot and offsets, the registered reference profiles and performance references
+(the consumer builds pipelines of them: :mod:`monitor.consumer.pipelines`), and writes a persist point —
+:func:`monitor.store.writer.persist` for each partition plus its dead letters — in ONE transaction. Database
+errors are sorted into :class:`~monitor.consumer.contracts.StoreUnavailable` (the database is down or
+restarting: retry later) and :class:`~monitor.consumer.contracts.StoreConflict` (it refused the data: reload).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from monitor.alerts.service import AlertService
 from monitor.config import MonitorConfig
 from monitor.consumer.contracts import SaveItem, SaveResult, StoreConflict, StoreUnavailable
 from monitor.db.engine import session_factory
-from monitor.pipeline import ClosedWindow, Pipeline
+from monitor.pipeline import ClosedWindow
 from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.sources.base import TopicPartition
 from monitor.store.checkpoints import load_checkpoint, load_offsets
@@ -97,7 +98,7 @@ class SqlPartitionStore:
         except (StoreUnavailable, StoreConflict) as exc:
             log.info("reference profiles not preloaded: %s", exc)
 
-    def _find(self, model: str, content_hash: str) -> ReferenceProfile | None:
+    def find_profile(self, model: str, content_hash: str) -> ReferenceProfile | None:
         return self._read("loading a reference profile", lambda s: find_reference(s, model, content_hash))
 
     def performance(self, config: MonitorConfig) -> dict[str, PerformanceReference]:
@@ -105,20 +106,6 @@ class SqlPartitionStore:
         if not wanted:
             return {}
         return self._read("loading performance references", lambda s: load_performance_references(s, wanted))
-
-    def new_pipeline(self, config: MonitorConfig) -> Pipeline:
-        return Pipeline(config, self.profiles(config), self.performance(config))
-
-    def restore_pipeline(self, snapshot: bytes, config: MonitorConfig) -> Pipeline:
-        return Pipeline.restore(snapshot, config, self.profiles(config), profile_loader=self._find,
-                                performance=self.performance(config))
-
-    def reload_pipeline(self, pipeline: Pipeline, config: MonitorConfig) -> list[ClosedWindow]:
-        try:
-            profiles: dict[str, ReferenceProfile] | None = self.profiles(config)
-        except StoreUnavailable:
-            profiles = None  # keep the current profiles; the new config still applies
-        return pipeline.reload(config, profiles)
 
     # -- the persist transaction ---------------------------------------------------------------------
     def save(self, items: Sequence[SaveItem]) -> SaveResult:

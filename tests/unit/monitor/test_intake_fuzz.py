@@ -35,12 +35,15 @@ from prometheus_client import CollectorRegistry
 
 from detectors.profile import ReferenceProfile
 from monitor.config import MonitorConfig, parse_config
+from monitor.consumer import partitions
 from monitor.consumer.contracts import SaveItem, SaveResult
 from monitor.consumer.deadletter import DeadLetterRecord
 from monitor.consumer.loop import Service, ServiceOptions
+from monitor.consumer.pipelines import new_pipeline
 from monitor.events import DEFAULT_MAX_BYTES
 from monitor.ops import Health, Metrics
 from monitor.pipeline import ClosedWindow, Pipeline
+from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.sources.base import AssignmentListener, MessageKind, RawMessage, TopicPartition
 
 CONFIG = parse_config("""
@@ -140,25 +143,23 @@ class MemoryStore:
         self.dead: list[DeadLetterRecord] = []
         self.closed: list[ClosedWindow] = []
         self.offsets: dict[TopicPartition, int] = {}
-        self.pipelines: list[Pipeline] = []
 
     def load(self, key: str, tps: Sequence[TopicPartition]) -> tuple[bytes | None, dict[TopicPartition, int]]:
         return None, {}
 
-    def new_pipeline(self, config: MonitorConfig) -> Pipeline:
-        self.pipelines.append(Pipeline(config, {"rec": PROFILE}))
-        return self.pipelines[-1]
+    def profiles(self, config: MonitorConfig) -> dict[str, ReferenceProfile]:
+        return {"rec": PROFILE}
 
-    def restore_pipeline(self, snapshot: bytes, config: MonitorConfig) -> Pipeline:
+    def find_profile(self, model: str, content_hash: str) -> ReferenceProfile | None:
         raise AssertionError("no restore expected")
 
-    def reload_pipeline(self, pipeline: Pipeline, config: MonitorConfig) -> list[ClosedWindow]:
-        raise AssertionError("no reload expected")
+    def performance(self, config: MonitorConfig) -> dict[str, PerformanceReference]:
+        return {}
 
     def save(self, items: Sequence[SaveItem]) -> SaveResult:
         for item in items:
             self.dead.extend(item.dead_letters)
-            self.closed.extend(item.closed)
+            self.closed.extend(c for c in item.closed if isinstance(c, ClosedWindow))  # not label updates
             self.offsets.update(item.offsets)
         return SaveResult()
 
@@ -325,14 +326,22 @@ def check(messages: list[Message], split: bool) -> None:
     service = Service(CONFIG, source, store,
                       ServiceOptions(group_id="g", checkpoint_interval=0.0, gc_young_threshold=None),
                       metrics=Metrics(CollectorRegistry()), health=Health(), sleep=lambda _: None)
-    result = service.run(timeout=60)  # no exception may escape
+    made: list[Pipeline] = []
+
+    def recorded(store: MemoryStore, config: MonitorConfig) -> Pipeline:
+        made.append(new_pipeline(store, config))
+        return made[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(partitions, "new_pipeline", recorded)
+        result = service.run(timeout=60)  # no exception may escape
 
     assert result.stopped_by == "end_of_source" and result.clean
     assert result.messages == len(messages)
     assert store.offsets == {tp: len(msgs) for tp, msgs in source._msgs.items() if msgs}
     dead = {((d.source, d.partition), d.offset): d for d in store.dead}
     assert len(dead) == len(store.dead) == result.dead_letters  # at most one dead letter per message
-    [pipeline] = store.pipelines
+    [pipeline] = made
     assert counted(pipeline) + len(dead) == len(messages)  # each message counted once or dead once
     for msg, position in zip(messages, source.order, strict=True):
         letter = dead.get(position)

@@ -74,6 +74,7 @@ def test_models_with_the_same_profile_bytes_share_one_decode(tmp_path, monkeypat
 
 def test_warm_up_decodes_before_the_first_assignment_and_never_raises(tmp_path, monkeypatch) -> None:
     from monitor.config import parse_config
+    from monitor.consumer.pipelines import new_pipeline
     from monitor.store.partition_store import SqlPartitionStore
 
     engine, _ = _registered(tmp_path, {"m": _profile(0.0)})
@@ -83,7 +84,7 @@ def test_warm_up_decodes_before_the_first_assignment_and_never_raises(tmp_path, 
     assert [k[0] for k in store._profile_cache] == ["m"]
     decodes: list[str] = []
     monkeypatch.setattr(references, "_decode", lambda row, model: decodes.append(model))
-    assert store.new_pipeline(config).profiles["m"].content_hash == _profile(0.0).content_hash and decodes == []
+    assert new_pipeline(store, config).profiles["m"].content_hash == _profile(0.0).content_hash and decodes == []
     engine.dispose()
     down = SqlPartitionStore(make_engine(f"sqlite:///{tmp_path / 'missing' / 'x.db'}"), "g")
     down.warm_up(config)  # an unreachable database: logged, not raised
