@@ -117,6 +117,15 @@ def test_library_code_never_imports_the_cli() -> None:
     assert not offenders, offenders
 
 
+def test_pipelines_are_built_without_the_database_and_retry_stands_alone() -> None:
+    """monitor/consumer/pipelines.py builds pipelines from what the store contract reads (no SQL, no store);
+    monitor/retry.py depends on nothing of driftwarden."""
+    builder = [n for n in _imports(ROOT / "monitor/consumer/pipelines.py")
+               if n.split(".")[0] == "sqlalchemy" or n.startswith(("monitor.store", "monitor.db"))]
+    retry = [n for n in _imports(ROOT / "monitor/retry.py") if n.split(".")[0] in {"monitor", "detectors", "dashboard"}]
+    assert builder == [] and retry == [], (builder, retry)
+
+
 def test_the_consumer_never_imports_the_dashboard() -> None:
     offenders = _offenders("monitor/consumer", ("dashboard", "streamlit")) + _offenders("monitor/pipeline", (
         "dashboard", "streamlit", "sqlalchemy", "kafka", "monitor.consumer", "monitor.store", "monitor.db"))
