@@ -86,5 +86,5 @@ def test_poisson_llr_rejects_bad_values() -> None:
         poisson_llr(1, 0.0, 0.5)
     with pytest.raises(InvalidParameterError, match="ratio"):
         poisson_llr(1, 3.0, 1.0)
-    with pytest.raises(InvalidParameterError, match="'x'|x"):
+    with pytest.raises(InvalidParameterError, match="count >= 0"):
         poisson_llr(-1, 3.0, 0.5)
