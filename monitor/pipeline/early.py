@@ -21,6 +21,10 @@ Tests (``p0``/``sigma0`` from the reference profile; ``policy`` = the model's al
     policy.out_of_range_share`` (the window-close rule's critical level) against ``p0 = max(Good–Turing
     upper bound of the unseen share, 0.001)``; not tested when ``p1 <= 2 x p0``.
 
+``prediction_drift`` (feature = the class column; ``prediction.kind`` ``class`` or ``probabilities``)
+    Bernoulli LLR of the block's predictions of each reference class with a share ``p0`` between 0.001 and
+    0.9 (at most ``_MAX_CLASSES`` most frequent classes), ``p1 = p0 + (1 - p0) / 2`` (half-way to every
+    prediction being that class): a class share jumping.
 ``traffic_volume`` (no feature): Poisson CUSUMs of event counts per block of event time, drop and spike,
     against the recent rate (:mod:`monitor.pipeline.early_traffic`); not tested when the ``traffic_volume``
     signal is disabled (``alerts.volume.enabled: false`` or in ``alerts.disabled_signals``).
@@ -56,6 +60,7 @@ from monitor.pipeline.early_traffic import TrafficAlarm, TrafficTest
 __all__ = ["EarlyAlert", "EarlyWarning"]
 
 _MISSING_P1 = 0.5
+_MAX_CLASSES = 20
 _RATE_FLOOR = 0.001
 
 
@@ -129,6 +134,7 @@ class EarlyWarning:
                 ratio = max(config.prediction.near_constant_std_ratio, 0.01)
                 tests.append(_Test("prediction_near_constant", score, columns.index(score), "variance",
                                    sigma0, ratio * sigma0, llr_cusum(ert)))
+        tests += _class_share_tests(config, profile, columns)
         for name in config.features:
             if name not in names or name not in columns:
                 continue
@@ -194,10 +200,14 @@ class EarlyWarning:
                 return None, math.nan
             ss = float(np.sum((scores - scores.mean()) ** 2))
             return variance_llr(scores.size, ss, test.p0, test.p1), math.sqrt(ss / scores.size)
-        if test.numeric:
-            missing = _numeric_missing(values)
-        else:
-            missing = values.count(None)
+        if test.kind == "share":
+            label = next(iter(test.known or ()))
+            valid_values = [str(v) for v in values if v is not None]
+            if not valid_values:
+                return None, math.nan
+            hits = valid_values.count(label)
+            return bernoulli_llr(hits, len(valid_values), test.p0, test.p1), hits / len(valid_values)
+        missing = _numeric_missing(values) if test.numeric else values.count(None)
         if test.kind == "missing":
             return bernoulli_llr(missing, n, test.p0, test.p1), missing / n
         counts = Counter(values)
@@ -264,6 +274,10 @@ def _signal(test: _Test, shown: float, events: int) -> Signal:
         return Signal(test.signal, "critical", f"scores of {test.feature!r} near-constant: std {shown:.3g} vs "
                       f"reference {test.p0:.3g} ({where})", test.feature, shown)
     column = test.feature.split(":", 1)[0]
+    if test.kind == "share":
+        label = next(iter(test.known or ()))
+        return Signal(test.signal, "critical", f"share of class {label!r} in {column!r} jumped to {shown:.1%} "
+                      f"(reference {test.p0:.1%}; {where})", column, shown)
     if test.kind == "missing":
         return Signal(test.signal, "critical", f"missing rate of {column!r} surged to {shown:.1%} (reference "
                       f"{test.p0:.1%}; {where})", test.feature, shown)
@@ -295,3 +309,24 @@ def _numeric_missing(values: Sequence[Any]) -> int:
         return int(np.count_nonzero(np.isnan(np.array(values, dtype=np.float64))))
     except (TypeError, ValueError):
         return sum(1 for v in values if v is None or (isinstance(v, float) and math.isnan(v)))
+
+
+def _class_share_tests(config: ModelConfig, profile: ReferenceProfile, columns: list[str]) -> list[_Test]:
+    """The class-share tests of a ``class`` or ``probabilities`` prediction column (module docstring)."""
+    column = config.prediction.column
+    if config.prediction.kind == "score" or column not in set(profile.names) or column not in columns:
+        return []
+    col = profile[column]
+    if not isinstance(col, CategoricalProfile):
+        return []
+    total = int(col.n_rows - col.n_null)
+    if total <= 0:
+        return []
+    order = np.argsort(-np.asarray(col.counts), kind="stable")[:_MAX_CLASSES]
+    tests = []
+    for i in order:
+        label, p0 = str(col.categories[int(i)]), float(col.counts[int(i)]) / total
+        if 0.001 <= p0 <= 0.9:
+            tests.append(_Test("prediction_drift", f"{column}:share={label}", columns.index(column), "share", p0,
+                               p0 + (1.0 - p0) / 2, llr_cusum(config.early_warning.ert), known=frozenset([label])))
+    return tests

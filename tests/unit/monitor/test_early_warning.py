@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -227,3 +228,36 @@ def test_business_metric_at_its_reference_raises_nothing_even_with_outcomes_in_p
     for split in (False, True):
         stream = with_outcomes(20_000, rate=lambda i: 0.3, split=split, seed=9)
         assert run_all(Pipeline(parse_config(BUSINESS_CONFIG), {"rec": PROFILE}), stream) == [], split
+
+
+CLASS_CONFIG = CONFIG.replace("prediction: {kind: score, column: score}", "prediction: {kind: class, column: label}")
+
+
+def class_profile() -> Any:
+    from detectors.profile import ReferenceProfile
+
+    rng = np.random.default_rng(0)
+    n = 6000
+    frame = pd.DataFrame({"tenure": rng.normal(10, 2, n), "genre": rng.choice(list("abc"), n),
+                          "premium": rng.choice([True, False], n),
+                          "label": rng.choice(["cat", "dog", "fox"], n, p=[0.5, 0.3, 0.2])})
+    return ReferenceProfile.build(frame, {"tenure": "numeric", "genre": "categorical", "premium": "binary",
+                                          "label": "categorical"}).with_version(1)
+
+
+def class_events(n: int, *, jump_from: int | None = None, seed: int = 12) -> list[PredictionEvent]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, e in enumerate(events(n, seed=seed)):
+        share = [0.05, 0.05, 0.9] if jump_from is not None and i >= jump_from else [0.5, 0.3, 0.2]
+        out.append(PredictionEvent(model="rec", model_version="1", event_id=e.event_id, ts=e.ts, features=e.features,
+                                   prediction=str(rng.choice(["cat", "dog", "fox"], p=share))))
+    return out
+
+
+def test_class_share_jump_caught_within_two_blocks_and_quiet_at_reference_shares() -> None:
+    profile = class_profile()
+    found = run(Pipeline(parse_config(CLASS_CONFIG), {"rec": profile}), class_events(2000, jump_from=1000))
+    assert [(a.signal.signal, a.signal.feature) for a in found] == [("prediction_drift", "label")]
+    assert 1000 <= found[0].detected_at - T0.timestamp() < 1100 and "'fox'" in found[0].signal.message
+    assert run(Pipeline(parse_config(CLASS_CONFIG), {"rec": profile}), class_events(20_000, seed=13)) == []
