@@ -14,7 +14,7 @@ data is kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Final
 
@@ -22,8 +22,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from detectors.errors import AllNullColumnError, IncompatibleTypeError
+from detectors.errors import AllNullColumnError, CompactProfileError, IncompatibleTypeError
 from detectors.kinds import BINARY, NUMERIC, to_labels, to_numeric
+from detectors.stattests.cvm_grid import DEFAULT_GRID_SIZE, ReferenceGrid
 
 __all__ = [
     "DEFAULT_MAX_HASHED",
@@ -45,6 +46,8 @@ DEFAULT_MAX_HASHED: Final = 1_000_000
 UInt64Array = npt.NDArray[np.uint64]
 _NO_HASHES: Final = np.zeros(0, dtype=np.uint64)
 _NO_HASHES.flags.writeable = False
+_NO_VALUES: Final = np.zeros(0, dtype=np.float64)
+_NO_VALUES.flags.writeable = False
 
 
 def label_hashes(labels: npt.ArrayLike) -> UInt64Array:
@@ -97,11 +100,31 @@ class NumericProfile:
     bin_edges: FloatArray = field(repr=False)
     bin_counts: IntArray = field(repr=False)
     kind: str = NUMERIC
+    grid: ReferenceGrid | None = field(default=None, repr=False)
 
     @property
     def missing_rate(self) -> float:
         """Share of null rows (NaN / None / NaT) in the reference."""
         return self.n_null / self.n_rows if self.n_rows else 0.0
+
+    @property
+    def compact(self) -> bool:
+        """Whether the reference values were replaced by :attr:`grid` (:meth:`compacted`)."""
+        return self.grid is not None
+
+    def reference_values(self, needed_by: str) -> FloatArray:
+        """``values``; :class:`~detectors.errors.CompactProfileError` naming ``needed_by`` if compact."""
+        if self.grid is not None:
+            raise CompactProfileError(self.name, needed_by)
+        return self.values
+
+    def compacted(self, size: int = DEFAULT_GRID_SIZE) -> NumericProfile:
+        """A copy whose ``values`` (empty) are replaced by their :class:`ReferenceGrid` of ``size`` atoms:
+        what the default preset's Cramér–von Mises test needs, in ``16 * size`` bytes (see
+        :mod:`detectors.stattests.cvm_grid` for the error bound; exact up to ``size`` distinct values)."""
+        if self.grid is not None:
+            return self
+        return replace(self, values=_NO_VALUES, grid=ReferenceGrid.from_sorted(self.values, size=size))
 
     @cached_property
     def self_counts(self) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.integer]]:
@@ -110,7 +133,7 @@ class NumericProfile:
         on first use and kept (int32 when they fit: as much memory as ``values``)."""
         from detectors.stattests.cramer_von_mises import sorted_self_counts
 
-        le, lt = sorted_self_counts(self.values)
+        le, lt = sorted_self_counts(self.reference_values("the exact Cramér-von Mises test"))
         dtype = np.int32 if self.values.size < 2**31 - 1 else np.int64
         return _frozen(le.astype(dtype)), _frozen(lt.astype(dtype))
 
@@ -165,7 +188,7 @@ class NumericProfile:
 
     def arrays(self) -> dict[str, npt.NDArray[Any]]:
         return {
-            "values": self.values,
+            "values": self.reference_values("writing the profile"),
             "quantiles": self.quantiles,
             "bin_edges": self.bin_edges,
             "bin_counts": self.bin_counts,

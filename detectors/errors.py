@@ -122,3 +122,15 @@ class ProfileFormatError(DetectorError):
         self.source = source
         self.problem = problem
         super().__init__(f"{source}: {problem}")
+
+
+class CompactProfileError(DetectorError):
+    """A compact profile column (reference values replaced by a quantile grid) asked for its raw values."""
+
+    def __init__(self, column: str, needed_by: str) -> None:
+        self.column = column
+        self.needed_by = needed_by
+        super().__init__(
+            f"column {column!r}: {needed_by} needs the reference values, which this compact profile does not keep "
+            f"(compact only the columns tested by the default preset's Cramér-von Mises test)"
+        )

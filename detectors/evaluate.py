@@ -168,7 +168,7 @@ def _override_column(
     if isinstance(col, NumericProfile) and isinstance(win, NumericWindow):
         if win.n_finite == 0:
             return all_null_result(col, win)
-        ref: Any = col.values
+        ref: Any = col.reference_values(f"the {test_name} test")
         cur: Any = win.sorted_values()
         n_ref, n_cur = col.n_finite, win.n_finite
     elif isinstance(col, CategoricalProfile) and isinstance(win, CategoricalWindow):

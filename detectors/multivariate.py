@@ -16,7 +16,8 @@ the band does not (see 5.):
    cumulative explained variance ratio is strictly greater than ``variance_explained`` (scikit-learn's
    rule for a fractional ``n_components``);
 4. cross-fitting: the reference rows are dealt into ``folds`` folds by a seeded random permutation; for
-   each fold a PCA (first ``k`` right singular vectors, no re-centering) is fitted on the other folds and
+   each fold a PCA (first ``k`` right singular vectors, no re-centering: the leading eigenvectors of
+   ``z.T z`` of the other folds, a ``p x p`` sum of per-fold products) is fitted on the other folds and
    scores the fold's rows, so every reference row gets an *out-of-sample* error (Euclidean norm of
    ``z - z V_k^T V_k``). A row of current data is scored by every fold model; its error is the mean of
    those ``folds`` errors, and a window's statistic is the mean of its rows' errors;
@@ -229,19 +230,20 @@ class PCAReconstruction:
 
         encoding = _fit_encoding(x, cats)
         z = _standardize(x, encoding)
-        _, s, vt = np.linalg.svd(z, full_matrices=False)
-        var = s**2
-        total = float(var.sum())
-        ratio = var / total if total > 0 else np.zeros_like(var)
-        k = min(int(np.searchsorted(np.cumsum(ratio), variance_explained, side="right")) + 1, p)
         fold_of = np.empty(n, dtype=np.intp)
         for j, rows in enumerate(np.array_split(np.random.default_rng(seed).permutation(n), folds)):
             fold_of[rows] = j
+        fold_grams = np.stack([_gram(z[fold_of == j]) for j in range(folds)])
+        gram = fold_grams.sum(axis=0)
+        var, vt = _principal_axes(gram)
+        total = float(var.sum())
+        ratio = var / total if total > 0 else np.zeros_like(var)
+        k = min(int(np.searchsorted(np.cumsum(ratio), variance_explained, side="right")) + 1, p)
         fold_components = np.empty((folds, k, p))
         errors = np.empty(n)
         for j in range(folds):
             held_out = fold_of == j
-            fold_components[j] = np.linalg.svd(z[~held_out], full_matrices=False)[2][:k]
+            fold_components[j] = _principal_axes(gram - fold_grams[j])[1][:k]
             errors[held_out] = _row_errors(z[held_out], fold_components[j])
         return cls(
             encoding=encoding,
@@ -407,3 +409,23 @@ class PCAReconstruction:
             if isinstance(exc, DetectorError) and not isinstance(exc, InvalidParameterError):
                 raise
             raise ProfileFormatError(source, str(exc)) from None
+
+
+def _gram(z: FloatArray) -> FloatArray:
+    """``z.T @ z`` (symmetric ``p x p``)."""
+    return np.asarray(z.T @ z)
+
+
+def _principal_axes(gram: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``(s**2, vt)`` of the thin SVD ``z = u diag(s) vt`` from ``gram = z.T @ z`` (eigenvalues in
+    decreasing order, clipped at 0, and the matching unit eigenvectors as rows; each row's sign set so that
+    its largest-magnitude entry is positive). The same subspaces as ``np.linalg.svd(z)`` up to rounding
+    (the eigendecomposition of a ``p x p`` matrix instead of an SVD of ``n x p``: the cost no longer grows
+    with the rows beyond one product); rounding in the small eigenvalues is relative to the largest.
+    """
+    values, vectors = np.linalg.eigh(gram)
+    order = np.argsort(values)[::-1]
+    vt = np.ascontiguousarray(vectors[:, order].T)
+    signs = np.sign(vt[np.arange(vt.shape[0]), np.argmax(np.abs(vt), axis=1)])
+    vt *= np.where(signs == 0, 1.0, signs)[:, None]
+    return np.clip(values[order], 0.0, None), vt

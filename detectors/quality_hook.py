@@ -84,7 +84,7 @@ def _numeric(col: NumericProfile, win: NumericWindow) -> list[QualityResult]:
         lo, hi = _extremes(win, held)
         found.append(constant_from_counts(
             col.name, 1 if lo == hi else 2, win.n_finite, reference_distinct=col.n_distinct,
-            reference_counts=_run_lengths(col.values) if lo == hi else (), value=repr(lo),
+            reference_counts=_reference_runs(col) if lo == hi else (), value=repr(lo),
         ))
     if win.n_inf or win.n_invalid:
         by_type = {k: v for k, v in (("inf", win.n_inf), ("non-numeric", win.n_invalid)) if v}
@@ -147,3 +147,9 @@ def _categorical(col: CategoricalProfile, win: CategoricalWindow) -> list[Qualit
             value=present[0] if len(present) == 1 else "",
         ))
     return found
+
+
+def _reference_runs(col: NumericProfile) -> npt.NDArray[np.int64]:
+    """Run lengths of the reference values (of the grid's atoms for a compact column: exact when it kept every
+    distinct value)."""
+    return col.grid.run_lengths() if col.grid is not None else _run_lengths(col.values)

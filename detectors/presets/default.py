@@ -55,6 +55,7 @@ from detectors.presets._shared import (
 from detectors.report import ColumnResult
 from detectors.stattests.chisquare import chisquare_from_counts
 from detectors.stattests.cramer_von_mises import ReferenceSide, cvm_ks_fast, cvm_pvalue_asymptotic
+from detectors.stattests.cvm_grid import cvm_ks_grid
 from detectors.stattests.ztest import ztest_from_counts
 
 __all__ = ["DEFAULT_ALPHA", "DEFAULT_MIN_EFFECT", "DEFAULT_TOP_K", "DefaultParams", "adjust", "default_column"]
@@ -81,8 +82,12 @@ def default_column(
         if win.n_finite == 0:
             return all_null_result(col, win)
         cur = win.sorted_values()
-        t, d = cvm_ks_fast(_reference_side(col), cur)
-        p = cvm_pvalue_asymptotic(t, col.values.size, cur.size)
+        if col.grid is not None:  # a compact profile: the quantile grid's bounded-error statistics
+            t, d = cvm_ks_grid(col.grid, cur)
+            p = cvm_pvalue_asymptotic(t, col.grid.n, cur.size)
+        else:
+            t, d = cvm_ks_fast(_reference_side(col), cur)
+            p = cvm_pvalue_asymptotic(t, col.values.size, cur.size)
         test, stat, effect, n_ref, n_cur = "cramer_von_mises", t, d, col.n_finite, win.n_finite
     elif isinstance(col, CategoricalProfile) and isinstance(win, CategoricalWindow):
         if win.n_valid == 0:

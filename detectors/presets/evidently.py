@@ -60,7 +60,7 @@ def evidently_column(col: NumericProfile | CategoricalProfile, win: NumericWindo
 
 
 def _numeric(col: NumericProfile, win: NumericWindow) -> TestResult:
-    ref = col.values
+    ref = col.reference_values("the evidently preset")
     cur = win.sorted_values()
     few = col.n_distinct <= FEW_VALUES and np.unique(np.concatenate([ref, cur])).size <= FEW_VALUES
     if few:
