@@ -28,7 +28,13 @@ from monitor.pipeline import ClosedWindow
 from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.sources.base import TopicPartition
 from monitor.store.checkpoints import load_checkpoint, load_offsets
-from monitor.store.references import ProfileCache, find_reference, load_performance_references, load_profiles
+from monitor.store.references import (
+    ProfileCache,
+    compact_columns,
+    find_reference,
+    load_performance_references,
+    load_profiles,
+)
 from monitor.store.writer import persist
 
 __all__ = ["SqlPartitionStore", "is_transient"]
@@ -87,7 +93,8 @@ class SqlPartitionStore:
 
     def profiles(self, config: MonitorConfig) -> dict[str, ReferenceProfile]:
         return self._read("loading reference profiles",
-                          lambda s: load_profiles(s, list(config.models), self._profile_cache))
+                          lambda s: load_profiles(s, list(config.models), self._profile_cache,
+                                                  {n: compact_columns(m) for n, m in config.models.items()}))
 
     def warm_up(self, config: MonitorConfig) -> None:
         """Decode the configured models' reference profiles into the cache before consuming (the first

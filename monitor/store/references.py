@@ -6,19 +6,21 @@ is a no-op that returns the latest row (re-running ``reference build`` on the sa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from detectors.columns import NumericProfile
 from detectors.errors import DetectorError
 from detectors.profile import ReferenceProfile
+from monitor.config.models import ModelConfig
 from monitor.db.models import ModelRow, PerformanceReferenceRow, ReferenceRow
 from monitor.errors import MonitorError
 from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.store.models_repo import get_model, get_or_create_model
 
-__all__ = ["ReferenceLoadError", "find_reference", "latest_reference", "load_performance_references",
+__all__ = ["ReferenceLoadError", "compact_columns", "find_reference", "latest_reference", "load_performance_references",
            "load_profiles", "register_performance_reference", "register_reference"]
 
 
@@ -85,19 +87,43 @@ ProfileCache = dict[tuple[str, int, str], ReferenceProfile]
 """Decoded profiles by ``(model, version, content_hash)`` (see :func:`load_profiles`)."""
 
 
-def load_profiles(session: Session, models: Iterable[str],
-                  cache: ProfileCache | None = None) -> dict[str, ReferenceProfile]:
+def compact_columns(config: ModelConfig) -> frozenset[str]:
+    """The columns of ``config`` whose numeric reference values a watcher replaces by a quantile grid
+    (:meth:`detectors.ReferenceProfile.compacted`): under the ``default`` preset every column without a
+    per-column test override (its Cramér-von Mises test runs on the grid); under ``evidently`` none."""
+    if config.preset != "default":
+        return frozenset()
+    return frozenset(c for c in config.columns if c not in config.tests)
+
+
+def _compacted(profile: ReferenceProfile, wanted: Collection[str] | None) -> ReferenceProfile:
+    return profile if not wanted else profile.compacted([c for c in wanted if c in profile.names])
+
+
+def _fits(profile: ReferenceProfile, wanted: Collection[str] | None) -> bool:
+    """Whether ``profile`` is compacted on exactly the numeric columns of ``wanted``."""
+    target = frozenset(c for c in (wanted or ()) if c in profile.names and isinstance(profile[c], NumericProfile))
+    return frozenset(c.name for c in profile if isinstance(c, NumericProfile) and c.compact) == target
+
+
+def load_profiles(session: Session, models: Iterable[str], cache: ProfileCache | None = None,
+                  compact: Mapping[str, Collection[str]] | None = None) -> dict[str, ReferenceProfile]:
     """The latest profile of each model that has one.
 
     With a ``cache``, a profile already decoded (same model, version and content hash) is reused: only the
     newest version's key is read, and the blob only when it is new. Every partition of a watcher then shares
     one profile object per model (and its cached sorted reference values), and a partition assignment does
     not decode every model's profile again. The cache keeps one entry per model; models registered with the
-    same profile bytes (same content hash and version) share one decoded profile."""
+    same profile bytes (same content hash and version) share one decoded profile.
+
+    ``compact`` maps a model to the columns kept as a quantile grid (:func:`compact_columns`): the decoded
+    profile is compacted before it is cached, and a cached one compacted otherwise is decoded again."""
     out: dict[str, ReferenceProfile] = {}
     for name in models:
+        wanted = None if compact is None else compact.get(name)
         if cache is None:
             profile = latest_reference(session, name)
+            profile = None if profile is None else _compacted(profile, wanted)
         else:
             head = session.execute(
                 select(ReferenceRow.id, ReferenceRow.version, ReferenceRow.content_hash).join(ModelRow)
@@ -107,14 +133,18 @@ def load_profiles(session: Session, models: Iterable[str],
                 continue
             key = (name, int(head.version), str(head.content_hash))
             profile = cache.get(key)
+            if profile is not None and not _fits(profile, wanted):
+                del cache[key]
+                profile = None
             if profile is None:
                 # another model's entry with the same bytes and version: share its (immutable) decoded profile
-                profile = next((p for (_, v, h), p in cache.items() if v == key[1] and h == key[2]), None)
+                profile = next((p for (_, v, h), p in cache.items()
+                                if v == key[1] and h == key[2] and _fits(p, wanted)), None)
             if profile is None:
                 row = session.get(ReferenceRow, head.id)
                 if row is None:  # pragma: no cover - deleted between the two reads
                     continue
-                profile = _decode(row, name)
+                profile = _compacted(_decode(row, name), wanted)
             if key not in cache:
                 for old in [k for k in cache if k[0] == name]:
                     del cache[old]
