@@ -8,9 +8,12 @@ numerator; a later merge that makes an already counted record meet the numerator
 metric's in total). Every ``early_warning.min_events`` trials form a block, tested with
 ``llr = bernoulli_llr(min(successes, trials), trials, p0, p1)``:
 
-- ``p0 = reference_value`` (the metric's configured reference; metrics without one, or with ``p0`` not
+- ``p0 = reference_value x (1 - max_relative_drop / 2)``: half-way to the window-close rule's boundary, so
+  that a rate moving within the window-close rule's tolerance over the day (a take-rate 10% below its
+  reference for hours) is not a collapse (metrics without a ``reference_value``, or with ``p0`` not
   strictly between 0 and 1, are not tested);
-- ``p1 = p0 x max(1 - 2 x max_relative_drop, 0.1)``: twice the window-close rule's drop (a collapse);
+- ``p1 = reference_value x max(1 - 2 x max_relative_drop, 0.1)``: twice the window-close rule's drop (a
+  collapse);
 
 into a CUSUM ``S = max(0, S + llr)`` alarming at ``S > log(early_warning.ert)``.
 """
@@ -57,10 +60,13 @@ class BusinessTest:
         self.block = config.early_warning.min_events
         self.metrics: list[_Metric] = []
         for metric in config.business_metrics:
-            p0 = metric.reference_value
-            if p0 is None or not 0.0 < p0 < 1.0:
+            ref = metric.reference_value
+            if ref is None:
                 continue
-            p1 = p0 * max(1.0 - 2.0 * metric.max_relative_drop, 0.1)
+            p0 = ref * (1.0 - metric.max_relative_drop / 2)
+            p1 = ref * max(1.0 - 2.0 * metric.max_relative_drop, 0.1)
+            if not 0.0 < p1 < p0 < 1.0:
+                continue
             self.metrics.append(_Metric(metric, float(p0), p1, llr_cusum(config.early_warning.ert)))
 
     def merged(self, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[BusinessAlarm]:
