@@ -233,18 +233,19 @@ class PCAReconstruction:
         fold_of = np.empty(n, dtype=np.intp)
         for j, rows in enumerate(np.array_split(np.random.default_rng(seed).permutation(n), folds)):
             fold_of[rows] = j
-        fold_grams = np.stack([_gram(z[fold_of == j]) for j in range(folds)])
-        gram = fold_grams.sum(axis=0)
-        var, vt = _principal_axes(gram)
-        total = float(var.sum())
-        ratio = var / total if total > 0 else np.zeros_like(var)
-        k = min(int(np.searchsorted(np.cumsum(ratio), variance_explained, side="right")) + 1, p)
-        fold_components = np.empty((folds, k, p))
-        errors = np.empty(n)
-        for j in range(folds):
-            held_out = fold_of == j
-            fold_components[j] = _principal_axes(gram - fold_grams[j])[1][:k]
-            errors[held_out] = _row_errors(z[held_out], fold_components[j])
+        with single_threaded_blas():  # p x p problems and thin products: threads cost more than they save
+            fold_grams = np.stack([_gram(z[fold_of == j]) for j in range(folds)])
+            gram = fold_grams.sum(axis=0)
+            var, vt = _principal_axes(gram)
+            total = float(var.sum())
+            ratio = var / total if total > 0 else np.zeros_like(var)
+            k = min(int(np.searchsorted(np.cumsum(ratio), variance_explained, side="right")) + 1, p)
+            fold_components = np.empty((folds, k, p))
+            errors = np.empty(n)
+            for j in range(folds):
+                held_out = fold_of == j
+                fold_components[j] = _principal_axes(gram - fold_grams[j])[1][:k]
+                errors[held_out] = _row_errors(z[held_out], fold_components[j])
         return cls(
             encoding=encoding,
             components=np.ascontiguousarray(vt[:k]),
