@@ -70,6 +70,7 @@ def prepare_replay(out: Path, *, days: int = 5, per_hour: float = 160, window: s
     raw = yaml.safe_load(files.config.read_text())
     base = raw["models"].pop("recommender")
     base["reference"]["path"] = str(files.reference)
+    base["performance"]["reference"]["path"] = str(files.validation)
     base["window"] = {"type": "time", "size": window, "allowed_lateness": "30m"}
     raw["models"] = {name: {**copy.deepcopy(base), "name": name} for name in MODELS}
     config = out / "watch.yaml"
@@ -213,10 +214,16 @@ QUERIES = {
                 "f.window_id JOIN models m ON m.id = w.model_id ORDER BY 1, 2, 3",
     "metrics": "SELECT m.name, w.window_key, v.name, v.value, v.numerator, v.denominator FROM metric_values v "
                "JOIN window_results w ON w.id = v.window_id JOIN models m ON m.id = w.model_id ORDER BY 1, 2, 3",
+    # model quality: every label update of a window (until its label TTL), not the processing-time updated_at
+    "performance": "SELECT m.name, w.window_key, p.metric, p.n_predictions, p.n_labelled, p.realized, "
+                   "p.realized_lower, p.realized_upper, p.estimated, p.estimated_lower, p.estimated_upper, "
+                   "p.reference, p.error, p.estimate_reliable, p.provisional, p.reason FROM performance_values p "
+                   "JOIN window_results w ON w.id = p.window_id JOIN models m ON m.id = w.model_id ORDER BY 1, 2, 3",
     "samples": "SELECT m.name, w.window_key, s.n_rows, md5(s.data) FROM window_samples s JOIN window_results w "
                "ON w.id = s.window_id JOIN models m ON m.id = w.model_id ORDER BY 1, 2",
     "alerts": "SELECT m.name, a.dedup_key, a.signal, a.feature, a.severity, a.status, a.message, a.first_seen, "
-              "a.last_seen, a.windows_count, a.clean_windows FROM alerts a JOIN models m ON m.id = a.model_id "
+              "a.last_seen, a.windows_count, a.clean_windows, a.detected_at, a.early, a.detected_events "
+              "FROM alerts a JOIN models m ON m.id = a.model_id "
               "ORDER BY 1, 2, 8",
     "alert_events": "SELECT a.dedup_key, a.first_seen, e.action, e.note FROM alert_events e JOIN alerts a "
                     "ON a.id = e.alert_id ORDER BY 1, 2, e.id",
@@ -280,6 +287,8 @@ def test_sigkill_at_random_points_changes_nothing(
         stop_watcher(proc, log)
         expected = dump(clean_url)
         assert expected["windows"] and expected["alerts"] and expected["dead_letters"]
+        # the replay's labels reach the windows: realized quality, not only the estimate at close
+        assert any(row[4] > 0 and row[5] is not None for row in expected["performance"]), expected["performance"][:3]
         assert len(expected["dead_letters"]) == len({r[:3] for r in expected["dead_letters"]})
 
         log = tmp_path / "crash.log"

@@ -143,6 +143,7 @@ def test_watcher_survives_a_broker_restart(tmp_path: Path, broker: PrivateBroker
     files = generate_scenario(tmp_path / "gen", seed=9, days=2, events_per_hour=60, reference_rows=1500)
     raw = yaml.safe_load(files.config.read_text())
     raw["models"]["recommender"]["reference"]["path"] = str(files.reference)
+    raw["models"]["recommender"]["performance"]["reference"]["path"] = str(files.validation)
     raw["models"]["recommender"]["window"] = {"type": "count", "size": 200}
     config = tmp_path / "watch.yaml"
     config.write_text(yaml.safe_dump(raw))

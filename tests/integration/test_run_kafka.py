@@ -73,6 +73,7 @@ def test_replay_then_run_from_kafka(tmp_path: Path, kafka_bootstrap: str, migrat
     raw = yaml.safe_load(files.config.read_text())
     base = raw["models"].pop("recommender")
     base["reference"]["path"] = str(files.reference)
+    base["performance"]["reference"]["path"] = str(files.validation)
     base["window"] = {"type": "count", "size": 200}
     raw["models"] = {m: {**base, "name": m} for m in MODELS}
     config = tmp_path / "watch.yaml"

@@ -37,6 +37,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path
     files = generate_scenario(out / "gen", seed=8, days=2, events_per_hour=60, reference_rows=1500)
     raw = yaml.safe_load(files.config.read_text())
     raw["models"]["recommender"]["reference"]["path"] = str(files.reference)
+    raw["models"]["recommender"]["performance"]["reference"]["path"] = str(files.validation)
     raw["models"]["recommender"]["window"] = {"type": "count", "size": 250}
     config = out / "watch.yaml"
     config.write_text(yaml.safe_dump(raw, sort_keys=False))

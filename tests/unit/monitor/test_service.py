@@ -68,6 +68,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     raw = yaml.safe_load(files.config.read_text())
     model = raw["models"]["recommender"]
     model["reference"]["path"] = str(files.reference)
+    model["performance"]["reference"]["path"] = str(files.validation)
     model["window"] = {"type": "count", "size": 300}
     config = out / "watch.yaml"
     config.write_text(yaml.safe_dump(raw, sort_keys=False))
