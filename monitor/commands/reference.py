@@ -130,17 +130,27 @@ def register(app: typer.Typer) -> None:
     @ref_app.command("build")
     def build(
         ctx: typer.Context,
-        model: str = typer.Argument(..., help="Model name (as in the config file)."),
+        model: str | None = typer.Argument(None, help="Model name (as in the config file)."),
         data: Path | None = _FROM_OPTION,
         config: Path | None = _CONFIG_OPTION,
         db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
         out: Path | None = _OUT_OPTION,
         migrate: bool = migrate_option(),
+        all_models: bool = typer.Option(False, "--all", help="Every model of --config (its reference.path), in "
+                                                             "one process; exit 2 if any failed."),
     ) -> None:
         """Build MODEL's reference profile from training data and register it (hash + version), or save it
         to a file with --out."""
         url = db or AppState.of(ctx).settings.database_url
+        if all_models:
+            if model is not None or config is None or data is not None or out is not None:
+                fail("--all builds every model of --config: pass --config FILE, and no MODEL, --from or --out")
+            from monitor.commands.reference_all import build_all, exit_code
+
+            raise typer.Exit(exit_code(build_all(config, url, progress=not quiet, migrate=migrate)))
+        if model is None:
+            fail("pass MODEL (or --all with --config)")
         source = data
         if source is None and config is not None:
             from monitor.config import ConfigError, load_config
