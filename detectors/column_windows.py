@@ -34,6 +34,10 @@ FloatArray = npt.NDArray[np.float64]
 OTHER_UNSEEN: Final = "<other unseen>"
 
 
+#: Value arrays kept per numeric window before they are joined into one (each array costs ~100 bytes more
+#: than its values: a window fed a few values at a time would otherwise hold several times its values).
+_MAX_CHUNKS = 32
+
 @dataclass(eq=False)
 class _Moments:
     """Exact running summaries, kept only once the window holds a sample instead of all values."""
@@ -203,6 +207,8 @@ class NumericWindow:
         held = sum(map(len, self._chunks))  # 1-D chunks
         if self._priorities is None and held + f.size <= self.max_values:
             self._chunks.append(f.copy() if f is x else f)  # never alias the caller's array
+            if len(self._chunks) >= _MAX_CHUNKS:  # a few values per update: one array, not hundreds
+                self._chunks = [np.concatenate(self._chunks)]
             return
         self._start_sampling(rng)
         assert self._moments is not None and self._bins is not None
