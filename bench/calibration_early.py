@@ -23,8 +23,9 @@ Tests (block of 50 events, the default policy):
   ``p0`` (0.001, 0.02, 0.2);
 - ``unseen_categories``: ``p1 = 0.25`` (5 x ``out_of_range_share``) against the Good-Turing bound ``p0``: the
   stream's unseen share is ``p0`` (0.001, 0.01), the worst case;
-- ``business_metric``: a ratio metric at its ``reference_value`` ``p0`` (0.3; ``p1 = 0.6 p0`` with the default
-  ``max_relative_drop`` of 0.2): Bernoulli trials per block of 50 joined predictions;
+- ``business_metric``: a ratio metric with a ``reference_value`` of 0.3 and the default ``max_relative_drop``
+  of 0.2: null ``p0 = 0.9 x 0.3 = 0.27``, ``p1 = 0.6 x 0.3 = 0.18``; the stream's rate is ``p0`` (the worst
+  case of the null: a rate above it alarms less), Bernoulli trials per block of 50 joined predictions;
 - ``traffic_volume``: the watcher's ``TrafficTest`` (``monitor.pipeline.early_traffic``: drop and spike
   CUSUMs, blocks of 900 s of event time against the mean of the 4 previous blocks) fed Poisson counts per
   block at a constant rate and along a daily cycle (0.3x to 1.7x of the mean rate, sinusoidal); here the
@@ -90,7 +91,7 @@ def tests() -> list[tuple[str, str, Draw]]:
                                         ("near_constant", "normal scores", variance_stream("normal"))]
     bernoulli = [("missing_rate", p, max(p, 0.001), 0.5) for p in (0.001, 0.02, 0.2)]
     bernoulli += [("unseen_categories", p, p, q1) for p in (0.001, 0.01)]
-    bernoulli += [("business_metric", 0.3, 0.3, 0.3 * (1 - 2 * 0.2))]
+    bernoulli += [("business_metric", 0.3 * (1 - 0.2 / 2), 0.3 * (1 - 0.2 / 2), 0.3 * (1 - 2 * 0.2))]
     bernoulli += [("bound check", 0.2, 0.2, 0.3)]
     for name, p, p0, p1 in bernoulli:
         label = f"p0 = {p0}, p1 = {p1}"
