@@ -27,10 +27,11 @@ def register(app: typer.Typer) -> None:
                                                 show_default=False)],
         events_per_hour: Annotated[float, typer.Option("--events-per-hour", min=1.0,
                                                        help="Mean recommendations per hour.")] = 1000.0,
-        days: Annotated[int, typer.Option("--days", min=1, help="Length of the scenario in days.")] = 14,
+        days: Annotated[int, typer.Option("--days", min=1, help="Length of the scenario in days (its incidents need 16).")] = 16,
         seed: Annotated[int, typer.Option("--seed", help="Seed (same seed, same bytes).")] = 7,
     ) -> None:
-        """Write events.jsonl, reference.parquet, ground_truth.json and recommender.yaml into OUT_DIR."""
+        """Write events.jsonl, reference.parquet, validation.parquet, ground_truth.json and recommender.yaml into
+        OUT_DIR."""
         from scenario import generate_scenario
         from scenario.errors import ScenarioError
 
@@ -38,7 +39,8 @@ def register(app: typer.Typer) -> None:
             files = generate_scenario(out_dir, seed=seed, days=days, events_per_hour=events_per_hour)
         except (ScenarioError, OSError) as exc:
             fail(f"scenario generate {out_dir}: {exc}")
-        typer.echo(f"{files.n_predictions} predictions and {files.n_outcomes} outcomes in {files.events}; "
-                   f"reference ({files.n_reference} rows) in {files.reference}; config {files.config}")
+        typer.echo(f"{files.n_predictions} predictions, {files.n_outcomes} outcomes and {files.n_labels} labels in "
+                   f"{files.events}; reference ({files.n_reference} rows) in {files.reference}; labelled validation "
+                   f"({files.n_validation} rows) in {files.validation}; config {files.config}")
 
     app.add_typer(group, name="scenario")
