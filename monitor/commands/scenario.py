@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
                                                 show_default=False)],
         events_per_hour: Annotated[float, typer.Option("--events-per-hour", min=1.0,
                                                        help="Mean recommendations per hour.")] = 1000.0,
-        days: Annotated[int, typer.Option("--days", min=1, help="Length of the scenario in days (its incidents need 16).")] = 16,
+        days: Annotated[int, typer.Option("--days", min=1,
+                                          help="Length of the scenario in days (its incidents need 16).")] = 16,
         seed: Annotated[int, typer.Option("--seed", help="Seed (same seed, same bytes).")] = 7,
     ) -> None:
         """Write events.jsonl, reference.parquet, validation.parquet, ground_truth.json and recommender.yaml into
