@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from sqlalchemy.orm import Session
-
 import pandas as pd
 from sqlalchemy import Connection, Executable, Select, and_, case, func, select
+from sqlalchemy.orm import Session
 
 from monitor.db.models import (
     ALERT_STATUSES,
@@ -45,8 +44,8 @@ from monitor.db.models import (
 __all__ = [
     "ALERT_STATUSES",
     "MODEL_OVERVIEW_COLUMNS",
-    "SEVERITIES",
     "PERFORMANCE_FIELDS",
+    "SEVERITIES",
     "AlertDetail",
     "PerformanceRow",
     "ReferenceBlob",
