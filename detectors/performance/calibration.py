@@ -24,8 +24,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.isotonic import IsotonicRegression
-from sklearn.model_selection import StratifiedShuffleSplit
 
 from detectors.performance._ranking import auc_delong, sort_scores
 
@@ -42,6 +40,8 @@ class Isotonic:
     @classmethod
     def fit(cls, scores: NDArray[np.float64], target: NDArray[np.float64]) -> Isotonic:
         """Fit scikit-learn's ``IsotonicRegression(increasing=True, out_of_bounds="clip")``."""
+        from sklearn.isotonic import IsotonicRegression  # fitting only: a watcher never imports scikit-learn
+
         reg = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(scores, target)
         return cls(tuple(map(float, reg.X_thresholds_)), tuple(map(float, reg.y_thresholds_)))
 
@@ -88,6 +88,9 @@ def needs_calibration(
     auc, _ = auc_delong(sort_scores(scores, target > 0))
     if auc > 0.999:
         return False
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.model_selection import StratifiedShuffleSplit
+
     sss = StratifiedShuffleSplit(n_splits=splits, test_size=0.1, random_state=42)
     ys, raw, cal = [], [], []
     for train, test in sss.split(scores, target):
