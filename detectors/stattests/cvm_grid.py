@@ -3,8 +3,8 @@
 :class:`ReferenceGrid` keeps, of a sorted reference sample ``x`` of ``n`` values, at most ``size`` *atoms*
 (every distinct value when there are at most ``size``; else the distinct values found at ``size`` evenly
 spaced ranks, the minimum and the maximum included) with the
-exact counts ``#x < atom`` and ``#x <= atom``, the exact tie term of ``x`` and ``n``: 16 bytes per atom
-(32 kB per column at ``size = 2048``) instead of 8 bytes per reference value.
+exact counts ``#x < atom`` and ``#x <= atom`` (int32), the exact tie term of ``x`` and ``n``: 16 bytes per
+atom (4 kB per column at the default ``size = 256``) instead of 8 bytes per reference value.
 
 Counts of a window value ``y`` (what the test needs of the reference, see
 :func:`~detectors.stattests.cramer_von_mises.cvm_ks_fast`): at an atom they are exact; between two atoms
@@ -41,7 +41,7 @@ from detectors.stattests.cramer_von_mises import _own_runs, _run_squares, _size_
 __all__ = ["DEFAULT_GRID_SIZE", "ReferenceGrid", "cvm_ks_grid", "t_error_bound"]
 
 #: Atoms kept per numeric column of a compact reference (16 bytes each).
-DEFAULT_GRID_SIZE: Final = 1024
+DEFAULT_GRID_SIZE: Final = 256
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -57,8 +57,8 @@ class ReferenceGrid:
     """The compact reference of one numeric column (see the module docstring)."""
 
     atoms: FloatArray
-    lt: npt.NDArray[np.int64]
-    le: npt.NDArray[np.int64]
+    lt: npt.NDArray[np.signedinteger[Any]]
+    le: npt.NDArray[np.signedinteger[Any]]
     n: int
     run_squares: int
     max_gap: int
@@ -74,9 +74,11 @@ class ReferenceGrid:
             atoms = x[starts]
         else:
             atoms = np.unique(x[np.round(np.linspace(0, n - 1, size)).astype(np.int64)])
-        lt = np.searchsorted(x, atoms, side="left").astype(np.int64)
-        le = np.searchsorted(x, atoms, side="right").astype(np.int64)
-        gaps = lt[1:] - le[:-1]
+        lt64 = np.searchsorted(x, atoms, side="left")
+        le64 = np.searchsorted(x, atoms, side="right")
+        gaps = lt64[1:] - le64[:-1]
+        dtype = np.int32 if n < 2**31 else np.int64  # counts: 4 bytes each up to 2**31 reference values
+        lt, le = lt64.astype(dtype), le64.astype(dtype)
         run_squares = _run_squares(np.diff(np.append(starts, n))) if n else 0
         return cls(atoms=_frozen(atoms), lt=_frozen(lt), le=_frozen(le), n=n, run_squares=run_squares,
                    max_gap=int(gaps.max()) if gaps.size else 0)
@@ -99,7 +101,7 @@ class ReferenceGrid:
         """Lengths of the reference's runs of equal values (exact when :attr:`exact`; else the atoms' runs
         and the values between atoms taken as distinct)."""
         between = int(np.sum(self.lt[1:] - self.le[:-1])) if self.atoms.size else 0
-        return np.concatenate([self.le - self.lt, np.ones(between, dtype=np.int64)])
+        return np.concatenate([(self.le - self.lt).astype(np.int64), np.ones(between, dtype=np.int64)])
 
     def counts(self, y: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp], npt.NDArray[np.int64]]:
         """``(a, tie, e)`` for the sorted finite window ``y``: ``a_j`` ≈ ``#x < y_j`` (exact at atoms and
@@ -119,7 +121,7 @@ class ReferenceGrid:
         a[inner] = base + (self.lt[lo + 1] - self.le[lo]) * ((y[inner] - left) / (right - left))
         tie = np.flatnonzero(hit)
         a[tie] = self.lt[k[tie]]
-        return a, tie, (self.le[k[tie]] - self.lt[k[tie]])
+        return a, tie, (self.le[k[tie]] - self.lt[k[tie]]).astype(np.int64)
 
 
 def cvm_ks_grid(grid: ReferenceGrid, y: FloatArray) -> tuple[float, float]:
