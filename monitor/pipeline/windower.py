@@ -6,6 +6,9 @@ pipeline keeps the windows' contents. Its whole state is three numbers, serialis
 Count windows
     Event number ``i`` (0-based, in arrival order) belongs to every window ``[s, s + size)`` with ``s`` a
     multiple of ``step``; window ``s`` closes once event ``s + size - 1`` has arrived. Key ``count:<s>``.
+    A new ``size`` or ``step`` (configuration reload, or a snapshot restored under another configuration)
+    starts a new grid at the next event ``o``: windows ``[o + k x step, o + k x step + size)``, so no key of
+    the old grid comes back; the old grid's open windows get no more events and close at their end.
 Time windows
     An event at time ``t`` belongs to every window ``[s, s + size)`` with ``s`` a multiple of ``step`` (aligned
     on the Unix epoch). The watermark is ``max(t seen) - allowed_lateness``; a window closes when the
@@ -87,10 +90,15 @@ class Windower:
         # count windows: (lo, hi, assignment): the assignment of every event number in [lo, hi); the same
         # windows hold an event number up to where the next window starts or one of them ends
         self._cached: tuple[int, int, Assignment] | None = None
+        self._origin = 0
         if state:
             self._seq = int(state.get("seq", 0))
             self._max_ts = _num(state.get("max_ts"))
             self._closed_until = _num(state.get("closed_until"))
+            self._origin = int(state.get("origin", 0))
+            if config.type == "count" and "size" in state and (
+                    float(state["size"]) != config.size or float(state["step"]) != config.step):
+                self._origin = self._seq  # a new grid starts at the next event: no key of the old one again
 
     # -- state --------------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -99,6 +107,9 @@ class Windower:
             "seq": self._seq,
             "max_ts": None if self._max_ts == -math.inf else self._max_ts,
             "closed_until": None if self._closed_until == -math.inf else self._closed_until,
+            "origin": self._origin,
+            "size": self.config.size,
+            "step": self.config.step,
         }
 
     @property
@@ -130,18 +141,19 @@ class Windower:
         return Assignment(spans, late=not spans)
 
     def _assign_count(self, i: int) -> Assignment:
-        size, step = self.config.size, self.config.step
-        first = max(0, math.floor((i - size) / step) + 1)
+        size, step, origin = self.config.size, self.config.step, self._origin
+        j = i - origin
+        first = max(0, math.floor((j - size) / step) + 1)
         spans = []
         k = first
-        while k * step <= i:
-            start = k * step
+        while k * step <= j:
+            start = origin + k * step
             if i < start + size:
                 spans.append(Span(f"count:{int(start)}", float(start), float(start + size)))
             k += 1
         assignment = Assignment(spans, late=False)
         if step == int(step) and size == int(size):  # (whole numbers for count windows)
-            hi = (i // int(step) + 1) * int(step)
+            hi = origin + (j // int(step) + 1) * int(step)
             for span in spans:
                 hi = min(hi, int(span.end))
             self._cached = (i, hi, assignment)

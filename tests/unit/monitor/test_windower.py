@@ -53,7 +53,8 @@ def test_time_sliding_and_state_round_trip() -> None:
     assert len(w.assign(4000).spans) == 4
     again = Windower(w.config, w.state())
     assert again.state() == w.state() and again.watermark == w.watermark
-    assert Windower(WindowConfig(type="count", size=3)).state() == {"seq": 0, "max_ts": None, "closed_until": None}
+    assert Windower(WindowConfig(type="count", size=3)).state() == {
+        "seq": 0, "max_ts": None, "closed_until": None, "origin": 0, "size": 3.0, "step": 3.0}
 
 
 def test_to_epoch() -> None:
@@ -132,3 +133,23 @@ def test_count_windows_closed_early_never_reuse_a_key() -> None:
     flushed = w.due([Span("count:10", 10, 20), Span("count:15", 15, 25)], flush=True)
     assert [s.key for s in flushed] == ["count:10", "count:15"]
     assert keys(w, 0.0) == ["count:20", "count:25"]
+
+
+@pytest.mark.parametrize("via", ["reload", "restore"])
+def test_count_windows_of_a_new_size_never_reuse_a_key(via: str) -> None:
+    """483 events into tumbling windows of 300 (count:0 closed, count:300 open), the size becomes 500: the
+    new grid starts at event 483, so count:0 (which the old grid already used) never comes back, and every
+    later event is in exactly one window."""
+    w = Windower(WindowConfig(type="count", size=300))
+    for _ in range(483):
+        w.assign(0.0)
+    new = WindowConfig(type="count", size=500)
+    w = w.with_config(new) if via == "reload" else Windower(new, w.state())
+    assert keys(w, 0.0) == ["count:483"]
+    for _ in range(498):
+        w.assign(0.0)
+    assert keys(w, 0.0) == ["count:483"] and keys(w, 0.0) == ["count:983"]
+    assert [s.key for s in w.due([Span("count:300", 300, 600), Span("count:483", 483, 983)])] == [
+        "count:300", "count:483"]
+    again = Windower(new, w.state())  # the same size: the grid stays
+    assert keys(again, 0.0) == ["count:983"]
