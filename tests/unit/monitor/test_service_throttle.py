@@ -177,7 +177,7 @@ def test_ahead_stream_is_paused_at_the_cap_and_the_results_do_not_change(
     assert store.outage_began_while_merge_paused or not outages, "no outage met a paused stream: not tested"
 
     assert result.stopped_by == "end_of_source" and result.clean
-    assert result.messages == reference.messages == scenario.n_predictions + scenario.n_outcomes
+    assert result.messages == reference.messages == scenario.n_events  # predictions, outcomes and label events
     assert OUT in source.pauses, "the outcomes never filled the merge buffer: the bound is not tested"
     assert not source.paused
     assert longest[OUT] <= CAP and longest[PRED] <= CAP, longest
