@@ -68,9 +68,11 @@ def draw(i: int, n: int, rng: np.random.Generator) -> dict[str, Any]:
     return data
 
 
-def write_config(path: Path, models: int, window: int) -> None:
-    model = {"features": kinds(), "prediction": {"kind": "score", "column": "prediction"},
-             "window": {"type": "count", "size": window}}
+def write_config(path: Path, models: int, window: int, sample: bool = True) -> None:
+    model: dict[str, Any] = {"features": kinds(), "prediction": {"kind": "score", "column": "prediction"},
+                             "window": {"type": "count", "size": window}}
+    if not sample:
+        model["sample"] = {"enabled": False}
     path.write_text(yaml.safe_dump({"version": 1, "models": {model_name(i): model for i in range(models)}},
                                    sort_keys=False))
 
@@ -144,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--windows", type=int, default=1, help="full windows per model")
     ap.add_argument("--min-events", type=int, default=100_000)
     ap.add_argument("--rows", type=int, default=20_000, help="reference rows per model")
+    ap.add_argument("--no-sample", action="store_true", help="models without the per-window drill-down sample")
     ap.add_argument("--keep", type=Path, default=None, help="directory for the database and files (kept)")
     args = ap.parse_args(argv)
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="dw-many-"))
@@ -162,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for m in args.models:
         config = workdir / f"models-{m}.yaml"
-        write_config(config, m, args.window)
+        write_config(config, m, args.window, sample=not args.no_sample)
         n = max(m * args.window * args.windows, args.min_events)
         events = workdir / f"events-{m}-{n}.jsonl"
         if not events.exists():
@@ -180,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((m, n, idle_rss, idle_wall, rss, wall, rate, n / wall, last))
         print(f"  M={m}: {last}", file=sys.stderr)
     print(f"\n{N_NUMERIC + N_CATEGORICAL} features ({N_NUMERIC} numeric, {N_CATEGORICAL} categorical with 20 levels), "
-          f"{args.rows:,}-row references (one per model), count windows of {args.window:,} events\n")
+          f"{args.rows:,}-row references (one per model), count windows of {args.window:,} events"
+          f"{', no drill-down sample' if args.no_sample else ''}\n")
     print("| models | events | empty watcher: peak RSS, start-up | run: peak RSS | events/s (after start-up) "
           "| events/s (end to end) |")
     print("| --- | --- | --- | --- | --- | --- |")
