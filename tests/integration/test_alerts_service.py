@@ -24,7 +24,9 @@ from monitor.store.models_repo import get_or_create_model
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 DRIFT = Signal("feature_drift", "warning", "tenure drifted", "tenure", 0.3)
 WORSE = Signal("feature_drift", "critical", "tenure drifted a lot", "tenure", 0.9)
-TAKE = Signal("business_metric_drop", "warning", "take_rate 0.2", "take_rate", 0.2)
+# a window-close signal: label signals (business_metric_drop, performance_drop) are judged by
+# AlertService.process_labels, and a closing window never counts as clean for them
+VOLUME = Signal("traffic_volume", "warning", "volume 0.2 x reference", None, 0.2)
 
 
 class Recorder:
@@ -68,11 +70,11 @@ def run(sessions: sessionmaker[Session], service: AlertService, i: int, signals:
 def test_lifecycle_dedup_escalation_and_auto_resolve(sessions: sessionmaker[Session]) -> None:
     rec = Recorder()
     service = AlertService(rec, auto_resolve_after=2)
-    c = run(sessions, service, 0, [DRIFT, TAKE])
+    c = run(sessions, service, 0, [DRIFT, VOLUME])
     assert len(c.opened) == 2
-    c = run(sessions, service, 1, [DRIFT])  # same incident again; TAKE clean once
+    c = run(sessions, service, 1, [DRIFT])  # same incident again; VOLUME clean once
     assert c.opened == [] and len(c.updated) == 1
-    c = run(sessions, service, 2, [WORSE])  # escalates; TAKE clean twice -> auto-resolved
+    c = run(sessions, service, 2, [WORSE])  # escalates; VOLUME clean twice -> auto-resolved
     assert len(c.escalated) == 1 and len(c.resolved) == 1
     with sessions() as s:
         alerts = {a.signal: a for a, _ in list_alerts(s, status="all")}
@@ -80,19 +82,29 @@ def test_lifecycle_dedup_escalation_and_auto_resolve(sessions: sessionmaker[Sess
         assert (drift.status, drift.severity, drift.windows_count) == ("open", "critical", 3)
         assert drift.first_seen == T0 + timedelta(hours=1) and drift.last_seen == T0 + timedelta(hours=3)
         assert drift.dedup_key == "rec|feature_drift|tenure"
-        take = alerts["business_metric_drop"]
-        assert take.status == "resolved" and take.resolved_by == "auto"
+        volume = alerts["traffic_volume"]
+        assert volume.status == "resolved" and volume.resolved_by == "auto"
         actions = [e.action for e in s.scalars(select(AlertEvent).order_by(AlertEvent.id))]
         assert actions == ["opened", "opened", "escalated", "auto_resolved"]
     assert [(n["action"], n["signal"]) for n in rec.items] == [
-        ("opened", "feature_drift"), ("opened", "business_metric_drop"), ("escalated", "feature_drift"),
-        ("resolved", "business_metric_drop")]
+        ("opened", "feature_drift"), ("opened", "traffic_volume"), ("escalated", "feature_drift"),
+        ("resolved", "traffic_volume")]
     # a resolved incident that fires again opens a NEW alert
-    c = run(sessions, service, 3, [WORSE, TAKE])
+    c = run(sessions, service, 3, [WORSE, VOLUME])
     assert len(c.opened) == 1
     with sessions() as s:
         assert len(list_alerts(s, status="all")) == 3
         assert len(list_alerts(s, status="unresolved")) == 2
+
+
+def test_closing_windows_never_resolve_a_label_signal(sessions: sessionmaker[Session]) -> None:
+    service = AlertService(Recorder(), auto_resolve_after=1)
+    take = Signal("business_metric_drop", "warning", "take_rate 0.2", "take_rate", 0.2)
+    run(sessions, service, 0, [take])
+    c = run(sessions, service, 1, [])  # labels not in yet: no verdict on the business metric
+    assert c.resolved == []
+    with sessions() as s:
+        assert [(a.signal, a.clean_windows) for a, _ in list_alerts(s)] == [("business_metric_drop", 0)]
 
 
 def test_acknowledge_and_resolve_by_people(sessions: sessionmaker[Session]) -> None:

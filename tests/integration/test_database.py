@@ -85,7 +85,8 @@ def test_only_one_unresolved_alert_per_dedup_key(any_url: str) -> None:
 
     def alert(status: str) -> Alert:
         return Alert(model_id=1, dedup_key="recommender|drift|tenure", signal="drift", feature="tenure",
-                     severity="warning", status=status, message="tenure drifted", first_seen=now, last_seen=now)
+                     severity="warning", status=status, message="tenure drifted", first_seen=now, last_seen=now,
+                     detected_at=now)  # NOT NULL since migration 0004
 
     with sessions.begin() as session:
         session.add(ModelRow(id=1, name="recommender"))
