@@ -196,7 +196,7 @@ def test_watcher_over_the_fetch_process_stores_the_file_runs_windows(
         tmp_path: Path, kafka_bootstrap: str, migrated_pg_url: str, sqlite_url: str,
         stored_windows: Callable[[str], list[tuple[Any, ...]]]) -> None:
     files = generate_scenario(tmp_path / "gen", seed=5, days=3, events_per_hour=80, reference_rows=3000)
-    total = files.n_predictions + files.n_outcomes
+    total = files.n_events  # predictions, outcomes and label events: every line of the file goes to Kafka
     run_id = uuid.uuid4().hex[:8]
     settings = Settings(kafka_bootstrap_servers=kafka_bootstrap, metrics_port=0, kafka_fetch_process=True,
                         kafka_predictions_topic=f"dw-fp-{run_id}", kafka_outcomes_topic=f"dw-fp-{run_id}.out",
