@@ -341,7 +341,13 @@ def business_final(state: ModelState, joined: dict[str, dict[str, Any]]
                    ) -> tuple[list[MetricResult], list[Signal], list[tuple[str, str | None]]]:
     """The business metrics of a window whose ``outcome_join_ttl`` has passed, their
     ``business_metric_drop`` signals (threshold rule and sequential detector, which this feeds) and the
-    ``(signal, feature)`` pairs judged (every configured metric: a window without the signal is clean)."""
+    ``(signal, feature)`` pairs judged (every configured metric: a window without the signal is clean).
+
+    The metrics end with ``joined_outcomes`` = ``len(joined)`` (numerator and denominator the same count):
+    the predictions of the window joined to an outcome within the TTL. It replaces the count written when
+    the window closed, which depends on where the source's batches fall (outcomes read in the batch that
+    fills a count window join it before it closes), so the stored figure is the same for any batching,
+    stop and resume."""
     cfg = state.config
     signals: list[Signal] = []
     metrics = compute_metrics(cfg.business_metrics, joined.values())
@@ -358,6 +364,8 @@ def business_final(state: ModelState, joined: dict[str, dict[str, Any]]
         sig = metric_signal(cfg, result.name, result.value, result.denominator, seq_drop)
         if sig is not None:
             signals.append(sig)
+    n_joined = len(joined)
+    metrics.append(MetricResult("joined_outcomes", float(n_joined), n_joined, n_joined))
     return metrics, signals, [("business_metric_drop", m.name) for m in cfg.business_metrics]
 
 
