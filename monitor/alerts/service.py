@@ -153,7 +153,9 @@ class AlertService:
                 changes.escalated.append(alert.id)
                 self._queue(session, alert_payload(alert, model, "escalated"))
         for key, alert in unresolved.items():
-            if key in fired or alert.signal in LABEL_SIGNALS:
+            # a window that ended at or before the detection cannot say the problem is gone (an early alert
+            # met such a window first or second depending on where persist points fell: not counted either way)
+            if key in fired or alert.signal in LABEL_SIGNALS or seen_at <= alert.detected_at:
                 continue
             alert.clean_windows += 1
             if alert.clean_windows >= limit:
