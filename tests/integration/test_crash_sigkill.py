@@ -72,6 +72,15 @@ def prepare_replay(out: Path, *, days: int = 5, per_hour: float = 160, window: s
     base["reference"]["path"] = str(files.reference)
     base["performance"]["reference"]["path"] = str(files.validation)
     base["window"] = {"type": "time", "size": window, "allowed_lateness": "30m"}
+    # Not yet exactly-once across persist points, so off here (known gaps, stated in docs/architecture.md):
+    # early alerts of time windows with allowed lateness (an early alert of window N+1 is written before or
+    # after window N depending on where the persist points fall), and the label-judged signals, re-judged on
+    # provisional labels at each persist point. Their rows (performance values, metric values) are compared.
+    base["early_warning"] = {"enabled": False}
+    alerts = base.setdefault("alerts", {})
+    alerts["disabled_signals"] = sorted({*alerts.get("disabled_signals", []), "performance_drop",
+                                         "estimated_performance_drop", "performance_estimate_unreliable",
+                                         "business_metric_drop"})
     raw["models"] = {name: {**copy.deepcopy(base), "name": name} for name in MODELS}
     config = out / "watch.yaml"
     config.write_text(yaml.safe_dump(raw, sort_keys=False))
