@@ -164,6 +164,13 @@ def test_demo_through_kafka_consumes_and_joins_everything(kafka_run: object, fil
     # the file run closes the last day: its window-close alerts are not in the Kafka run (early alerts raised
     # inside that day are in both)
     last_end = windows[-1][2]
-    assert alerts == {a for a in ref_alerts if a[0] <= last_end or a[3]}  # type: ignore[operator]
+    # the label-judged signals are judged again on provisional labels at each persist point, so when they
+    # fire depends on where persist points fall (a known gap, docs/architecture.md "Exactly-once across
+    # crashes"): both runs raise the same ones, not necessarily at the same windows
+    judged = {"performance_drop", "estimated_performance_drop", "performance_estimate_unreliable",
+              "business_metric_drop"}
+    expected = {a for a in ref_alerts if a[0] <= last_end or a[3]}  # type: ignore[operator]
+    assert {a for a in alerts if a[1] not in judged} == {a for a in expected if a[1] not in judged}
+    assert {a[1:3] for a in alerts if a[1] in judged} == {a[1:3] for a in expected if a[1] in judged}
     assert any(a[3] for a in alerts)  # early alerts (no first window) are compared too
     assert result.summary == reference.summary  # type: ignore[attr-defined]
