@@ -157,16 +157,7 @@ class AlertService:
             # met such a window first or second depending on where persist points fell: not counted either way)
             if key in fired or alert.signal in LABEL_SIGNALS or seen_at <= alert.detected_at:
                 continue
-            alert.clean_windows += 1
-            if alert.clean_windows >= limit:
-                alert.status = "resolved"
-                alert.resolved_by = "auto"
-                alert.resolved_at = self.clock()
-                alert.resolve_note = f"{alert.clean_windows} clean windows in a row"
-                session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="auto_resolved",
-                                       actor="auto", note=alert.resolve_note))
-                changes.resolved.append(alert.id)
-                self._queue(session, alert_payload(alert, model, "resolved"))
+            self._count_clean(session, model, alert, limit, changes)
         session.flush()
         return changes
 
@@ -234,18 +225,23 @@ class AlertService:
             alert = unresolved.get(key)
             if alert is None or key in fired or alert.status == "resolved":
                 continue
-            alert.clean_windows += 1
-            if alert.clean_windows >= limit:
-                alert.status = "resolved"
-                alert.resolved_by = "auto"
-                alert.resolved_at = self.clock()
-                alert.resolve_note = f"{alert.clean_windows} clean windows in a row"
-                session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="auto_resolved",
-                                       actor="auto", note=alert.resolve_note))
-                changes.resolved.append(alert.id)
-                self._queue(session, alert_payload(alert, model, "resolved"))
+            self._count_clean(session, model, alert, limit, changes)
         session.flush()
         return changes
+
+    def _count_clean(self, session: Session, model: str, alert: Alert, limit: int, changes: AlertChanges) -> None:
+        """One more clean window for ``alert``; resolved (auto) at ``limit`` clean windows in a row."""
+        alert.clean_windows += 1
+        if alert.clean_windows < limit:
+            return
+        alert.status = "resolved"
+        alert.resolved_by = "auto"
+        alert.resolved_at = self.clock()
+        alert.resolve_note = f"{alert.clean_windows} clean windows in a row"
+        session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="auto_resolved",
+                               actor="auto", note=alert.resolve_note))
+        changes.resolved.append(alert.id)
+        self._queue(session, alert_payload(alert, model, "resolved"))
 
     def process_early(self, session: Session, model: str, early: EarlyAlert) -> AlertChanges:
         """Apply an early alert raised inside an open window (:mod:`monitor.pipeline.early`).
