@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import pandas as pd
 
 from detectors.column_windows import CategoricalWindow, NumericWindow
 from detectors.columns import CategoricalProfile, NumericProfile
@@ -19,6 +18,9 @@ from detectors.quality_hook import quality_findings
 from detectors.registry import PRESETS, get_test
 from detectors.report import ColumnResult, DriftReport
 from detectors.window_state import WindowState
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["OVERRIDE_KEYS", "evaluate"]
 
@@ -128,6 +130,8 @@ def _as_state(profile: ReferenceProfile, current: WindowState | pd.DataFrame, na
         if missing:
             current._column(missing[0])
         return current
+    import pandas as pd  # a frame's path only: a watcher's window states never load pandas here
+
     if isinstance(current, pd.DataFrame) or hasattr(current, "to_pandas"):
         frame = current if isinstance(current, pd.DataFrame) else current.to_pandas()
         return WindowState.from_frame(profile, frame, columns=names)

@@ -36,11 +36,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from statistics import NormalDist
 from typing import Any, Final, Self
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from detectors.errors import InsufficientDataError, InvalidParameterError
 
@@ -86,6 +86,8 @@ class ErrorBand:
         std = float(np.std(e, ddof=1))
         skew = kurt = 0.0
         if std > 0 and e.size >= 4:
+            from scipy import stats  # a profile build's only use of scipy here (the watcher loads no scipy.stats)
+
             skew = float(stats.skew(e, bias=False))
             kurt = float(stats.kurtosis(e, fisher=True, bias=False))
         return cls(float(np.mean(e)), std, skew, kurt, int(e.size), float(alpha), int(min_rows))
@@ -98,7 +100,7 @@ class ErrorBand:
         v = 1.0 / n + 1.0 / big_n
         g3 = self.skewness * (1.0 / n**2 - 1.0 / big_n**2) / v**1.5
         g4 = self.excess_kurtosis * (1.0 / n**3 + 1.0 / big_n**3) / v**2
-        z = float(stats.norm.isf(self.alpha / 2))
+        z = float(NormalDist().inv_cdf(1 - self.alpha / 2))
         sd = self.std * math.sqrt(v)
 
         def q(x: float) -> float:

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from scipy.stats import norm
+import scipy  # scipy.stats is loaded at its first use (scipy's lazy submodules)
 
 from detectors.multiple_testing import benjamini_hochberg
 
@@ -57,7 +57,7 @@ def _test(k: int, n: int, big_k: int, big_n: int, min_n: int) -> tuple[float | N
     if n < min_n or n_r < min_n or pooled in (0.0, 1.0):
         return p_r, diff, None
     z = diff / math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / n_r))
-    return p_r, diff, float(2 * norm.sf(abs(z)))
+    return p_r, diff, float(2 * scipy.stats.norm.sf(abs(z)))
 
 
 def worst_slices(slices: Mapping[str, tuple[int, int]], *, total: tuple[int, int] | None = None,

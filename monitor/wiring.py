@@ -66,8 +66,6 @@ def build_service(
     from monitor.consumer.deadletter import DeadLetterPublisher
     from monitor.ops import Health, Metrics
     from monitor.sources import SourceError, open_file_source
-    from monitor.sources.kafka import KafkaSource
-    from monitor.sources.kafka_process import FetchProcessSource
     from monitor.store.partition_store import SqlPartitionStore
 
     if config is None:
@@ -78,6 +76,9 @@ def build_service(
     source: Any
     publisher = None
     if source_arg == "kafka":
+        from monitor.sources.kafka import KafkaSource  # kafka-python loaded only for a Kafka source
+        from monitor.sources.kafka_process import FetchProcessSource
+
         in_child = settings.kafka_fetch_process if fetch_process is None else fetch_process
         extra: dict[str, Any] = {"log_level": settings.log_level} if in_child else {}
         try:

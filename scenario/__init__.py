@@ -9,12 +9,34 @@ fire), :mod:`~scenario.world` (the generative process), :mod:`~scenario.encode` 
 
 from __future__ import annotations
 
-from scenario.config import WINDOW_SECONDS, scenario_config
-from scenario.errors import ScenarioError
-from scenario.evaluate import Evaluation, RaisedAlert, evaluate_alerts, format_evaluation
-from scenario.generate import DEFAULT_START, ScenarioFiles, generate_scenario
-from scenario.timeline import MODEL_NAME, Expectation, GroundTruth, Phase, build_ground_truth
-from scenario.world import FEATURES, World
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scenario.config import WINDOW_SECONDS, scenario_config
+    from scenario.errors import ScenarioError
+    from scenario.evaluate import Evaluation, RaisedAlert, evaluate_alerts, format_evaluation
+    from scenario.generate import DEFAULT_START, ScenarioFiles, generate_scenario
+    from scenario.timeline import MODEL_NAME, Expectation, GroundTruth, Phase, build_ground_truth
+    from scenario.world import FEATURES, World
+
+# Each name's module, imported at first use (PEP 562): `driftwarden run` imports `scenario.timeline` for a
+# default and must not load pandas and pyarrow with the generator.
+_HOME = {
+    "WINDOW_SECONDS": "config", "scenario_config": "config", "ScenarioError": "errors",
+    "Evaluation": "evaluate", "RaisedAlert": "evaluate", "evaluate_alerts": "evaluate",
+    "format_evaluation": "evaluate", "DEFAULT_START": "generate", "ScenarioFiles": "generate",
+    "generate_scenario": "generate", "MODEL_NAME": "timeline", "Expectation": "timeline",
+    "GroundTruth": "timeline", "Phase": "timeline", "build_ground_truth": "timeline",
+    "FEATURES": "world", "World": "world",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'scenario' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"scenario.{_HOME[name]}"), name)
+
 
 __all__ = [
     "DEFAULT_START",

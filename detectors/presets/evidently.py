@@ -21,7 +21,7 @@ carries both missing rates). Dataset drift: share of drifted columns >= 0.5.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+import scipy  # scipy.stats is loaded at its first use (scipy's lazy submodules)
 
 from detectors.column_windows import CategoricalWindow, NumericWindow
 from detectors.columns import CategoricalProfile, NumericProfile
@@ -67,7 +67,7 @@ def _numeric(col: NumericProfile, win: NumericWindow) -> TestResult:
         ref_counts, cur_counts = value_counts(ref, cur)
         return _from_counts(ref_counts, cur_counts, col.n_finite)
     if col.n_finite <= SMALL_REFERENCE:
-        res = stats.ks_2samp(ref, cur)
+        res = scipy.stats.ks_2samp(ref, cur)
         p = float(res.pvalue)
         return TestResult("ks", float(res.statistic), p, P_THRESHOLD, p <= P_THRESHOLD)
     stat = wasserstein_sorted(ref, cur) / max(col.std, 0.001)

@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Collection, Mapping
 from typing import Final
 
+import scipy  # scipy.stats is loaded at its first use (scipy's lazy submodules)
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from detectors.errors import InvalidParameterError
 from detectors.quality._result import QualityResult, as_values, format_examples, null_mask
@@ -137,7 +137,7 @@ def unseen_categories_from_counts(
     share = count / n if n else 0.0
     p0, p_hi = expected_unseen_share(reference_count, reference_singletons, reference_doubletons,
                                      reference_unhashed, alpha=alpha)
-    p_value = float(stats.binom.sf(count - 1, n, p_hi)) if count else 1.0
+    p_value = float(scipy.stats.binom.sf(count - 1, n, p_hi)) if count else 1.0
     ranked = tuple(sorted(((str(k), int(v)) for k, v in unseen.items() if v > 0), key=lambda kv: (-kv[1], kv[0])))
     examples = ranked[:max_examples]
     triggered = (count >= min_count and share > max_share and p_value < alpha
@@ -172,5 +172,5 @@ def expected_unseen_share(
     big_n = float(reference_count)
     p0 = min(1.0, (singletons + unhashed) / big_n)
     se = math.sqrt(max(singletons * (1 - singletons / big_n) + 2 * doubletons, 0.0)) / big_n
-    z = float(stats.norm.isf(alpha))
+    z = float(scipy.stats.norm.isf(alpha))
     return p0, min(1.0, p0 + z * se)

@@ -3,8 +3,8 @@ absolute-change floor."""
 
 from __future__ import annotations
 
+import scipy  # scipy.stats is loaded at its first use (scipy's lazy submodules)
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from detectors.errors import InvalidParameterError
 from detectors.quality._result import QualityResult, as_values, null_mask
@@ -58,7 +58,7 @@ def missing_p_value(k1: int, n1: int, k2: int, n2: int) -> tuple[float, str]:
     if expected <= 0.0:
         return 1.0, "none"
     if expected < EXACT_BELOW:
-        return float(stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue), "fisher"
+        return float(scipy.stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue), "fisher"
     return two_proportion_p_value(k1, n1, k2, n2)[1], "z"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy.typing as npt
-from scipy import stats
+import scipy  # scipy.stats is loaded at its first use (scipy's lazy submodules)
 
 from detectors.result import TestResult
 from detectors.stattests._common import as_sample, check_alpha
@@ -35,6 +35,6 @@ def anderson_darling(reference: npt.ArrayLike, current: npt.ArrayLike, *, alpha:
     cur = as_sample(current, name="current", test=NAME, min_size=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = stats.anderson_ksamp([ref, cur], variant="midrank")
+        res = scipy.stats.anderson_ksamp([ref, cur], variant="midrank")
     p = float(res.pvalue)
     return TestResult(NAME, float(res.statistic), p, alpha, p < alpha)

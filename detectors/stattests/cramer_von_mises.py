@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special, stats
 
 from detectors.result import TestResult
 from detectors.stattests._common import as_sample, check_alpha
@@ -39,6 +38,8 @@ def cramer_von_mises(
     check_alpha(alpha, NAME)
     ref = as_sample(reference, name="reference", test=NAME, min_size=2)
     cur = as_sample(current, name="current", test=NAME, min_size=2)
+    from scipy import stats  # loaded by the exact path only (a watcher's first window close, not its start)
+
     res = stats.cramervonmises_2samp(ref, cur, method=method)
     p = float(res.pvalue)
     return TestResult(NAME, float(res.statistic), p, alpha, p <= alpha)
@@ -138,6 +139,8 @@ def cvm_pvalue_asymptotic(t: float, n: int, m: int) -> float:
 
 def _cdf_cvm_inf(x: float) -> float:
     """CDF of the limiting Cramér–von Mises distribution (series (1.3) of Csörgő & Faraway 1996, as scipy)."""
+    from scipy import special  # the Bessel function K, loaded at the first p-value
+
     total, k = 0.0, 0
     while True:
         u = _series_coefficient(k) / (math.pi**1.5 * math.sqrt(x))
@@ -156,6 +159,8 @@ _COEFFICIENTS: list[float] = []
 def _series_coefficient(k: int) -> float:
     """``exp(gammaln(k + 1/2) - gammaln(k + 1))``, the x-free factor of the series' k-th term (kept: the
     same few are needed for every window)."""
+    from scipy import special
+
     while len(_COEFFICIENTS) <= k:
         j = len(_COEFFICIENTS)
         _COEFFICIENTS.append(math.exp(special.gammaln(j + 0.5) - special.gammaln(j + 1)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy.typing as npt
-from scipy import stats
+import scipy  # scipy.stats is loaded at its first use (scipy's lazy submodules)
 
 from detectors.result import TestResult
 from detectors.stattests._common import as_sample, check_threshold
@@ -31,5 +31,5 @@ def energy_distance(reference: npt.ArrayLike, current: npt.ArrayLike, *, thresho
     check_threshold(threshold, NAME)
     ref = as_sample(reference, name="reference", test=NAME)
     cur = as_sample(current, name="current", test=NAME)
-    stat = float(stats.energy_distance(ref, cur))
+    stat = float(scipy.stats.energy_distance(ref, cur))
     return TestResult(NAME, stat, None, threshold, stat >= threshold)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+import scipy  # scipy.stats is loaded at its first use (scipy's lazy submodules)
 
 from detectors.result import TestResult
 from detectors.stattests._common import binary_counts, check_alpha
@@ -34,6 +34,6 @@ def fisher_exact_from_counts(ones_ref: int, n_ref: int, ones_cur: int, n_cur: in
     """:func:`fisher_exact` on counts of "1" out of n per side. Rule: ``drifted = p_value < alpha``."""
     check_alpha(alpha, NAME)
     table = np.array([[ones_cur, n_cur - ones_cur], [ones_ref, n_ref - ones_ref]])
-    res = stats.fisher_exact(table)
+    res = scipy.stats.fisher_exact(table)
     p = float(res.pvalue)
     return TestResult(NAME, float(res.statistic), p, alpha, p < alpha)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.spatial import distance
+import scipy  # scipy.spatial is loaded at its first use (scipy's lazy submodules)
 
 from detectors.result import TestResult
 from detectors.stattests._common import BinSpec, binned_counts, check_threshold, shares
@@ -50,7 +50,7 @@ def jensen_shannon_from_counts(
     check_threshold(threshold, NAME)
     p = shares(reference_counts, name="reference", test=NAME)
     q = shares(current_counts, name="current", test=NAME)
-    stat = float(distance.jensenshannon(p, q, base))
+    stat = float(scipy.spatial.distance.jensenshannon(p, q, base))
     return TestResult(NAME, stat, None, threshold, stat >= threshold)
 
 

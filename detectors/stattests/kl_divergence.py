@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy.typing as npt
-from scipy import stats
+import scipy  # scipy.stats is loaded at its first use (scipy's lazy submodules)
 
 from detectors.result import TestResult
 from detectors.stattests._common import BinSpec, Epsilon, binned_counts, check_threshold, filled_shares
@@ -49,5 +49,5 @@ def kl_divergence_from_counts(
     """:func:`kl_divergence` on aligned bucket counts. Rule: ``drifted = statistic >= threshold``."""
     check_threshold(threshold, NAME)
     r, c = filled_shares(reference_counts, current_counts, epsilon, NAME)
-    stat = float(stats.entropy(r, c))
+    stat = float(scipy.stats.entropy(r, c))
     return TestResult(NAME, stat, None, threshold, stat >= threshold)

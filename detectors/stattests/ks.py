@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+import scipy  # scipy.stats is loaded at its first use (scipy's lazy submodules)
 
 from detectors.result import TestResult
 from detectors.stattests._common import as_sample, check_alpha
@@ -34,7 +34,7 @@ def ks(reference: npt.ArrayLike, current: npt.ArrayLike, *, alpha: float = 0.05,
     check_alpha(alpha, NAME)
     ref = as_sample(reference, name="reference", test=NAME)
     cur = as_sample(current, name="current", test=NAME)
-    res = stats.ks_2samp(ref, cur, method=method)
+    res = scipy.stats.ks_2samp(ref, cur, method=method)
     p = float(res.pvalue)
     return TestResult(NAME, float(res.statistic), p, alpha, p <= alpha)
 
@@ -69,6 +69,6 @@ def ks_pvalue_asymptotic(d: float, n1: int, n2: int) -> float:
     m, n = sorted([float(n1), float(n2)], reverse=True)
     en = m * n / (m + n)
     if en <= EXACT_LIMIT:
-        return float(np.clip(stats.kstwo.sf(d, np.round(en)), 0, 1))
+        return float(np.clip(scipy.stats.kstwo.sf(d, np.round(en)), 0, 1))
     root = np.sqrt(en)
-    return float(np.clip(stats.kstwobign.sf((root + 0.12 + 0.11 / root) * d), 0, 1))
+    return float(np.clip(scipy.stats.kstwobign.sf((root + 0.12 + 0.11 / root) * d), 0, 1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy.typing as npt
-from scipy import stats
+import scipy  # scipy.stats is loaded at its first use (scipy's lazy submodules)
 
 from detectors.errors import InvalidParameterError
 from detectors.result import TestResult
@@ -47,5 +47,5 @@ def ztest_from_counts(ones_ref: int, n_ref: int, ones_cur: int, n_cur: int, *, a
     if var == 0:
         return TestResult(NAME, 0.0, 1.0, alpha, False)
     z = (p1 - p2) / math.sqrt(var)
-    p = float(2 * stats.norm.sf(abs(z)))
+    p = float(2 * scipy.stats.norm.sf(abs(z)))
     return TestResult(NAME, z, p, alpha, p < alpha)

@@ -8,14 +8,34 @@ reports. Every bad input raises :class:`CheckInputError` naming the file and the
 
 from __future__ import annotations
 
-from monitor.check.batch import BatchCheck, load_reference, run_batch_check
-from monitor.check.errors import CheckInputError
-from monitor.check.findings import Finding
-from monitor.check.gate import exit_code, failed, parse_fail_on
-from monitor.check.html_report import render_html
-from monitor.check.model import load_model, model_overrides, profile_for_model
-from monitor.check.readers import read_table
-from monitor.check.table import render_table
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.check.batch import BatchCheck, load_reference, run_batch_check
+    from monitor.check.errors import CheckInputError
+    from monitor.check.findings import Finding
+    from monitor.check.gate import exit_code, failed, parse_fail_on
+    from monitor.check.html_report import render_html
+    from monitor.check.model import load_model, model_overrides, profile_for_model
+    from monitor.check.readers import read_table
+    from monitor.check.table import render_table
+
+# Each name's module, imported at first use (PEP 562): the watcher imports `monitor.check.errors` and the CLI
+# `monitor.check.gate` without loading pandas, pyarrow and the detectors with the batch check.
+_HOME = {
+    "BatchCheck": "batch", "load_reference": "batch", "run_batch_check": "batch", "CheckInputError": "errors",
+    "Finding": "findings", "exit_code": "gate", "failed": "gate", "parse_fail_on": "gate",
+    "render_html": "html_report", "load_model": "model", "model_overrides": "model",
+    "profile_for_model": "model", "read_table": "readers", "render_table": "table",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'monitor.check' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"monitor.check.{_HOME[name]}"), name)
+
 
 __all__ = [
     "BatchCheck",

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Final
 
 from monitor.check.errors import CheckInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["EXTENSIONS", "FORMAT_NAMES", "is_profile", "read_table", "sniff"]
 
@@ -88,6 +89,8 @@ def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: bo
     still sees which are missing); ``progress`` shows a progress bar while a Parquet file is read batch by
     batch. Raises :class:`CheckInputError` naming the file for every problem (see the module docstring).
     """
+    import pandas as pd  # the readers' only heavy import (the watcher's config check sniffs without it)
+
     suffix = path.suffix.lower()
     expected = EXTENSIONS.get(suffix)
     if expected is None:

@@ -10,23 +10,15 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from monitor.check import (
-    BatchCheck,
-    CheckInputError,
-    exit_code,
-    failed,
-    load_model,
-    parse_fail_on,
-    render_html,
-    render_table,
-    run_batch_check,
-)
 from monitor.check.gate import CHOICES
 from monitor.commands.support import fail
+
+if TYPE_CHECKING:
+    from monitor.check import BatchCheck
 
 __all__ = ["json_report", "register"]
 
@@ -73,6 +65,17 @@ def register(app: typer.Typer) -> None:
         """Test CURRENT against REFERENCE column by column, check its data quality and the joint distribution,
         print what must be acted on, and exit 1 when a --fail-on condition holds (0 otherwise, 2 on bad input).
         """
+        from monitor.check import (  # pandas and the detectors: loaded by this command only
+            CheckInputError,
+            exit_code,
+            failed,
+            load_model,
+            parse_fail_on,
+            render_html,
+            render_table,
+            run_batch_check,
+        )
+
         try:
             conditions = parse_fail_on(fail_on or [], fail_on_drift=fail_on_drift)
             if (config is None) != (model is None):
@@ -98,6 +101,8 @@ def register(app: typer.Typer) -> None:
 def json_report(result: BatchCheck, conditions: tuple[str, ...] | list[str]) -> dict[str, Any]:
     """The drift report's dict (``DriftReport.to_dict``) plus ``rules``, ``findings`` and ``gate``
     (``fail_on``, ``failed``, ``exit_code``)."""
+    from monitor.check import exit_code, failed
+
     out = result.report.to_dict()
     out["rules"] = result.rules
     out["findings"] = [f.to_dict() for f in result.findings]

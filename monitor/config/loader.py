@@ -113,9 +113,6 @@ def check_reference_files(config: MonitorConfig) -> None:
         not a file, an extension that is none of those formats, a content that is not what the extension
         says, not readable Parquet).
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     from monitor.check.errors import CheckInputError
     from monitor.check.readers import EXTENSIONS, FORMAT_NAMES, sniff
 
@@ -141,6 +138,9 @@ def check_reference_files(config: MonitorConfig) -> None:
             raise ConfigError(source, key, f"{str(path)!r} is not a readable {FORMAT_NAMES[expected]} file: its "
                                            f"content is {FORMAT_NAMES.get(found, found)}")
         if expected == "parquet":
+            import pyarrow as pa  # a Parquet reference's footer only
+            import pyarrow.parquet as pq
+
             try:
                 pq.read_schema(path)
             except (OSError, pa.ArrowInvalid) as exc:

@@ -52,8 +52,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from scipy.stats import binom
-
 from monitor.config import ModelConfig
 
 __all__ = [
@@ -290,6 +288,8 @@ def volume_signal(model: ModelConfig, n_events: int, duration: float, history: l
         return None
     previous = round(len(history) * median * duration)
     total, share = n_events + previous, 1.0 / (len(history) + 1)
+    from scipy.stats import binom  # loaded at the first volume judgement, not at the watcher's start
+
     if rate < vol.drop_ratio * median and float(binom.cdf(n_events, total, share)) < vol.alpha / 2:
         sev = "critical" if rate < vol.drop_ratio * median / 2 else "warning"
         return Signal("traffic_volume", sev, f"traffic dropped to {rate:.3g}/s (median {median:.3g}/s)", None, rate)
