@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import pairwise
 from typing import Any
 
@@ -45,8 +46,13 @@ class Isotonic:
         reg = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(scores, target)
         return cls(tuple(map(float, reg.X_thresholds_)), tuple(map(float, reg.y_thresholds_)))
 
+    @cached_property
+    def _arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        return np.asarray(self.x, dtype=np.float64), np.asarray(self.y, dtype=np.float64)
+
     def __call__(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.interp(scores, np.asarray(self.x), np.asarray(self.y))
+        """Calibrated values (several times faster on scores sorted ascending: callers sort first)."""
+        return np.interp(scores, *self._arrays)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"x": [...], "y": [...]}``."""

@@ -26,18 +26,28 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else math.nan
 
 
-def expected_auc(raw: NDArray[np.float64], p: NDArray[np.float64]) -> float:
-    """``E[concordant pairs] / E[positive-negative pairs]`` over pairs ``i != j`` ordered by ``raw``."""
-    order = np.argsort(raw)
-    s, pp = raw[order], p[order]
-    q = 1.0 - pp
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    ends = np.r_[starts[1:], s.size]
-    cum = np.r_[0.0, np.cumsum(q)]
-    below, group_q = cum[starts], cum[ends] - cum[starts]
-    per_row = np.repeat(below + 0.5 * group_q, ends - starts) - 0.5 * q
-    numer = float(pp @ per_row)
-    denom = float(pp.sum() * q.sum() - pp @ q)
+def _dot(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+    """Inner product without BLAS: a threaded BLAS ``ddot`` waking its pool costs milliseconds per window."""
+    return float(np.einsum("i,i->", a, b))
+
+
+def expected_auc(s: NDArray[np.float64], p: NDArray[np.float64]) -> float:
+    """``E[concordant pairs] / E[positive-negative pairs]`` over pairs ``i != j`` ordered by raw score.
+
+    ``s`` holds the raw scores sorted ascending and ``p`` the calibrated probabilities in the same order.
+    Row i counts ``p_i`` times the expected negatives scored below it (``sum q`` of the lower rows, ``q =
+    1 - p``) plus half those tied with it (itself excluded).
+    """
+    q = 1.0 - p
+    cum = np.cumsum(q)
+    below = cum - q  # sum of q over the rows before i
+    if s.size > 1 and bool(np.any(s[1:] == s[:-1])):
+        starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+        ends = np.r_[starts[1:], s.size]
+        group_q = cum[ends - 1] - below[starts]
+        below = np.repeat(below[starts] + 0.5 * group_q, ends - starts) - 0.5 * q
+    numer = _dot(p, below)
+    denom = float(p.sum() * q.sum()) - _dot(p, q)
     return _ratio(numer, denom)
 
 
@@ -52,26 +62,27 @@ def _rates(tp: float, fp: float, fn: float, tn: float) -> dict[str, float]:
 
 
 def binary_estimates(
-    raw: NDArray[np.float64], p: NDArray[np.float64], threshold: float, metrics: Sequence[str]
+    s: NDArray[np.float64], p: NDArray[np.float64], threshold: float, metrics: Sequence[str]
 ) -> dict[str, float]:
-    """Estimated binary metrics from raw scores (order, predictions) and calibrated ``p``."""
-    pred = raw >= threshold
-    tp = float(p[pred].sum())
-    fp = float(pred.sum()) - tp
-    fn = float(p[~pred].sum())
-    tn = float((~pred).sum()) - fn
+    """Estimated binary metrics from raw scores ``s`` sorted ascending and calibrated ``p`` in that order.
+
+    Sorted, the rows predicted positive (``s >= threshold``) are the tail from ``cut`` on.
+    """
+    cut = int(np.searchsorted(s, threshold, side="left"))
+    tp = float(p[cut:].sum())
+    fp = (s.size - cut) - tp
+    fn = float(p[:cut].sum())
+    tn = cut - fn
     out = _rates(tp, fp, fn, tn)
     if "roc_auc" in metrics:
-        out["roc_auc"] = expected_auc(raw, p)
+        out["roc_auc"] = expected_auc(s, p)
     return {m: out[m] for m in metrics}
 
 
-def _expected_averaged(pred: NDArray[np.intp], p: NDArray[np.float64], metric: str) -> float:
-    k = p.shape[1]
-    onehot = pred[:, None] == np.arange(k)[None, :]
-    tp = (p * onehot).sum(axis=0)
-    predicted = onehot.sum(axis=0).astype(np.float64)
-    support = p.sum(axis=0)
+def _expected_averaged(
+    tp: NDArray[np.float64], predicted: NDArray[np.float64], support: NDArray[np.float64], metric: str
+) -> float:
+    """Macro/weighted precision, recall or f1 from per-class expected counts."""
     kind, average = metric.rsplit("_", 1)
     denom = {"precision": predicted, "recall": support, "f1": predicted + support}[kind]
     numer = 2.0 * tp if kind == "f1" else tp
@@ -81,21 +92,36 @@ def _expected_averaged(pred: NDArray[np.intp], p: NDArray[np.float64], metric: s
     return _ratio(float(per_class @ weights), float(weights.sum()))
 
 
-def multiclass_estimates(raw: NDArray[np.float64], p: NDArray[np.float64], metrics: Sequence[str]) -> dict[str, float]:
-    """Estimated multiclass metrics; predictions are ``argmax(raw)``, probabilities the calibrated ``p``."""
-    n, k = p.shape
-    pred = np.argmax(raw, axis=1).astype(np.intp)
+def multiclass_estimates(
+    raw_t: NDArray[np.float64],
+    p_t: NDArray[np.float64],
+    orders: Sequence[NDArray[np.intp]],
+    metrics: Sequence[str],
+) -> dict[str, float]:
+    """Estimated multiclass metrics from class-major arrays: ``raw_t[j]`` and ``p_t[j]`` are class j's column.
+
+    Predictions are ``argmax`` over the raw scores, probabilities the calibrated ``p_t``; ``orders[j]`` sorts
+    ``raw_t[j]`` ascending (one-vs-rest ROC AUC). The expected counts are computed once for all metrics.
+    """
+    k, n = p_t.shape
+    pred = np.argmax(raw_t, axis=0).astype(np.intp)
+    p_pred = p_t[pred, np.arange(n)]
+    tp = np.asarray(np.bincount(pred, weights=p_pred, minlength=k), dtype=np.float64)
+    predicted = np.bincount(pred, minlength=k).astype(np.float64)
+    support = p_t.sum(axis=1)
+    aucs: NDArray[np.float64] | None = None
     out: dict[str, float] = {}
     for name in metrics:
         if name == "accuracy":
-            out[name] = float(p[np.arange(n), pred].mean())
+            out[name] = float(p_pred.mean())
         elif name.startswith("roc_auc"):
-            aucs = np.array([expected_auc(raw[:, j], p[:, j]) for j in range(k)])
-            w = p.sum(axis=0) if name.endswith("weighted") else np.ones(k)
+            if aucs is None:
+                aucs = np.array([expected_auc(raw_t[j][o], p_t[j][o]) for j, o in enumerate(orders)])
+            w = support if name.endswith("weighted") else np.ones(k)
             ok = np.isfinite(aucs)
             out[name] = _ratio(float(aucs[ok] @ w[ok]), float(w[ok].sum()))
         else:
-            out[name] = _expected_averaged(pred, p, name)
+            out[name] = _expected_averaged(tp, predicted, support, name)
     return out
 
 

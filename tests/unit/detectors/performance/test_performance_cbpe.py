@@ -162,3 +162,54 @@ def test_drop_rule_uses_the_interval_and_min_labels() -> None:
     loss = MetricValue("rmse", 2.0, 1.8, 2.2, 5000, 0.95, "delta")
     assert performance_drop(loss, 1.5, max_drop=0.2).dropped  # 1.8 - 1.5 = 0.3 > 0.2
     assert not performance_drop(loss, 1.5, max_drop=0.35).dropped
+
+
+def _direct_binary(raw: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
+    """The module-doc rules in input order, pair by pair (O(n^2)): the independent check of the sorted path."""
+    pred = raw >= threshold
+    tp, fp = p[pred].sum(), (1 - p[pred]).sum()
+    fn, tn = p[~pred].sum(), (1 - p[~pred]).sum()
+    above = (raw[:, None] > raw[None, :]).astype(float) + 0.5 * (raw[:, None] == raw[None, :])
+    np.fill_diagonal(above, 0.0)
+    pairs = p[:, None] * (1 - p)[None, :]
+    np.fill_diagonal(pairs, 0.0)
+    return {
+        "roc_auc": float((pairs * above).sum() / pairs.sum()),
+        "accuracy": float((tp + tn) / raw.size),
+        "precision": float(tp / (tp + fp)),
+        "recall": float(tp / (tp + fn)),
+        "specificity": float(tn / (tn + fp)),
+        "f1": float(2 * tp / (2 * tp + fp + fn)),
+    }
+
+
+@pytest.mark.parametrize("decimals", [None, 2])  # continuous scores, and many ties (incl. at the threshold)
+def test_sorted_estimate_matches_the_pairwise_rules(decimals: int | None) -> None:
+    rng = np.random.default_rng(9)
+    s, y = _binary(rng, 5000, 0.0)
+    window, _ = _binary(rng, 600, 0.4)
+    if decimals is not None:
+        s, window = np.round(s, decimals), np.round(window, decimals)
+    ours = CBPE("binary_classification", threshold=0.5).fit(s, y)
+    assert ours.calibrated == (True,)
+    p = ours.calibrate(window)
+    cal = ours._calibrators[0]  # type: ignore[index]
+    assert cal is not None
+    np.testing.assert_allclose(p, np.interp(window, cal.x, cal.y), rtol=0, atol=1e-15)  # input order kept
+    expected = _direct_binary(window, p, 0.5)
+    got = ours.estimate(window)
+    for m, v in expected.items():
+        assert abs(got[m].value - v) < 1e-12, (m, got[m].value, v)
+
+
+def test_multiclass_auc_matches_the_pairwise_rule_with_ties() -> None:
+    rng = np.random.default_rng(10)
+    y = rng.choice(3, 4000)
+    logits = rng.normal(size=(4000, 3))
+    logits[np.arange(4000), y] += 1.0
+    scores = np.round(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True), 2)
+    ours = CBPE("multiclass_classification", classes=[0, 1, 2], metrics=["roc_auc_macro"]).fit(scores, y)
+    window = scores[:500]
+    p = ours.calibrate(window)
+    expected = np.mean([_direct_binary(window[:, j], p[:, j], 0.5)["roc_auc"] for j in range(3)])
+    assert abs(ours.estimate(window)["roc_auc_macro"].value - expected) < 1e-12
