@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from monitor.db import make_engine
 from monitor.reports import ReportError, decode_sample, window_report_html
-from monitor.store import queries
+from monitor.store import queries, segments_store
 
 TTL = 60
 """Seconds a query result is reused (the watcher closes windows far less often)."""
@@ -221,3 +221,43 @@ def multivariate_series(url: str, model_id: int, start: datetime | None = None) 
                          "upper": multi.get("upper"), "drifted": bool(multi.get("drifted"))})
     out = pd.DataFrame(rows, columns=["window_end", "statistic", "lower", "upper", "drifted"])
     return out.sort_values("window_end").reset_index(drop=True)
+
+
+def _frame_of(rows: list[Any], columns: tuple[str, ...]) -> pd.DataFrame:
+    frame = pd.DataFrame([{c: getattr(r, c) for c in columns} for r in rows], columns=list(columns))
+    for col in ("window_start", "window_end"):
+        frame[col] = pd.to_datetime(frame[col], utc=True)
+    return frame
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def segments(url: str, model: str, start: datetime | None = None) -> pd.DataFrame:
+    """One row per window and segment (:func:`monitor.store.segments_store.segment_series`), oldest first."""
+    with Session(engine(url)) as session:
+        rows = segments_store.segment_series(session, model, since=start)
+    frame = _frame_of(rows, segments_store.SEGMENT_FIELDS)
+    frame["drift_share"] = pd.to_numeric(frame["drift_share"], errors="coerce").astype(float)
+    return frame
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def fairness(url: str, model: str, start: datetime | None = None) -> pd.DataFrame:
+    """One row per window, attribute and metric (:func:`monitor.store.segments_store.fairness_series`)."""
+    with Session(engine(url)) as session:
+        rows = segments_store.fairness_series(session, model, since=start)
+    frame = _frame_of(rows, segments_store.FAIRNESS_FIELDS)
+    for col in ("value", "lower", "upper", "threshold"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    return frame
+
+
+SLICE_COLUMNS = ("window_start", "window_end", "rank", "metric", "name", "n", "rate", "rest_rate", "difference",
+                 "p_value", "q_value", "significant")
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def worst_slices(url: str, model: str, start: datetime | None = None) -> pd.DataFrame:
+    """The worst slices kept with each window (:func:`monitor.store.segments_store.worst_slice_series`)."""
+    with Session(engine(url)) as session:
+        rows = segments_store.worst_slice_series(session, model, since=start)
+    return _frame_of(rows, SLICE_COLUMNS)

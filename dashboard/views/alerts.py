@@ -64,13 +64,15 @@ table = found.assign(
     early=found["early"].fillna(False).astype(bool),
 )
 picked = st.dataframe(
-    table[["alert_id", "model", "severity", "status", "signal", "feature", "message", "detected_at", "early",
+    table[["alert_id", "model", "severity", "status", "signal", "feature", "segment", "message", "detected_at", "early",
            "first_seen", "open_for", "acknowledged_by", "resolved_by"]],
     hide_index=True, height=min(38 * len(table) + 40, 360), key="alerts_page.table", on_select="rerun",
     selection_mode="single-row",
     column_config={
         "alert_id": st.column_config.NumberColumn("#", width="small"),
         "message": st.column_config.TextColumn(width="large"),
+        "segment": st.column_config.TextColumn(
+            "segment", help="The segment (key=value) the alert is confined to; empty for the whole population"),
         "detected_at": st.column_config.DatetimeColumn(
             "detected", format="YYYY-MM-DD HH:mm",
             help="Event time the alert was raised: inside its window for an early warning, else the window's end"),
@@ -95,6 +97,7 @@ if focus in ids:
 if st.session_state.get("alerts_page.selected") not in ids:
     st.session_state["alerts_page.selected"] = ids[0]
 labels = {int(r.alert_id): f"#{r.alert_id} {r.model} · {r.signal}" + (f" · {r.feature}" if r.feature else "")
+          + (f" · {r.segment}" if r.segment else "")
           + f" ({r.status})" for r in found.itertuples()}
 selected = st.selectbox("Alert", ids, format_func=labels.__getitem__, key="alerts_page.selected")
 

@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard import charts, context, data
 from dashboard.performance import format_perf, headline, headline_metric, perf_label
 from dashboard.performance_chart import model_quality_figure
+from dashboard.segments import DRIFT_SHARE, fairness_figure, segment_heatmap, segment_metric_names
 from dashboard.summaries import (
     business_metric_names,
     describe_test,
@@ -112,6 +113,61 @@ if not multi.empty:
     st.plotly_chart(charts.multivariate_figure(multi), key="multivariate")
     st.caption(f"Changes in how the features move together, which no single column's test may show: "
                f"{n_out} of {len(multi)} windows outside the band the reference's own chunks span.")
+
+st.subheader("Segments", anchor=False)
+seg = data.segments(url, model, start)
+if seg.empty:
+    st.info("No per-segment results for this model: name segment keys in its config (`segments: [country, "
+            "platform]`) and send them in the events' `segments`; see docs/segments-fairness.md.")
+else:
+    colours = [DRIFT_SHARE, *segment_metric_names(seg)]
+    colour = st.segmented_control("Colour segments by", colours, default=DRIFT_SHARE,
+                                  format_func=lambda c: "drift share" if c == DRIFT_SHARE else metric_label(c),
+                                  key="model_page.segment_colour") or DRIFT_SHARE
+    ends = sorted(seg["window_end"].unique(), reverse=True)
+    pick_key = f"model_page.segment_window.{model_id}"
+    clicked = st.plotly_chart(segment_heatmap(seg, colour), key="segment_heatmap", on_select="rerun",
+                              selection_mode="points")
+    points = clicked.selection.points if clicked is not None else []
+    if points and pd.Timestamp(points[0]["x"]) in ends:
+        st.session_state[pick_key] = pd.Timestamp(points[0]["x"])
+    by_alerts = seg.groupby("window_end")["alerted"].sum()
+    default_end = by_alerts.idxmax() if by_alerts.max() > 0 else ends[0]
+    if st.session_state.get(pick_key) not in ends:
+        st.session_state[pick_key] = default_end
+    chosen = st.selectbox("Window", ends, key=pick_key, format_func=lambda t: f"{t:%Y-%m-%d %H:%M} UTC",
+                          help="Click a cell of the heatmap, or pick a window here")
+    st.caption("! marks a segment that raised an alert in that window; blank cells had fewer events than "
+               "`segments.min_events`. Every segment's columns are tested in one Benjamini–Hochberg family "
+               "per window.")
+    slices = data.worst_slices(url, model, start)
+    shown_slices = slices[slices["window_end"] == chosen]
+    st.markdown(f"**Worst slices of the window ending {pd.Timestamp(chosen):%Y-%m-%d %H:%M} UTC**")
+    if shown_slices.empty:
+        st.caption("No slice was ranked for this window.")
+    else:
+        st.dataframe(shown_slices[["rank", "metric", "name", "n", "rate", "rest_rate", "difference", "q_value",
+                                   "significant"]], hide_index=True,
+                     column_config={"name": "slice", "n": "events", "rest_rate": "rest of the window",
+                                    "q_value": st.column_config.NumberColumn("q (BH)", format="%.2g")})
+    in_window = seg[seg["window_end"] == chosen]
+    st.dataframe(in_window[["segment", "n_events", "drift_share", "drifted_columns", "metrics", "alerted"]],
+                 hide_index=True,
+                 column_config={"drift_share": st.column_config.NumberColumn("drift share", format="percent")})
+
+st.subheader("Fairness", anchor=False)
+fair = data.fairness(url, model, start)
+if fair.empty:
+    st.info("No fairness results for this model: give it a `fairness:` block (attributes, threshold, "
+            "max_gap); see docs/segments-fairness.md.")
+else:
+    st.plotly_chart(fairness_figure(fair), key="fairness")
+    violated = fair[fair["violated"]]
+    st.caption("Gap between groups per window with its simultaneous confidence interval (shaded); dashed: the "
+               f"threshold; ✕: violated (the interval lies beyond it). {violated['window_end'].nunique()} of "
+               f"{fair['window_end'].nunique()} windows violated a threshold"
+               + (f" ({', '.join(sorted(set(violated['attribute'] + ': ' + violated['metric'])))})."
+                  if not violated.empty else "."))
 
 st.subheader("Feature drill-down", anchor=False)
 kinds = features.drop_duplicates("feature").set_index("feature")["kind"].to_dict() if not features.empty else {}

@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import charts, context, data
 from dashboard.performance import week_quality_sentence
+from dashboard.segments import segment_drop_sentence, segment_metric_names, weekly_segment_drop
 from dashboard.summaries import (
     business_metric_names,
     format_duration,
@@ -58,6 +59,12 @@ with st.container(border=True):
         if not perf.empty:
             prefix = f"{name}: " if model_id is None and len(catalog) > 1 else ""
             st.markdown(f"- {prefix}{week_quality_sentence(perf, end_ts)}")
+        seg = data.segments(url, str(name))
+        for metric in segment_metric_names(seg):
+            drop = weekly_segment_drop(seg, metric, end_ts)
+            if drop is not None:
+                prefix = f"{name}: " if model_id is None and len(catalog) > 1 else ""
+                st.markdown(f"- {prefix}{segment_drop_sentence(drop)}")
     if summary.longest_open is not None:
         st.markdown(f"- The longest incident resolved this week stayed open {format_duration(summary.longest_open)}.")
 

@@ -80,7 +80,7 @@ FEATURE_COLUMNS = (
 )
 METRIC_COLUMNS = ("model_id", "model", "window_id", "ts", "name", "value", "numerator", "denominator")
 ALERT_COLUMNS = (
-    "alert_id", "model_id", "model", "signal", "feature", "severity", "status", "message", "first_seen",
+    "alert_id", "model_id", "model", "signal", "feature", "segment", "severity", "status", "message", "first_seen",
     "last_seen", "windows_count", "first_window_id", "last_window_id", "acknowledged_by", "acknowledged_at",
     "ack_note", "resolved_by", "resolved_at", "resolve_note", "detected_at", "early", "detected_events",
 )
@@ -273,7 +273,8 @@ def metric_series(
 
 def _alert_select() -> AnySelect:
     return select(
-        Alert.id, Alert.model_id, ModelRow.name, Alert.signal, Alert.feature, Alert.severity, Alert.status,
+        Alert.id, Alert.model_id, ModelRow.name, Alert.signal, Alert.feature, Alert.segment, Alert.severity,
+        Alert.status,
         Alert.message, Alert.first_seen, Alert.last_seen, Alert.windows_count, Alert.first_window_id,
         Alert.last_window_id, Alert.acknowledged_by, Alert.acknowledged_at, Alert.ack_note, Alert.resolved_by,
         Alert.resolved_at, Alert.resolve_note, Alert.detected_at, Alert.early, Alert.detected_events,

@@ -1,5 +1,5 @@
 """Segment and fairness rows of windows: written with their window (same transaction), read for the CLI
-and the dashboard (``segment_series``, ``fairness_series``)."""
+and the dashboard (``segment_series``, ``fairness_series``, ``worst_slice_series``)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from monitor.db.models import FairnessResultRow, ModelRow, SegmentResultRow, WindowResult
 from monitor.pipeline.closed import ClosedWindow
 
-__all__ = ["FAIRNESS_FIELDS", "SEGMENT_FIELDS", "FairnessRow", "SegmentRow", "fairness_series", "segment_series",
-           "write_segments"]
+__all__ = ["FAIRNESS_FIELDS", "SEGMENT_FIELDS", "FairnessRow", "SegmentRow", "SliceRow", "fairness_series",
+           "segment_series", "worst_slice_series", "write_segments"]
 
 SEGMENT_FIELDS = ("model", "window_start", "window_end", "segment", "n_events", "drift_share", "drifted_columns",
                   "metrics", "alerted")
@@ -73,22 +73,70 @@ class FairnessRow:
         return out
 
 
-def segment_series(session: Session, model: str, limit: int = 10_000) -> list[SegmentRow]:
-    """The model's segment rows, oldest window first (then by segment)."""
+def segment_series(session: Session, model: str, limit: int = 10_000, since: datetime | None = None
+                   ) -> list[SegmentRow]:
+    """The model's segment rows, oldest window first (then by segment); ``since``: windows ending at or after."""
     stmt = (select(SegmentResultRow).join(ModelRow, ModelRow.id == SegmentResultRow.model_id)
             .where(ModelRow.name == model)
             .order_by(SegmentResultRow.window_end, SegmentResultRow.window_id, SegmentResultRow.segment).limit(limit))
+    if since is not None:
+        stmt = stmt.where(SegmentResultRow.window_end >= since)
     return [SegmentRow(model, r.window_start, r.window_end, r.segment, int(r.n_events), r.drift_share,
                        list(r.drifted_columns or []), dict(r.metrics or {}), bool(r.alerted))
             for r in session.scalars(stmt)]
 
 
-def fairness_series(session: Session, model: str, limit: int = 10_000) -> list[FairnessRow]:
-    """The model's fairness rows, oldest window first (then by attribute and metric)."""
+def fairness_series(session: Session, model: str, limit: int = 10_000, since: datetime | None = None
+                    ) -> list[FairnessRow]:
+    """The model's fairness rows, oldest window first (then by attribute and metric); ``since``: windows
+    ending at or after."""
     stmt = (select(FairnessResultRow).join(ModelRow, ModelRow.id == FairnessResultRow.model_id)
             .where(ModelRow.name == model)
             .order_by(FairnessResultRow.window_end, FairnessResultRow.window_id, FairnessResultRow.attribute,
                       FairnessResultRow.metric).limit(limit))
+    if since is not None:
+        stmt = stmt.where(FairnessResultRow.window_end >= since)
     return [FairnessRow(model, r.window_start, r.window_end, r.attribute, r.metric, r.value, r.lower, r.upper,
                         r.threshold, bool(r.violated), dict(r.groups or {}))
             for r in session.scalars(stmt)]
+
+
+
+@dataclass(frozen=True)
+class SliceRow:
+    """One of a window's worst slices (``report.worst_slices``), ``rank`` 1 the worst."""
+
+    model: str
+    window_start: datetime
+    window_end: datetime
+    rank: int
+    metric: str
+    name: str
+    n: int
+    rate: float | None
+    rest_rate: float | None
+    difference: float | None
+    p_value: float | None
+    q_value: float | None
+    significant: bool
+
+
+def worst_slice_series(session: Session, model: str, since: datetime | None = None, limit: int = 10_000
+                       ) -> list[SliceRow]:
+    """The worst slices kept with each of the model's windows (oldest window first, then by rank);
+    ``since``: windows ending at or after. Windows without segments keep none."""
+    stmt = (select(WindowResult.window_start, WindowResult.window_end, WindowResult.report)
+            .join(ModelRow, ModelRow.id == WindowResult.model_id).where(ModelRow.name == model)
+            .order_by(WindowResult.window_end, WindowResult.id).limit(limit))
+    if since is not None:
+        stmt = stmt.where(WindowResult.window_end >= since)
+    out: list[SliceRow] = []
+    for start, end, report in session.execute(stmt).all():
+        found = report.get("worst_slices") if isinstance(report, dict) else None
+        items = [item for item in found or [] if isinstance(item, dict)]
+        for rank, item in enumerate(items, start=1):
+            out.append(SliceRow(model, start, end, rank, str(item.get("metric")), str(item.get("name")),
+                                int(item.get("n") or 0), item.get("rate"), item.get("rest_rate"),
+                                item.get("difference"), item.get("p_value"), item.get("q_value"),
+                                bool(item.get("significant"))))
+    return out

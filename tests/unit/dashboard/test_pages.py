@@ -148,8 +148,10 @@ def test_model_page_plots_every_signal(scenario_url: str, monkeypatch: pytest.Mo
     at = _page(_app(scenario_url, monkeypatch), "model")
     assert at.title[0].value == "recommender"
     assert [s.value for s in at.subheader] == [
-        "Business metrics and silent-failure signals", "Model quality", "Feature drift", "Feature drill-down",
-        "Prediction distribution over time", "Data quality"]
+        "Business metrics and silent-failure signals", "Model quality", "Feature drift", "Segments", "Fairness",
+        "Feature drill-down", "Prediction distribution over time", "Data quality"]
+    # the scenario names no segments and no fairness block: both panels say how to turn them on
+    assert "No per-segment results for this model" in _text(at) and "No fairness results" in _text(at)
     # timeline, model quality, heatmap, joint (multivariate) drift, reference-vs-window distribution, drift
     # score, prediction band, data quality
     assert len(at.get("plotly_chart")) == 8
