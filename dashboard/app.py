@@ -26,6 +26,8 @@ pages = {
     "model": st.Page("views/model.py", title="Model", icon=":material/insights:", url_path="model"),
     "alerts": st.Page("views/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
     "weekly": st.Page("views/weekly.py", title="Weekly", icon=":material/calendar_month:", url_path="weekly"),
+    "deadletters": st.Page("views/deadletters.py", title="Dead letters", icon=":material/report:",
+                           url_path="deadletters"),
 }
 context.publish(settings, pages)
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from monitor.db import make_engine
 from monitor.reports import ReportError, decode_sample, window_report_html
+from monitor.store import dead_letters as dead_letter_store
 from monitor.store import queries, segments_store
 
 TTL = 60
@@ -105,6 +106,26 @@ def dead_letters(url: str, model: str | None, start: datetime | None = None, end
                  ) -> pd.DataFrame:
     with engine(url).connect() as conn:
         return queries.dead_letters(conn, model, start, end)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def dead_letter_counts(url: str, start: datetime | None = None, freq: str = "1D") -> pd.DataFrame:
+    """Dead letters per ``freq`` and reason kind since ``start`` (``bucket, reason_kind, count``)."""
+    with engine(url).connect() as conn:
+        return dead_letter_store.reason_counts(conn, start, freq=freq)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def dead_letter_examples(url: str, model: str | None = None, reason: str | None = None, limit: int = 50
+                         ) -> pd.DataFrame:
+    """The latest dead letters (with the start of their raw bytes as text), newest first."""
+    which = dead_letter_store.DeadLetterFilter(model=model, reason=reason, limit=limit)
+    with Session(engine(url)) as session:
+        items = dead_letter_store.find(session, which)
+    rows = [{**item.to_json(with_raw=False), "created_at": item.created_at,
+             "raw": item.raw[:300].decode("utf-8", "backslashreplace")} for item in items]
+    return pd.DataFrame(rows, columns=["id", "created_at", "model", "source", "partition", "offset", "reason",
+                                       "error_class", "raw_size", "raw", "requeue_count"])
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=64)

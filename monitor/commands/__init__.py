@@ -17,4 +17,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "monitor.commands.scenario",
     "monitor.commands.performance",
     "monitor.commands.segments",
+    "monitor.commands.deadletters",
 )

@@ -11,7 +11,9 @@ True
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Literal
+
+from pydantic import Field, FilePath, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///driftwarden.db"
@@ -37,6 +39,16 @@ class Settings(BaseSettings):
         default=False, description="Run the kafka-python consumer in a child process (fetching on one core, the "
         "watcher's work on another); false: one process.",
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="kafka-python's security_protocol, for every Kafka client.")
+    kafka_ssl_cafile: FilePath | None = Field(default=None, description="CA certificate (PEM) of the brokers.")
+    kafka_ssl_certfile: FilePath | None = Field(default=None, description="Client certificate (PEM), mutual TLS.")
+    kafka_ssl_keyfile: FilePath | None = Field(default=None, description="Client private key (PEM), mutual TLS.")
+    kafka_ssl_password: str | None = Field(default=None, description="Password of the client private key.")
+    kafka_ssl_check_hostname: bool | None = Field(default=None, description="Check the broker's host name.")
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(default=None)
+    kafka_sasl_plain_username: str | None = Field(default=None, description="SASL user (PLAIN and SCRAM).")
+    kafka_sasl_plain_password: str | None = Field(default=None, description="SASL password (PLAIN and SCRAM).")
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="Port of /metrics and /healthz; 0 = off.")
     webhook_url: str | None = Field(default=None, description="Slack-compatible webhook for alert notifications.")
     log_level: str = Field(default="INFO")

@@ -93,6 +93,7 @@ class DeadLetterRecord:
             error_class=self.error_class[:100],
             raw=self.raw,
             raw_size=self.raw_size,
+            key=self.key[:1000] if self.key else None,
         )
 
 

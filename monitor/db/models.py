@@ -326,6 +326,9 @@ class DeadLetter(Base):
     error_class: Mapped[str] = mapped_column(String(100))
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     raw_size: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    requeued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    requeue_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ConsumerOffset(Base):

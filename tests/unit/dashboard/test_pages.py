@@ -325,3 +325,35 @@ def test_multivariate_series_marks_the_incident_windows(scenario_url: str) -> No
     start = series["window_end"].min()
     quiet = series[series["window_end"] == start]
     assert not quiet["drifted"].any(), quiet
+
+
+def test_dead_letters_page_counts_reasons_and_shows_the_latest(
+    empty_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dead letters stored the way the watcher stores them: counted by kind of reason, examples listed."""
+    from monitor.consumer.deadletter import DeadLetterRecord
+    from monitor.sources import RawMessage
+
+    engine = make_engine(empty_db)
+    with Session(engine) as session, session.begin():
+        for offset, model in enumerate(["churn-a", "churn-b", "churn-c"]):
+            msg = RawMessage("preds", 0, offset, model.encode(), b'{"model": "%s"}' % model.encode(), "prediction")
+            session.add(DeadLetterRecord.of(msg, f"unknown model {model!r}", category="unknown_model",
+                                            error_class="EventDecodeError").to_row())
+        msg = RawMessage("preds", 0, 3, None, b"\xff\xfe", "prediction")
+        session.add(DeadLetterRecord.of(msg, "message is not UTF-8", category="malformed",
+                                        error_class="EventDecodeError").to_row())
+    engine.dispose()
+    at = _page(_app(empty_db, monkeypatch), "deadletters")
+    assert "**4 dead letters** in the last 7 days, 2 kinds of reason." in _text(at)
+    kinds = at.dataframe[0].value.set_index("reason_kind")["count"].to_dict()
+    assert kinds == {"unknown model '…'": 3, "message is not UTF-8": 1}
+    examples = at.dataframe[1].value
+    assert list(examples["id"]) == [4, 3, 2, 1]  # newest first
+    assert set(examples["reason"]) == {"unknown model 'churn-a'", "unknown model 'churn-b'",
+                                       "unknown model 'churn-c'", "message is not UTF-8"}
+
+
+def test_dead_letters_page_on_an_empty_database(empty_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page(_app(empty_db, monkeypatch), "deadletters")
+    assert any("No dead letters" in s.value for s in at.success)
