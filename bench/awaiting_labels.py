@@ -6,7 +6,9 @@ awaiting window's label book and in the outcome join; then reports per waiting p
 
 - ``tracemalloc`` bytes (Python heap growth while filling, minus the same run's open-window share
   measured without ``performance``: the label lifecycle's own cost is reported separately);
-- the pipeline snapshot bytes (the checkpoint written at each persist point).
+- the pipeline snapshot bytes (the checkpoint written at each persist point);
+- the same fill with ``max_awaiting_labels`` at a quarter of N: the predictions kept (label books and the
+  outcome join) stay at the bound, and the heap with them; the spilled ones are counted.
 
 Run: ``.venv/bin/python bench/awaiting_labels.py [--n 200000] [--labelled 0.5]``.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import sys
 import tracemalloc
 from datetime import UTC, datetime, timedelta
@@ -87,6 +90,15 @@ def main() -> None:
           f"label lifecycle {(heap - base_heap) / n:6.1f})")
     print(f"  snapshot {snap / n:7.1f} B/prediction  (without performance: {base_snap / n:6.1f}; "
           f"label lifecycle {(snap - base_snap) / n:6.1f})")
+    bound = n // 4
+    logging.getLogger("monitor").setLevel(logging.ERROR)  # one spill warning per window otherwise
+    spilled, spill_heap, _ = fill(CONFIG.replace("max_awaiting_labels: 10000000", f"max_awaiting_labels: {bound}"),
+                                  n, args.labelled)
+    s = spilled.stats()["models"]["m"]
+    print(f"with max_awaiting_labels {bound}: kept {s['awaiting_labels']} in label books, "
+          f"{s['join_pending'][0]} in the outcome join; spilled {s['labels_spilled']}; "
+          f"heap {spill_heap / bound:7.1f} B per bound slot, including {s['join_pending'][1]} labels of spilled "
+          f"predictions waiting in the join until label_ttl")
 
 
 if __name__ == "__main__":

@@ -147,10 +147,20 @@ class OutcomeJoiner:
         return event_id in self._outcomes
 
     def forget_window(self, key: str) -> None:
-        """Drop ``key`` from waiting predictions (the window was emitted; later outcomes cannot count)."""
-        for _, keys in self._predictions.values():
+        """Drop ``key`` from waiting predictions (the window is final; later outcomes cannot count).
+
+        A prediction left with no window is forgotten at once, not at its TTL: so the predictions the join
+        keeps are those of live windows, and a spill at ``max_awaiting_labels`` frees them. An outcome that
+        comes later for a forgotten prediction is treated as one whose prediction is unknown.
+        """
+        emptied = []
+        for event_id, (_, keys) in self._predictions.items():
             if key in keys:
                 keys.remove(key)
+                if not keys:
+                    emptied.append(event_id)
+        for event_id in emptied:
+            del self._predictions[event_id]
 
     def _expire(self, store: dict[str, Any], cutoff: float, count: bool) -> None:
         stale = []

@@ -162,4 +162,8 @@ def test_label_of_a_spilled_prediction_is_counted_not_joined() -> None:
     pipeline.on_outcome(OutcomeEvent(event_id=ids[150], ts=later, model="m", label=1))  # an open window's
     stats = pipeline.stats()["models"]["m"]
     assert stats["labels_spilled"] == 100
-    assert stats["labels_unmatched"] == 1 and stats["labels_joined"] == 1
+    assert stats["labels_joined"] == 1
+    assert stats["join_pending"] == (100, 1)  # the spilled predictions are forgotten; ids[5]'s label now waits
+    pipeline.on_prediction(PredictionEvent(model="m", model_version="1", event_id="late", features={"x": 0.5},
+                                           ts=later + timedelta(hours=1, seconds=1), prediction=0.5))
+    assert pipeline.stats()["models"]["m"]["labels_unmatched"] == 1  # counted once its prediction cannot come

@@ -104,6 +104,14 @@ def test_spill_at_the_bound_is_counted() -> None:
                                         ts=T0 + timedelta(seconds=i), features={"x": 1.0}, prediction=0.5))
     stats = p.stats()["models"]["m"]
     assert stats["labels_spilled"] == 300 and stats["awaiting_labels"] == 150
+    assert stats["join_pending"][0] == 150  # the join forgets the spilled predictions too, not at label_ttl
+    for i in range(450, 3000):  # a long run stays within the bound: books and the join alike
+        p.on_prediction(PredictionEvent(model="m", model_version="1", event_id=f"e{i}",
+                                        ts=T0 + timedelta(seconds=i), features={"x": 1.0}, prediction=0.5))
+        if i % 300 == 299:
+            p.advance()
+        stats = p.stats()["models"]["m"]
+        assert stats["awaiting_labels"] <= 400 and stats["join_pending"][0] <= 400, (i, stats)
     spilled = p.take_updates()
     assert spilled[0].final and "spilled" in (spilled[0].performance[0].reason or "")
 
