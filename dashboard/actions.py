@@ -1,7 +1,8 @@
 """The dashboard's only writes: acknowledge / resolve an alert through the monitor's ``AlertService``.
 
-One short transaction per action; notifications (webhook, when configured) go out after the commit, as the
-service arranges. Errors come back as :class:`ActionError` with a message fit for the page.
+One short transaction per action; its notification is written to the outbox in the same transaction (and
+delivered by the watcher's sender or ``driftwarden notify``). Errors come back as :class:`ActionError` with a
+message fit for the page.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from dashboard import data
 from monitor.alerts.errors import AlertError
-from monitor.alerts.notifier import WebhookNotifier
 from monitor.alerts.service import AlertService
 from monitor.config.settings import Settings
+from monitor.notify.outbox import Outbox
 
 __all__ = ["Action", "ActionError", "change_alert"]
 
@@ -27,8 +28,8 @@ class ActionError(Exception):
 
 
 @st.cache_resource(show_spinner=False)
-def _service(webhook_url: str | None) -> AlertService:
-    return AlertService(WebhookNotifier(webhook_url) if webhook_url else None)
+def _service() -> AlertService:
+    return AlertService(Outbox())
 
 
 def change_alert(settings: Settings, action: Action, alert_id: int, by: str, note: str | None) -> None:
@@ -36,7 +37,7 @@ def change_alert(settings: Settings, action: Action, alert_id: int, by: str, not
     by = by.strip()
     if not by:
         raise ActionError(f"alert #{alert_id}: say who you are (a name) to {action} it")
-    service = _service(settings.webhook_url)
+    service = _service()
     try:
         with Session(data.engine(settings.database_url)) as session, session.begin():
             method = service.acknowledge if action == "acknowledge" else service.resolve

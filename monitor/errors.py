@@ -26,6 +26,8 @@ Each class lives next to the code that raises it (the module in brackets) and de
     ├── CheckInputError (ValueError)          bad input to ``driftwarden check``/``reference build``; names
     │                                         the file and column [monitor.check.errors]
     ├── ReportError                           a window's Evidently report cannot be built [monitor.reports]
+    ├── DeliveryRefused                       a notification destination refused it for good (a 4xx answer)
+    │                                         [monitor.notify.sender]
     └── DemoError (RuntimeError)              a demo step that cannot run [monitor.commands.demo]
 
 The demo scenario's package has its own root, :class:`scenario.errors.ScenarioError`.

@@ -16,12 +16,15 @@ from monitor.config.settings import Settings
 from monitor.errors import MonitorError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from prometheus_client import CollectorRegistry
     from sqlalchemy import Engine
 
     from monitor.consumer import Service
+    from monitor.notify.sender import NotificationSender
 
-__all__ = ["ServiceSetupError", "build_service", "watcher_engine"]
+__all__ = ["ServiceSetupError", "build_sender", "build_service", "watcher_engine"]
 
 log = logging.getLogger("monitor.run")
 
@@ -99,14 +102,29 @@ def build_service(
             source = open_file_source(source_arg)
         except SourceError as exc:
             raise ServiceSetupError(f"--source: {exc}") from exc
-    notifier = None
-    if settings.webhook_url:
-        from monitor.alerts.notifier import WebhookNotifier
+    from monitor.notify.outbox import Outbox
 
-        notifier = WebhookNotifier(settings.webhook_url)
-    store = SqlPartitionStore(watcher_engine(db_url), settings.kafka_consumer_group, AlertService(notifier))
+    store = SqlPartitionStore(watcher_engine(db_url), settings.kafka_consumer_group, AlertService(Outbox()))
     options = ServiceOptions(group_id=settings.kafka_consumer_group, checkpoint_interval=checkpoint_interval,
                              max_batch=max_batch)
     return Service(config, source, store, options, metrics=Metrics(registry), health=Health(),
                    config_source=ConfigWatcher(config_path, current=config), publisher=publisher,
                    stop_event=stop_event)
+
+
+def build_sender(settings: Settings, config: Any, db_url: str, environ: Mapping[str, str], *,
+                 registry: CollectorRegistry | None, poll_interval: float = 1.0) -> NotificationSender:
+    """The notification sender of ``config``'s routes (plus ``DRIFTWARDEN_WEBHOOK_URL``), every URL resolved
+    from ``environ`` and checked. Raises :class:`ServiceSetupError` naming the key of a bad route."""
+    from monitor.config import ConfigError
+    from monitor.notify.routes import resolve_routes
+    from monitor.notify.sender import NotificationSender, SenderMetrics
+
+    try:
+        routing = resolve_routes(config.notifications, environ, source=config.source or "<config>",
+                                 webhook_url=settings.webhook_url, dashboard_url=settings.dashboard_url)
+    except ConfigError as exc:
+        raise ServiceSetupError(str(exc)) from exc
+    metrics = SenderMetrics(registry) if registry is not None else None
+    return NotificationSender(watcher_engine(db_url), routing, metrics=metrics, poll_interval=poll_interval,
+                              lease=settings.notify_lease)

@@ -12,19 +12,19 @@ Lifecycle of an incident (one row of ``alerts`` per open incident, dedup key ``m
 - once resolved, a new firing opens a new incident (a new row).
 
 Every change appends to ``alert_events`` (opened, escalated, acknowledged, resolved, auto_resolved).
-Notifications (opened, escalated, resolved) are queued on the session and handed to the notifier only
-*after* the transaction commits; a rollback discards them. Nothing here commits.
+Every change that notifies (opened, escalated, acknowledged, resolved) is handed to the notifier with its
+cause (``window:<id>``, ``labels:<id>``, ``early:<model>:<time>``, ``alert:<id>:<time>``), which writes the
+notification rows in the same transaction (:mod:`monitor.notify.outbox`). Nothing here commits.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.errors import AlertNotFoundError, AlertStateError
@@ -41,12 +41,13 @@ LABEL_SIGNALS = frozenset({"business_metric_drop", "performance_drop", "performa
 """Signals judged when labels / outcomes arrive (:meth:`AlertService.process_labels`), not when a window
 closes: a closing window never counts as clean for them."""
 
-_PENDING = "driftwarden_pending_notifications"
-_HOOKED = "driftwarden_notification_hooks"
+_CAUSE = "driftwarden_alert_cause"
 
 
 class Notifier(Protocol):
-    def notify(self, payload: dict[str, Any]) -> None: ...
+    """Where alert changes go: :class:`monitor.notify.outbox.Outbox` writes them in the same transaction."""
+
+    def record(self, session: Session, change: dict[str, Any]) -> None: ...
 
 
 @dataclass
@@ -81,34 +82,18 @@ class AlertService:
         self.auto_resolve_after = auto_resolve_after
         self.clock = clock
 
-    # -- notifications after commit ------------------------------------------------------------------
+    # -- notifications: recorded in the transaction (the outbox) ------------------------------------
     def _queue(self, session: Session, payload: dict[str, Any]) -> None:
-        if self.notifier is None:
-            return
-        session.info.setdefault(_PENDING, []).append(payload)
-        hooked: set[int] = session.info.setdefault(_HOOKED, set())
-        if id(self) in hooked:
-            return
-        hooked.add(id(self))
-        notifier = self.notifier
-
-        def _after_commit(sess: Session) -> None:
-            for item in sess.info.pop(_PENDING, []):
-                with contextlib.suppress(Exception):
-                    notifier.notify(item)
-
-        def _after_rollback(sess: Session) -> None:
-            if not sess.in_transaction():
-                sess.info.pop(_PENDING, None)
-
-        event.listen(session, "after_commit", _after_commit)
-        event.listen(session, "after_soft_rollback", lambda sess, _prev: _after_rollback(sess))
+        if self.notifier is not None:
+            cause = session.info.get(_CAUSE, f"alert:{payload['alert_id']}")
+            self.notifier.record(session, {**payload, "cause": cause})
 
     # -- windows -------------------------------------------------------------------------------------
     def process_window(self, session: Session, model: str, window_result: WindowResult,
                        signals: Iterable[Signal], *, auto_resolve_after: int | None = None) -> AlertChanges:
         """Apply one window's signals to the model's alerts (the window row must be flushed)."""
         limit = auto_resolve_after or self.auto_resolve_after
+        session.info[_CAUSE] = f"window:{window_result.id}"
         model_row = get_or_create_model(session, model)
         seen_at = window_result.window_end
         changes = AlertChanges()
@@ -171,6 +156,7 @@ class AlertService:
         unresolved alert whose ``(signal, feature)`` is in ``judged`` and did not fire counts one clean
         window (the pipeline judges only in a window's final update)."""
         limit = auto_resolve_after or self.auto_resolve_after
+        session.info[_CAUSE] = f"labels:{window_result.id}"
         model_row = get_or_create_model(session, model)
         seen_at = window_result.window_end
         changes = AlertChanges()
@@ -255,6 +241,7 @@ class AlertService:
         signal = early.signal
         key = signal.dedup_key(model)
         at = epoch_to_datetime(early.detected_at)
+        session.info[_CAUSE] = f"early:{model}:{at.isoformat()}"
         changes = AlertChanges()
         alert = session.scalars(select(Alert).where(
             Alert.model_id == model_row.id, Alert.status != "resolved", Alert.dedup_key == key).with_for_update()
@@ -293,6 +280,7 @@ class AlertService:
     def acknowledge(self, session: Session, alert_id: int, by: str, note: str | None = None) -> Alert:
         """open -> acknowledged (re-acknowledging updates who and the note). Resolved: AlertStateError."""
         alert = self._get(session, alert_id)
+        session.info[_CAUSE] = f"alert:{alert_id}:{self.clock().isoformat()}"
         if alert.status == "resolved":
             raise AlertStateError(alert_id, alert.status, "acknowledged")
         alert.status = "acknowledged"
@@ -301,11 +289,13 @@ class AlertService:
         alert.ack_note = note
         session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="acknowledged", actor=by, note=note))
         session.flush()
+        self._queue(session, alert_payload(alert, self._model_name(session, alert), "acknowledged"))
         return alert
 
     def resolve(self, session: Session, alert_id: int, by: str, note: str | None = None) -> Alert:
         """open or acknowledged -> resolved. Already resolved: AlertStateError."""
         alert = self._get(session, alert_id)
+        session.info[_CAUSE] = f"alert:{alert_id}:{self.clock().isoformat()}"
         if alert.status == "resolved":
             raise AlertStateError(alert_id, alert.status, "resolved again")
         alert.status = "resolved"

@@ -18,4 +18,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "monitor.commands.performance",
     "monitor.commands.segments",
     "monitor.commands.deadletters",
+    "monitor.commands.notify",
 )

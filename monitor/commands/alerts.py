@@ -93,12 +93,14 @@ def register(app: typer.Typer) -> None:
         db: str | None = db_option,
         migrate: bool = migrate_option(),
     ) -> None:
-        """Acknowledge an open alert."""
+        """Acknowledge an open alert (a notification is queued in the outbox, delivered by the watcher or
+        `driftwarden notify`)."""
         from monitor.alerts.service import AlertService
+        from monitor.notify.outbox import Outbox
 
         url = db or AppState.of(ctx).settings.database_url
-        status = _with_session(url, lambda s: AlertService().acknowledge(s, alert_id, by, note).status, write=True,
-                               migrate=migrate)
+        status = _with_session(url, lambda s: AlertService(Outbox()).acknowledge(s, alert_id, by, note).status,
+                               write=True, migrate=migrate)
         typer.echo(f"alert {alert_id} {status} by {by}")
 
     @alerts_app.command("resolve")
@@ -110,19 +112,14 @@ def register(app: typer.Typer) -> None:
         db: str | None = db_option,
         migrate: bool = migrate_option(),
     ) -> None:
-        """Resolve an open or acknowledged alert (a webhook is notified when DRIFTWARDEN_WEBHOOK_URL is set)."""
-        from monitor.alerts.notifier import WebhookNotifier
+        """Resolve an open or acknowledged alert (a notification is queued in the outbox, delivered by the
+        watcher or `driftwarden notify`)."""
         from monitor.alerts.service import AlertService
+        from monitor.notify.outbox import Outbox
 
-        settings = AppState.of(ctx).settings
-        url = db or settings.database_url
-        notifier = WebhookNotifier(settings.webhook_url, max_retries=2) if settings.webhook_url else None
-        try:
-            status = _with_session(url, lambda s: AlertService(notifier).resolve(s, alert_id, by, note).status,
-                                   write=True, migrate=migrate)
-        finally:
-            if notifier is not None:
-                notifier.close(timeout=10.0)
+        url = db or AppState.of(ctx).settings.database_url
+        status = _with_session(url, lambda s: AlertService(Outbox()).resolve(s, alert_id, by, note).status,
+                               write=True, migrate=migrate)
         typer.echo(f"alert {alert_id} {status} by {by}")
 
     app.add_typer(alerts_app, name="alerts")

@@ -13,6 +13,7 @@ contacted.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -108,7 +109,7 @@ def register(app: typer.Typer) -> None:
             signal.signal(sig, lambda _s, _f: stop_event.set())
         from monitor.json_logs import configure_logging
         from monitor.ops import OpsServer
-        from monitor.wiring import ServiceSetupError, build_service
+        from monitor.wiring import ServiceSetupError, build_sender, build_service
 
         settings = AppState.of(ctx).settings
         # Everything that can be checked without the database or the broker is checked first.
@@ -117,8 +118,12 @@ def register(app: typer.Typer) -> None:
             fail(f"--source: {source!r} is neither 'kafka' nor an existing file")
         configure_logging(settings.log_level)
         url = db or settings.database_url
-        prepare_database(url, migrate, wait=MIGRATE_WAIT)
         registry = CollectorRegistry()
+        try:  # the routes and their URLs are checked before the database is touched
+            sender = build_sender(settings, loaded, url, os.environ, registry=registry)
+        except ServiceSetupError as exc:
+            fail(str(exc))
+        prepare_database(url, migrate, wait=MIGRATE_WAIT)
         consumer_config: dict[str, Any] = {
             "session_timeout_ms": int(session_timeout * 1000),
             "heartbeat_interval_ms": max(100, int(session_timeout * 1000 / 4)),
@@ -144,9 +149,11 @@ def register(app: typer.Typer) -> None:
         bar = None
         if source != "kafka" and (progress if progress is not None else sys.stderr.isatty()):
             bar = _progress_bar(service, Path(source))
+        sender.start()  # notifications are delivered from this thread, never from the consuming one
         try:
             result = service.run(max_messages=max_messages, timeout=timeout)
         finally:
+            sender.stop(drain=True)
             if server is not None:
                 server.stop()
             if bar is not None:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from monitor.config.durations import Duration
+from monitor.config.notifications import NotificationsConfig
 
 __all__ = [
     "FEATURE_KINDS",
@@ -500,6 +501,7 @@ class MonitorConfig(_Strict):
 
     version: Literal[1] = 1
     models: dict[str, ModelConfig]
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     source: str | None = Field(default=None, description="The file it was loaded from (set by load_config).")
 
     def model(self, name: str) -> ModelConfig | None:

@@ -50,7 +50,12 @@ class Settings(BaseSettings):
     kafka_sasl_plain_username: str | None = Field(default=None, description="SASL user (PLAIN and SCRAM).")
     kafka_sasl_plain_password: str | None = Field(default=None, description="SASL password (PLAIN and SCRAM).")
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="Port of /metrics and /healthz; 0 = off.")
-    webhook_url: str | None = Field(default=None, description="Slack-compatible webhook for alert notifications.")
+    webhook_url: str | None = Field(default=None, description="A Slack-compatible webhook that receives every alert "
+                                    "notification (a route besides the configuration's notifications.routes).")
+    dashboard_url: str | None = Field(default=None, description="The dashboard's address: notifications link to "
+                                      "each alert there (wins over notifications.dashboard_url).")
+    notify_lease: float = Field(default=60.0, gt=0, description="Seconds a notification claimed by a sender is "
+                                "not claimed again (a sender that crashed mid-send: delivered again after it).")
     log_level: str = Field(default="INFO")
     dashboard_password: str | None = Field(default=None, description="When set, the dashboard asks for it.")
 

@@ -331,6 +331,30 @@ class DeadLetter(Base):
     requeue_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+class NotificationRow(Base):
+    """The transactional outbox: one notification for one destination, written in the transaction that
+    changed the alerts it tells about, delivered at least once by :mod:`monitor.notify.sender`
+    (``status``: pending -> sent, or failed after the last attempt; ``key`` is the idempotency key a
+    receiver deduplicates on, the same for every destination of one notification)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("key", "destination"),
+        Index("ix_notifications_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    destination: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class ConsumerOffset(Base):
     """Next offset to read, stored in the same transaction as the window results it covers."""
 
@@ -364,6 +388,7 @@ __all__ = [
     "FeatureResult",
     "MetricValue",
     "ModelRow",
+    "NotificationRow",
     "PerformanceReferenceRow",
     "PerformanceValue",
     "ReferenceRow",

@@ -1,5 +1,6 @@
 """AlertService against the real PostgreSQL server and embedded SQLite: lifecycle, dedup, auto-resolve,
-notifications only after commit, and a hanging webhook that never blocks ``process_window``."""
+notification rows written in the alert change's transaction (none after a rollback), and a hanging receiver
+that never blocks ``process_window`` (the sender delivers from its own thread)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts.errors import AlertNotFoundError, AlertStateError
-from monitor.alerts.notifier import WebhookNotifier
 from monitor.alerts.service import AlertService, list_alerts
+from monitor.config.notifications import NotificationsConfig
 from monitor.db import make_engine, session_factory
-from monitor.db.models import Alert, AlertEvent, WindowResult
+from monitor.db.models import Alert, AlertEvent, NotificationRow, WindowResult
+from monitor.notify.outbox import Outbox
+from monitor.notify.routes import resolve_routes
+from monitor.notify.sender import NotificationSender
 from monitor.pipeline.alert_signals import Signal
 from monitor.store.models_repo import get_or_create_model
 
@@ -29,12 +33,18 @@ WORSE = Signal("feature_drift", "critical", "tenure drifted a lot", "tenure", 0.
 VOLUME = Signal("traffic_volume", "warning", "volume 0.2 x reference", None, 0.2)
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
+class Recorder(Outbox):
+    """The outbox, and the alert changes its committed rows hold (in the order written)."""
 
-    def notify(self, payload: dict[str, Any]) -> None:
-        self.items.append(payload)
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        super().__init__()
+        self.sessions = sessions
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        with self.sessions() as s:
+            rows = s.scalars(select(NotificationRow).order_by(NotificationRow.id))
+            return [alert for row in rows for alert in row.payload["alerts"]]
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -68,7 +78,7 @@ def run(sessions: sessionmaker[Session], service: AlertService, i: int, signals:
 
 
 def test_lifecycle_dedup_escalation_and_auto_resolve(sessions: sessionmaker[Session]) -> None:
-    rec = Recorder()
+    rec = Recorder(sessions)
     service = AlertService(rec, auto_resolve_after=2)
     c = run(sessions, service, 0, [DRIFT, VOLUME])
     assert len(c.opened) == 2
@@ -98,7 +108,7 @@ def test_lifecycle_dedup_escalation_and_auto_resolve(sessions: sessionmaker[Sess
 
 
 def test_closing_windows_never_resolve_a_label_signal(sessions: sessionmaker[Session]) -> None:
-    service = AlertService(Recorder(), auto_resolve_after=1)
+    service = AlertService(Recorder(sessions), auto_resolve_after=1)
     take = Signal("business_metric_drop", "warning", "take_rate 0.2", "take_rate", 0.2)
     run(sessions, service, 0, [take])
     c = run(sessions, service, 1, [])  # labels not in yet: no verdict on the business metric
@@ -108,7 +118,7 @@ def test_closing_windows_never_resolve_a_label_signal(sessions: sessionmaker[Ses
 
 
 def test_acknowledge_and_resolve_by_people(sessions: sessionmaker[Session]) -> None:
-    rec = Recorder()
+    rec = Recorder(sessions)
     service = AlertService(rec)
     run(sessions, service, 0, [DRIFT])
     with sessions() as s:
@@ -128,11 +138,11 @@ def test_acknowledge_and_resolve_by_people(sessions: sessionmaker[Session]) -> N
         service.acknowledge(s, alert_id, "bob")
     with pytest.raises(AlertNotFoundError, match="999"), sessions.begin() as s:
         service.resolve(s, 999, "bob")
-    assert [n["action"] for n in rec.items] == ["opened", "resolved"]
+    assert [n["action"] for n in rec.items] == ["opened", "acknowledged", "resolved"]
 
 
 def test_no_notification_when_the_transaction_rolls_back(sessions: sessionmaker[Session]) -> None:
-    rec = Recorder()
+    rec = Recorder(sessions)
     service = AlertService(rec)
     with pytest.raises(RuntimeError), sessions.begin() as s:
         service.process_window(s, "rec", window(s, "rec", 0), [DRIFT])
@@ -144,7 +154,7 @@ def test_no_notification_when_the_transaction_rolls_back(sessions: sessionmaker[
     assert len(rec.items) == 1
 
 
-def test_hanging_webhook_never_blocks_process_window(sessions: sessionmaker[Session]) -> None:
+def test_hanging_receiver_never_blocks_process_window(sessions: sessionmaker[Session]) -> None:
     release = threading.Event()
     entered = threading.Event()
 
@@ -160,11 +170,14 @@ def test_hanging_webhook_never_blocks_process_window(sessions: sessionmaker[Sess
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    notifier = WebhookNotifier(f"http://127.0.0.1:{server.server_address[1]}/", timeout=30, max_retries=3)
-    service = AlertService(notifier)
+    routes = NotificationsConfig.model_validate({"routes": [{"name": "all", "destinations": [
+        {"type": "json", "url": f"http://127.0.0.1:{server.server_address[1]}/"}]}]})
+    engine = sessions.kw["bind"]
+    sender = NotificationSender(engine, resolve_routes(routes, {}), poll_interval=0.05, timeout=30).start()
+    service = AlertService(Outbox())
     try:
         run(sessions, service, 0, [DRIFT])
-        assert entered.wait(30)  # the webhook now holds the first notification
+        assert entered.wait(30)  # the receiver now holds the first notification
         for i in range(1, 6):  # ...and windows keep being processed and committed meanwhile
             run(sessions, service, i, [DRIFT, Signal("traffic_volume", "warning", f"volume {i}", None, 1.0)])
         assert not release.is_set()
@@ -172,6 +185,6 @@ def test_hanging_webhook_never_blocks_process_window(sessions: sessionmaker[Sess
             assert {a.signal: a.windows_count for a, _ in list_alerts(s)}["feature_drift"] == 6
     finally:
         release.set()
-        notifier.close(timeout=1)
+        sender.stop(timeout=5)
         server.shutdown()
         server.server_close()

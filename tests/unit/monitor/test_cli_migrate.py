@@ -35,6 +35,18 @@ BAD_CONFIGS = {
                                "JSON Lines"]),
     "reference_unknown_format": ("models: {m: {features: {x: numeric}, reference: {path: train.xlsx}}}\n",
                                  ["models.m.reference.path", "train.xlsx", "unknown extension"]),
+    "route_unknown_service": (GOOD.rstrip() + "\nnotifications: {routes: [{name: r, destinations: "
+                              "[{type: apprise, url: 'nosuchservice://token'}]}]}\n",
+                              ["notifications.routes.0.destinations.0.url", "Apprise", "nosuchservice"]),
+    "route_bad_url": (GOOD.rstrip() + "\nnotifications: {routes: [{name: r, destinations: "
+                      "[{type: slack, url: 'hooks.example.com/x'}]}]}\n",
+                      ["notifications.routes.0.destinations.0.url", "http:// or https://"]),
+    "route_unset_variable": (GOOD.rstrip() + "\nnotifications: {routes: [{name: r, destinations: "
+                             "[{type: json, url_env: DW_TEST_UNSET_HOOK}]}]}\n",
+                             ["notifications.routes.0.destinations.0.url_env", "DW_TEST_UNSET_HOOK", "not set"]),
+    "route_unknown_type": (GOOD.rstrip() + "\nnotifications: {routes: [{name: r, destinations: "
+                           "[{type: pager, url: 'https://x'}]}]}\n",
+                           ["notifications.routes.0.destinations.0.type", "pager"]),
 }
 
 
