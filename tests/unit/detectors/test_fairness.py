@@ -81,3 +81,44 @@ def test_min_group_and_unknown() -> None:
     assert fairness_metric("demographic_parity_difference", counts).value == pytest.approx(0.6, abs=1e-15)
     with pytest.raises(UnknownNameError, match="fairness metric"):
         fairness_metric("parity", counts)
+
+
+@pytest.mark.parametrize("metric", ["demographic_parity_difference", "demographic_parity_ratio"])
+@pytest.mark.parametrize("reference_group", [None, "g0"])
+def test_intervals_are_bonferroni_over_the_pairs_per_statsmodels(metric: str, reference_group: str | None) -> None:
+    """Each pair's interval from statsmodels (Newcombe's hybrid score for differences, Katz's log interval
+    for ratios) at level ``1 - 0.05 / m``, ``m`` the compared pairs, combined by the module's rule; and it
+    is strictly wider than the pairs' unadjusted 95% intervals would give."""
+    from itertools import combinations
+
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    groups, y_pred, _ = _data(7, n=2400, k=4)
+    counts = group_counts(groups, y_pred)
+    kn = {g: (int(y_pred[groups == g].sum()), int((groups == g).sum())) for g in sorted(set(groups))}
+    pairs = ([(g, "g0") for g in kn if g != "g0"] if reference_group else list(combinations(kn, 2)))
+
+    def combined(alpha: float) -> tuple[float, float]:
+        lows, highs = [], []
+        for a, b in pairs:
+            if metric.endswith("difference"):
+                lo, hi = confint_proportions_2indep(*kn[a], *kn[b], method="newcomb", compare="diff", alpha=alpha)
+                lo, hi = (lo, hi) if lo > 0 else (-hi, -lo) if hi < 0 else (0.0, max(-lo, hi))
+            else:
+                low_g, high_g = sorted((a, b), key=lambda g: kn[g][0] / kn[g][1])
+                lo, hi = confint_proportions_2indep(*kn[low_g], *kn[high_g], method="log", compare="ratio",
+                                                    alpha=alpha)
+                hi = min(1.0, hi)
+            lows.append(float(lo))
+            highs.append(float(hi))
+        pick = max if metric.endswith("difference") else min
+        return pick(lows), pick(highs)
+
+    got = fairness_metric(metric, counts, reference_group=reference_group)
+    assert len(pairs) == (3 if reference_group else 6)
+    lower, upper = combined(0.05 / len(pairs))
+    # rtol 1e-9: the same closed forms, computed by two libraries
+    assert got.lower == pytest.approx(lower, rel=1e-9, abs=1e-12)
+    assert got.upper == pytest.approx(upper, rel=1e-9, abs=1e-12)
+    plain_lower, plain_upper = combined(0.05)
+    assert got.lower < plain_lower - 1e-3 and (got.upper > plain_upper + 1e-3 or got.upper == 1.0)

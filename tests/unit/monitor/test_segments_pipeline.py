@@ -104,17 +104,45 @@ def test_values_capped_and_non_string_counted() -> None:
     assert sum(window.report["segments"].values()) == 4000
 
 
-def test_snapshot_restore_keeps_segment_state() -> None:
-    cfg = config()
-    evs = events(4000, seed=4, broken="DE")
-    straight = run(Pipeline(cfg, {"rec": PROFILE}), evs)
+SEGMENT_REPORT_KEYS = ("segments", "segments_capped", "segments_non_string", "segments_partial", "segments_evicted",
+                       "worst_slices")
+
+
+def _surge_events() -> list[Any]:
+    """12 values, at most 4 kept: a first half spread evenly (the first four kept, the rest pooled and
+    counted in the sketch), then ``L`` surges to half of the traffic (admitted on the sketch's count, evicting
+    a kept value) and a non-string value appears."""
+    evs = events(2000, seed=4, broken="DE", countries=[*COUNTRIES, "L", "M"])
+    late = events(2000, seed=6, countries=["L"] * 6 + ["FR", "DE", "ES", "IT", "UK", 7])
+    for k, e in enumerate(late):
+        e.event_id = f"late-{k}"
+        e.ts = e.ts + timedelta(seconds=2000)
+    return evs + late
+
+
+@pytest.mark.parametrize("split", [500, 1777, 2600, 3900])
+def test_snapshot_restore_keeps_segment_state(split: int) -> None:
+    """Restored mid-window (before, during and after ``L``'s admission), the window's segment rows, fairness
+    rows, admission counters and worst slices are those of the run never stopped; restoring a restored
+    pipeline again changes nothing."""
+    cfg = config(max_segments=4)
+    evs = _surge_events()
+    [straight] = run(Pipeline(cfg, {"rec": PROFILE}), evs)
+    assert straight.report["segments_evicted"] and straight.report["segments_partial"]  # the state is not trivial
+    assert straight.report["segments_capped"] > 0 and straight.report["segments_non_string"] > 0
     pipe = Pipeline(cfg, {"rec": PROFILE})
-    for e in evs[:1777]:
+    for e in evs[:split]:
         pipe.on_prediction(e)
     restored = Pipeline.restore(pipe.snapshot(), cfg, {"rec": PROFILE})
-    again = run(restored, evs[1777:])
-    assert [r.to_dict() for r in again[0].segments] == [r.to_dict() for r in straight[0].segments]
-    assert [r.to_dict() for r in again[0].fairness] == [r.to_dict() for r in straight[0].fairness]
+    for e in evs[split:split + 100]:
+        restored.on_prediction(e)
+    again = Pipeline.restore(restored.snapshot(), cfg, {"rec": PROFILE})
+    [window] = run(again, evs[split + 100:])
+    assert [r.to_dict() for r in window.segments] == [r.to_dict() for r in straight.segments]
+    assert [r.to_dict() for r in window.fairness] == [r.to_dict() for r in straight.fairness]
+    for key in SEGMENT_REPORT_KEYS:
+        assert window.report[key] == straight.report[key], key
+    assert window.signals == straight.signals
 
 
 def test_fairness_rows_equal_detectors_on_the_same_events() -> None:
@@ -140,3 +168,41 @@ def test_twenty_segments_do_not_add_false_alarms() -> None:
         alarms += any(s.segment is not None and s.signal in ("feature_drift", "prediction_drift", "dataset_drift")
                       for s in window.signals)
     assert alarms <= 1
+
+
+def test_segment_family_is_one_bh_over_all_segments_columns() -> None:
+    """Each segment's drift slice carries its smallest raw p-value and q-value: the raw ones equal
+    ``detectors.evaluate`` on the segment's own events, the q-values scipy's BH over the raw p-values of every
+    column of every tested segment together (not of each segment alone)."""
+    from scipy.stats import false_discovery_control
+
+    cfg = parse_config(CONFIG.replace("max_segments: MAXSEG", "max_segments: 20, top_slices: 100"))
+    pool = [f"k{i}" for i in range(8)]
+    evs = events(4000, seed=9, broken="k3", countries=pool, shift_by=0.6)
+    [window] = run(Pipeline(cfg, {"rec": PROFILE}), evs)
+    drift = {s["name"]: s for s in window.report["worst_slices"] if s["metric"] == "drift"}
+    raw: dict[str, list[float]] = {}
+    for country in pool:
+        frame = pd.DataFrame([{**e.features, "score": e.prediction} for e in evs if e.segments["country"] == country])
+        raw[f"country={country}"] = [c.p_value for c in detectors_evaluate(frame).columns]
+    assert set(drift) == set(raw)
+    names = sorted(raw)
+    joint = false_discovery_control([p for n in names for p in raw[n]], method="bh")
+    at = 0
+    per_segment_differs = False
+    for name in names:
+        k = len(raw[name])
+        # rtol 1e-9: the same tests on the same rows, BH by scipy
+        assert drift[name]["p_value"] == pytest.approx(min(raw[name]), rel=1e-9)
+        assert drift[name]["q_value"] == pytest.approx(min(joint[at:at + k]), rel=1e-9), name
+        own = min(false_discovery_control(raw[name], method="bh"))
+        per_segment_differs |= abs(own - min(joint[at:at + k])) > 1e-3
+        at += k
+    assert per_segment_differs  # the data tell the two families apart
+    assert drift["country=k3"]["significant"]
+
+
+def detectors_evaluate(frame: pd.DataFrame) -> Any:
+    import detectors
+
+    return detectors.evaluate(PROFILE, frame)
