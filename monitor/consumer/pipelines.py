@@ -11,6 +11,7 @@ from detectors.profile import ReferenceProfile
 from monitor.config import MonitorConfig
 from monitor.consumer.contracts import PartitionStore, StoreUnavailable
 from monitor.pipeline import ClosedWindow, Pipeline
+from monitor.pipeline.performance_reference import PerformanceReference
 
 __all__ = ["new_pipeline", "reload_pipeline", "restore_pipeline"]
 
@@ -27,10 +28,13 @@ def restore_pipeline(store: PartitionStore, snapshot: bytes, config: MonitorConf
 
 
 def reload_pipeline(store: PartitionStore, pipeline: Pipeline, config: MonitorConfig) -> list[ClosedWindow]:
-    """Apply a new configuration to ``pipeline`` (the windows it closes are returned). A database that is
-    not reachable keeps the current profiles; the new configuration still applies."""
+    """Apply a new configuration to ``pipeline`` (the windows it closes are returned), with the reference
+    profiles and performance references stored now (a new or changed ``performance`` block, or a reference
+    registered since, takes effect). A database that is not reachable keeps the current ones; the new
+    configuration still applies."""
     try:
         profiles: dict[str, ReferenceProfile] | None = store.profiles(config)
+        performance: dict[str, PerformanceReference] | None = store.performance(config)
     except StoreUnavailable:
-        profiles = None
-    return pipeline.reload(config, profiles)
+        profiles = performance = None
+    return pipeline.reload(config, profiles, performance)
