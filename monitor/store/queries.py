@@ -440,25 +440,29 @@ def performance_series(
 ) -> list[PerformanceRow]:
     """The performance rows of ``model`` (by name) with ``since <= window_end <= until``, in window order
     (then metric name). A model without rows (or unknown) gives ``[]``."""
+    pv = PerformanceValue
     stmt = (
-        select(ModelRow.name, PerformanceValue)
-        .join(ModelRow, ModelRow.id == PerformanceValue.model_id)
-        .where(ModelRow.name == model, *_between(PerformanceValue.window_end, since, until))
-        .order_by(PerformanceValue.window_end, PerformanceValue.window_start, PerformanceValue.metric)
+        select(ModelRow.name.label("model"), pv.window_id, pv.window_start, pv.window_end, pv.metric,
+               pv.n_predictions, pv.n_labelled, pv.realized, pv.realized_lower, pv.realized_upper, pv.estimated,
+               pv.estimated_lower, pv.estimated_upper, pv.reference, pv.provisional, pv.error,
+               pv.estimate_reliable, pv.reason)  # columns, not the entity: rows alike from a Session or a Connection
+        .join(ModelRow, ModelRow.id == pv.model_id)
+        .where(ModelRow.name == model, *_between(pv.window_end, since, until))
+        .order_by(pv.window_end, pv.window_start, pv.metric)
     )
     if metrics is not None:
-        stmt = stmt.where(PerformanceValue.metric.in_(list(metrics)))
-    out = []
-    for name, row in conn.execute(stmt).all():
-        out.append(PerformanceRow(
-            model=str(name), window_id=int(row.window_id), window_start=_utc(row.window_start),
+        stmt = stmt.where(pv.metric.in_(list(metrics)))
+    return [
+        PerformanceRow(
+            model=str(row.model), window_id=int(row.window_id), window_start=_utc(row.window_start),
             window_end=_utc(row.window_end), metric=str(row.metric), n_predictions=int(row.n_predictions),
             n_labelled=int(row.n_labelled), realized=row.realized, realized_lower=row.realized_lower,
             realized_upper=row.realized_upper, estimated=row.estimated, estimated_lower=row.estimated_lower,
             estimated_upper=row.estimated_upper, reference=row.reference, provisional=bool(row.provisional),
             error=row.error, estimate_reliable=row.estimate_reliable, reason=row.reason,
-        ))
-    return out
+        )
+        for row in conn.execute(stmt)
+    ]
 
 
 def performance_metrics(conn: Connection | Session, model: str) -> list[str]:

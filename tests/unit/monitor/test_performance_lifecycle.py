@@ -136,6 +136,10 @@ def test_persisted_rows_and_cli_json(tmp_path: object) -> None:
     with session_factory(engine)() as s:
         rows = performance_series(s, "m")
     assert len(rows) == 5 and {r.n_labelled for r in rows} == {100}  # upserted in place
+    with engine.connect() as conn:  # a plain Connection reads the same rows as a Session
+        assert performance_series(conn, "m") == rows
+        one = rows[0].metric
+        assert performance_series(conn, "m", metrics=[one]) == [r for r in rows if r.metric == one] != []
     engine.dispose()
     out = CliRunner().invoke(app, ["performance", "m", "--db", url, "--json"])
     assert out.exit_code == 0, out.output
