@@ -11,10 +11,13 @@ Lifecycle of an incident (one row of ``alerts`` per open incident, dedup key ``m
 - a window of the model without that signal counts as clean for every unresolved incident of the model;
 - once resolved, a new firing opens a new incident (a new row).
 
-Every change appends to ``alert_events`` (opened, escalated, acknowledged, resolved, auto_resolved).
-Every change that notifies (opened, escalated, acknowledged, resolved) is handed to the notifier with its
-cause (``window:<id>``, ``labels:<id>``, ``early:<model>:<time>``, ``alert:<id>:<time>``), which writes the
-notification rows in the same transaction (:mod:`monitor.notify.outbox`). Nothing here commits.
+Besides the lifecycle, people assign an alert (``assignee``) and snooze it until a time (``snoozed_until``:
+what windows do to it is recorded, not notified, until then).
+
+Every change appends to ``alert_events`` (opened, escalated, acknowledged, resolved, auto_resolved, assigned,
+snoozed). Every change that notifies (opened, escalated, acknowledged, resolved, assigned) is handed to the
+notifier with its cause (``window:<id>``, ``labels:<id>``, ``early:<model>:<time>``, ``alert:<id>:<time>``),
+which writes the notification rows in the same transaction (:mod:`monitor.notify.outbox`). Nothing here commits.
 """
 
 from __future__ import annotations
@@ -67,7 +70,8 @@ def alert_payload(alert: Alert, model: str, action: str) -> dict[str, Any]:
         "severity": alert.severity, "status": alert.status, "message": alert.message,
         "first_seen": alert.first_seen.isoformat(), "last_seen": alert.last_seen.isoformat(),
         "windows_count": alert.windows_count, "detected_at": alert.detected_at.isoformat(), "early": alert.early,
-        "detected_events": alert.detected_events,
+        "detected_events": alert.detected_events, "assignee": alert.assignee,
+        "snoozed_until": alert.snoozed_until.isoformat() if alert.snoozed_until else None,
     }
 
 
@@ -84,9 +88,13 @@ class AlertService:
 
     # -- notifications: recorded in the transaction (the outbox) ------------------------------------
     def _queue(self, session: Session, payload: dict[str, Any]) -> None:
-        if self.notifier is not None:
-            cause = session.info.get(_CAUSE, f"alert:{payload['alert_id']}")
-            self.notifier.record(session, {**payload, "cause": cause})
+        if self.notifier is None:
+            return
+        cause = str(session.info.get(_CAUSE, f"alert:{payload['alert_id']}"))
+        snoozed = payload.get("snoozed_until")
+        if snoozed and not cause.startswith("alert:") and datetime.fromisoformat(snoozed) > self.clock():
+            return  # a snoozed alert: what windows do to it is recorded, not notified
+        self.notifier.record(session, {**payload, "cause": cause})
 
     # -- windows -------------------------------------------------------------------------------------
     def process_window(self, session: Session, model: str, window_result: WindowResult,
@@ -306,6 +314,31 @@ class AlertService:
         session.flush()
         self._queue(session, alert_payload(alert, self._model_name(session, alert), "resolved"))
         return alert
+
+    def snooze(self, session: Session, alert_id: int, until: datetime, by: str, note: str | None = None) -> Alert:
+        """Until ``until`` (UTC), what windows do to the alert is not notified (``until`` in the past: unsnooze).
+        Resolved: AlertStateError."""
+        alert = self._get(session, alert_id)
+        if alert.status == "resolved":
+            raise AlertStateError(alert_id, alert.status, "snoozed")
+        alert.snoozed_until = until
+        _note_action(self, session, alert, "snoozed", by, f"until {until.isoformat()}" + (f": {note}" if note else ""))
+        return alert
+
+    def assign(self, session: Session, alert_id: int, assignee: str | None, by: str) -> Alert:
+        """Assign the alert to ``assignee`` (``None``: nobody), notified as ``assigned``."""
+        alert = self._get(session, alert_id)
+        session.info[_CAUSE] = f"alert:{alert_id}:{self.clock().isoformat()}"
+        alert.assignee = assignee
+        _note_action(self, session, alert, "assigned", by, assignee or "nobody")
+        self._queue(session, alert_payload(alert, self._model_name(session, alert), "assigned"))
+        return alert
+
+
+def _note_action(service: AlertService, session: Session, alert: Alert, action: str, by: str,
+                 note: str | None) -> None:
+    session.add(AlertEvent(alert_id=alert.id, ts=service.clock(), action=action, actor=by, note=note))
+    session.flush()
 
 
 def list_alerts(session: Session, *, status: str | None = None, model: str | None = None,

@@ -1,4 +1,5 @@
-"""``driftwarden alerts list|ack|resolve``: look at incidents and move them through their lifecycle."""
+"""``driftwarden alerts list|show|ack|resolve|assign|snooze``: look at incidents, their history and evidence,
+and move them through their lifecycle."""
 
 from __future__ import annotations
 
@@ -44,12 +45,13 @@ def _row(alert: Any, model: str) -> dict[str, Any]:
         "detected_at": alert.detected_at.isoformat(), "early": bool(alert.early),
         "detected_events": alert.detected_events,
         "message": alert.message, "acknowledged_by": alert.acknowledged_by, "ack_note": alert.ack_note,
-        "resolved_by": alert.resolved_by, "resolve_note": alert.resolve_note,
+        "resolved_by": alert.resolved_by, "resolve_note": alert.resolve_note, "assignee": alert.assignee,
+        "snoozed_until": alert.snoozed_until.isoformat() if alert.snoozed_until else None,
     }
 
 
 def register(app: typer.Typer) -> None:
-    alerts_app = typer.Typer(help="Alerts: list, acknowledge, resolve.", no_args_is_help=True)
+    alerts_app = typer.Typer(help="Alerts: list, show, acknowledge, resolve, assign, snooze.", no_args_is_help=True)
     db_option = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL).")
 
     @alerts_app.command("list")
@@ -122,4 +124,117 @@ def register(app: typer.Typer) -> None:
                                write=True, migrate=migrate)
         typer.echo(f"alert {alert_id} {status} by {by}")
 
+    _register_show(alerts_app, db_option)
+    _register_assign_snooze(alerts_app, db_option)
     app.add_typer(alerts_app, name="alerts")
+
+
+def _print_evidence(found: dict[str, Any]) -> None:
+    a = found["alert"]
+    feature = f" [{a['feature']}]" if a["feature"] else ""
+    typer.echo(f"alert #{a['id']} {a['severity']} {a['status']} {a['model']} {a['signal']}{feature}: {a['message']}")
+    typer.echo(f"  first seen {a['first_seen']}, last seen {a['last_seen']}, {a['windows_count']} windows; "
+               f"assignee {a['assignee'] or '-'}; snoozed until {a['snoozed_until'] or '-'}")
+    if found["runbook"]:
+        typer.echo(f"  runbook: {found['runbook']}")
+    typer.echo("history:")
+    for e in found["history"]:
+        typer.echo(f"  {e['ts']} {e['action']}" + (f" by {e['actor']}" if e["actor"] else "")
+                   + (f": {e['note']}" if e["note"] else ""))
+    for name, window in found["evidence"].items():
+        if window is None:
+            continue
+        typer.echo(f"{name.replace('_', ' ')} #{window['window_id']} {window['window_start']} .. "
+                   f"{window['window_end']} ({window['n_events']} events, drift share {window['drift_share']})")
+        if window.get("feature"):
+            typer.echo("  " + ", ".join(f"{k} {v}" for k, v in window["feature"].items() if v is not None))
+        for row in window["examples"]:
+            typer.echo(f"  example: {json.dumps(row, default=str)}")
+
+
+def _register_show(alerts_app: typer.Typer, db_option: Any) -> None:
+    @alerts_app.command("show")
+    def show(
+        ctx: typer.Context,
+        alert_id: int = typer.Argument(..., help="Alert id (see `alerts list`)."),
+        examples: int = typer.Option(5, "--examples", min=0, help="Rows of each window's stored sample."),
+        config: str | None = typer.Option(None, "--config", "-c", help="Configuration whose notifications.runbooks "
+                                          "gives the signal's runbook."),
+        as_json: bool = typer.Option(False, "--json", help="One JSON object."),
+        db: str | None = db_option,
+        migrate: bool = migrate_option(),
+    ) -> None:
+        """One alert with its history and evidence (the statistics and sample rows of its windows)."""
+        from pathlib import Path
+
+        from monitor.alerts.evidence import alert_evidence
+
+        runbooks: dict[str, str] = {}
+        if config is not None:
+            from monitor.commands.run import load_run_config
+
+            runbooks = dict(load_run_config(Path(config)).notifications.runbooks)
+        url = db or AppState.of(ctx).settings.database_url
+        found = _with_session(url, lambda s: alert_evidence(s, alert_id, examples=examples, runbooks=runbooks),
+                              write=False, migrate=migrate)
+        if as_json:
+            typer.echo(json.dumps(found, default=str))
+            return
+        _print_evidence(found)
+
+
+def _register_assign_snooze(alerts_app: typer.Typer, db_option: Any) -> None:
+    @alerts_app.command("assign")
+    def assign(
+        ctx: typer.Context,
+        alert_id: int = typer.Argument(..., help="Alert id (see `alerts list`)."),
+        to: str = typer.Option(..., "--to", help="Who takes it ('' : nobody)."),
+        by: str = typer.Option(..., "--by", help="Who assigns."),
+        db: str | None = db_option,
+        migrate: bool = migrate_option(),
+    ) -> None:
+        """Assign an alert to someone (recorded in its history and notified)."""
+        from monitor.alerts.service import AlertService
+        from monitor.notify.outbox import Outbox
+
+        url = db or AppState.of(ctx).settings.database_url
+        _with_session(url, lambda s: AlertService(Outbox()).assign(s, alert_id, to.strip() or None, by),
+                      write=True, migrate=migrate)
+        typer.echo(f"alert {alert_id} assigned to {to.strip() or 'nobody'} by {by}")
+
+    @alerts_app.command("snooze")
+    def snooze(
+        ctx: typer.Context,
+        alert_id: int = typer.Argument(..., help="Alert id (see `alerts list`)."),
+        until: str = typer.Option(..., "--until", help="ISO 8601 time (UTC when no offset is given), or a "
+                                  "duration from now such as 2h or 30m."),
+        by: str = typer.Option(..., "--by", help="Who snoozes."),
+        note: str | None = typer.Option(None, "--note", help="Why."),
+        db: str | None = db_option,
+        migrate: bool = migrate_option(),
+    ) -> None:
+        """Snooze an alert until a time: what windows do to it is recorded but not notified until then."""
+        from monitor.alerts.service import AlertService
+        from monitor.notify.outbox import Outbox
+
+        when = _parse_until(until)
+        url = db or AppState.of(ctx).settings.database_url
+        _with_session(url, lambda s: AlertService(Outbox()).snooze(s, alert_id, when, by, note), write=True,
+                      migrate=migrate)
+        typer.echo(f"alert {alert_id} snoozed until {when.isoformat()} by {by}")
+
+
+def _parse_until(text: str) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.config.durations import parse_duration
+
+    try:
+        return datetime.now(UTC) + timedelta(seconds=parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--until {text!r} is neither an ISO 8601 time nor a duration (2h, 30m)")
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

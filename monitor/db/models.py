@@ -291,6 +291,8 @@ class Alert(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     resolve_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    assignee: Mapped[str | None] = mapped_column(String(200), nullable=True)  # migration 0008
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # migration 0008
 
     events: Mapped[list[AlertEvent]] = relationship(
         back_populates="alert", cascade="all, delete-orphan", order_by="AlertEvent.id"
