@@ -4,7 +4,8 @@ Format of ``to_bytes``: the ``.npz`` container of :mod:`detectors._container` wi
 ``format = "driftwarden-window"``, ``format_version = 1``; the header holds ``profile_hash``, the bounds,
 the generator state and per-column counters; the arrays are ``c<i>.values`` / ``c<i>.priorities`` /
 ``c<i>.bin_counts`` (numeric) and ``c<i>.counts`` (categorical). ``joint = [sum, rows]`` (optional, 0 when
-absent) is the running multivariate score of :mod:`detectors.joint`.
+absent) is the running multivariate score of :mod:`detectors.joint`; ``multivariate`` (optional, true when
+absent) whether updates feed it.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class WindowState:
         max_unseen: int = DEFAULT_MAX_UNSEEN,
         seed: int | None = None,
         columns: Sequence[str] | None = None,
+        multivariate: bool = True,
     ) -> None:
         if max_values < 1 or max_unseen < 0:
             raise InvalidParameterError(
@@ -82,6 +84,8 @@ class WindowState:
         self._n_rows = 0
         self._columns: dict[str, NumericWindow | CategoricalWindow] = {}
         self.joint = JointScore()
+        self.track_joint = bool(multivariate)
+        """Whether updates feed :attr:`joint` (off: no multivariate verdict, and no PCA cost per batch)."""
         wanted = profile.names if columns is None else tuple(columns)
         for name in wanted:
             col = profile[name]
@@ -99,13 +103,16 @@ class WindowState:
         max_unseen: int = DEFAULT_MAX_UNSEEN,
         seed: int | None = None,
         columns: Sequence[str] | None = None,
+        multivariate: bool = True,
     ) -> WindowState:
         """A state with no rows for ``profile``.
 
         ``seed`` makes the sampling above ``max_values`` repeatable; ``columns`` restricts the state to
-        some profile columns (default: all).
+        some profile columns (default: all); ``multivariate=False`` skips the joint score (a state whose
+        multivariate verdict is not wanted, e.g. a segment's).
         """
-        return cls(profile, max_values=max_values, max_unseen=max_unseen, seed=seed, columns=columns)
+        return cls(profile, max_values=max_values, max_unseen=max_unseen, seed=seed, columns=columns,
+                   multivariate=multivariate)
 
     @classmethod
     def from_frame(
@@ -155,7 +162,8 @@ class WindowState:
     @property
     def _joint_on(self) -> bool:
         p = self._profile
-        return p.multivariate is not None and all(n in self._columns for n in p.multivariate_columns)
+        return (self.track_joint and p.multivariate is not None
+                and all(n in self._columns for n in p.multivariate_columns))
 
     def multivariate(self) -> MultivariateResult | None:
         """The multivariate verdict of the rows seen, or ``None`` (no detector in the profile, a state
@@ -250,6 +258,7 @@ class WindowState:
             "names": list(self._columns),
             "columns": [],
             "joint": [self.joint.total, self.joint.n],
+            "multivariate": self.track_joint,
         }
         arrays: dict[str, npt.NDArray[Any]] = {}
         for i, col in enumerate(self._columns.values()):
@@ -270,6 +279,7 @@ class WindowState:
                 max_values=int(header["max_values"]),
                 max_unseen=int(header["max_unseen"]),
                 columns=[str(n) for n in header["names"]],
+                multivariate=bool(header.get("multivariate", True)),
             )
             state._rng.bit_generator.state = header["rng"]
             state._n_rows = int(header["n_rows"])

@@ -172,5 +172,5 @@ def expected_unseen_share(
     big_n = float(reference_count)
     p0 = min(1.0, (singletons + unhashed) / big_n)
     se = math.sqrt(max(singletons * (1 - singletons / big_n) + 2 * doubletons, 0.0)) / big_n
-    z = float(scipy.stats.norm.isf(alpha))
+    z = -float(scipy.special.ndtri(alpha))  # norm.isf(alpha), as scipy.stats computes it
     return p0, min(1.0, p0 + z * se)

@@ -177,23 +177,29 @@ class SegmentBook:
         labels, self.pending = self.pending[:rows], self.pending[rows:]
         if self.profile is None or not labels:
             return
+        table = np.array(labels, dtype=object).reshape(len(labels), len(self.keys))
         for k in range(len(self.keys)):
-            where: dict[str, list[int]] = {}
-            for i, row in enumerate(labels):
-                label = row[k]
-                if label is not None:
-                    where.setdefault(label, []).append(i)
-            for label, idx in where.items():
+            column = table[:, k]
+            present = np.flatnonzero(column != None)  # noqa: E711 (elementwise over an object array)
+            if present.size == 0:
+                continue
+            names, inverse = np.unique(column[present].astype(str), return_inverse=True)
+            order = np.argsort(inverse, kind="stable")
+            bounds = np.searchsorted(inverse[order], np.arange(len(names) + 1))
+            starts = bounds[:-1]
+            for g in np.argsort(present[order[starts]], kind="stable").tolist():  # labels in order of first row
+                label = str(names[g])
+                take = present[order[bounds[g]:bounds[g + 1]]]
                 state = self.states.get(label)
                 if state is None:
                     state = self.states[label] = WindowState.empty(
-                        self.profile, seed=self.seed + len(self.states), max_values=self.max_values)
-                take = np.asarray(idx, dtype=np.intp)
+                        self.profile, seed=self.seed + len(self.states), max_values=self.max_values,
+                        multivariate=False)
                 try:
                     state.update({name: values[take] for name, values in batch.items()})
                 except ValueError as exc:
-                    self.dropped_rows += len(idx)
-                    log.warning("segment %s: a batch of %d rows was rejected: %s", label, len(idx), exc)
+                    self.dropped_rows += int(take.size)
+                    log.warning("segment %s: a batch of %d rows was rejected: %s", label, take.size, exc)
 
     # -- serialisation -----------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:

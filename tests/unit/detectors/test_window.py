@@ -191,3 +191,27 @@ def test_summaries_follow_updates() -> None:
     w.update({"x": np.array([6.0]), "c": np.array(["a"], dtype=object)})
     w.numeric("x").sorted_values()
     assert (w.numeric("x").mean, w.numeric("x").max) == (3.0, 6.0)
+
+
+def test_state_without_the_joint_score() -> None:
+    """``multivariate=False`` (a segment's state): no joint score, no multivariate verdict; the flag survives
+    ``to_bytes``/``from_bytes`` and ``merge``; the columns are the same as with it."""
+    import numpy as np
+    import pandas as pd
+
+    from detectors.profile import ReferenceProfile
+    from detectors.window_state import WindowState
+
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({f"x{i}": rng.normal(size=2000) for i in range(4)})
+    profile = ReferenceProfile.build(ref)
+    assert profile.multivariate is not None
+    batch = {f"x{i}": rng.normal(size=300) for i in range(4)}
+    full, bare = WindowState.empty(profile, seed=1), WindowState.empty(profile, seed=1, multivariate=False)
+    full.update(batch)
+    bare.update(batch)
+    assert full.multivariate() is not None and bare.multivariate() is None and bare.joint.n == 0
+    assert bare.numeric("x0").arrays()["values"].tolist() == full.numeric("x0").arrays()["values"].tolist()
+    again = WindowState.from_bytes(bare.to_bytes(), profile)
+    assert not again.track_joint and WindowState.from_bytes(full.to_bytes(), profile).track_joint
+    assert not again.merge(bare).track_joint
