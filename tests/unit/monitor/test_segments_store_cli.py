@@ -17,7 +17,7 @@ from tests.unit.monitor.test_segments_pipeline import PROFILE, config, events
 
 ALERT_FIELDS = {"id", "model", "signal", "feature", "segment", "severity", "status", "windows", "first_seen",
                 "last_seen", "detected_at", "early", "detected_events", "message", "acknowledged_by", "ack_note",
-                "resolved_by", "resolve_note"}
+                "resolved_by", "resolve_note", "assignee", "snoozed_until"}
 
 
 def _persisted(url: str) -> Any:
