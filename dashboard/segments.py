@@ -17,8 +17,8 @@ from plotly.subplots import make_subplots
 
 from dashboard.summaries import metric_label
 
-__all__ = ["DRIFT_SHARE", "SegmentDrop", "fairness_figure", "segment_colour_values", "segment_drop_sentence",
-           "segment_heatmap", "segment_metric_names", "weekly_segment_drop"]
+__all__ = ["DRIFT_SHARE", "SegmentDrop", "clicked_window", "fairness_figure", "segment_colour_values",
+           "segment_drop_sentence", "segment_heatmap", "segment_metric_names", "weekly_segment_drop"]
 
 DRIFT_SHARE = "drift_share"
 """The heatmap's default colour: the share of the segment's columns that drifted."""
@@ -40,6 +40,25 @@ def segment_colour_values(segments: pd.DataFrame, colour: str) -> pd.Series:
     if colour == DRIFT_SHARE:
         return pd.to_numeric(segments["drift_share"], errors="coerce").astype(float)
     return pd.to_numeric(segments["metrics"].map(lambda m: (m or {}).get(colour)), errors="coerce").astype(float)
+
+
+def clicked_window(points: list[dict[str, Any]], ends: list[pd.Timestamp]) -> pd.Timestamp | None:
+    """The window end of the first clicked heatmap cell (its ``x``; naive times are UTC), or ``None``.
+
+    >>> ends = [pd.Timestamp("2026-11-03", tz="UTC"), pd.Timestamp("2026-11-04", tz="UTC")]
+    >>> clicked_window([{"x": "2026-11-04 00:00", "y": "platform=ios"}], ends)
+    Timestamp('2026-11-04 00:00:00+0000', tz='UTC')
+    >>> clicked_window([], ends) is None
+    True
+    """
+    if not points or points[0].get("x") is None:
+        return None
+    try:
+        ts = pd.Timestamp(points[0]["x"])
+    except (TypeError, ValueError):
+        return None
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts if ts in ends else None
 
 
 def segment_heatmap(segments: pd.DataFrame, colour: str = DRIFT_SHARE) -> go.Figure:

@@ -8,7 +8,13 @@ import streamlit as st
 from dashboard import charts, context, data
 from dashboard.performance import format_perf, headline, headline_metric, perf_label
 from dashboard.performance_chart import model_quality_figure
-from dashboard.segments import DRIFT_SHARE, fairness_figure, segment_heatmap, segment_metric_names
+from dashboard.segments import (
+    DRIFT_SHARE,
+    clicked_window,
+    fairness_figure,
+    segment_heatmap,
+    segment_metric_names,
+)
 from dashboard.summaries import (
     business_metric_names,
     describe_test,
@@ -128,9 +134,9 @@ else:
     pick_key = f"model_page.segment_window.{model_id}"
     clicked = st.plotly_chart(segment_heatmap(seg, colour), key="segment_heatmap", on_select="rerun",
                               selection_mode="points")
-    points = clicked.selection.points if clicked is not None else []
-    if points and pd.Timestamp(points[0]["x"]) in ends:
-        st.session_state[pick_key] = pd.Timestamp(points[0]["x"])
+    picked = clicked_window(list(clicked.selection.points) if clicked is not None else [], ends)
+    if picked is not None:
+        st.session_state[pick_key] = picked
     by_alerts = seg.groupby("window_end")["alerted"].sum()
     default_end = by_alerts.idxmax() if by_alerts.max() > 0 else ends[0]
     if st.session_state.get(pick_key) not in ends:

@@ -167,3 +167,15 @@ def test_weekly_page_names_the_segment_whose_take_rate_fell_most(
     assert worst == "platform=ios" == found.group(1)  # the scripted fall (0.40 -> 0.34)
     assert float(found.group(2)) == pytest.approx(-100 * change[worst], abs=0.05)
     assert 3.0 < float(found.group(2)) < 9.0
+
+
+def test_a_clicked_cell_names_its_window() -> None:
+    """Plotly reports a heatmap click's ``x`` as text, with or without a zone: both name the window."""
+    from dashboard.segments import clicked_window
+
+    ends = [pd.Timestamp(T0 + timedelta(days=d + 1)) for d in range(3)]
+    assert clicked_window([{"x": "2026-11-04 00:00", "y": "platform=web"}], ends) == ends[1]
+    assert clicked_window([{"x": "2026-11-04T01:00:00+01:00"}], ends) == ends[1]
+    assert clicked_window([{"x": "2026-11-09"}], ends) is None
+    assert clicked_window([{"x": "not a time"}], ends) is None
+    assert clicked_window([], ends) is None
