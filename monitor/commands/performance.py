@@ -10,7 +10,7 @@ import json
 
 import typer
 
-from monitor.commands.support import AppState, fail, migrate_option, prepare_database, safe_url
+from monitor.commands.support import AppState, in_session, migrate_option
 
 __all__ = ["register"]
 
@@ -33,19 +33,11 @@ def register(app: typer.Typer) -> None:
         migrate: bool = migrate_option(),
     ) -> None:
         """Realized and estimated performance of MODEL per window (provisional until label_ttl passes)."""
-        from monitor.db import make_engine, session_factory
         from monitor.store.queries import performance_series
 
         url = db or AppState.of(ctx).settings.database_url
-        prepare_database(url, migrate)
-        engine = make_engine(url)
-        try:
-            with session_factory(engine)() as session:
-                rows = performance_series(session, model)
-        except Exception as exc:
-            fail(f"cannot read performance of {model!r} from {safe_url(url)}: {type(exc).__name__}: {exc}")
-        finally:
-            engine.dispose()
+        rows = in_session(url, lambda session: performance_series(session, model),
+                          failing=f"cannot read performance of {model!r} from", migrate=migrate)
         if as_json:
             for row in rows:
                 typer.echo(json.dumps(row.to_json()))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from monitor.commands.support import AppState, fail, migrate_option, prepare_database, safe_url
+from monitor.commands.support import AppState, fail, in_session, migrate_option
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -64,25 +64,20 @@ def build_reference(model: str, data: Path, config_path: Path | None, database_u
     to the newest revision, with ``migrate=False`` a schema not at the newest revision is refused
     (:func:`~monitor.commands.support.prepare_database`); ``None`` uses the database as it is.
     """
-    from monitor.db import make_engine, session_factory
     from monitor.store.references import register_reference
 
     profile = build_profile(model, data, config_path, progress)
     quality = build_quality(model, config_path, progress)
-    if migrate is not None:
-        prepare_database(database_url, migrate)
-    engine = make_engine(database_url)
-    try:
-        with session_factory(engine).begin() as session:
-            row, created = register_reference(session, model, profile, source=str(data))
-            version, content_hash = row.version, row.content_hash
-            if quality is not None:
-                _register_quality(session, model, *quality)
-    except Exception as exc:
-        fail(f"cannot register the reference in {safe_url(database_url)} (did you run `driftwarden db upgrade`?): "
-             f"{type(exc).__name__}: {exc}")
-    finally:
-        engine.dispose()
+
+    def register_all(session: Session) -> tuple[int, str, bool]:
+        row, created = register_reference(session, model, profile, source=str(data))
+        if quality is not None:
+            _register_quality(session, model, *quality)
+        return row.version, row.content_hash, created
+
+    version, content_hash, created = in_session(
+        database_url, register_all, failing="cannot register the reference in", migrate=migrate, write=True,
+        hint=" (did you run `driftwarden db upgrade`?)")
     return version, content_hash, profile.n_rows, list(profile.names), created
 
 
@@ -188,19 +183,11 @@ def register(app: typer.Typer) -> None:
         migrate: bool = migrate_option(),
     ) -> None:
         """List MODEL's registered reference versions."""
-        from monitor.db import make_engine, session_factory
         from monitor.store.references import reference_versions
 
         url = db or AppState.of(ctx).settings.database_url
-        prepare_database(url, migrate)
-        engine = make_engine(url)
-        try:
-            with session_factory(engine)() as session:
-                rows = reference_versions(session, model)
-        except Exception as exc:
-            fail(f"cannot read references from {safe_url(url)}: {type(exc).__name__}: {exc}")
-        finally:
-            engine.dispose()
+        rows = in_session(url, lambda session: reference_versions(session, model),
+                          failing="cannot read references from", migrate=migrate)
         if not rows:
             typer.echo(f"no reference registered for {model}")
         for version, content_hash, n_rows in rows:

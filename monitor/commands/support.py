@@ -1,5 +1,6 @@
 """Shared pieces of the CLI: the per-invocation state (settings), the one-line error exit and the database
-preparation every command that opens the database goes through (:func:`prepare_database`).
+preparation every command that opens the database goes through (:func:`prepare_database`), and the
+open-run-close of one session (:func:`in_session`).
 
 The migration policy is the same for every such command (``run``, ``demo``, ``reference build|list``,
 ``alerts list|ack|resolve``): the schema is upgraded to the newest revision first; with ``--no-migrate``
@@ -10,13 +11,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
 from monitor.config.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 EXIT_BAD_INPUT = 2
 MIGRATE_HELP = ("Upgrade the database schema to the newest revision first (default). With --no-migrate the "
@@ -126,3 +133,31 @@ def prepare_database(url: str, migrate: bool, *, wait: float = 0.0) -> None:
         raise
     except Exception as exc:
         fail(f"database {safe_url(url)}: schema upgrade failed: {_first_line(exc)}")
+
+
+def in_session(url: str, work: Callable[[Session], T], *, failing: str, migrate: bool | None,
+               write: bool = False, hint: str = "") -> T:
+    """Run ``work`` in one session of the database at ``url`` and close it; the open-read-close of a command.
+
+    The database is first prepared (:func:`prepare_database`; ``migrate=None`` uses it as it is). With
+    ``write`` the session is one transaction, committed when ``work`` returns. Any error exits 2 with one
+    line: ``"{failing} {url}{hint}: {error type}: {error}"`` (the URL without its password).
+    """
+    from monitor.db import make_engine, session_factory
+
+    if migrate is not None:
+        prepare_database(url, migrate)
+    engine = make_engine(url)
+    try:
+        sessions = session_factory(engine)
+        if write:
+            with sessions.begin() as session:
+                return work(session)
+        with sessions() as session:
+            return work(session)
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        fail(f"{failing} {safe_url(url)}{hint}: {type(exc).__name__}: {exc}")
+    finally:
+        engine.dispose()
