@@ -102,6 +102,10 @@ class Metrics:
             "max_segments / max_groups) or non_string (a value that is not a string).",
             ["model", "reason"], registry=registry,
         )
+        self.retention_deleted = Counter(
+            "driftwarden_retention_deleted", "Rows deleted by the retention policy, by table.", ["table"],
+            registry=registry,
+        )
         self._pipeline_seen: dict[tuple[int, str, str], int] = {}
 
     def observe_pipelines(self, stats: Mapping[int, Mapping[str, Any]]) -> None:

@@ -104,10 +104,17 @@ def build_service(
             raise ServiceSetupError(f"--source: {exc}") from exc
     from monitor.notify.outbox import Outbox
 
-    store = SqlPartitionStore(watcher_engine(db_url), settings.kafka_consumer_group, AlertService(Outbox()))
+    metrics = Metrics(registry)
+
+    def count_pruned(deleted: dict[str, int]) -> None:
+        for table, n in deleted.items():
+            metrics.retention_deleted.labels(table=table).inc(n)
+
+    store = SqlPartitionStore(watcher_engine(db_url), settings.kafka_consumer_group, AlertService(Outbox()),
+                              retention=config.retention, on_pruned=count_pruned)
     options = ServiceOptions(group_id=settings.kafka_consumer_group, checkpoint_interval=checkpoint_interval,
                              max_batch=max_batch)
-    return Service(config, source, store, options, metrics=Metrics(registry), health=Health(),
+    return Service(config, source, store, options, metrics=metrics, health=Health(),
                    config_source=ConfigWatcher(config_path, current=config), publisher=publisher,
                    stop_event=stop_event)
 

@@ -40,8 +40,10 @@ if st.session_state.get("model_page.model") not in names:
 top_left, top_right = st.columns([2, 3], vertical_alignment="bottom")
 model = top_left.selectbox("Model", names, key="model_page.model")
 model_id = int(catalog.loc[catalog["model"] == model, "model_id"].iloc[0])
-span = top_right.segmented_control("Time range", ["Last 24 h", "Last 3 days", "Last 7 days", "Everything"],
-                                   default="Everything", key="model_page.span") or "Everything"
+SPANS = {"Last 24 h": 1, "Last 3 days": 3, "Last 7 days": 7, "Last 30 days": 30, "Everything": None}
+DEFAULT_SPAN = "Last 30 days"  # bounded: a long-running watcher's history is not read on every visit
+span = top_right.segmented_control("Time range", list(SPANS), default=DEFAULT_SPAN,
+                                   key="model_page.span") or DEFAULT_SPAN
 
 all_windows = data.windows(url, model_id)
 st.title(model)
@@ -49,7 +51,7 @@ if all_windows.empty:
     st.info("No closed windows for this model yet.")
     st.stop()
 end = all_windows["window_end"].max()
-days = {"Last 24 h": 1, "Last 3 days": 3, "Last 7 days": 7}.get(span)
+days = SPANS[span]
 start = None if days is None else (end - pd.Timedelta(days=days)).to_pydatetime()
 win = data.windows(url, model_id, start)
 features = data.feature_results(url, model_id, start)

@@ -19,4 +19,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "monitor.commands.segments",
     "monitor.commands.deadletters",
     "monitor.commands.notify",
+    "monitor.commands.prune",
 )

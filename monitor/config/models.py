@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from monitor.config.durations import Duration
 from monitor.config.notifications import NotificationsConfig
+from monitor.config.retention import RetentionConfig
 
 __all__ = [
     "FEATURE_KINDS",
@@ -25,6 +26,7 @@ __all__ = [
     "PerformanceSettings",
     "PredictionConfig",
     "ReferenceConfig",
+    "RetentionConfig",
     "SampleConfig",
     "SegmentsConfig",
     "SequentialConfig",
@@ -502,7 +504,18 @@ class MonitorConfig(_Strict):
     version: Literal[1] = 1
     models: dict[str, ModelConfig]
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     source: str | None = Field(default=None, description="The file it was loaded from (set by load_config).")
+
+    @model_validator(mode="after")
+    def _windows_outlive_labels(self) -> MonitorConfig:
+        keep = self.retention.window_results
+        for name, model in self.models.items():
+            if keep is not None and keep < model.label_ttl + model.outcome_join_ttl:
+                raise ValueError(f"retention.window_results ({keep:g} s) is shorter than models.{name}.label_ttl "
+                                 f"+ outcome_join_ttl ({model.label_ttl + model.outcome_join_ttl:g} s): its "
+                                 "windows still take labels that long")
+        return self
 
     def model(self, name: str) -> ModelConfig | None:
         return self.models.get(name)

@@ -10,9 +10,11 @@ restarting: retry later) and :class:`~monitor.consumer.contracts.StoreConflict` 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import Engine
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 from detectors.profile import ReferenceProfile
 from monitor.alerts.service import AlertService
 from monitor.config import MonitorConfig
+from monitor.config.retention import RetentionConfig
 from monitor.consumer.contracts import SaveItem, SaveResult, StoreConflict, StoreUnavailable
 from monitor.db.engine import session_factory
 from monitor.pipeline import ClosedWindow
@@ -35,6 +38,7 @@ from monitor.store.references import (
     load_performance_references,
     load_profiles,
 )
+from monitor.store.retention import prune_pass
 from monitor.store.writer import persist
 
 __all__ = ["SqlPartitionStore", "is_transient"]
@@ -69,11 +73,16 @@ def _first_line(exc: BaseException) -> str:
 class SqlPartitionStore:
     """Implements :class:`monitor.consumer.loop.PartitionStore` on an engine (see the module docstring)."""
 
-    def __init__(self, engine: Engine, group_id: str, alert_service: AlertService | None = None) -> None:
+    def __init__(self, engine: Engine, group_id: str, alert_service: AlertService | None = None, *,
+                 retention: RetentionConfig | None = None,
+                 on_pruned: Callable[[dict[str, int]], None] | None = None) -> None:
         self.engine = engine
         self.group_id = group_id
         self.alert_service = alert_service
         self.sessions = session_factory(engine)
+        self.retention = retention if retention is not None and retention.enabled else None
+        self.on_pruned = on_pruned
+        self._next_prune = 0.0
         self._profile_cache: ProfileCache = {}
 
     def _read(self, what: str, fn: Callable[[Session], T]) -> T:
@@ -126,5 +135,18 @@ class SqlPartitionStore:
                 for closed in item.closed:
                     if isinstance(closed, ClosedWindow):
                         windows[closed.model] += 1
+            pruned = self._prune(session)
             session.flush()
+        if pruned and self.on_pruned is not None:
+            self.on_pruned(pruned)
         return SaveResult(windows=windows, alerts_opened=+opened)
+
+    def _prune(self, session: Session) -> dict[str, int] | None:
+        """One retention pass inside the persist transaction, at most every ``retention.interval``."""
+        if self.retention is None or time.monotonic() < self._next_prune:
+            return None
+        self._next_prune = time.monotonic() + self.retention.interval
+        deleted = prune_pass(session, self.retention, datetime.now(UTC))
+        if any(deleted.values()):
+            log.info("retention pruned rows", extra={"deleted": deleted})
+        return deleted

@@ -357,3 +357,9 @@ def test_dead_letters_page_counts_reasons_and_shows_the_latest(
 def test_dead_letters_page_on_an_empty_database(empty_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _page(_app(empty_db, monkeypatch), "deadletters")
     assert any("No dead letters" in s.value for s in at.success)
+
+
+def test_model_page_reads_a_bounded_time_range_by_default(scenario_url: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page(_app(scenario_url, monkeypatch), "model")
+    assert at.segmented_control(key="model_page.span").value == "Last 30 days"
