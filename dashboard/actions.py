@@ -1,4 +1,5 @@
-"""The dashboard's only writes: acknowledge / resolve an alert through the monitor's ``AlertService``.
+"""The dashboard's only writes: acknowledge / resolve / snooze an alert through the monitor's ``AlertService``,
+refused unless the visitor's role allows it (:mod:`dashboard.roles`).
 
 One short transaction per action; its notification is written to the outbox in the same transaction (and
 delivered by the watcher's sender or ``driftwarden notify``). Errors come back as :class:`ActionError` with a
@@ -7,12 +8,14 @@ message fit for the page.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 import streamlit as st
 from sqlalchemy.orm import Session
 
 from dashboard import data
+from dashboard.roles import may
 from monitor.alerts.errors import AlertError
 from monitor.alerts.service import AlertService
 from monitor.config.settings import Settings
@@ -20,7 +23,7 @@ from monitor.notify.outbox import Outbox
 
 __all__ = ["Action", "ActionError", "change_alert"]
 
-Action = Literal["acknowledge", "resolve"]
+Action = Literal["acknowledge", "resolve", "snooze"]
 
 
 class ActionError(Exception):
@@ -32,16 +35,26 @@ def _service() -> AlertService:
     return AlertService(Outbox())
 
 
-def change_alert(settings: Settings, action: Action, alert_id: int, by: str, note: str | None) -> None:
-    """``acknowledge`` or ``resolve`` alert ``alert_id`` as ``by`` with ``note``, then drop the cached reads."""
+def change_alert(settings: Settings, action: Action, alert_id: int, by: str, note: str | None, *,
+                 role: str = "responder", until: datetime | None = None) -> None:
+    """``acknowledge``, ``resolve`` or ``snooze`` (until ``until``) alert ``alert_id`` as ``by`` with ``note``
+    when ``role`` allows it, then drop the cached reads."""
+    if not may(role, action):
+        raise ActionError(f"alert #{alert_id}: your role ({role}) may not {action} alerts")
     by = by.strip()
     if not by:
         raise ActionError(f"alert #{alert_id}: say who you are (a name) to {action} it")
     service = _service()
+    clean_note = (note or "").strip() or None
     try:
         with Session(data.engine(settings.database_url)) as session, session.begin():
-            method = service.acknowledge if action == "acknowledge" else service.resolve
-            method(session, alert_id, by, (note or "").strip() or None)
+            if action == "snooze":
+                if until is None:
+                    raise ActionError(f"alert #{alert_id}: snooze until when?")
+                service.snooze(session, alert_id, until, by, clean_note)
+            else:
+                method = service.acknowledge if action == "acknowledge" else service.resolve
+                method(session, alert_id, by, clean_note)
     except AlertError as exc:
         raise ActionError(str(exc)) from exc
     finally:

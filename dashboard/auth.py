@@ -3,6 +3,8 @@
 * ``DRIFTWARDEN_DASHBOARD_PASSWORD`` set -> a password form (compared in constant time);
 * else an ``[auth]`` section in Streamlit's secrets (OIDC) -> ``st.login()`` / ``st.user``;
 * else the app is open (the default for a local demo).
+
+:func:`current_user` says who acts and with which role (:mod:`dashboard.roles`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Literal
 
 import streamlit as st
 
+from dashboard.roles import Role, identity_of, role_of
 from monitor.config.settings import Settings
 
 Mode = Literal["password", "oidc", "open"]
@@ -47,6 +50,15 @@ def allowed(settings: Settings) -> bool:
     return bool(st.session_state.get(_OK))
 
 
+def current_user(settings: Settings) -> tuple[str | None, Role]:
+    """``(identity, role)``: under OIDC the logged-in user's email and role; open or behind the shared password
+    ``(None, "responder")`` (no identity: the page asks for a name)."""
+    if mode(settings) != "oidc":
+        return None, "responder"
+    user = st.user.to_dict()
+    return identity_of(user) or None, role_of(user, settings)
+
+
 def sidebar_logout(settings: Settings) -> None:
     """Who is signed in and a log-out button (nothing when the app is open)."""
     how = mode(settings)
@@ -54,7 +66,8 @@ def sidebar_logout(settings: Settings) -> None:
         return
     with st.sidebar:
         if how == "oidc":
-            st.caption(f"Signed in as {st.user.get('name') or st.user.get('email') or 'you'}")
+            _, role = current_user(settings)
+            st.caption(f"Signed in as {st.user.get('name') or st.user.get('email') or 'you'} ({role})")
             st.button("Log out", on_click=st.logout)
         elif st.button("Log out"):
             st.session_state[_OK] = False

@@ -8,14 +8,16 @@ import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
 
-from dashboard import context, data
+from dashboard import auth, context, data
 from dashboard.actions import Action, ActionError, change_alert
+from dashboard.roles import may
 from dashboard.summaries import STATUS_STYLE, format_duration, incident_end, window_step
 from monitor.reports import ReportError
 from monitor.store.queries import ALERT_STATUSES, SEVERITIES
 
 settings = context.settings()
 url = settings.database_url
+SNOOZE_HOURS = (1, 4, 12, 24, 72)
 SEVERITY_ICON = {"critical": ":material/error:", "warning": ":material/warning:", "info": ":material/info:"}
 
 st.title("Alerts")
@@ -132,24 +134,34 @@ with st.container(border=True):
                  column_config={"ts": st.column_config.DatetimeColumn("when (UTC)", format="YYYY-MM-DD HH:mm"),
                                 "note": st.column_config.TextColumn(width="large")})
 
-    if a["status"] != "resolved":
+    identity, role = auth.current_user(settings)
+    if a["status"] != "resolved" and not may(role, "acknowledge"):
+        st.caption(f"Your role ({role}) can read alerts, not act on them.")
+    elif a["status"] != "resolved":
         with st.form(f"act-{a['alert_id']}", clear_on_submit=True):
             n1, n2 = st.columns([1, 2])
-            who = n1.text_input("Your name", key=f"alerts_page.by.{a['alert_id']}")
+            if identity is None:
+                who = n1.text_input("Your name", key=f"alerts_page.by.{a['alert_id']}")
+            else:  # a login: the action is recorded under the logged-in user
+                who = identity
+                n1.caption(f"Acting as **{identity}** ({role})")
             note = n2.text_input("Note", placeholder="What you found or did",
                                  key=f"alerts_page.note.{a['alert_id']}")
-            b1, b2, _ = st.columns([1, 1, 3])
+            b1, b2, b3, b4 = st.columns([1, 1, 1, 2])
             ack = b1.form_submit_button("Acknowledge", icon=":material/visibility:",
                                         disabled=a["status"] == "acknowledged")
             res = b2.form_submit_button("Resolve", type="primary", icon=":material/check_circle:")
-        if ack or res:
-            action: Action = "acknowledge" if ack else "resolve"
+            snooze = b3.form_submit_button("Snooze", icon=":material/snooze:")
+            hours = b4.selectbox("Snooze for (hours)", SNOOZE_HOURS, key=f"alerts_page.snooze.{a['alert_id']}")
+        if ack or res or snooze:
+            action: Action = "acknowledge" if ack else "resolve" if res else "snooze"
+            until = datetime.now(UTC) + timedelta(hours=int(hours))
             try:
-                change_alert(settings, action, int(a["alert_id"]), who, note)
+                change_alert(settings, action, int(a["alert_id"]), who, note, role=role, until=until)
             except ActionError as exc:
                 st.error(str(exc))
             else:
-                st.toast(f"Alert #{a['alert_id']} {action}d by {who.strip()}.")
+                st.toast(f"Alert #{a['alert_id']} {'snoozed' if snooze else action + 'd'} by {who.strip()}.")
                 st.rerun()
 
 st.subheader("Evidently report", anchor=False)

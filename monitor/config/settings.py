@@ -17,6 +17,24 @@ from pydantic import Field, FilePath, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///driftwarden.db"
+ROLES = ("viewer", "responder", "admin")
+
+
+def parse_role_pairs(text: str | None) -> dict[str, str]:
+    """``a=role,b=role`` -> ``{a (lower case): role}``; anything else is a ValueError naming the pair.
+
+    >>> parse_role_pairs("Ada@x.org=admin, oncall=responder")
+    {'ada@x.org': 'admin', 'oncall': 'responder'}
+    """
+    found: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, sep, role = part.partition("=")
+        if not sep or not name.strip() or role.strip() not in ROLES:
+            raise ValueError(f"{part.strip()!r} is not name=role with a role of {', '.join(ROLES)}")
+        found[name.strip().lower()] = role.strip()
+    return found
 
 
 class Settings(BaseSettings):
@@ -58,6 +76,19 @@ class Settings(BaseSettings):
                                 "not claimed again (a sender that crashed mid-send: delivered again after it).")
     log_level: str = Field(default="INFO")
     dashboard_password: str | None = Field(default=None, description="When set, the dashboard asks for it.")
+    dashboard_users: str | None = Field(default=None, description="Dashboard roles of OIDC users: "
+                                        "email=role pairs, comma-separated (roles: viewer, responder, admin).")
+    dashboard_role_claim: str | None = Field(default=None, description="The OIDC claim (e.g. groups) whose values "
+                                             "DRIFTWARDEN_DASHBOARD_CLAIM_ROLES maps to roles.")
+    dashboard_claim_roles: str | None = Field(default=None, description="value=role pairs for the role claim.")
+    dashboard_default_role: Literal["viewer", "responder", "admin"] = Field(
+        default="viewer", description="The role of an OIDC user neither listed nor mapped.")
+
+    @field_validator("dashboard_users", "dashboard_claim_roles")
+    @classmethod
+    def _role_pairs(cls, value: str | None) -> str | None:
+        parse_role_pairs(value)
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -72,7 +72,7 @@ def test_oidc_logged_in_user_sees_the_app_and_logs_out(scenario_url: str,
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Model health"
     assert at.metric, "the Overview's metrics are missing after logging in"
-    assert "Signed in as Ada Lovelace" in [c.value for c in at.sidebar.caption]
+    assert "Signed in as Ada Lovelace (viewer)" in [c.value for c in at.sidebar.caption]
     assert at.sidebar.button[0].label == "Log out"
     at.sidebar.button[0].click().run()  # st.logout
     assert not at.exception, [e.value for e in at.exception]

@@ -363,3 +363,38 @@ def test_model_page_reads_a_bounded_time_range_by_default(scenario_url: str,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     at = _page(_app(scenario_url, monkeypatch), "model")
     assert at.segmented_control(key="model_page.span").value == "Last 30 days"
+
+
+AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "a-long-random-cookie-secret-for-tests", "client_id": "driftwarden-dashboard",
+        "client_secret": "not-a-real-secret",
+        "server_metadata_url": "https://idp.example.org/.well-known/openid-configuration"}
+
+
+def _oidc_alerts_page(url: str, monkeypatch: pytest.MonkeyPatch, user: dict[str, object]) -> AppTest:
+    monkeypatch.setenv("DRIFTWARDEN_DASHBOARD_USERS", "ada@example.org=responder")
+    monkeypatch.setenv("DRIFTWARDEN_DASHBOARD_ROLE_CLAIM", "groups")
+    monkeypatch.setenv("DRIFTWARDEN_DASHBOARD_CLAIM_ROLES", "oncall=responder")
+    at = _app(url, monkeypatch)
+    at.secrets["auth"] = dict(AUTH)
+    at.user = {"is_logged_in": True, **user}
+    return _page(at, "alerts")
+
+
+def test_oidc_roles_viewer_reads_responder_acts_as_the_logged_in_user(
+    scenario_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alert_id = _open_alert(scenario_url)
+    viewer = _oidc_alerts_page(scenario_url, monkeypatch, {"email": "cy@example.org", "groups": ["staff"]})
+    assert "can read alerts, not act on them" in _text(viewer)
+    assert not [b for b in viewer.button if "FormSubmitter" in str(b.key)]
+    at = _oidc_alerts_page(scenario_url, monkeypatch, {"email": "bo@example.org", "groups": ["oncall"]})
+    assert not [t for t in at.text_input if t.label == "Your name"]  # no free-text identity under a login
+    at.text_input(key=f"alerts_page.note.{alert_id}").input("on it")
+    at.button(key=f"FormSubmitter:act-{alert_id}-Acknowledge").click().run()
+    assert not at.exception
+    at.button(key=f"FormSubmitter:act-{alert_id}-Snooze").click().run()
+    assert not at.exception
+    alert, actions = _alert(scenario_url, alert_id)
+    assert (alert.status, alert.acknowledged_by, alert.ack_note) == ("acknowledged", "bo@example.org", "on it")
+    assert alert.snoozed_until is not None and actions == ["opened", "acknowledged", "snoozed"]
