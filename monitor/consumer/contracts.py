@@ -20,6 +20,7 @@ from monitor.errors import MonitorError
 from monitor.events import DEFAULT_MAX_BYTES
 from monitor.pipeline import ClosedWindow
 from monitor.pipeline.awaiting import WindowUpdate
+from monitor.pipeline.early import EarlyAlert
 from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.sources.base import TopicPartition
 
@@ -48,7 +49,7 @@ class SaveItem:
     """What one persist point writes for one partition (all items of a call share one transaction)."""
 
     key: str
-    closed: list[ClosedWindow | WindowUpdate]
+    closed: list[ClosedWindow | WindowUpdate | EarlyAlert]
     snapshot: bytes
     offsets: dict[TopicPartition, int]
     dead_letters: list[DeadLetterRecord]

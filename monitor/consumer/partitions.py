@@ -29,7 +29,9 @@ from monitor.consumer.merge import PartitionMerger
 from monitor.consumer.pipelines import new_pipeline, restore_pipeline
 from monitor.ops import Health, Metrics
 from monitor.pipeline import ClosedWindow, Pipeline
+from monitor.pipeline.awaiting import WindowUpdate
 from monitor.pipeline.early import EarlyAlert
+from monitor.pipeline.updates import output_order
 from monitor.sources.base import Source, TopicPartition
 
 __all__ = ["PartitionKeeper"]
@@ -48,29 +50,11 @@ class _Partition:
     merger: PartitionMerger | None = None
 
 
-def _in_event_order(closed: Sequence[ClosedWindow], updates: Sequence[Any],
-                    early: Sequence[EarlyAlert]) -> list[Any]:
-    """What one persist point writes (one transaction), in the order the alert service must see it: the
-    closed windows (oldest first), then the updates of awaiting windows, with each early alert placed before
-    the first closed window that ends after its detection (``window_end > detected_at``), or last.
-
-    The alerts depend on this order (an early alert counts the clean windows processed after it), so it must
-    not depend on where the persist points fall: with a count window closing at its last event, an early
-    alert raised inside a later window is never written before that window, and one raised inside a window
-    is never written after it, whether they meet in one persist point or not.
-    """
-    if not early:
-        return [*closed, *updates]
-    ends = [c.window_end.timestamp() for c in closed]
-    out: list[Any] = []
-    alerts = sorted(early, key=lambda a: a.detected_at)  # (stable: raised order on ties)
-    i = 0
-    for window, end in zip(closed, ends, strict=True):
-        while i < len(alerts) and alerts[i].detected_at < end:
-            out.append(alerts[i])
-            i += 1
-        out.append(window)
-    return [*out, *updates, *alerts[i:]]
+def persist_items(closed: Sequence[ClosedWindow], pipeline: Pipeline) -> list[ClosedWindow | WindowUpdate | EarlyAlert]:
+    """What one persist point writes besides the snapshot: ``closed`` (windows :meth:`Pipeline.advance`
+    returned) and the pipeline's other outputs, in ``seq`` order (the order the alert service must see them
+    in, the same whatever the batches and persist points: :mod:`monitor.pipeline.updates`)."""
+    return sorted([*closed, *pipeline.take_outputs()], key=output_order)
 
 
 class PartitionKeeper:
@@ -141,7 +125,7 @@ class PartitionKeeper:
             for tp, off in part.pipeline.positions().items():
                 if off > offsets.get(tp, -1):
                     offsets[tp] = off
-            closed = _in_event_order(part.closed, part.pipeline.take_updates(), part.pipeline.take_early())
+            closed = persist_items(part.closed, part.pipeline)
             items.append((p, SaveItem(self._key(p), closed, part.pipeline.snapshot(), offsets,
                                       list(part.dead))))
             part.closed.clear()

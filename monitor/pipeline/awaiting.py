@@ -6,7 +6,9 @@ Lifecycle of a window of a model with ``performance`` or ``business_metrics``:
    emitted at once (a :class:`~monitor.pipeline.closed.ClosedWindow`); its join state moves to an
    :class:`AwaitingWindow` (the drift state is dropped);
 2. labels and outcomes that arrive later update it; each persist point writes a :class:`WindowUpdate` for
-   every window whose labels or outcomes changed (``provisional`` performance, business values);
+   every window whose labels or outcomes changed (``provisional`` performance, business values; no alert
+   signals), and the label that makes its labelled share cross a quarter step judges its provisional
+   label signals (:mod:`monitor.pipeline.updates`);
 3. once the model's ``outcome_join_ttl`` (business) and ``label_ttl`` (labels) have passed in event time
    (or the source ended), a final update is written: business_metric_drop, the sequential detectors,
    the reliability guard and clean-window counting are judged then, and the window is forgotten.
@@ -71,20 +73,21 @@ class WindowUpdate:
     judged: list[tuple[str, str | None]] = field(default_factory=list)
     final: bool = False
     auto_resolve_after: int = 3
+    seq: int = -1
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "window_key": self.window_key,
                 "performance": [r.to_dict() for r in self.performance],
                 "metrics": None if self.metrics is None else [asdict(m) for m in self.metrics],
                 "signals": [s.to_dict() for s in self.signals], "judged": [list(j) for j in self.judged],
-                "final": self.final, "auto_resolve_after": self.auto_resolve_after}
+                "final": self.final, "auto_resolve_after": self.auto_resolve_after, "seq": self.seq}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> WindowUpdate:
         return cls(str(d["model"]), str(d["window_key"]), [PerformanceRecord(**r) for r in d["performance"]],
                    None if d["metrics"] is None else [MetricResult(**m) for m in d["metrics"]],
                    [Signal(**s) for s in d["signals"]], [(str(a), b) for a, b in d["judged"]], bool(d["final"]),
-                   int(d["auto_resolve_after"]))
+                   int(d["auto_resolve_after"]), int(d.get("seq", -1)))
 
 
 def _estimate_state(e: MetricEstimate) -> list[Any]:
@@ -100,7 +103,7 @@ def _estimate(v: list[Any]) -> MetricEstimate:
 class AwaitingWindow:
     """A closed window's join state: business outcomes (``joined``) and labels (``book``) still coming."""
 
-    __slots__ = ("book", "business_final", "estimates", "joined", "key", "last_ts", "n_events")
+    __slots__ = ("book", "business_final", "estimates", "joined", "key", "last_ts", "n_events", "step")
 
     def __init__(self, key: str, last_ts: float, n_events: int, joined: dict[str, dict[str, Any]],
                  book: LabelBook | None, estimates: dict[str, MetricEstimate], business_final: bool) -> None:
@@ -111,6 +114,8 @@ class AwaitingWindow:
         self.book = book
         self.estimates = estimates
         self.business_final = business_final
+        self.step = 0
+        """The last label-coverage step judged (:func:`monitor.pipeline.updates.label_step`)."""
 
     def to_state(self) -> dict[str, Any]:
         names = sorted({n for fields in self.joined.values() for n in fields})
@@ -119,7 +124,7 @@ class AwaitingWindow:
                 "joined": {k: [f.get(n) for n in names] for k, f in self.joined.items()},
                 "book": None if self.book is None else self.book.to_state(),
                 "estimates": [_estimate_state(e) for e in self.estimates.values()],
-                "business_final": self.business_final}
+                "business_final": self.business_final, "step": self.step}
 
     @classmethod
     def from_state(cls, d: dict[str, Any]) -> AwaitingWindow:
@@ -127,6 +132,8 @@ class AwaitingWindow:
         joined = {str(k): {n: x for n, x in zip(names, v, strict=True) if x is not None}
                   for k, v in d["joined"].items()}
         estimates = {str(v[0]): _estimate(v) for v in d["estimates"]}
-        return cls(str(d["key"]), -math.inf if d["last_ts"] is None else float(d["last_ts"]), int(d["n_events"]),
-                   joined, None if d["book"] is None else LabelBook.from_state(d["book"]), estimates,
-                   bool(d["business_final"]))
+        waiting = cls(str(d["key"]), -math.inf if d["last_ts"] is None else float(d["last_ts"]),
+                      int(d["n_events"]), joined, None if d["book"] is None else LabelBook.from_state(d["book"]),
+                      estimates, bool(d["business_final"]))
+        waiting.step = int(d.get("step", 0))
+        return waiting

@@ -30,7 +30,8 @@ class ClosedWindow:
     ``performance`` hold what was joined when the window closed (provisional: later outcomes and labels
     update them through :class:`~monitor.pipeline.awaiting.WindowUpdate`). ``sample`` is parquet bytes of
     at most ``sample.size`` rows, or ``None``. ``segments`` / ``fairness``: the per-segment and fairness
-    rows of the window (models with segment keys / a ``fairness`` block).
+    rows of the window (models with segment keys / a ``fairness`` block). ``seq``: its place among the
+    pipeline's outputs (:mod:`monitor.pipeline.updates`, "Order of outputs").
     """
 
     model: str
@@ -54,3 +55,4 @@ class ClosedWindow:
     performance: list[PerformanceRecord] = field(default_factory=list)
     segments: list[SegmentResult] = field(default_factory=list)
     fairness: list[FairnessRecord] = field(default_factory=list)
+    seq: int = -1

@@ -24,6 +24,7 @@ right before :meth:`snapshot`, and write both in the one transaction) until ``la
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections import Counter
@@ -37,15 +38,17 @@ from detectors.profile import ReferenceProfile
 from monitor.config import MonitorConfig
 from monitor.errors import MonitorError
 from monitor.events import FastPrediction, OutcomeEvent, PredictionEvent
+from monitor.pipeline.attach import attach
 from monitor.pipeline.awaiting import AwaitingWindow, WindowUpdate
 from monitor.pipeline.closed import ClosedWindow
 from monitor.pipeline.early import EarlyAlert
-from monitor.pipeline.finish import business_final, finish_window
+from monitor.pipeline.finish import finish_window
 from monitor.pipeline.labels import check_label, score_values
 from monitor.pipeline.model_state import ModelState
-from monitor.pipeline.outcome_join import LABEL_FIELD, merge_outcome
+from monitor.pipeline.outcome_join import LABEL_FIELD
 from monitor.pipeline.performance_reference import PerformanceReference
-from monitor.pipeline.rows import binary_labels, event_outcome_fields, event_row, prediction_values
+from monitor.pipeline.rows import event_outcome_fields, state_row
+from monitor.pipeline.updates import final_points, finalize, output_order, spill, stamp_early, take_updates
 from monitor.pipeline.windower import to_epoch
 
 __all__ = ["SNAPSHOT_FORMAT", "Pipeline", "SnapshotError"]
@@ -55,7 +58,6 @@ SNAPSHOT_FORMAT = "driftwarden-pipeline"
 SNAPSHOT_VERSION = 1
 
 _NO_SEGMENTS: dict[str, str] = {}  # (read only)
-astuple: Callable[[Any], tuple[Any, ...]] = msgspec.structs.astuple
 
 class Position(Protocol):
     """Where an event was read: a :class:`monitor.sources.RawMessage` is one."""
@@ -92,6 +94,9 @@ class Pipeline:
         }
         self._positions: dict[tuple[str, int], int] = {}
         self.counters: Counter[str] = Counter()
+        self.seq = 0
+        """Outputs made so far (:mod:`monitor.pipeline.updates`, "Order of outputs")."""
+        self._closed: list[ClosedWindow] = []
 
     # -- input -------------------------------------------------------------------------------------
     def _seen(self, position: Position | None) -> None:
@@ -133,7 +138,12 @@ class Pipeline:
             if state.joins:
                 state.joiner.add_prediction(event.event_id, ts, [])
             return
-        row = self._row(state, event)
+        self._add(state, event, ts, assignment.spans)
+        self._event_points(state)
+
+    def _add(self, state: ModelState, event: PredictionEvent | FastPrediction, ts: float, spans: list[Any]) -> None:
+        """Add a prediction that is not late to its windows, its label books, the early tests and the joiner."""
+        row = state_row(state, event)
         score_index = state.score_index
         score = row[score_index] if score_index is not None else None
         segments = getattr(event, "segments", None)
@@ -152,48 +162,48 @@ class Pipeline:
             values = score_values(quality.settings.task, event.prediction, score, quality.settings.classes)
             if values is None:
                 state.counters["unscored_predictions"] += 1
-        for span in assignment.spans:
+        for span in spans:
             window = windows.get(span.key)
             if window is None:
                 window = state.open_window(span)
+                if span.end < state.due_at:
+                    state.due_at = span.end
             window.add(row, columns, ts, event_id, version, score, segments)
             if values is not None and window.book is not None:
-                if state.n_awaiting >= state.config.max_awaiting_labels:
-                    self._spill(state)
-                if state.n_awaiting < state.config.max_awaiting_labels:
-                    if window.book.add(event_id, values):
-                        state.n_awaiting += 1
-                else:
-                    state.counters["labels_spilled"] += 1
+                self._book(state, window.book, event_id, values)
         early = state.early
         if early is not None:
-            early.add(row, ts, assignment.spans[-1].key)
+            early.add(row, ts, spans[-1].key)
+            if early.pending:
+                stamp_early(early.pending, self._stamp)
         if state.joins:
-            keys = [span.key for span in assignment.spans]
+            keys = [span.key for span in spans]
             for fields in state.joiner.add_prediction(event_id, ts, keys):
-                self._attach(state, event_id, keys, fields, ts)
+                attach(state, event_id, keys, fields, ts, self._stamp)
 
-    @staticmethod
-    def _row(state: ModelState, event: PredictionEvent | FastPrediction) -> tuple[Any, ...]:
-        """The event's row: values in ``state.columns`` order, as :func:`event_row` makes them."""
-        if isinstance(event, FastPrediction):
-            kind = type(event)
-            if kind is not state.fast_type and state.plain_rows and kind.feature_names == tuple(
-                    name for name, _ in state.feature_spec) and event.feature_kinds == tuple(
-                    k for _, k in state.feature_spec):
-                state.fast_type = kind
-            if kind is state.fast_type:  # decoded with this configuration's features: typed, nothing to coerce
-                values = astuple(event.features)
-                if state.binary_index:
-                    values = binary_labels(values, state.binary_index)
-                prediction = event.prediction
-                if type(prediction) is float and state.score_prediction:  # (finite: a FiniteFloat)
-                    return (*values, prediction)
-                return values + prediction_values(state.config, prediction)
-            features = event.feature_dict
+    def _book(self, state: ModelState, book: Any, event_id: str, values: tuple[float, ...]) -> None:
+        if state.n_awaiting >= state.config.max_awaiting_labels:
+            spill(state, self._stamp, log)
+        if state.n_awaiting < state.config.max_awaiting_labels:
+            if book.add(event_id, values):
+                state.n_awaiting += 1
         else:
-            features = event.features or {}
-        return tuple(event_row(state.config, features, event.prediction, state.coerced).values())
+            state.counters["labels_spilled"] += 1
+
+    def _stamp(self) -> int:
+        """The next output sequence number (:mod:`monitor.pipeline.updates`, "Order of outputs")."""
+        self.seq += 1
+        return self.seq
+
+    def _event_points(self, state: ModelState) -> None:
+        """What the event just processed made due: windows to close, then TTLs passed."""
+        if state.windower.clock >= state.due_at:
+            self._closed.extend(self._close(state, idle=0.0, flush=False))
+        elif state.awaiting:
+            joiner = state.joiner
+            outcome_at, prediction_at = state.final_at
+            if joiner.outcome_clock >= outcome_at or joiner.prediction_clock >= prediction_at:
+                finalize(state, 0.0, False, self._stamp)
 
     def on_outcome(self, event: OutcomeEvent, position: Position | None = None) -> None:
         """Add one decoded ``OutcomeEvent``; it joins its prediction by ``event_id`` within the TTL."""
@@ -230,57 +240,15 @@ class Pipeline:
                 kept[LABEL_FIELD] = labels[state.config.name]
                 state.counters["labels_received"] += 1
             keys = state.joiner.add_outcome(event.event_id, ts, kept)
-            self._attach(state, event.event_id, keys, kept, ts)
-
-    @staticmethod
-    def _attach(state: ModelState, event_id: str, keys: list[str], fields: Mapping[str, Any], ts: float) -> None:
-        """Merge an outcome's fields into the prediction's windows (open or awaiting) and its label into their
-        label books. A label that reaches no book (its prediction unknown, spilled, unscored, or its windows
-        already final) counts in ``labels_unmatched``; one still waiting in the joiner for its prediction
-        does not (yet). The record of the first window before and after the merge goes to the early
-        business-metric tests (``ts``: the event time of the later of the prediction and the outcome)."""
-        label = fields.get(LABEL_FIELD)
-        if label is not None:
-            fields = {k: v for k, v in fields.items() if k != LABEL_FIELD}
-        business = bool(state.config.business_metrics)
-        early = state.early if business and keys and state.early is not None and state.early.business else None
-        before = dict(state.joined_record(keys[0], event_id) or {}) if early is not None else None
-        booked = False
-        for key in keys:
-            window = state.windows.get(key)
-            if window is not None:
-                if business:
-                    merge_outcome(window.joined.setdefault(event_id, {}), fields)
-                if label is not None and window.book is not None and event_id in window.book.index:
-                    booked = True
-                    if window.book.set_label(event_id, label):
-                        state.counters["labels_joined"] += 1
-                continue
-            waiting = state.awaiting.get(key)
-            if waiting is None:
-                state.counters["late_outcomes"] += 1
-                continue
-            if business and fields and not waiting.business_final:
-                merge_outcome(waiting.joined.setdefault(event_id, {}), fields)
-                state.dirty.add(key)
-            if label is not None and waiting.book is not None and event_id in waiting.book.index:
-                booked = True
-                if waiting.book.set_label(event_id, label):
-                    state.counters["labels_joined"] += 1
-                    state.dirty.add(key)
-        if label is not None and not booked and (keys or not state.joiner.is_waiting(event_id)):
-            state.counters["labels_unmatched"] += 1
-        if early is not None and before is not None:
-            after = state.joined_record(keys[0], event_id)
-            if after is not None:
-                early.merged(before, after, ts)
+            attach(state, event.event_id, keys, kept, ts, self._stamp)
+            self._event_points(state)
 
     # -- output ------------------------------------------------------------------------------------
     def advance(self, now: float | datetime | None = None) -> list[ClosedWindow]:
-        """Windows that are finished now, oldest first per model. ``now`` (processing time) drives the idle
-        timeout of time windows; ``None`` uses event time only."""
+        """Windows finished since the last call, in ``seq`` order: those the events closed, then those the
+        idle timeout closes now (``now``: processing time; ``None`` uses event time only)."""
         now_s = to_epoch(now) if now is not None else None
-        out: list[ClosedWindow] = []
+        out = self.take_closed()
         for state in self.models.values():
             idle = 0.0
             if now_s is not None:
@@ -295,9 +263,14 @@ class Pipeline:
 
     def flush(self) -> list[ClosedWindow]:
         """Close and emit every open window (end of a finite source, or shutdown of a replay)."""
-        out: list[ClosedWindow] = []
+        out = self.take_closed()
         for state in self.models.values():
             out.extend(self._close(state, idle=math.inf, flush=True))
+        return out
+
+    def take_closed(self) -> list[ClosedWindow]:
+        """The windows the events closed since the last call (:meth:`advance` and :meth:`flush` include them)."""
+        out, self._closed = self._closed, []
         return out
 
     def _close(self, state: ModelState, idle: float, flush: bool) -> list[ClosedWindow]:
@@ -314,74 +287,15 @@ class Pipeline:
         out = []
         for window in ready:
             del state.windows[window.span.key]
-            out.append(finish_window(state, window))
+            out.append(dataclasses.replace(finish_window(state, window), seq=self._stamp()))
             state.counters["windows_closed"] += 1
             if state.joins:
                 state.awaiting[window.span.key] = AwaitingWindow(
                     window.span.key, window.last_ts, window.n_events, window.joined, window.book,
                     dict(window.estimates), business_final=not state.config.business_metrics)
-        self._finalize(state, idle, flush)
+        state.due_at = min((w.span.end for w in state.windows.values()), default=math.inf)
+        finalize(state, idle, flush, self._stamp)
         return out
-
-    def _finalize(self, state: ModelState, idle: float, flush: bool) -> None:
-        """Judge and forget the awaiting windows whose TTLs have passed (all of them on ``flush``)."""
-        cfg = state.config
-        for waiting in list(state.awaiting.values()):
-            business_done = waiting.business_final or flush or state.ttl_passed(
-                waiting.last_ts, float(cfg.outcome_join_ttl), idle)
-            labels_done = flush or state.quality is None or state.ttl_passed(
-                waiting.last_ts, float(cfg.label_ttl), idle)
-            if labels_done and business_done:
-                state.updates.append(self._final_update(state, waiting, None))
-            elif business_done and not waiting.business_final:
-                metrics, signals, judged = business_final(state, waiting.joined)
-                waiting.business_final = True
-                waiting.joined = {}
-                state.updates.append(WindowUpdate(cfg.name, waiting.key, metrics=metrics, signals=signals,
-                                                  judged=judged, auto_resolve_after=cfg.alerts.auto_resolve_after))
-
-    def _final_update(self, state: ModelState, waiting: AwaitingWindow, reason: str | None) -> WindowUpdate:
-        """The last update of an awaiting window (its TTLs passed, the source ended, or it was spilled);
-        the window is forgotten."""
-        cfg = state.config
-        metrics = None
-        signals: list[Any] = []
-        judged: list[tuple[str, str | None]] = []
-        if not waiting.business_final:
-            metrics, signals, judged = business_final(state, waiting.joined)
-        performance = []
-        quality = state.quality
-        if quality is not None:
-            realized, why = quality.realized(waiting.book)
-            more, more_judged = quality.label_signals(realized, waiting.estimates, final=True)
-            signals.extend(more)
-            judged.extend(more_judged)
-            performance = quality.records(waiting.n_events, waiting.book, waiting.estimates, realized, why,
-                                          provisional=False)
-            if reason is not None:
-                performance = [type(r)(**{**r.to_dict(), "reason": reason}) for r in performance]
-        del state.awaiting[waiting.key]
-        state.dirty.discard(waiting.key)
-        if waiting.book is not None:
-            state.n_awaiting -= len(waiting.book)
-        state.joiner.forget_window(waiting.key)
-        return WindowUpdate(cfg.name, waiting.key, performance, metrics, signals, judged, final=True,
-                            auto_resolve_after=cfg.alerts.auto_resolve_after)
-
-    def _spill(self, state: ModelState) -> None:
-        """``max_awaiting_labels`` reached: finalize the oldest awaiting windows (labels of their predictions
-        that come later are not counted) until there is room; counted in ``labels_spilled``."""
-        while state.n_awaiting >= state.config.max_awaiting_labels:
-            oldest = next((w for w in state.awaiting.values() if w.book is not None and len(w.book)), None)
-            if oldest is None:
-                return
-            spilled = len(oldest.book) if oldest.book is not None else 0
-            state.counters["labels_spilled"] += spilled
-            log.warning("model %s: %d predictions await labels (max_awaiting_labels); window %s finalized early, "
-                        "%d predictions spilled", state.config.name, state.n_awaiting, oldest.key, spilled)
-            state.updates.append(self._final_update(
-                state, oldest, f"spilled before label_ttl passed (max_awaiting_labels "
-                               f"{state.config.max_awaiting_labels})"))
 
     def take_early(self) -> list[EarlyAlert]:
         """The early alerts raised inside open windows since the last persist point
@@ -390,37 +304,18 @@ class Pipeline:
         return [alert for state in self.models.values() if state.early is not None for alert in state.early.take()]
 
     def take_updates(self) -> list[WindowUpdate]:
-        """The updates of windows that closed earlier, for the next persist point: final ones (TTLs passed),
-        then one provisional update per awaiting window whose labels or outcomes changed. Call it right
-        before :meth:`snapshot`; the updates and the snapshot belong in the same transaction."""
-        out: list[WindowUpdate] = []
-        for state in self.models.values():
-            out.extend(state.updates)
-            state.updates = []
-            if not state.dirty:
-                continue
-            for key, waiting in state.awaiting.items():
-                if key in state.dirty:
-                    out.append(self._provisional_update(state, waiting))
-            state.dirty.clear()
-        return out
+        """The updates of windows that closed earlier, for the next persist point (final ones, label steps,
+        then one provisional update per awaiting window whose labels or outcomes changed; see
+        :mod:`monitor.pipeline.updates`). Call it right before :meth:`snapshot`; the updates and the snapshot
+        belong in the same transaction."""
+        return [u for state in self.models.values() for u in take_updates(state, self.seq)]
 
-    @staticmethod
-    def _provisional_update(state: ModelState, waiting: AwaitingWindow) -> WindowUpdate:
-        from monitor.pipeline.business_metrics import compute_metrics
-
-        cfg = state.config
-        metrics = None if waiting.business_final else compute_metrics(cfg.business_metrics, waiting.joined.values())
-        performance = []
-        signals: list[Any] = []
-        quality = state.quality
-        if quality is not None:
-            realized, why = quality.realized(waiting.book)
-            signals, _ = quality.label_signals(realized, waiting.estimates, final=False)
-            performance = quality.records(waiting.n_events, waiting.book, waiting.estimates, realized, why,
-                                          provisional=True)
-        return WindowUpdate(cfg.name, waiting.key, performance, metrics, signals, [],
-                            auto_resolve_after=cfg.alerts.auto_resolve_after)
+    def take_outputs(self) -> list[ClosedWindow | WindowUpdate | EarlyAlert]:
+        """Everything a persist point writes besides the snapshot, in ``seq`` order (the windows closed by
+        the events, the updates and the early alerts; windows :meth:`advance` returned are the caller's)."""
+        items: list[ClosedWindow | WindowUpdate | EarlyAlert] = [*self.take_closed(), *self.take_updates(),
+                                                                 *self.take_early()]
+        return sorted(items, key=output_order)
 
     def positions(self) -> dict[tuple[str, int], int]:
         """Next offset to read per ``(topic, partition)`` consumed so far."""
@@ -467,12 +362,19 @@ class Pipeline:
 
     # -- checkpoints -------------------------------------------------------------------------------
     def snapshot(self) -> bytes:
-        """The whole state as JSON bytes (msgspec; window states as detectors' npz bytes in base64)."""
+        """The whole state as JSON bytes (msgspec; window states as detectors' npz bytes in base64).
+
+        Raises :class:`MonitorError` while windows the events closed are not taken (:meth:`advance`,
+        :meth:`take_closed`): the snapshot no longer holds them."""
+        if self._closed:
+            raise MonitorError(f"pipeline snapshot with {len(self._closed)} closed windows not taken "
+                               "(call advance() or take_closed() first, and persist them with the snapshot)")
         payload = {
             "format": SNAPSHOT_FORMAT,
             "version": SNAPSHOT_VERSION,
             "positions": [[t, p, o] for (t, p), o in sorted(self._positions.items())],
             "counters": dict(self.counters),
+            "seq": self.seq,
             "models": {name: s.to_state() for name, s in self.models.items()},
         }
         return msgspec.json.encode(payload)
@@ -500,6 +402,7 @@ class Pipeline:
         pipeline = cls(config, profiles, performance)
         pipeline._positions = {(str(t), int(p)): int(o) for t, p, o in payload.get("positions", [])}
         pipeline.counters = Counter({k: int(v) for k, v in payload.get("counters", {}).items()})
+        pipeline.seq = int(payload.get("seq", 0))
         by_hash = {p.content_hash: p for p in pipeline.profiles.values()}
         for name, data_model in payload.get("models", {}).items():
             cfg = config.models.get(name)
@@ -519,4 +422,7 @@ class Pipeline:
                                                               pipeline.performance.get(name))
             except (KeyError, TypeError, ValueError) as exc:
                 raise SnapshotError(f"pipeline snapshot, model {name!r}: {exc}") from exc
+            restored = pipeline.models[name]
+            restored.due_at = min((w.span.end for w in restored.windows.values()), default=math.inf)
+            restored.final_at = final_points(restored)
         return pipeline

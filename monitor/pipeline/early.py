@@ -75,15 +75,16 @@ class EarlyAlert:
     detected_at: float
     detected_events: int
     auto_resolve_after: int = 3
+    seq: int = -1
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "signal": self.signal.to_dict(), "detected_at": self.detected_at,
-                "detected_events": self.detected_events, "auto_resolve_after": self.auto_resolve_after}
+                "detected_events": self.detected_events, "auto_resolve_after": self.auto_resolve_after, "seq": self.seq}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EarlyAlert:
         return cls(str(data["model"]), Signal(**data["signal"]), float(data["detected_at"]),
-                   int(data["detected_events"]), int(data["auto_resolve_after"]))
+                   int(data["detected_events"]), int(data["auto_resolve_after"]), int(data.get("seq", -1)))
 
 
 @dataclass

@@ -57,6 +57,10 @@ class ModelState:
         self.updates: list[WindowUpdate] = []
         """Final updates not yet handed to a persist point."""
         self.n_awaiting = 0
+        self.due_at = math.inf
+        """The least end of an open window (``Windower.clock`` reaching it closes a window at that event)."""
+        self.final_at = (math.inf, math.inf)
+        """:func:`monitor.pipeline.updates.final_points` (outcome clock, prediction clock)."""
         """Predictions kept in label books (open and awaiting windows); at most ``max_awaiting_labels``."""
         self.rates: list[float] = []
         self.metric_history: dict[str, list[float]] = {}

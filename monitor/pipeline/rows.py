@@ -9,11 +9,18 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from monitor.config import ModelConfig
+from monitor.events import FastPrediction, PredictionEvent
 
-__all__ = ["binary_labels", "event_outcome_fields", "event_row", "prediction_columns", "prediction_values"]
+if TYPE_CHECKING:
+    from monitor.pipeline.model_state import ModelState
+
+__all__ = ["binary_labels", "event_outcome_fields", "event_row", "prediction_columns", "prediction_values",
+           "state_row"]
 
 Row = dict[str, Any]
 
@@ -173,3 +180,28 @@ def event_outcome_fields(event: Any) -> dict[str, Any]:
     if label is not None:
         fields.setdefault("label", label)
     return fields
+
+
+_astuple = msgspec.structs.astuple
+
+
+def state_row(state: ModelState, event: PredictionEvent | FastPrediction) -> tuple[Any, ...]:
+    """The event's row: values in ``state.columns`` order, as :func:`event_row` makes them."""
+    if isinstance(event, FastPrediction):
+        kind = type(event)
+        if kind is not state.fast_type and state.plain_rows and kind.feature_names == tuple(
+                name for name, _ in state.feature_spec) and event.feature_kinds == tuple(
+                k for _, k in state.feature_spec):
+            state.fast_type = kind
+        if kind is state.fast_type:  # decoded with this configuration's features: typed, nothing to coerce
+            values = _astuple(event.features)
+            if state.binary_index:
+                values = binary_labels(values, state.binary_index)
+            prediction = event.prediction
+            if type(prediction) is float and state.score_prediction:  # (finite: a FiniteFloat)
+                return (*values, prediction)
+            return values + prediction_values(state.config, prediction)
+        features = event.feature_dict
+    else:
+        features = event.features or {}
+    return tuple(event_row(state.config, features, event.prediction, state.coerced).values())

@@ -117,6 +117,12 @@ class Windower:
         """Event time up to which windows are complete (time windows)."""
         return self._max_ts - self.config.allowed_lateness
 
+    @property
+    def clock(self) -> float:
+        """What :meth:`due` compares a span's end with (no idle time): the watermark of time windows, the
+        number of events assigned of count windows. A span is due once ``clock >= span.end``."""
+        return float(self._seq) if self.config.type == "count" else self.watermark
+
     # -- assignment ---------------------------------------------------------------------------------
     def assign(self, ts: float) -> Assignment:
         """The windows an event at epoch ``ts`` belongs to (count windows ignore ``ts`` for membership)."""

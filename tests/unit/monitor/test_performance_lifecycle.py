@@ -65,8 +65,10 @@ def test_window_emitted_at_close_then_labels_update_it_exactly() -> None:
                                   label=float(labels[i])))
     p.advance()
     updates = p.take_updates()
-    assert len(updates) == 1 and not updates[0].final
-    got = {r.metric: r for r in updates[0].performance}
+    # the labels that reached 1/4 and 2/4 of the window judged it (label steps), then the persist point's refresh
+    assert [(u.final, u.seq) for u in updates] == [(False, 2), (False, 3), (False, 3)]
+    assert [u.performance[1].n_labelled for u in updates] == [75, 150, 200]
+    got = {r.metric: r for r in updates[-1].performance}
     want = binary_metrics(labels[:200], scores[:200], positive_class=1, threshold=0.5,
                           metrics=["roc_auc", "accuracy", "precision", "recall", "f1"])
     for metric, value in want.items():  # same rows, same function: identical

@@ -201,6 +201,7 @@ def run(msgs: list[bytes], kind: str, use_fast: bool, restore_every: int | None 
         if offset % 50 == 49:
             closed += p.advance()
         if restore_every and offset % restore_every == restore_every - 1:
+            closed += p.take_closed()  # (a persist point writes them with the snapshot)
             p = Pipeline.restore(p.snapshot(), cfg, profs)
     closed += p.flush()
     windows = []
