@@ -62,7 +62,9 @@ def _as_matrix(matrix: ArrayLike, where: str) -> FloatArray:
     return x
 
 
-def _fit_encoding(x: FloatArray, cats: tuple[int, ...]) -> _Encoding:
+def _fit_encoding(x: FloatArray, cats: tuple[int, ...]) -> tuple[_Encoding, FloatArray]:
+    """The encoding fitted on ``x`` and ``x`` standardized with it (the same values as ``_standardize(x, enc)``,
+    without encoding ``x`` a second time)."""
     n, p = x.shape
     finite = np.isfinite(x)
     impute = np.zeros(p)
@@ -86,10 +88,11 @@ def _fit_encoding(x: FloatArray, cats: tuple[int, ...]) -> _Encoding:
         missing_freqs=tuple(missing),
     )
     encoded = _encode(x, enc)
+    means = encoded.mean(axis=0)
     scales = encoded.std(axis=0)
     scales[scales == 0] = 1.0
-    return _Encoding(
-        means=encoded.mean(axis=0),
+    fitted = _Encoding(
+        means=means,
         scales=scales,
         impute=impute,
         categorical=cats,
@@ -97,6 +100,9 @@ def _fit_encoding(x: FloatArray, cats: tuple[int, ...]) -> _Encoding:
         freqs=enc.freqs,
         missing_freqs=enc.missing_freqs,
     )
+    encoded -= means  # a new array (_encode copies): standardized in place, as _standardize does
+    encoded /= scales
+    return fitted, encoded
 
 
 @dataclass(frozen=True, slots=True)

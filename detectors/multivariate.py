@@ -228,8 +228,7 @@ class PCAReconstruction:
         if n < 2 * folds:
             raise InsufficientDataError(f"{where} (folds={folds})", 2 * folds, n)
 
-        encoding = _fit_encoding(x, cats)
-        z = _standardize(x, encoding)
+        encoding, z = _fit_encoding(x, cats)
         fold_of = np.empty(n, dtype=np.intp)
         for j, rows in enumerate(np.array_split(np.random.default_rng(seed).permutation(n), folds)):
             fold_of[rows] = j
