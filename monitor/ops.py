@@ -96,6 +96,17 @@ class Metrics:
             "driftwarden_awaiting_labels", "Predictions kept waiting for their label (owned partitions).",
             ["model"], registry=registry,
         )
+        self.outcomes_spilled = Counter(
+            "driftwarden_outcomes_spilled",
+            "Outcomes (labels included) that waited for their prediction and were dropped because "
+            "max_waiting_outcomes was reached; a label among them also counts in labels_unmatched.",
+            ["model"], registry=registry,
+        )
+        self.waiting_outcomes = Gauge(
+            "driftwarden_waiting_outcomes",
+            "Outcomes (labels included) kept waiting for their prediction (owned partitions).",
+            ["model"], registry=registry,
+        )
         self.segment_values_pooled = Counter(
             "driftwarden_segment_values_pooled",
             "Segment or fairness-group values pooled as 'other' at window close, by reason: capped (past "
@@ -109,19 +120,21 @@ class Metrics:
         self._pipeline_seen: dict[tuple[int, str, str], int] = {}
 
     def observe_pipelines(self, stats: Mapping[int, Mapping[str, Any]]) -> None:
-        """Bring the label metrics up to date from ``Pipeline.stats()`` of every owned partition.
+        """Bring the label and join metrics up to date from ``Pipeline.stats()`` of every owned partition.
 
         Counters grow by what each pipeline counted since the last call (a partition seen for the first
         time, or whose counters went down because it was restored from an older checkpoint, is taken as
         the new baseline); the gauge is the sum over the partitions given (those absent are forgotten).
         """
         awaiting: dict[str, int] = {}
+        waiting: dict[str, int] = {}
         seen: dict[tuple[int, str, str], int] = {}
         counters = (("labels_joined", self.labels_joined), ("labels_unmatched", self.labels_unmatched),
-                    ("labels_spilled", self.labels_spilled))
+                    ("labels_spilled", self.labels_spilled), ("outcomes_spilled", self.outcomes_spilled))
         for partition, pipeline_stats in stats.items():
             for model, model_stats in (pipeline_stats.get("models") or {}).items():
                 awaiting[model] = awaiting.get(model, 0) + int(model_stats.get("awaiting_labels", 0))
+                waiting[model] = waiting.get(model, 0) + int(model_stats.get("waiting_outcomes", 0))
                 for name, counter in counters:
                     key = (partition, model, name)
                     now = seen[key] = int(model_stats.get(name, 0))
@@ -138,8 +151,10 @@ class Metrics:
         gone = {m for _, m, _ in self._pipeline_seen} - set(awaiting)
         for model in gone:
             self.awaiting_labels.labels(model=model).set(0)
+            self.waiting_outcomes.labels(model=model).set(0)
         for model, n in awaiting.items():
             self.awaiting_labels.labels(model=model).set(n)
+            self.waiting_outcomes.labels(model=model).set(waiting[model])
         self._pipeline_seen = seen
 
 

@@ -379,6 +379,7 @@ class ModelConfig(_Strict):
     performance: PerformanceSettings | None = None
     label_ttl: Duration = 30 * 86400.0
     max_awaiting_labels: int = Field(default=1_000_000, ge=1)
+    max_waiting_outcomes: int = Field(default=1_000_000, ge=1)
     alerts: AlertPolicy = Field(default_factory=AlertPolicy)
     early_warning: EarlyWarningConfig = Field(default_factory=EarlyWarningConfig)
     sample: SampleConfig = Field(default_factory=SampleConfig)

@@ -329,6 +329,8 @@ class Pipeline:
                 name: {**dict(s.counters), "open_windows": len(s.windows), "coerced": dict(s.coerced),
                        "awaiting_windows": len(s.awaiting), "awaiting_labels": s.n_awaiting,
                        "join_pending": s.joiner.pending, **{f"join_{k}": v for k, v in s.joiner.stats.items()},
+                       "waiting_outcomes": s.joiner.pending[1],
+                       "outcomes_spilled": s.joiner.stats.get("outcomes_spilled", 0),
                        "labels_unmatched": s.counters["labels_unmatched"] + s.joiner.stats.get("expired_labels", 0)}
                 for name, s in self.models.items()
             },

@@ -46,7 +46,7 @@ class ModelState:
         self.config = config
         self.profile = profile
         self.windower = Windower(config.window)
-        self.joiner = OutcomeJoiner(self.join_ttl(config))
+        self.joiner = OutcomeJoiner(self.join_ttl(config), max_waiting=config.max_waiting_outcomes)
         self.windows: dict[str, OpenWindow] = {}
         self.quality: QualityState | None = (
             QualityState(config, performance) if config.performance is not None else None)
@@ -167,6 +167,7 @@ class ModelState:
             self.windower = self.windower.with_config(config.window)
         self.joiner.ttl = self.join_ttl(config)
         self.joiner.lag_allowance = 2 * self.joiner.ttl
+        self.joiner.max_waiting = config.max_waiting_outcomes
         if config.performance is None:
             self.quality = None
         elif self.quality is None or config.performance != old.performance:
@@ -220,7 +221,8 @@ class ModelState:
                    performance: PerformanceReference | None = None) -> ModelState:
         state = cls(config, profile, performance)
         state.windower = Windower(config.window, data["windower"])
-        state.joiner = OutcomeJoiner.from_state(data["joiner"], ttl=cls.join_ttl(config))
+        state.joiner = OutcomeJoiner.from_state(data["joiner"], ttl=cls.join_ttl(config),
+                                                 max_waiting=config.max_waiting_outcomes)
         for item in data["windows"]:
             ref_hash = item.get("profile_hash")
             window_profile = profiles_by_hash.get(ref_hash) if ref_hash else None

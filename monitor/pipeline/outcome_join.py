@@ -22,7 +22,17 @@ Examples
 >>> j.add_outcome("e1", 500.0, {"played": True})  # outcome clock 500 > 100 + 60: e1 was dropped
 []
 >>> j.pending, j.stats
-((0, 1), {'matched': 2, 'late_or_unmatched': 0, 'expired_labels': 0})
+((0, 1), {'matched': 2, 'late_or_unmatched': 0, 'expired_labels': 0, 'outcomes_spilled': 0})
+
+Outcomes waiting for their prediction are bounded by count too (``max_waiting``): a new one that would
+exceed it drops the one that waited longest, counted in ``stats["outcomes_spilled"]`` (and, if it carried
+a label, in ``stats["expired_labels"]``: that label can no longer join):
+
+>>> j = OutcomeJoiner(ttl=60, max_waiting=2)
+>>> for i in range(3):
+...     _ = j.add_outcome(f"o{i}", 100.0 + i, {LABEL_FIELD: True})
+>>> j.pending, j.is_waiting("o0"), j.stats["outcomes_spilled"], j.stats["expired_labels"]
+((0, 2), False, 1, 1)
 """
 
 from __future__ import annotations
@@ -69,17 +79,22 @@ class OutcomeJoiner:
     once the *outcome* clock passed ``ts + ttl`` (no outcome of it can still come), a waiting outcome once
     the *prediction* clock passed ``ts + ttl``; so an outcome stream read later than the prediction stream
     (a backlog being replayed) loses nothing. If one side stops altogether, the other side's clock drops
-    the waiting entries after ``ttl + lag_allowance`` (default ``2 * ttl``), which bounds memory.
+    the waiting entries after ``ttl + lag_allowance`` (default ``2 * ttl``). Waiting outcomes are also
+    bounded by count: at most ``max_waiting`` (``None``: no count bound); the one that waited longest is
+    dropped (counted in ``stats["outcomes_spilled"]``) to make room for a new one. Waiting predictions
+    need no count bound here: they are those of live windows (:meth:`forget_window`), bounded by the
+    model's ``max_awaiting_labels``.
     """
 
-    def __init__(self, ttl: float, lag_allowance: float | None = None) -> None:
+    def __init__(self, ttl: float, lag_allowance: float | None = None, max_waiting: int | None = None) -> None:
         self.ttl = float(ttl)
         self.lag_allowance = 2 * self.ttl if lag_allowance is None else float(lag_allowance)
+        self.max_waiting = max_waiting
         self._predictions: dict[str, tuple[float, list[str]]] = {}
         self._outcomes: dict[str, tuple[float, OutcomeFields]] = {}
         self._pclock = -math.inf
         self._oclock = -math.inf
-        self.stats = {"matched": 0, "late_or_unmatched": 0, "expired_labels": 0}
+        self.stats = {"matched": 0, "late_or_unmatched": 0, "expired_labels": 0, "outcomes_spilled": 0}
 
     @property
     def clock(self) -> float:
@@ -138,9 +153,22 @@ class OutcomeJoiner:
             self.stats["late_or_unmatched"] += 1
             return []
         prior = self._outcomes.get(event_id)
+        if prior is None:
+            self._make_room()
         merged = merge_outcome(dict(prior[1]) if prior else {}, fields)
         self._outcomes[event_id] = (min(ts, prior[0]) if prior else ts, merged)
         return []
+
+    def _make_room(self) -> None:
+        """Drop the outcomes that waited longest until one more fits under ``max_waiting`` (counted)."""
+        bound = self.max_waiting
+        if bound is None:
+            return
+        while self._outcomes and len(self._outcomes) >= bound:
+            event_id = next(iter(self._outcomes))
+            fields = self._outcomes.pop(event_id)[1]
+            self.stats["outcomes_spilled"] += 1
+            self.stats["expired_labels"] += LABEL_FIELD in fields
 
     def is_waiting(self, event_id: str) -> bool:
         """Whether an outcome of ``event_id`` waits for its prediction."""
@@ -187,8 +215,11 @@ class OutcomeJoiner:
         }
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any], ttl: float | None = None) -> OutcomeJoiner:
-        joiner = cls(float(state["ttl"]) if ttl is None else ttl)
+    def from_state(cls, state: Mapping[str, Any], ttl: float | None = None,
+                   max_waiting: int | None = None) -> OutcomeJoiner:
+        """The joiner of :meth:`state`; ``ttl`` and ``max_waiting`` (the configuration's) replace the stored
+        ones (waiting outcomes above a lower bound are dropped, counted, as the next one arrives)."""
+        joiner = cls(float(state["ttl"]) if ttl is None else ttl, max_waiting=max_waiting)
         if ttl is None and state.get("lag_allowance") is not None:
             joiner.lag_allowance = float(state["lag_allowance"])
         pclock, oclock = state.get("prediction_clock"), state.get("outcome_clock")

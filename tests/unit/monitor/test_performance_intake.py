@@ -167,3 +167,42 @@ def test_label_of_a_spilled_prediction_is_counted_not_joined() -> None:
     pipeline.on_prediction(PredictionEvent(model="m", model_version="1", event_id="late", features={"x": 0.5},
                                            ts=later + timedelta(hours=1, seconds=1), prediction=0.5))
     assert pipeline.stats()["models"]["m"]["labels_unmatched"] == 1  # counted once its prediction cannot come
+
+
+def test_waiting_outcomes_are_bounded_and_the_spill_is_counted(tmp_path: Path) -> None:
+    """Labels that arrive before their prediction wait in the join; at ``max_waiting_outcomes`` the one that
+    waited longest is dropped (``driftwarden_outcomes_spilled_total``, and its label counts as unmatched);
+    the rest still join when their predictions come."""
+    bound, early = 40, 100
+    config_path = tmp_path / "watch.yaml"
+    config_path.write_text(CONFIG.replace("label_ttl: 1h", f"label_ttl: 1h\n    max_waiting_outcomes: {bound}"))
+    lines = [{"kind": "outcome", "model": "m", "event_id": ids[i], "ts": _ts(i), "label": i % 2}
+             for i in range(early)]  # labels of the first 100 predictions, all before any prediction
+    lines += [{"kind": "prediction", "model": "m", "model_version": "1", "event_id": ids[i], "ts": _ts(early + i),
+               "features": {"x": 0.5}, "prediction": 0.5} for i in range(200)]
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+    from monitor.events import OutcomeEvent
+    from monitor.pipeline import Pipeline
+
+    pipeline = Pipeline(load_config(config_path), {}, {})
+    for i in range(early):
+        pipeline.on_outcome(OutcomeEvent(event_id=ids[i], ts=T0 + timedelta(seconds=i), model="m", label=i % 2))
+        assert pipeline.stats()["models"]["m"]["waiting_outcomes"] == min(i + 1, bound)
+    stats = pipeline.stats()["models"]["m"]
+    assert stats["outcomes_spilled"] == early - bound and stats["labels_unmatched"] == early - bound
+    assert [pipeline.models["m"].joiner.is_waiting(ids[i]) for i in (early - bound - 1, early - bound)] == [
+        False, True]  # the oldest went first
+
+    url = _database(tmp_path, config_path)
+    registry = CollectorRegistry()
+    assert _service(url, config_path, events, registry).run().stopped_by == "end_of_source"
+
+    def counted(name: str) -> float | None:
+        return registry.get_sample_value(name, {"model": "m"})
+
+    assert counted("driftwarden_outcomes_spilled_total") == early - bound
+    assert counted("driftwarden_labels_unmatched_total") == early - bound
+    assert counted("driftwarden_labels_joined_total") == bound  # the last 40 labels met their predictions
+    assert counted("driftwarden_waiting_outcomes") == 0

@@ -75,7 +75,8 @@ def test_join_ttl_both_orders_and_idempotent_merge() -> None:
     assert j.add_outcome("a", 1200, {"played": True}) == []  # its prediction expired: the outcome waits in vain
     assert j.pending == (0, 1)
     j.add_prediction("c", 1400, [])
-    assert j.pending == (1, 0) and j.stats == {"matched": 3, "late_or_unmatched": 1, "expired_labels": 0}
+    assert j.pending == (1, 0) and j.stats == {"matched": 3, "late_or_unmatched": 1, "expired_labels": 0,
+                                       "outcomes_spilled": 0}
     restored = OutcomeJoiner.from_state(j.state())
     assert restored.state() == j.state()
     rec: dict[str, object] = {}
@@ -100,7 +101,8 @@ def test_join_survives_an_outcome_stream_read_later() -> None:
     for i in range(15):
         j.add_prediction(f"p{i}", float(i), ["w"])
     got = [j.add_outcome(f"p{i}", float(i + 5), {"shown": True}) for i in range(15)]
-    assert got == [["w"]] * 15 and j.stats == {"matched": 15, "late_or_unmatched": 0, "expired_labels": 0}
+    assert got == [["w"]] * 15
+    assert j.stats == {"matched": 15, "late_or_unmatched": 0, "expired_labels": 0, "outcomes_spilled": 0}
     assert not j.horizon_passed(14.0) and j.horizon_passed(9.0)
 
 
