@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,7 +112,8 @@ def build_service(
             metrics.retention_deleted.labels(table=table).inc(n)
 
     store = SqlPartitionStore(watcher_engine(db_url), settings.kafka_consumer_group, AlertService(Outbox()),
-                              retention=config.retention, on_pruned=count_pruned)
+                              retention=config.retention, on_pruned=count_pruned,
+                              incident_gap=timedelta(seconds=settings.incident_gap_seconds))
     options = ServiceOptions(group_id=settings.kafka_consumer_group, checkpoint_interval=checkpoint_interval,
                              max_batch=max_batch)
     return Service(config, source, store, options, metrics=metrics, health=Health(),

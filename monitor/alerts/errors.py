@@ -2,14 +2,16 @@
 
     AlertError (MonitorError, ValueError)
     ├── AlertNotFoundError    no alert with that id
-    └── AlertStateError       a transition the lifecycle does not allow (e.g. acknowledging a resolved alert)
+    ├── AlertStateError       a transition the lifecycle does not allow (e.g. acknowledging a resolved alert)
+    ├── IncidentNotFoundError no incident with that id
+    └── IncidentStateError    a transition an incident's lifecycle does not allow
 """
 
 from __future__ import annotations
 
 from monitor.errors import MonitorError
 
-__all__ = ["AlertError", "AlertNotFoundError", "AlertStateError"]
+__all__ = ["AlertError", "AlertNotFoundError", "AlertStateError", "IncidentNotFoundError", "IncidentStateError"]
 
 
 class AlertError(MonitorError, ValueError):
@@ -28,3 +30,17 @@ class AlertStateError(AlertError):
         self.status = status
         self.action = action
         super().__init__(f"alert {alert_id} is {status}: it cannot be {action}")
+
+
+class IncidentNotFoundError(AlertError):
+    def __init__(self, incident_id: int) -> None:
+        self.incident_id = incident_id
+        super().__init__(f"incident {incident_id} does not exist")
+
+
+class IncidentStateError(AlertError):
+    def __init__(self, incident_id: int, status: str, action: str) -> None:
+        self.incident_id = incident_id
+        self.status = status
+        self.action = action
+        super().__init__(f"incident {incident_id} is {status}: it cannot be {action}")

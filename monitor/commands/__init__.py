@@ -10,6 +10,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "monitor.commands.db",
     "monitor.commands.reference",
     "monitor.commands.alerts",
+    "monitor.commands.incidents",
     "monitor.commands.run",
     "monitor.commands.replay",
     "monitor.commands.demo",

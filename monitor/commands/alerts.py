@@ -116,12 +116,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Resolve an open or acknowledged alert (a notification is queued in the outbox, delivered by the
         watcher or `driftwarden notify`)."""
+        from monitor.alerts.incidents import refresh_incident_of
         from monitor.alerts.service import AlertService
         from monitor.notify.outbox import Outbox
 
         url = db or AppState.of(ctx).settings.database_url
-        status = _with_session(url, lambda s: AlertService(Outbox()).resolve(s, alert_id, by, note).status,
-                               write=True, migrate=migrate)
+        status = _with_session(url, lambda s: refresh_incident_of(
+            s, AlertService(Outbox()).resolve(s, alert_id, by, note)).status, write=True, migrate=migrate)
         typer.echo(f"alert {alert_id} {status} by {by}")
 
     _register_show(alerts_app, db_option)

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
                                       "each alert there (wins over notifications.dashboard_url).")
     notify_lease: float = Field(default=60.0, gt=0, description="Seconds a notification claimed by a sender is "
                                 "not claimed again (a sender that crashed mid-send: delivered again after it).")
+    incident_gap_seconds: float = Field(
+        default=86400.0, ge=0, description="An alert that opens within this many seconds (event time) of an "
+        "unresolved incident's latest alert of the same model joins that incident.",
+    )
     log_level: str = Field(default="INFO")
     dashboard_password: str | None = Field(default=None, description="When set, the dashboard asks for it.")
     dashboard_users: str | None = Field(default=None, description="Dashboard roles of OIDC users: "

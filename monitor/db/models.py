@@ -8,7 +8,8 @@
             │                      ├─ ``fairness_results``  fairness metric per sensitive attribute
             │                      └─ ``window_samples``    bounded sample kept for drill-down reports
             ├─ ``performance_references`` labelled validation reference: metric values + fitted CBPE
-            └─ ``alerts`` ── ``alert_events``               one row per incident + its lifecycle history
+            ├─ ``incidents``                                alerts of one model grouped by time (one cause)
+            └─ ``alerts`` ── ``alert_events``               one row per alert episode + its lifecycle history
 ``dead_letters``        bad input, with raw bytes (bounded) and where it came from
 ``consumer_offsets``    next offset per (group, topic, partition), written with the window results
 ``window_checkpoints``  open window state, so a restart resumes it
@@ -277,6 +278,9 @@ class Alert(Base):
     early: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     detected_events: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     segment: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     windows_count: Mapped[int] = mapped_column(Integer, default=1)
     clean_windows: Mapped[int] = mapped_column(Integer, default=0)
     first_window_id: Mapped[int | None] = mapped_column(
@@ -297,6 +301,32 @@ class Alert(Base):
     events: Mapped[list[AlertEvent]] = relationship(
         back_populates="alert", cascade="all, delete-orphan", order_by="AlertEvent.id"
     )
+
+
+class Incident(Base):
+    """Alerts of one model raised together (see :mod:`monitor.alerts.incidents` for the grouping rule).
+
+    ``first_seen``/``last_seen``/``detected_at`` span its alerts' (event time); ``status`` is ``resolved``
+    when every alert is, ``acknowledged`` when a person acknowledged it, else ``open``; ``title`` names the
+    top-ranked alert(s), ``top_signal``/``top_feature`` the first one."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_model_status", "model_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    title: Mapped[str] = mapped_column(Text)
+    top_signal: Mapped[str] = mapped_column(String(100))
+    top_feature: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    severity: Mapped[str] = mapped_column(String(20))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_opened: Mapped[datetime] = mapped_column(UTCDateTime)
+    alerts_count: Mapped[int] = mapped_column(Integer, default=1)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class AlertEvent(Base):

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import Engine
@@ -22,6 +22,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from detectors.profile import ReferenceProfile
+from monitor.alerts.incidents import DEFAULT_INCIDENT_GAP
 from monitor.alerts.service import AlertService
 from monitor.config import MonitorConfig
 from monitor.config.retention import RetentionConfig
@@ -75,8 +76,10 @@ class SqlPartitionStore:
 
     def __init__(self, engine: Engine, group_id: str, alert_service: AlertService | None = None, *,
                  retention: RetentionConfig | None = None,
-                 on_pruned: Callable[[dict[str, int]], None] | None = None) -> None:
+                 on_pruned: Callable[[dict[str, int]], None] | None = None,
+                 incident_gap: timedelta = DEFAULT_INCIDENT_GAP) -> None:
         self.engine = engine
+        self.incident_gap = incident_gap
         self.group_id = group_id
         self.alert_service = alert_service
         self.sessions = session_factory(engine)
@@ -130,7 +133,7 @@ class SqlPartitionStore:
         with _classified("persisting a checkpoint"), self.sessions.begin() as session:
             for item in items:
                 persist(session, item.closed, item.key, item.snapshot, item.offsets, self.alert_service,
-                        group_id=self.group_id, opened=opened)
+                        group_id=self.group_id, opened=opened, incident_gap=self.incident_gap)
                 session.add_all(d.to_row() for d in item.dead_letters)
                 for closed in item.closed:
                     if isinstance(closed, ClosedWindow):

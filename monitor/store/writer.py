@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from math import isfinite
 from typing import Any
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from monitor.alerts.service import AlertService
+from monitor.alerts.incidents import DEFAULT_INCIDENT_GAP, group_alerts
+from monitor.alerts.service import AlertChanges, AlertService
 from monitor.db.base import Base, utcnow
 from monitor.db.models import FeatureResult, MetricValue, PerformanceValue, WindowResult, WindowSample
 from monitor.errors import MonitorError
@@ -232,6 +234,24 @@ def write_window(session: Session, closed: ClosedWindow) -> WindowResult:
     return row
 
 
+def _write_one(session: Session, closed: ClosedWindow | WindowUpdate | EarlyAlert,
+               alert_service: AlertService | None) -> tuple[WindowResult | None, AlertChanges | None]:
+    """Write one item of a persist point; its window row (a closed window only) and its alert changes."""
+    if isinstance(closed, EarlyAlert):
+        return None, None if alert_service is None else alert_service.process_early(session, closed.model, closed)
+    if isinstance(closed, WindowUpdate):
+        target = write_update(session, closed)
+        if alert_service is None:
+            return None, None
+        return None, alert_service.process_labels(session, closed.model, target, closed.signals, closed.judged,
+                                                  auto_resolve_after=closed.auto_resolve_after)
+    row = write_window(session, closed)
+    if alert_service is None:
+        return row, None
+    return row, alert_service.process_window(session, closed.model, row, closed.signals,
+                                             auto_resolve_after=closed.auto_resolve_after)
+
+
 def persist(
     session: Session,
     closed_windows: Iterable[ClosedWindow | WindowUpdate | EarlyAlert],
@@ -242,6 +262,7 @@ def persist(
     *,
     group_id: str = DEFAULT_GROUP_ID,
     opened: Counter[str] | None = None,
+    incident_gap: timedelta = DEFAULT_INCIDENT_GAP,
 ) -> list[WindowResult]:
     """Write a persist point into ``session``'s transaction (the caller commits; see the module docstring).
 
@@ -252,32 +273,19 @@ def persist(
     (:meth:`AlertService.process_labels`); its window row is not returned. An
     :class:`~monitor.pipeline.early.EarlyAlert` opens (or dates back) its alert (:meth:`AlertService.process_early`).
     ``opened``, when given, counts the alerts opened per model (from what the alert service returns).
+    Every alert change then goes to its incident (:func:`monitor.alerts.incidents.group_alerts`, ``incident_gap``).
     """
     windows = list(closed_windows)
     prefetch_models(session, (closed.model for closed in windows))
     rows = []
     for closed in windows:
-        if isinstance(closed, EarlyAlert):
-            if alert_service is not None:
-                changes = alert_service.process_early(session, closed.model, closed)
-                if opened is not None:
-                    opened[closed.model] += len(changes.opened)
-            continue
-        if isinstance(closed, WindowUpdate):
-            target = write_update(session, closed)
-            if alert_service is not None:
-                changes = alert_service.process_labels(session, closed.model, target, closed.signals,
-                                                       closed.judged, auto_resolve_after=closed.auto_resolve_after)
-                if opened is not None:
-                    opened[closed.model] += len(changes.opened)
-            continue
-        row = write_window(session, closed)
-        if alert_service is not None:
-            changes = alert_service.process_window(session, closed.model, row, closed.signals,
-                                                   auto_resolve_after=closed.auto_resolve_after)
+        row, changes = _write_one(session, closed, alert_service)
+        if changes is not None:
+            group_alerts(session, changes, incident_gap)
             if opened is not None:
                 opened[closed.model] += len(changes.opened)
-        rows.append(row)
+        if row is not None:
+            rows.append(row)
     if snapshot_key is not None and snapshot is not None:
         save_checkpoint(session, group_id, snapshot_key, snapshot)
     if offsets:

@@ -236,6 +236,10 @@ QUERIES = {
               "ORDER BY 1, 2, 8",
     "alert_events": "SELECT a.dedup_key, a.first_seen, e.action, e.note FROM alert_events e JOIN alerts a "
                     "ON a.id = e.alert_id ORDER BY 1, 2, e.id",
+    # incidents: which alerts each groups and what it derives from them (not the wall-clock resolved_at)
+    "incidents": "SELECT m.name, a.dedup_key, a.first_seen, i.first_seen, i.last_seen, i.last_opened, i.title, "
+                 "i.status, i.top_signal, i.top_feature, i.severity, i.alerts_count FROM alerts a "
+                 "JOIN incidents i ON i.id = a.incident_id JOIN models m ON m.id = i.model_id ORDER BY 1, 2, 3",
     "dead_letters": "SELECT source, partition, \"offset\", model, reason, error_class, raw, raw_size "
                     "FROM dead_letters ORDER BY 1, 2, 3",
     "offsets": "SELECT topic, partition, next_offset FROM consumer_offsets ORDER BY 1, 2",
@@ -295,7 +299,7 @@ def test_sigkill_at_random_points_changes_nothing(
         wait_consumed(clean_url, clean, ends, proc, log)
         stop_watcher(proc, log)
         expected = dump(clean_url)
-        assert expected["windows"] and expected["alerts"] and expected["dead_letters"]
+        assert expected["windows"] and expected["alerts"] and expected["incidents"] and expected["dead_letters"]
         # the replay's labels reach the windows: realized quality, not only the estimate at close
         assert any(row[4] > 0 and row[5] is not None for row in expected["performance"]), expected["performance"][:3]
         assert len(expected["dead_letters"]) == len({r[:3] for r in expected["dead_letters"]})
