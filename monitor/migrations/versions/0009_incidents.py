@@ -3,8 +3,8 @@
 ``incidents``: one row per group of alerts (:mod:`monitor.alerts.incidents`). ``alerts.incident_id``: the
 incident an alert belongs to (null for alerts written before this revision).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-05 03:20:00
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
