@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -17,6 +18,9 @@ from monitor.config.settings import Settings
 from monitor.sources.progress import ProgressSource
 from scenario.evaluate import Evaluation, RaisedAlert, evaluate_alerts
 from scenario.generate import ScenarioFiles
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 __all__ = ["ProgressSource", "WatchResult", "build_scenario_reference", "raised_alerts", "watch_scenario"]
 
@@ -41,9 +45,9 @@ def build_scenario_reference(files: ScenarioFiles, database_url: str, *, progres
     import pandas as pd
 
     from monitor.check import load_model, profile_for_model, read_table
-    from monitor.db import make_engine, session_factory
     from monitor.pipeline.performance_reference import PerformanceReference
     from monitor.store.references import register_performance_reference, register_reference
+    from monitor.store.sessions import in_session
 
     model = files.truth.model
     model_cfg = load_model(files.config, model)
@@ -56,15 +60,14 @@ def build_scenario_reference(files: ScenarioFiles, database_url: str, *, progres
         validation = pd.read_parquet(path, columns=[perf.reference.prediction_column, perf.reference.label_column])
         quality = PerformanceReference.build(perf, validation[perf.reference.label_column].tolist(),
                                              validation[perf.reference.prediction_column].tolist(), model=model)
-    engine = make_engine(database_url)
-    try:
-        with session_factory(engine).begin() as session:
-            row, _created = register_reference(session, model, profile, source=str(files.reference))
-            if quality is not None:
-                register_performance_reference(session, model, quality, source=str(path))
-            return row.version
-    finally:
-        engine.dispose()
+
+    def register(session: Session) -> int:
+        row, _created = register_reference(session, model, profile, source=str(files.reference))
+        if quality is not None:
+            register_performance_reference(session, model, quality, source=str(path))
+        return row.version
+
+    return in_session(database_url, register, write=True)
 
 
 def watch_scenario(
@@ -101,20 +104,15 @@ def watch_scenario(
 
 def raised_alerts(database_url: str, model: str) -> list[RaisedAlert]:
     """Every alert of ``model`` in the database (any status), as the ground truth speaks of them."""
-    from monitor.db import make_engine, session_factory
     from monitor.db.models import Alert, ModelRow
+    from monitor.store.sessions import in_session
 
-    engine = make_engine(database_url)
-    try:
-        with session_factory(engine)() as session:
-            rows = session.execute(
-                select(Alert.signal, Alert.feature, Alert.first_seen)
-                .join(ModelRow, ModelRow.id == Alert.model_id)
-                .where(ModelRow.name == model)
-                .order_by(Alert.first_seen, Alert.id)
-            ).all()
-    finally:
-        engine.dispose()
+    rows = in_session(database_url, lambda session: session.execute(
+        select(Alert.signal, Alert.feature, Alert.first_seen)
+        .join(ModelRow, ModelRow.id == Alert.model_id)
+        .where(ModelRow.name == model)
+        .order_by(Alert.first_seen, Alert.id)
+    ).all())
     return [RaisedAlert(str(s), None if f is None else str(f), t) for s, f, t in rows]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from monitor.commands.support import AppState, fail, migrate_option, prepare_database, safe_url
+from monitor.commands.support import AppState, fail, in_session, migrate_option
 
 __all__ = ["register"]
 
@@ -17,24 +17,11 @@ STATUSES = ("open", "acknowledged", "resolved", "unresolved", "all")
 
 
 def _with_session(url: str, work: Callable[[Any], Any], *, write: bool, migrate: bool) -> Any:
+    """``work(session)`` by :func:`~monitor.commands.support.in_session`; an ``AlertError`` (unknown alert,
+    a change its status does not allow) exits 2 with its own message."""
     from monitor.alerts.errors import AlertError
-    from monitor.db import make_engine, session_factory
 
-    prepare_database(url, migrate)
-    engine = make_engine(url)
-    try:
-        sessions = session_factory(engine)
-        if write:
-            with sessions.begin() as session:
-                return work(session)
-        with sessions() as session:
-            return work(session)
-    except AlertError as exc:
-        fail(str(exc))
-    except Exception as exc:
-        fail(f"database {safe_url(url)}: {type(exc).__name__}: {exc}")
-    finally:
-        engine.dispose()
+    return in_session(url, work, failing="database", migrate=migrate, write=write, plain=(AlertError,))
 
 
 def _row(alert: Any, model: str) -> dict[str, Any]:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from monitor.commands.support import AppState, fail, migrate_option, prepare_database, safe_url
+from monitor.commands.support import AppState, fail, in_session, migrate_option, safe_url, with_sessions
 
 __all__ = ["parse_since", "register"]
 
@@ -32,21 +31,6 @@ def parse_since(value: str) -> datetime:
         return datetime.now(UTC) - timedelta(seconds=parse_duration(value))
     except Exception:
         fail(f"--since {value!r} is neither a duration (2d, 6h) nor an ISO time")
-
-
-def _with_session(url: str, work: Callable[[Any], Any], migrate: bool) -> Any:
-    from monitor.db import make_engine, session_factory
-
-    prepare_database(url, migrate)
-    engine = make_engine(url)
-    try:
-        return work(session_factory(engine))
-    except typer.Exit:
-        raise
-    except Exception as exc:
-        fail(f"database {safe_url(url)}: {type(exc).__name__}: {exc}")
-    finally:
-        engine.dispose()
 
 
 def _line(item: Any) -> str:
@@ -83,7 +67,7 @@ def register(app: typer.Typer) -> None:
 
         selected = which(reason, model, since, limit)
         url = db or AppState.of(ctx).settings.database_url
-        items = _with_session(url, lambda s: _read(s, lambda session: find(session, selected)), migrate)
+        items = in_session(url, lambda session: find(session, selected), failing="database", migrate=migrate)
         for item in items:
             typer.echo(json.dumps(item.to_json(with_raw=False)) if as_json else _line(item))
         if not items and not as_json:
@@ -99,7 +83,8 @@ def register(app: typer.Typer) -> None:
         from monitor.store.dead_letters import get
 
         url = db or AppState.of(ctx).settings.database_url
-        item = _with_session(url, lambda s: _read(s, lambda session: get(session, dead_letter_id)), migrate)
+        item = in_session(url, lambda session: get(session, dead_letter_id), failing="database",
+                          migrate=migrate)
         if item is None:
             fail(f"dead letter {dead_letter_id} does not exist in {safe_url(url)}")
         if as_json:
@@ -122,7 +107,7 @@ def register(app: typer.Typer) -> None:
 
         selected = which(reason, model, since, None)
         url = db or AppState.of(ctx).settings.database_url
-        items = _with_session(url, lambda s: _read(s, lambda session: find(session, selected)), migrate)
+        items = in_session(url, lambda session: find(session, selected), failing="database", migrate=migrate)
         lines = "".join(json.dumps(item.to_json(with_raw=True)) + "\n" for item in items)
         if str(out) == "-":
             typer.echo(lines, nl=False)
@@ -154,8 +139,8 @@ def register(app: typer.Typer) -> None:
         url = db or settings.database_url
         producer = None if dry_run else _producer(settings)
         try:
-            result = _with_session(url, lambda s: requeue(s, selected, producer, topic=topic, dry_run=dry_run),
-                                   migrate)
+            result = with_sessions(url, lambda s: requeue(s, selected, producer, topic=topic, dry_run=dry_run),
+                                   failing="database", migrate=migrate)
         finally:
             if producer is not None:
                 producer.close(timeout=10)
@@ -170,11 +155,6 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"skipped #{dead_id}: {why}")
 
     app.add_typer(dl_app, name="deadletters")
-
-
-def _read(sessions: Any, work: Callable[[Any], Any]) -> Any:
-    with sessions() as session:
-        return work(session)
 
 
 def _producer(settings: Any) -> Any:

@@ -80,16 +80,11 @@ def _sqlite_file(url: str) -> Path | None:
 def _check_empty(url: str, model: str) -> None:
     from sqlalchemy import func, select
 
-    from monitor.db import make_engine, session_factory
     from monitor.db.models import ModelRow, WindowResult
+    from monitor.store.sessions import in_session
 
-    engine = make_engine(url)
-    try:
-        with session_factory(engine)() as session:
-            n = session.scalar(select(func.count()).select_from(WindowResult).join(ModelRow)
-                               .where(ModelRow.name == model)) or 0
-    finally:
-        engine.dispose()
+    n = in_session(url, lambda session: session.scalar(
+        select(func.count()).select_from(WindowResult).join(ModelRow).where(ModelRow.name == model)) or 0)
     if n:
         raise DemoError(f"database {safe_url(url)} already holds {n} windows of model {model!r}: "
                         "give the demo a fresh database (--db) or drop that one")

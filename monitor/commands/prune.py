@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor.commands.support import AppState, fail, migrate_option, prepare_database, safe_url
+from monitor.commands.support import AppState, fail, migrate_option, with_sessions
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["register"]
 
@@ -28,7 +31,6 @@ def register(app: typer.Typer) -> None:
         """Delete the rows older than the retention policy (samples, feature results, windows not cited by
         an alert, dead letters), in short transactions of retention.batch_size rows per table."""
         from monitor.config import ConfigError, load_config
-        from monitor.db import make_engine, session_factory
         from monitor.store.retention import due_counts, prune_all
 
         try:
@@ -40,20 +42,15 @@ def register(app: typer.Typer) -> None:
             fail(f"{config_path}: retention: no table has a retention (samples, feature_results, window_results, "
                  "dead_letters)")
         url = db or AppState.of(ctx).settings.database_url
-        prepare_database(url, migrate)
-        engine = make_engine(url)
         now = datetime.now(UTC)
-        try:
-            sessions = session_factory(engine)
+
+        def prune_now(sessions: sessionmaker[Session]) -> dict[str, int]:
             if dry_run:
                 with sessions() as session:
-                    counts = due_counts(session, policy, now)
-            else:
-                counts = prune_all(sessions.begin, policy, now)
-        except Exception as exc:
-            fail(f"database {safe_url(url)}: {type(exc).__name__}: {exc}")
-        finally:
-            engine.dispose()
+                    return due_counts(session, policy, now)
+            return prune_all(sessions.begin, policy, now)
+
+        counts = with_sessions(url, prune_now, failing="database", migrate=migrate)
         if as_json:
             typer.echo(json.dumps({"dry_run": dry_run, "rows": counts}))
             return

@@ -13,26 +13,16 @@ from typing import Any
 
 import typer
 
-from monitor.commands.support import AppState, fail, migrate_option, prepare_database, safe_url
+from monitor.commands.support import AppState, in_session, migrate_option
 
 __all__ = ["register"]
 
 
 def _read(ctx: typer.Context, db: str | None, migrate: bool, what: str, model: str,
           query: Callable[[Any, str], list[Any]]) -> list[Any]:
-    from monitor.db import make_engine, session_factory
-
     url = db or AppState.of(ctx).settings.database_url
-    prepare_database(url, migrate)
-    engine = make_engine(url)
-    try:
-        with session_factory(engine)() as session:
-            return query(session, model)
-    except Exception as exc:
-        fail(f"cannot read {what} of {model!r} from {safe_url(url)}: {type(exc).__name__}: {exc}")
-    finally:
-        engine.dispose()
-    return []
+    return in_session(url, lambda session: query(session, model), failing=f"cannot read {what} of {model!r} from",
+                      migrate=migrate)
 
 
 def _num(value: float | None) -> str:

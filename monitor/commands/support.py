@@ -1,6 +1,7 @@
 """Shared pieces of the CLI: the per-invocation state (settings), the one-line error exit and the database
 preparation every command that opens the database goes through (:func:`prepare_database`), and the
-open-run-close of one session (:func:`in_session`).
+open-run-close of one session (:func:`in_session`) or of a session factory (:func:`with_sessions`), with
+the one-line exit on any error (the open-run-close itself is :mod:`monitor.store.sessions`').
 
 The migration policy is the same for every such command (``run``, ``demo``, ``reference build|list``,
 ``alerts list|ack|resolve``): the schema is upgraded to the newest revision first; with ``--no-migrate``
@@ -21,7 +22,7 @@ import typer
 from monitor.config.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
 
@@ -136,28 +137,43 @@ def prepare_database(url: str, migrate: bool, *, wait: float = 0.0) -> None:
 
 
 def in_session(url: str, work: Callable[[Session], T], *, failing: str, migrate: bool | None,
-               write: bool = False, hint: str = "") -> T:
+               write: bool = False, hint: str = "", plain: tuple[type[Exception], ...] = ()) -> T:
     """Run ``work`` in one session of the database at ``url`` and close it; the open-read-close of a command.
 
     The database is first prepared (:func:`prepare_database`; ``migrate=None`` uses it as it is). With
-    ``write`` the session is one transaction, committed when ``work`` returns. Any error exits 2 with one
-    line: ``"{failing} {url}{hint}: {error type}: {error}"`` (the URL without its password).
+    ``write`` the session is one transaction, committed when ``work`` returns
+    (:func:`monitor.store.sessions.in_session`). Any error exits 2 with one line:
+    ``"{failing} {url}{hint}: {error type}: {error}"`` (the URL without its password); an error of a
+    ``plain`` type with its own message only (one that already names what and where).
     """
-    from monitor.db import make_engine, session_factory
+    from monitor.store.sessions import in_session as run_in_session
 
+    return _guarded(url, lambda: run_in_session(url, work, write=write), failing=failing, migrate=migrate,
+                    hint=hint, plain=plain)
+
+
+def with_sessions(url: str, work: Callable[[sessionmaker[Session]], T], *, failing: str,
+                  migrate: bool | None) -> T:
+    """Like :func:`in_session` for work made of several transactions: ``work`` gets the session factory
+    (:func:`monitor.store.sessions.database_sessions`)."""
+    from monitor.store.sessions import database_sessions
+
+    def run() -> T:
+        with database_sessions(url) as sessions:
+            return work(sessions)
+
+    return _guarded(url, run, failing=failing, migrate=migrate, hint="", plain=())
+
+
+def _guarded(url: str, run: Callable[[], T], *, failing: str, migrate: bool | None, hint: str,
+             plain: tuple[type[Exception], ...]) -> T:
     if migrate is not None:
         prepare_database(url, migrate)
-    engine = make_engine(url)
     try:
-        sessions = session_factory(engine)
-        if write:
-            with sessions.begin() as session:
-                return work(session)
-        with sessions() as session:
-            return work(session)
+        return run()
     except typer.Exit:
         raise
+    except plain as exc:
+        fail(str(exc))
     except Exception as exc:
         fail(f"{failing} {safe_url(url)}{hint}: {type(exc).__name__}: {exc}")
-    finally:
-        engine.dispose()

@@ -117,6 +117,19 @@ def test_library_code_never_imports_the_cli() -> None:
     assert not offenders, offenders
 
 
+def test_commands_and_the_scenario_open_the_database_through_one_helper() -> None:
+    """An engine made for one piece of work and disposed after it is monitor/store/sessions.py's job: the
+    commands (by monitor/commands/support.py) and the scenario runner never build engines or sessions."""
+    engine_names = re.compile(r"\b(make_engine|session_factory|create_engine|sessionmaker)\(")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for package in ("monitor/commands", "scenario")
+        for path in _py_files(package)
+        if engine_names.search(path.read_text())
+    ]
+    assert not offenders, offenders
+
+
 def test_pipelines_are_built_without_the_database_and_retry_stands_alone() -> None:
     """monitor/consumer/pipelines.py builds pipelines from what the store contract reads (no SQL, no store);
     monitor/retry.py depends on nothing of driftwarden."""
