@@ -1,6 +1,8 @@
 """The frozen results of the performance core: one realized metric, one CBPE estimate.
 
-Both are plain values (JSON-safe through ``to_dict``) so the watcher can store them per window.
+Both are plain values (JSON-safe through ``to_dict``) so the watcher can store them per window: their
+floats are Python floats whatever the computation returned (a numpy scalar is converted when the result
+is made), so anything built from them, such as the watcher's checkpoint, encodes as JSON.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ class MetricValue:
     method: str
     reason: str | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("value", "lower", "upper", "confidence"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        object.__setattr__(self, "n", int(self.n))
+
     @property
     def defined(self) -> bool:
         """Whether ``value`` is a finite number."""
@@ -96,6 +103,11 @@ class MetricEstimate:
     upper: float
     n: int
     reason: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("value", "sampling_error", "lower", "upper"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        object.__setattr__(self, "n", int(self.n))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (non-finite floats become ``None``)."""

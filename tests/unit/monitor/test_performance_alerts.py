@@ -213,3 +213,9 @@ def test_multiclass_and_regression_realized_metrics_are_detectors_performance(ta
     for metric, value in want.items():  # the same rows through the same function: identical
         assert got[metric].realized == value.value and got[metric].realized_upper == value.upper
         assert got[metric].n_labelled == len(labelled) and got[metric].n_predictions == n
+    # the final update (label_ttl passed) keeps the estimate-vs-realized checks: the checkpoint still encodes
+    pipeline.on_outcome(OutcomeEvent(event_id="later", ts=T0 + timedelta(hours=3), model="m", label=labels[0]))
+    final = [u for u in pipeline.take_updates() if u.final]
+    assert len(final) == 1 and all(not r.provisional for r in final[0].performance)
+    restored = Pipeline.restore(pipeline.snapshot(), parse_config(config), {}, {"m": ref})
+    assert restored.snapshot() == pipeline.snapshot()
