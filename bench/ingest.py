@@ -50,12 +50,13 @@ import msgspec  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer  # noqa: E402
 from kafka.admin import NewTopic  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from monitor.config.settings import Settings  # noqa: E402
 from monitor.db.admin import create_database, drop_database  # noqa: E402
+from monitor.kafka_clients import make_admin, make_consumer, make_producer  # noqa: E402
 from monitor.sources.kafka import FETCH_MAX_WAIT_MS  # noqa: E402
 
 MODELS = ("bench-a", "bench-b", "bench-c", "bench-d", "bench-e", "bench-f")
@@ -108,11 +109,16 @@ def register_references(url: str, kinds: dict[str, str]) -> None:
     engine.dispose()
 
 
+def kafka_settings(bootstrap: str) -> Settings:
+    """The environment's settings (DRIFTWARDEN_KAFKA_* TLS and SASL) with ``bootstrap`` as the servers."""
+    return Settings(kafka_bootstrap_servers=bootstrap)
+
+
 def produce(bootstrap: str, topic: str, n: int, kinds: dict[str, str]) -> tuple[float, float]:
     """Produce ``n`` events; returns (seconds, mean message bytes)."""
     rng = random.Random(1)
     encoder = msgspec.json.Encoder()
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=50, batch_size=1024 * 1024,
+    producer = make_producer(kafka_settings(bootstrap), linger_ms=50, batch_size=1024 * 1024,
                              max_request_size=8 * 1024 * 1024)
     t0 = time.time() - n * 0.01
     started = time.monotonic()
@@ -130,7 +136,7 @@ def raw_consume(bootstrap: str, topic: str, n: int, decode: Callable[[bytes], An
                 ) -> tuple[float, float]:
     """Records per second of a plain kafka-python consumer (values as bytes), first record to the n-th, and
     its CPU time per record (µs, this process). With ``decode``, each value is also decoded by it."""
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"bench-raw-{uuid.uuid4().hex[:6]}",
+    consumer = make_consumer(kafka_settings(bootstrap), topic, group_id=f"bench-raw-{uuid.uuid4().hex[:6]}",
                              enable_auto_commit=False, auto_offset_reset="earliest",
                              max_partition_fetch_bytes=1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
     got = 0
@@ -319,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--fetch-max-wait-ms sets the in-process watcher's consumer; it cannot reach --processes")
     kinds = feature_kinds(args.features)
     topic = f"bench-ingest-{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=args.bootstrap)
+    admin = make_admin(kafka_settings(args.bootstrap))
     admin.create_topics([NewTopic(topic, args.partitions, 1), NewTopic(f"{topic}.outcomes", args.partitions, 1)])
     admin.close()
     url = fresh_database(args.database_url)
@@ -374,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"decode on one core: msgspec typed {typed:,.0f} msg/s, stdlib json {stdlib:,.0f} msg/s")
     finally:
         drop_database(url)
-        admin = KafkaAdminClient(bootstrap_servers=args.bootstrap)
+        admin = make_admin(kafka_settings(args.bootstrap))
         admin.delete_topics([topic, f"{topic}.outcomes"])
         admin.close()
     return 0

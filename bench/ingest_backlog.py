@@ -28,13 +28,13 @@ from typing import Any
 # bench/detectors.py is named like the package: drop bench/ from the path so `detectors` is the package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from kafka import KafkaAdminClient, KafkaProducer  # noqa: E402
 from kafka.admin import NewTopic  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from monitor.consumer.merge import PartitionMerger  # noqa: E402
 from monitor.db.admin import create_database, drop_database  # noqa: E402
+from monitor.kafka_clients import make_admin, make_producer  # noqa: E402
 
 
 def fresh_database(server_url: str) -> str:
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                         kafka_outcomes_topic=f"bench-backlog-{run_id}.outcomes",
                         kafka_consumer_group=f"bench-backlog-{run_id}")
     topics = [settings.kafka_predictions_topic, settings.kafka_outcomes_topic]
-    admin = KafkaAdminClient(bootstrap_servers=args.bootstrap)
+    admin = make_admin(settings)
     admin.create_topics([NewTopic(t, 1, 1) for t in topics])
     admin.close()
     urls = {"file": fresh_database(args.database_url), "kafka": fresh_database(args.database_url)}
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             files = generate_scenario(Path(tmp), seed=7, days=args.days, events_per_hour=args.events_per_hour)
             total = files.n_predictions + files.n_outcomes
-            producer = KafkaProducer(bootstrap_servers=args.bootstrap, linger_ms=5, batch_size=256 * 1024,
+            producer = make_producer(settings, linger_ms=5, batch_size=256 * 1024,
                                      max_request_size=8 * 1024 * 1024)
             started = time.monotonic()
             replay_file(files.events, producer, *topics, progress=False)
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for url in urls.values():
             drop_database(url)
-        admin = KafkaAdminClient(bootstrap_servers=args.bootstrap)
+        admin = make_admin(settings)
         admin.delete_topics(topics)
         admin.close()
     return 0

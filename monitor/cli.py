@@ -33,6 +33,8 @@ def _root(
         ctx.obj = AppState(settings=Settings())
     except ValidationError as exc:
         first = exc.errors()[0]
+        if not first["loc"]:  # a rule across settings: its message names them
+            fail(f"environment: {first['msg'].removeprefix('Value error, ')}")
         key = "DRIFTWARDEN_" + "_".join(str(p) for p in first["loc"]).upper()
         fail(f"environment variable {key}: {first['msg']}")
     if ctx.invoked_subcommand is None:

@@ -1,5 +1,6 @@
-"""Every Kafka client driftwarden builds (consumer, dead-letter and requeue producers, admin) goes through
-here, so the connection settings (bootstrap servers, TLS, SASL) are the same for all of them.
+"""Every Kafka client driftwarden builds gets its connection settings (bootstrap servers, TLS, SASL) from
+here: the watcher's consumer (in process or in its fetch child, through :func:`connection_options`), the
+dead-letter, replay, requeue and demo producers, the admin clients, and the benches'.
 
 The security settings are kafka-python's own options, read from ``DRIFTWARDEN_KAFKA_<OPTION>``
 (:class:`monitor.config.settings.Settings`): ``security_protocol`` (PLAINTEXT, SSL, SASL_PLAINTEXT,

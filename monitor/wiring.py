@@ -80,22 +80,24 @@ def build_service(
     source: Any
     publisher = None
     if source_arg == "kafka":
+        from monitor.kafka_clients import connection_options
         from monitor.sources.kafka import KafkaSource  # kafka-python loaded only for a Kafka source
         from monitor.sources.kafka_process import FetchProcessSource
 
         in_child = settings.kafka_fetch_process if fetch_process is None else fetch_process
         extra: dict[str, Any] = {"log_level": settings.log_level} if in_child else {}
+        connection = connection_options(settings)  # servers, TLS and SASL, as every Kafka client gets them
+        servers = connection.pop("bootstrap_servers")
         try:
             source = (FetchProcessSource if in_child else KafkaSource)(
-                settings.kafka_bootstrap_list, settings.kafka_consumer_group, settings.kafka_predictions_topic,
+                servers, settings.kafka_consumer_group, settings.kafka_predictions_topic,
                 settings.kafka_outcomes_topic, client_id=f"driftwarden-{socket.gethostname()}-{os.getpid()}",
-                **extra, **(consumer_config or {}))
+                **extra, **connection, **(consumer_config or {}))
         except SourceError as exc:
             raise ServiceSetupError(str(exc)) from exc
         if settings.kafka_dead_letter_topic:
             try:
-                publisher = DeadLetterPublisher.connect(settings.kafka_bootstrap_list,
-                                                        settings.kafka_dead_letter_topic)
+                publisher = DeadLetterPublisher.connect(settings, settings.kafka_dead_letter_topic)
             except Exception as exc:  # the table keeps every dead letter; the topic copy is optional
                 log.warning("dead-letter topic disabled: no producer", extra={"error": str(exc)})
     else:

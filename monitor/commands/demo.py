@@ -197,13 +197,14 @@ class _Replayer(threading.Thread):
         self.error: str | None = None
         self.seconds = 0.0
         self._producer: Any = None
-        from kafka import KafkaProducer
         from kafka.errors import KafkaError
+
+        from monitor.kafka_clients import make_producer
 
         try:
             _create_topics(settings)
-            self._producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_list, linger_ms=5,
-                                           batch_size=256 * 1024, max_request_size=8 * 1024 * 1024,
+            self._producer = make_producer(settings, linger_ms=5, batch_size=256 * 1024,
+                                           max_request_size=8 * 1024 * 1024,
                                            client_id="driftwarden-demo")
         except KafkaError as exc:
             raise DemoError(f"no Kafka broker reachable at {settings.kafka_bootstrap_servers!r} "
@@ -224,9 +225,11 @@ class _Replayer(threading.Thread):
 
 def _create_topics(settings: Settings, partitions: int = 1) -> None:
     """The two co-partitioned topics (same partition count), created up front."""
-    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.admin import NewTopic
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_list, client_id="driftwarden-demo")
+    from monitor.kafka_clients import make_admin
+
+    admin = make_admin(settings, client_id="driftwarden-demo")
     try:
         admin.create_topics([NewTopic(t, num_partitions=partitions, replication_factor=1)
                              for t in (settings.kafka_predictions_topic, settings.kafka_outcomes_topic)])

@@ -130,9 +130,9 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     ) -> None:
         """Produce a file of events to Kafka, keyed by model (predictions and outcomes to their topics)."""
-        from kafka import KafkaProducer
         from kafka.errors import KafkaError
 
+        from monitor.kafka_clients import make_producer
         from monitor.sources import SourceError
 
         settings = AppState.of(ctx).settings
@@ -141,9 +141,11 @@ def register(app: typer.Typer) -> None:
         outcomes = outcomes_topic or settings.kafka_outcomes_topic
         if outcomes == to_kafka:
             fail(f"--outcomes-topic must differ from --to-kafka, both are {to_kafka!r}")
-        servers = bootstrap_servers or settings.kafka_bootstrap_servers
+        if bootstrap_servers:
+            settings = settings.model_copy(update={"kafka_bootstrap_servers": bootstrap_servers})
+        servers = settings.kafka_bootstrap_servers
         try:
-            producer = KafkaProducer(bootstrap_servers=servers.split(","), linger_ms=20, batch_size=512 * 1024,
+            producer = make_producer(settings, linger_ms=20, batch_size=512 * 1024,
                                      max_request_size=8 * 1024 * 1024, client_id="driftwarden-replay")
         except KafkaError as exc:
             fail(f"no Kafka broker reachable at {servers!r}: {type(exc).__name__}: {exc}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, FilePath, field_validator
+from pydantic import Field, FilePath, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///driftwarden.db"
@@ -101,6 +101,20 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError(f"log level {value!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> Settings:
+        """SASL needs a mechanism, a user and a password; a mechanism without SASL would be silently unused."""
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if not sasl and self.kafka_sasl_mechanism:
+            raise ValueError(f"DRIFTWARDEN_KAFKA_SASL_MECHANISM is set but DRIFTWARDEN_KAFKA_SECURITY_PROTOCOL is "
+                             f"{self.kafka_security_protocol} (SASL_PLAINTEXT or SASL_SSL uses it)")
+        missing = [name for name in ("sasl_mechanism", "sasl_plain_username", "sasl_plain_password")
+                   if sasl and not getattr(self, f"kafka_{name}")]
+        if missing:
+            raise ValueError(f"DRIFTWARDEN_KAFKA_SECURITY_PROTOCOL is {self.kafka_security_protocol} but "
+                             f"{' and '.join('DRIFTWARDEN_KAFKA_' + m.upper() for m in missing)} not set")
+        return self
 
     @property
     def kafka_bootstrap_list(self) -> list[str]:

@@ -19,10 +19,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from monitor.db.models import DeadLetter
 from monitor.sources.base import RawMessage
+
+if TYPE_CHECKING:
+    from monitor.config.settings import Settings
 
 __all__ = ["RAW_LIMIT", "DeadLetterPublisher", "DeadLetterRecord", "storable"]
 
@@ -109,10 +112,11 @@ class DeadLetterPublisher:
         self._producer = producer
 
     @classmethod
-    def connect(cls, bootstrap_servers: str | list[str], topic: str) -> DeadLetterPublisher:
-        from kafka import KafkaProducer
+    def connect(cls, settings: Settings, topic: str) -> DeadLetterPublisher:
+        """A publisher to ``topic`` whose producer has ``settings``' connection options (TLS, SASL)."""
+        from monitor.kafka_clients import make_producer
 
-        producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks=1, linger_ms=20,
+        producer = make_producer(settings, acks=1, linger_ms=20,
                                  max_request_size=2 * RAW_LIMIT + 65_536, client_id="driftwarden-deadletters")
         return cls(topic, producer)
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
@@ -42,3 +44,31 @@ def test_help_lists_commands() -> None:
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0
     assert "db" in result.output
+
+
+@pytest.mark.parametrize(("environ", "named"), [
+    ({"DRIFTWARDEN_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "DRIFTWARDEN_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512"},
+     "DRIFTWARDEN_KAFKA_SASL_PLAIN_USERNAME and DRIFTWARDEN_KAFKA_SASL_PLAIN_PASSWORD not set"),
+    ({"DRIFTWARDEN_KAFKA_SASL_MECHANISM": "PLAIN"}, "DRIFTWARDEN_KAFKA_SECURITY_PROTOCOL is PLAINTEXT"),
+    ({"DRIFTWARDEN_KAFKA_SSL_CAFILE": "/no/such/ca.pem"}, "DRIFTWARDEN_KAFKA_SSL_CAFILE"),
+])
+def test_incomplete_kafka_security_is_one_line_at_start(monkeypatch: pytest.MonkeyPatch, environ: dict[str, str],
+                                                         named: str) -> None:
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(app, ["db", "current"])
+    assert result.exit_code == 2
+    assert named in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_every_kafka_client_gets_the_security_settings(tmp_path: Path) -> None:
+    from monitor.kafka_clients import connection_options
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-")
+    settings = Settings(kafka_bootstrap_servers="b:9093", kafka_security_protocol="SASL_SSL", kafka_ssl_cafile=ca,
+                        kafka_sasl_mechanism="SCRAM-SHA-256", kafka_sasl_plain_username="u",
+                        kafka_sasl_plain_password="p")
+    assert connection_options(settings) == {
+        "bootstrap_servers": ["b:9093"], "security_protocol": "SASL_SSL", "ssl_cafile": str(ca),
+        "sasl_mechanism": "SCRAM-SHA-256", "sasl_plain_username": "u", "sasl_plain_password": "p"}
