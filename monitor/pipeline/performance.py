@@ -10,7 +10,8 @@ Signals (``feature`` = metric name, deduplicated per model + metric):
 ``performance_drop`` (each time the window's labels change, and when its ``label_ttl`` passes)
     The same rule on the realized value and its confidence interval with ``n_labelled >= min_labels``;
     or, at the final update, the sequential detector (``performance.sequential``) fed the final realized
-    values of the metric fires while the value is worse than the mean of the previous ones. warning;
+    values of the metric (windows with ``n_labelled >= min_labels``) fires while the value is worse than
+    the mean of the previous ones (its parameters: :func:`sequential_params`). warning;
     critical when the degradation exceeds ``2 x max_drop`` or both rules fire.
 ``performance_estimate_unreliable`` (final updates)
     :func:`detectors.performance.assess_reliability` over the last ``reliability_window`` windows whose
@@ -35,7 +36,7 @@ from monitor.pipeline.awaiting import PerformanceRecord
 from monitor.pipeline.labels import LabelBook
 from monitor.pipeline.performance_reference import PerformanceReference, realized_metrics
 
-__all__ = ["QualityState"]
+__all__ = ["QualityState", "sequential_params"]
 
 log = logging.getLogger(__name__)
 HISTORY = 50
@@ -43,6 +44,25 @@ HISTORY = 50
 
 def _f(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
+
+
+def sequential_params(detector: str, params: dict[str, Any], metric: str, max_drop: float) -> dict[str, Any]:
+    """The parameters of ``metric``'s sequential detector: those configured, then the defaults for a
+    metric series. Page-Hinkley and CUSUM watch the bad direction only (``mode``); Page-Hinkley works on
+    the metric's scale: ``threshold = 2 x max_drop``, ``delta = max_drop / 4``, ``min_instances = 5``
+    (its own defaults, 50 and 0.005, are for N(0, 1) noise and never fire on a metric in [0, 1]).
+
+    >>> sequential_params("page_hinkley", {}, "accuracy", 0.03)
+    {'mode': 'down', 'threshold': 0.06, 'delta': 0.0075, 'min_instances': 5}
+    """
+    out = dict(params)
+    if detector in ("page_hinkley", "cusum"):
+        out.setdefault("mode", "up" if metric in LOWER_IS_BETTER else "down")
+    if detector == "page_hinkley":
+        out.setdefault("threshold", 2 * max_drop)
+        out.setdefault("delta", max_drop / 4)
+        out.setdefault("min_instances", 5)
+    return out
 
 
 def _severity(degradation: float, max_drop: float) -> str:
@@ -73,11 +93,9 @@ class QualityState:
         if seq is None:
             self.detectors = {}
             return
-        for metric in self.settings.drops:
+        for metric, max_drop in self.settings.drops.items():
             if metric not in self.detectors:
-                params = dict(seq.params)
-                if seq.detector in ("page_hinkley", "cusum"):
-                    params.setdefault("mode", "up" if metric in LOWER_IS_BETTER else "down")
+                params = sequential_params(seq.detector, seq.params, metric, max_drop)
                 self.detectors[metric] = DETECTORS[seq.detector](**params)
 
     # -- per window ----------------------------------------------------------------------------------

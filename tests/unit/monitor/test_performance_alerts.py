@@ -219,3 +219,45 @@ def test_multiclass_and_regression_realized_metrics_are_detectors_performance(ta
     assert len(final) == 1 and all(not r.provisional for r in final[0].performance)
     restored = Pipeline.restore(pipeline.snapshot(), parse_config(config), {}, {"m": ref})
     assert restored.snapshot() == pipeline.snapshot()
+
+
+def _decaying(seed: int, decay: float, n_windows: int = 30) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Calibrated windows whose labels are flipped with probability ``decay x k`` in window k."""
+    rng = np.random.default_rng(seed)
+    windows = []
+    for k in range(n_windows):
+        s, y = _calibrated(rng)
+        flip = rng.uniform(size=SIZE) < decay * k
+        windows.append((s, np.where(flip, 1 - y, y)))
+    return windows
+
+
+def _final_drops(config: str, windows: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[int, str]]:
+    """``(window number, message)`` of every performance_drop of a final update."""
+    pipeline = Pipeline(parse_config(config), {}, {"m": _reference(config)})
+    out = []
+    for event in _events(windows):
+        if isinstance(event, PredictionEvent):
+            pipeline.on_prediction(event)
+        else:
+            pipeline.on_outcome(event)
+        pipeline.advance()
+        out += [(int(u.window_key.split(":")[1]) // SIZE, s.message) for u in pipeline.take_updates() if u.final
+                for s in u.signals if s.signal == "performance_drop"]
+    return out
+
+
+def test_the_sequential_detector_catches_slow_decay_before_max_drop_with_its_default_parameters() -> None:
+    """``sequential: {detector: page_hinkley}`` with no params runs on the metric's scale (threshold
+    2 x max_drop, delta max_drop / 4): accuracy decaying ~0.006 per window is caught windows before its
+    interval clears max_drop, and a steady model raises nothing (Page-Hinkley's own defaults, threshold 50,
+    never fire on a metric in [0, 1])."""
+    config = BINARY.replace("reliability_window: 3",
+                            "sequential: {detector: page_hinkley}\n      reliability_window: 3")
+    rule_only = _final_drops(BINARY, _decaying(1, 0.01))
+    with_detector = _final_drops(config, _decaying(1, 0.01))
+    first_rule = rule_only[0][0]
+    assert "page_hinkley" not in rule_only[0][1] and first_rule >= 15
+    early = [(k, m) for k, m in with_detector if k < first_rule]
+    assert early and all("page_hinkley detected a decay of accuracy" in m for _, m in early), with_detector
+    assert _final_drops(config, _decaying(1, 0.0)) == []
