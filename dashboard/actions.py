@@ -1,5 +1,6 @@
-"""The dashboard's only writes: acknowledge / resolve / snooze an alert through the monitor's ``AlertService``,
-refused unless the visitor's role allows it (:mod:`dashboard.roles`).
+"""The dashboard's only writes: acknowledge / resolve / snooze / assign an alert through the monitor's
+``AlertService``, refused unless the visitor's role allows it (:mod:`dashboard.roles`: assigning to oneself is
+``take``, to anyone else or to nobody ``assign``).
 
 One short transaction per action; its notification is written to the outbox in the same transaction (and
 delivered by the watcher's sender or ``driftwarden notify``). Errors come back as :class:`ActionError` with a
@@ -23,7 +24,7 @@ from monitor.notify.outbox import Outbox
 
 __all__ = ["Action", "ActionError", "change_alert"]
 
-Action = Literal["acknowledge", "resolve", "snooze"]
+Action = Literal["acknowledge", "resolve", "snooze", "assign"]
 
 
 class ActionError(Exception):
@@ -36,12 +37,14 @@ def _service() -> AlertService:
 
 
 def change_alert(settings: Settings, action: Action, alert_id: int, by: str, note: str | None, *,
-                 role: str = "responder", until: datetime | None = None) -> None:
-    """``acknowledge``, ``resolve`` or ``snooze`` (until ``until``) alert ``alert_id`` as ``by`` with ``note``
-    when ``role`` allows it, then drop the cached reads."""
-    if not may(role, action):
-        raise ActionError(f"alert #{alert_id}: your role ({role}) may not {action} alerts")
-    by = by.strip()
+                 role: str = "responder", until: datetime | None = None, assignee: str | None = None) -> None:
+    """``acknowledge``, ``resolve``, ``snooze`` (until ``until``) or ``assign`` (to ``assignee``; empty: nobody)
+    alert ``alert_id`` as ``by`` with ``note`` when ``role`` allows it, then drop the cached reads."""
+    by, assignee = by.strip(), (assignee or "").strip()
+    needed = ("take" if assignee.lower() == by.lower() else "assign") if action == "assign" else action
+    if not may(role, needed):
+        raise ActionError(f"alert #{alert_id}: your role ({role}) may not {action} alerts"
+                          + (" to someone else" if needed == "assign" and may(role, "take") else ""))
     if not by:
         raise ActionError(f"alert #{alert_id}: say who you are (a name) to {action} it")
     service = _service()
@@ -52,6 +55,8 @@ def change_alert(settings: Settings, action: Action, alert_id: int, by: str, not
                 if until is None:
                     raise ActionError(f"alert #{alert_id}: snooze until when?")
                 service.snooze(session, alert_id, until, by, clean_note)
+            elif action == "assign":
+                service.assign(session, alert_id, assignee or None, by)
             else:
                 method = service.acknowledge if action == "acknowledge" else service.resolve
                 method(session, alert_id, by, clean_note)

@@ -1,7 +1,8 @@
 """Who may do what on the dashboard: roles, and the identity actions are recorded under.
 
-Roles: ``viewer`` reads; ``responder`` also acknowledges, resolves and snoozes alerts; ``admin`` may do
-everything. Under an OIDC login the role comes from, in order:
+Roles: ``viewer`` reads; ``responder`` also acknowledges, resolves and snoozes alerts and takes them (assigns
+them to themselves); ``admin`` also assigns an alert to anyone, or to nobody. Under an OIDC login the role
+comes from, in order:
 
 1. ``DRIFTWARDEN_DASHBOARD_USERS``: ``email=role`` pairs, comma-separated
    (``ada@example.org=admin,bob@example.org=responder``);
@@ -34,8 +35,8 @@ Role = Literal["viewer", "responder", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "responder", "admin")
 _ALLOWED: dict[str, set[str]] = {
     "viewer": set(),
-    "responder": {"acknowledge", "resolve", "snooze"},
-    "admin": {"acknowledge", "resolve", "snooze"},
+    "responder": {"acknowledge", "resolve", "snooze", "take"},
+    "admin": {"acknowledge", "resolve", "snooze", "take", "assign"},
 }
 
 
@@ -63,4 +64,9 @@ def identity_of(user: Mapping[str, Any]) -> str:
 
 
 def may(role: str, action: str) -> bool:
+    """Whether ``role`` may ``action`` (acknowledge, resolve, snooze, take: assign to oneself, assign: to anyone).
+
+    >>> may("responder", "take"), may("responder", "assign"), may("admin", "assign")
+    (True, False, True)
+    """
     return action in _ALLOWED.get(role, set())

@@ -24,6 +24,7 @@ __all__ = [
     "health_status",
     "incident_sentence",
     "metric_label",
+    "on_call_line",
     "week_summary",
 ]
 
@@ -304,3 +305,19 @@ def incident_end(alerts: pd.DataFrame, data_now: pd.Timestamp, step: pd.Timedelt
     fallback = alerts["last_seen"] + step
     usable = resolved.notna() & (resolved <= data_now)
     return resolved.where(usable, fallback).where(resolved.notna())
+
+
+def on_call_line(alert: dict[str, object], now: datetime) -> str:
+    """Who the alert is assigned to and, while a snooze lasts (``snoozed_until`` after ``now``), until when.
+
+    >>> now = pd.Timestamp("2026-12-05 08:00", tz="UTC")
+    >>> on_call_line({"assignee": "ada@x.org", "snoozed_until": now + pd.Timedelta(hours=4)}, now)
+    'Assigned to **ada@x.org** · snoozed until 2026-12-05 12:00 UTC (window changes are not notified)'
+    >>> on_call_line({"assignee": None, "snoozed_until": now - pd.Timedelta(hours=1)}, now)
+    'Nobody is assigned'
+    """
+    assignee, until = alert.get("assignee"), alert.get("snoozed_until")
+    line = f"Assigned to **{assignee}**" if isinstance(assignee, str) and assignee else "Nobody is assigned"
+    if until is not None and not pd.isna(until) and pd.Timestamp(until) > pd.Timestamp(now):  # type: ignore[arg-type]
+        line += f" · snoozed until {pd.Timestamp(until):%Y-%m-%d %H:%M} UTC (window changes are not notified)"  # type: ignore[arg-type]
+    return line

@@ -1,4 +1,5 @@
-"""Alerts: filter, read the history, acknowledge or resolve, and open the Evidently report of a window."""
+"""Alerts: filter, read the history, acknowledge, resolve, snooze or assign, and open the Evidently report of a
+window."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import streamlit.components.v1 as components
 from dashboard import auth, context, data
 from dashboard.actions import Action, ActionError, change_alert
 from dashboard.roles import may
-from dashboard.summaries import STATUS_STYLE, format_duration, incident_end, window_step
+from dashboard.summaries import STATUS_STYLE, format_duration, incident_end, on_call_line, window_step
 from monitor.reports import ReportError
 from monitor.store.queries import ALERT_STATUSES, SEVERITIES
 
@@ -66,8 +67,8 @@ table = found.assign(
     early=found["early"].fillna(False).astype(bool),
 )
 picked = st.dataframe(
-    table[["alert_id", "model", "severity", "status", "signal", "feature", "segment", "message", "detected_at", "early",
-           "first_seen", "open_for", "acknowledged_by", "resolved_by"]],
+    table[["alert_id", "model", "severity", "status", "assignee", "signal", "feature", "segment", "message",
+           "detected_at", "early", "first_seen", "open_for", "acknowledged_by", "resolved_by"]],
     hide_index=True, height=min(38 * len(table) + 40, 360), key="alerts_page.table", on_select="rerun",
     selection_mode="single-row",
     column_config={
@@ -117,6 +118,7 @@ with st.container(border=True):
     icon, color = status_style.get(a["status"], STATUS_STYLE["no data"])
     badge.badge(f"{a['severity']} · {a['status']}", icon=icon, color=color)
     st.write(a["message"])
+    st.caption(on_call_line(a, datetime.now(UTC)))
     c = st.columns(5)
     early = bool(a["early"]) if pd.notna(a["early"]) else False
     c[0].metric("Detected (UTC)", f"{a['detected_at']:%m-%d %H:%M}",
@@ -147,21 +149,32 @@ with st.container(border=True):
                 n1.caption(f"Acting as **{identity}** ({role})")
             note = n2.text_input("Note", placeholder="What you found or did",
                                  key=f"alerts_page.note.{a['alert_id']}")
-            b1, b2, b3, b4 = st.columns([1, 1, 1, 2])
+            b1, b2, b3, b4 = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
             ack = b1.form_submit_button("Acknowledge", icon=":material/visibility:",
                                         disabled=a["status"] == "acknowledged")
             res = b2.form_submit_button("Resolve", type="primary", icon=":material/check_circle:")
             snooze = b3.form_submit_button("Snooze", icon=":material/snooze:")
             hours = b4.selectbox("Snooze for (hours)", SNOOZE_HOURS, key=f"alerts_page.snooze.{a['alert_id']}")
-        if ack or res or snooze:
-            action: Action = "acknowledge" if ack else "resolve" if res else "snooze"
+            g1, g2 = st.columns([3, 2], vertical_alignment="bottom")
+            if may(role, "assign"):  # an admin assigns anyone (empty: nobody); a responder takes it
+                assign_to = g1.text_input("Assign to", placeholder="a name or email (empty: nobody)",
+                                          key=f"alerts_page.assignee.{a['alert_id']}")
+                assign = g2.form_submit_button("Assign", icon=":material/person_add:")
+            else:
+                assign_to = who
+                assign = g2.form_submit_button("Take it", icon=":material/person:", help="Assign it to yourself")
+        if ack or res or snooze or assign:
+            action: Action = "acknowledge" if ack else "resolve" if res else "snooze" if snooze else "assign"
             until = datetime.now(UTC) + timedelta(hours=int(hours))
             try:
-                change_alert(settings, action, int(a["alert_id"]), who, note, role=role, until=until)
+                change_alert(settings, action, int(a["alert_id"]), who, note, role=role, until=until,
+                             assignee=assign_to)
             except ActionError as exc:
                 st.error(str(exc))
             else:
-                st.toast(f"Alert #{a['alert_id']} {'snoozed' if snooze else action + 'd'} by {who.strip()}.")
+                done = {"acknowledge": "acknowledged", "resolve": "resolved", "snooze": "snoozed",
+                        "assign": f"assigned to {assign_to.strip() or 'nobody'}"}[action]
+                st.toast(f"Alert #{a['alert_id']} {done} by {who.strip()}.")
                 st.rerun()
 
 st.subheader("Evidently report", anchor=False)

@@ -83,12 +83,13 @@ ALERT_COLUMNS = (
     "alert_id", "model_id", "model", "signal", "feature", "segment", "severity", "status", "message", "first_seen",
     "last_seen", "windows_count", "first_window_id", "last_window_id", "acknowledged_by", "acknowledged_at",
     "ack_note", "resolved_by", "resolved_at", "resolve_note", "detected_at", "early", "detected_events",
+    "assignee", "snoozed_until",
 )
 DEAD_LETTER_COLUMNS = ("created_at", "model", "source", "error_class", "reason")
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 _TIME_COLUMNS = {
     "window_start", "window_end", "first_window_end", "last_window_end", "ts", "first_seen", "last_seen",
-    "acknowledged_at", "resolved_at", "created_at", "detected_at",
+    "acknowledged_at", "resolved_at", "created_at", "detected_at", "snoozed_until",
 }
 
 
@@ -278,6 +279,7 @@ def _alert_select() -> AnySelect:
         Alert.message, Alert.first_seen, Alert.last_seen, Alert.windows_count, Alert.first_window_id,
         Alert.last_window_id, Alert.acknowledged_by, Alert.acknowledged_at, Alert.ack_note, Alert.resolved_by,
         Alert.resolved_at, Alert.resolve_note, Alert.detected_at, Alert.early, Alert.detected_events,
+        Alert.assignee, Alert.snoozed_until,
     ).join(ModelRow, ModelRow.id == Alert.model_id)
 
 
