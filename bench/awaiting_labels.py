@@ -30,7 +30,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitor.config import parse_config  # noqa: E402
-from monitor.events import OutcomeEvent, PredictionEvent  # noqa: E402
+from monitor.events import OutcomeEvent, prediction_event  # noqa: E402
 from monitor.pipeline import Pipeline  # noqa: E402
 
 CONFIG = """
@@ -51,7 +51,7 @@ def fill(config: str, n: int, labelled: float) -> tuple[Pipeline, int, int]:
     """Pipeline after ``n`` predictions (``labelled`` share labelled); ``(pipeline, heap bytes, snapshot bytes)``."""
     rng = np.random.default_rng(0)
     scores = rng.uniform(size=n)
-    events = [PredictionEvent(model="m", model_version="1", event_id=f"ev-{i:012d}", ts=T0 + timedelta(seconds=i),
+    events = [prediction_event(model="m", model_version="1", event_id=f"ev-{i:012d}", ts=T0 + timedelta(seconds=i),
                               features={"x": float(s)}, prediction=float(s)) for i, s in enumerate(scores)]
     outcomes = [OutcomeEvent(event_id=f"ev-{i:012d}", ts=T0 + timedelta(seconds=n + i), model="m",
                              label=int(rng.uniform() < scores[i])) for i in range(int(n * labelled))]

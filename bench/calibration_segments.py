@@ -35,7 +35,7 @@ import pandas as pd  # noqa: E402
 
 from detectors import ReferenceProfile  # noqa: E402
 from monitor.config import parse_config  # noqa: E402
-from monitor.events import PredictionEvent  # noqa: E402
+from monitor.events import PredictionEvent, prediction_event  # noqa: E402
 from monitor.pipeline import Pipeline  # noqa: E402
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -68,7 +68,7 @@ def _events(rng: np.random.Generator) -> list[PredictionEvent]:
     colour = rng.choice(list("rgb"), N)
     plan = rng.choice(["free", "pro"], N, p=[0.7, 0.3])
     score = rng.uniform(size=N)
-    return [PredictionEvent(model="m", model_version="1", event_id=f"e{i}", ts=T0 + timedelta(seconds=i),
+    return [prediction_event(model="m", model_version="1", event_id=f"e{i}", ts=T0 + timedelta(seconds=i),
                             features={**{c: float(x[i, j]) for j, c in enumerate(NUMERIC)},
                                       "colour": str(colour[i]), "plan": str(plan[i])},
                             prediction=float(score[i]), segments={"country": SEGMENTS[i % 20]})

@@ -285,13 +285,14 @@ def watcher_from_file(server_url: str, kinds: dict[str, str], config: Path, n: i
 def decode_rate(kinds: dict[str, str], n: int = 50_000) -> tuple[float, float]:
     import json
 
-    from monitor.events import decode_prediction
+    from monitor.events import EventDecoder
 
     rng = random.Random(2)
     raws = [msgspec.json.encode(make_event(rng, i, kinds, 1.7e9)) for i in range(2000)]
+    decode = EventDecoder({m: kinds for m in MODELS}).decode
     started = time.perf_counter()
     for i in range(n):
-        decode_prediction(raws[i % 2000])
+        decode(raws[i % 2000])
     typed = n / (time.perf_counter() - started)
     started = time.perf_counter()
     for i in range(n):
@@ -366,10 +367,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"CPU ratio, raw CPU per record (mean of both raw runs) / watcher CPU per event (all its "
                       f"processes): {raw_cpu_mean / (main_cpu + child_cpu):.2f}")
             if args.decode_floor:
-                from monitor.events import FastPredictionDecoder
+                from monitor.events import EventDecoder
 
-                fast = FastPredictionDecoder({m: kinds for m in MODELS})
-                floor, floor_cpu = raw_consume(args.bootstrap, topic, args.events, decode=fast.decode)
+                decoder = EventDecoder({m: kinds for m in MODELS})
+                floor, floor_cpu = raw_consume(args.bootstrap, topic, args.events, decode=decoder.decode)
                 print(f"floor: raw consume + the watcher's typed decode of each value, nothing else: {floor:,.0f} "
                       f"msg/s (CPU {floor_cpu:.1f} µs/record), ratio {floor / raw_mean:.2f} to the mean raw rate, "
                       f"CPU ratio {raw_cpu_mean / floor_cpu:.2f}")

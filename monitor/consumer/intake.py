@@ -1,17 +1,17 @@
-"""From raw message to pipeline input: decode, check the model, or make a dead letter (never raises).
+"""From raw message to pipeline input: decode, or make a dead letter (never raises).
 
-One path for every message: :func:`take`. A prediction event of a configured model is decoded once, by the
-typed :class:`~monitor.events.FastPredictionDecoder` (the hot path); anything that decoder does not take goes
-to the lenient decoders (:func:`~monitor.events.decode_prediction`, ``decode_outcome``, ``decode_any``), which
-decode outcomes and the inputs that need coercion, and name the bad field and value of a bad one.
+One path for every message: :func:`take`, through the consumer's :class:`~monitor.events.EventDecoder` (a
+typed decode of a configured model's prediction event; the contract's field-and-value diagnosis only for
+what that does not take).
 
 No single message may stop the watcher: :func:`take` turns every exception that decoding one message raises
 into a dead letter (an unforeseen one with category ``unexpected`` and the exception's class and text),
 except the failures of the process itself in :data:`PROCESS_ERRORS`.
 
+>>> from monitor.events import EventDecoder
 >>> from monitor.sources import RawMessage
 >>> msg = RawMessage("preds", 0, 7, b"churn", b'{"model": "churn"}', "prediction")
->>> taken = take(msg, {"churn"})
+>>> taken = take(msg, EventDecoder({"churn": {"tenure": "numeric"}}))
 >>> taken.event is None, taken.dead.category, taken.dead.reason
 (True, 'missing_field', "prediction event is missing the required field 'model_version'")
 """
@@ -20,23 +20,10 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Collection
 from typing import Final, NamedTuple
 
-from msgspec import UNSET
-
 from monitor.consumer.deadletter import DeadLetterRecord
-from monitor.events import (
-    DEFAULT_MAX_BYTES,
-    EventDecodeError,
-    FastPrediction,
-    FastPredictionDecoder,
-    OutcomeEvent,
-    PredictionEvent,
-    decode_any,
-    decode_outcome,
-    decode_prediction,
-)
+from monitor.events import EventDecodeError, EventDecoder, OutcomeEvent, PredictionEvent
 from monitor.sources.base import RawMessage
 
 __all__ = ["PROCESS_ERRORS", "Taken", "take"]
@@ -57,63 +44,18 @@ class Taken(NamedTuple):
 
     msg: RawMessage
     key: float
-    event: PredictionEvent | FastPrediction | OutcomeEvent | None
+    event: PredictionEvent | OutcomeEvent | None
     dead: DeadLetterRecord | None
 
 
-def _typed(msg: RawMessage, models: Collection[str], max_bytes: int,
-           fast: FastPredictionDecoder) -> FastPrediction | None:
-    """The typed decode of a plain prediction event of a configured model (what the lenient path would make of
-    it, but a :class:`FastPrediction`), or ``None``: then the lenient path says what it is."""
-    value = msg.value
-    if value is None or len(value) > max_bytes:
-        return None
-    kind = msg.kind
-    if kind != "prediction" and kind != "any":
-        return None
-    event = fast.decode(value)
-    if event is None or event.model not in models:
-        return None
-    if kind == "any":  # decode_any's way to tell the kind: a message with a "kind" key by it, ...
-        if b"\\" in value:  # (keys may be escaped: its exact test)
-            if b'"kind"' in value or b'"features"' not in value:
-                return None
-        elif event.kind is UNSET and b'"kind"' in value:  # ... one without by the "features" key
-            return None
-    return event
-
-
-def take(msg: RawMessage, models: Collection[str], max_bytes: int = DEFAULT_MAX_BYTES,
-         fast: FastPredictionDecoder | None = None) -> Taken:
-    """Decode ``msg`` by its kind; unknown models (in ``models``' terms) become dead letters too.
-
-    ``fast`` (the consumer's typed decoder of the same models) decodes what it can; the rest, and everything
-    when ``fast`` is ``None``, goes the lenient way.
-    """
+def take(msg: RawMessage, decoder: EventDecoder) -> Taken:
+    """Decode ``msg`` by its kind; events of models the decoder does not know become dead letters too."""
     try:
-        if fast is not None:
-            fast_event = _typed(msg, models, max_bytes, fast)
-            if fast_event is not None:
-                return Taken(msg, fast_event.ts.timestamp(), fast_event, None)
-        if msg.value is None:
-            raise EventDecodeError("message has no value (a null/tombstone record)", kind="malformed")
-        event: PredictionEvent | OutcomeEvent
-        if msg.kind == "prediction":
-            event = decode_prediction(msg.value, max_bytes=max_bytes)
-        elif msg.kind == "outcome":
-            event = decode_outcome(msg.value, max_bytes=max_bytes)
-        else:
-            event = decode_any(msg.value, max_bytes=max_bytes)
-        model = event.model
-        if model is not None and model not in models:
-            dead = DeadLetterRecord.of(
-                msg, f"unknown model {model!r}: not in the configuration (known: {sorted(models)})",
-                category="unknown_model", error_class="UnknownModel", model=model,
-            )
-            return Taken(msg, -math.inf, None, dead)
+        event = decoder.decode(msg.value, msg.kind)
         return Taken(msg, event.ts.timestamp(), event, None)
     except EventDecodeError as exc:
-        dead = DeadLetterRecord.of(msg, exc.reason, category=exc.kind, error_class="EventDecodeError")
+        error_class = "UnknownModel" if exc.kind == "unknown_model" else "EventDecodeError"
+        dead = DeadLetterRecord.of(msg, exc.reason, category=exc.kind, error_class=error_class, model=exc.model)
         return Taken(msg, -math.inf, None, dead)
     except PROCESS_ERRORS:
         raise

@@ -46,7 +46,7 @@ from monitor.consumer.intake import PROCESS_ERRORS, Taken, take
 from monitor.consumer.merge import PartitionMerger
 from monitor.consumer.partitions import PartitionKeeper, _Partition
 from monitor.consumer.pipelines import reload_pipeline
-from monitor.events import FastPredictionDecoder, OutcomeEvent
+from monitor.events import EventDecoder, OutcomeEvent
 from monitor.ops import Health, Metrics
 from monitor.retry import retry_with_backoff
 from monitor.sources.base import RawMessage, Source, SourceUnavailable, TopicPartition
@@ -253,20 +253,19 @@ class Service(PartitionKeeper):
         except SourceUnavailable as exc:
             log.warning("reconnect failed, retrying later", extra={"error": str(exc)})
 
-    _fast: tuple[MonitorConfig, FastPredictionDecoder] | None = None
+    _decoder: tuple[MonitorConfig, EventDecoder] | None = None
 
-    def _fast_decoder(self) -> FastPredictionDecoder:
-        """The typed decoder of the current configuration's models (built again after a reload)."""
-        fast = self._fast
-        if fast is None or fast[0] is not self.config:
-            decoder = FastPredictionDecoder({name: cfg.features for name, cfg in self.config.models.items()})
-            self._fast = fast = (self.config, decoder)
-        return fast[1]
+    def _event_decoder(self) -> EventDecoder:
+        """The decoder of the current configuration's models (built again after a reload)."""
+        built = self._decoder
+        if built is None or built[0] is not self.config:
+            decoder = EventDecoder({name: cfg.features for name, cfg in self.config.models.items()},
+                                   self.options.max_message_bytes)
+            self._decoder = built = (self.config, decoder)
+        return built[1]
 
     def _process(self, batch: list[RawMessage]) -> None:
-        models = self.config.models
-        fast = self._fast_decoder()
-        max_bytes = self.options.max_message_bytes
+        decoder = self._event_decoder()
         parts = self._parts
         touched: set[int] = set()
         direct = self._direct_partitions(batch)
@@ -282,7 +281,7 @@ class Service(PartitionKeeper):
                     touched.add(last)
             if part is None:  # not ours (revoked in this poll): the owner re-reads it
                 continue
-            taken = take(msg, models, max_bytes, fast)
+            taken = take(msg, decoder)
             if straight:
                 self._apply(part, taken)
             else:

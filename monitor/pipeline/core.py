@@ -37,7 +37,7 @@ import msgspec
 from detectors.profile import ReferenceProfile
 from monitor.config import MonitorConfig
 from monitor.errors import MonitorError
-from monitor.events import FastPrediction, OutcomeEvent, PredictionEvent
+from monitor.events import OutcomeEvent, PredictionEvent
 from monitor.pipeline.attach import attach
 from monitor.pipeline.awaiting import AwaitingWindow, WindowUpdate
 from monitor.pipeline.closed import ClosedWindow
@@ -107,7 +107,7 @@ class Pipeline:
         if nxt > self._positions.get(key, -1):
             self._positions[key] = nxt
 
-    def on_prediction(self, event: PredictionEvent | FastPrediction, position: Position | None = None,
+    def on_prediction(self, event: PredictionEvent, position: Position | None = None,
                       ts: float | None = None) -> None:
         """Add one decoded prediction event. ``position``: where it was read (its topic, partition and offset;
         :meth:`positions` then covers it); ``ts``: ``event.ts`` in epoch seconds, if the caller knows it."""
@@ -141,12 +141,12 @@ class Pipeline:
         self._add(state, event, ts, assignment.spans)
         self._event_points(state)
 
-    def _add(self, state: ModelState, event: PredictionEvent | FastPrediction, ts: float, spans: list[Any]) -> None:
+    def _add(self, state: ModelState, event: PredictionEvent, ts: float, spans: list[Any]) -> None:
         """Add a prediction that is not late to its windows, its label books, the early tests and the joiner."""
         row = state_row(state, event)
         score_index = state.score_index
         score = row[score_index] if score_index is not None else None
-        segments = getattr(event, "segments", None)
+        segments = event.segments
         if segments:
             names = state.segment_names
             segments = {k: v for k, v in segments.items() if k in names}  # (a non-string value: segments.py)
@@ -214,7 +214,7 @@ class Pipeline:
             self.counters["bad_timestamp"] += 1
             return
         fields = event_outcome_fields(event)
-        model = getattr(event, "model", None)
+        model = event.model
         if model is not None:
             targets = [self.models[model]] if model in self.models else []
         else:

@@ -105,8 +105,8 @@ class ModelState:
         self.binary_index: tuple[int, ...] = tuple(
             i for i, kind in enumerate(config.features.values()) if kind == "binary")
         self.score_prediction = config.prediction.kind == "score"
-        self.fast_type: type | None = None
-        """The last FastPrediction class found to match ``feature_spec``."""
+        self.typed_features: type | None = None
+        """The last typed :class:`~monitor.events.Features` struct found to match ``feature_spec``."""
 
     @staticmethod
     def _metric_fields(config: ModelConfig) -> frozenset[str]:

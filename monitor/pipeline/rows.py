@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from monitor.config import ModelConfig
-from monitor.events import FastPrediction, PredictionEvent
+from monitor.events import OutcomeEvent, PredictionEvent
 
 if TYPE_CHECKING:
     from monitor.pipeline.model_state import ModelState
@@ -173,35 +173,30 @@ def event_row(model: ModelConfig, features: Mapping[str, Any], prediction: Any, 
     return row
 
 
-def event_outcome_fields(event: Any) -> dict[str, Any]:
+def event_outcome_fields(event: OutcomeEvent) -> dict[str, Any]:
     """The joinable fields of an outcome event: its ``outcomes`` mapping plus ``label`` when present."""
-    fields: dict[str, Any] = dict(getattr(event, "outcomes", None) or {})
-    label = getattr(event, "label", None)
-    if label is not None:
-        fields.setdefault("label", label)
+    fields: dict[str, Any] = dict(event.outcomes)
+    if event.label is not None:
+        fields.setdefault("label", event.label)
     return fields
 
 
 _astuple = msgspec.structs.astuple
 
 
-def state_row(state: ModelState, event: PredictionEvent | FastPrediction) -> tuple[Any, ...]:
+def state_row(state: ModelState, event: PredictionEvent) -> tuple[Any, ...]:
     """The event's row: values in ``state.columns`` order, as :func:`event_row` makes them."""
-    if isinstance(event, FastPrediction):
-        kind = type(event)
-        if kind is not state.fast_type and state.plain_rows and kind.feature_names == tuple(
-                name for name, _ in state.feature_spec) and event.feature_kinds == tuple(
-                k for _, k in state.feature_spec):
-            state.fast_type = kind
-        if kind is state.fast_type:  # decoded with this configuration's features: typed, nothing to coerce
-            values = _astuple(event.features)
-            if state.binary_index:
-                values = binary_labels(values, state.binary_index)
-            prediction = event.prediction
-            if type(prediction) is float and state.score_prediction:  # (finite: a FiniteFloat)
-                return (*values, prediction)
-            return values + prediction_values(state.config, prediction)
-        features = event.feature_dict
-    else:
-        features = event.features or {}
-    return tuple(event_row(state.config, features, event.prediction, state.coerced).values())
+    features = event.features
+    kind = type(features)
+    if kind is not state.typed_features and kind.typed and state.plain_rows and kind.names == tuple(
+            name for name, _ in state.feature_spec) and kind.kinds == tuple(k for _, k in state.feature_spec):
+        state.typed_features = kind
+    if kind is state.typed_features:  # decoded with this configuration's features: typed, nothing to coerce
+        values = _astuple(features)
+        if state.binary_index:
+            values = binary_labels(values, state.binary_index)
+        prediction = event.prediction
+        if type(prediction) is float and state.score_prediction:  # (finite: a FiniteFloat)
+            return (*values, prediction)
+        return values + prediction_values(state.config, prediction)
+    return tuple(event_row(state.config, event.feature_dict, event.prediction, state.coerced).values())

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from itertools import repeat
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from monitor.errors import MonitorError
+from monitor.events import MessageKind
 
 __all__ = [
     "AssignmentListener",
@@ -27,10 +28,6 @@ __all__ = [
     "raw_messages",
     "topic_kinds",
 ]
-
-MessageKind = Literal["prediction", "outcome", "any"]
-"""``prediction`` / ``outcome``: decided by the topic; ``any``: a mixed file, decided per message."""
-
 
 class Position(NamedTuple):
     """Where a message came from: ``topic``, ``partition``, ``offset`` (a file's line/row number)."""

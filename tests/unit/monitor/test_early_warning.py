@@ -17,7 +17,7 @@ from monitor.cli import app
 from monitor.config import parse_config
 from monitor.db import make_engine, session_factory, upgrade
 from monitor.db.models import Alert, WindowResult
-from monitor.events import PredictionEvent
+from monitor.events import PredictionEvent, prediction_event
 from monitor.pipeline import Pipeline
 from monitor.pipeline.alert_signals import Signal
 from monitor.pipeline.early import EarlyAlert
@@ -43,7 +43,7 @@ def events(n: int, *, seed: int = 1, flat_from: int | None = None, null_from: in
         genre = "zz" if new_genre_from is not None and i >= new_genre_from else str(rng.choice(list("abc")))
         tenure = None if null_from is not None and i >= null_from else float(rng.normal(10, 2))
         score = 0.5 if flat_from is not None and i >= flat_from else float(rng.uniform())
-        out.append(PredictionEvent(model="rec", model_version="1", event_id=f"e{i}", ts=T0 + timedelta(seconds=i),
+        out.append(prediction_event(model="rec", model_version="1", event_id=f"e{i}", ts=T0 + timedelta(seconds=i),
                                    features={"tenure": tenure, "genre": genre, "premium": bool(rng.uniform() < .5)},
                                    prediction=score))
     return out
@@ -133,7 +133,7 @@ TRAFFIC_CONFIG = CONFIG.replace("alerts: {volume: {enabled: false}}", "alerts: {
 def timed_events(times: np.ndarray, *, seed: int = 2) -> list[PredictionEvent]:
     """Ordinary events (reference-like) at the event times ``times`` (seconds after T0)."""
     rng = np.random.default_rng(seed)
-    return [PredictionEvent(model="rec", model_version="1", event_id=f"t{i}", ts=T0 + timedelta(seconds=float(t)),
+    return [prediction_event(model="rec", model_version="1", event_id=f"t{i}", ts=T0 + timedelta(seconds=float(t)),
                             features={"tenure": float(rng.normal(10, 2)), "genre": str(rng.choice(list("abc"))),
                                       "premium": bool(rng.uniform() < .5)}, prediction=float(rng.uniform()))
             for i, t in enumerate(times)]
@@ -252,8 +252,9 @@ def class_events(n: int, *, jump_from: int | None = None, seed: int = 12) -> lis
     out = []
     for i, e in enumerate(events(n, seed=seed)):
         share = [0.05, 0.05, 0.9] if jump_from is not None and i >= jump_from else [0.5, 0.3, 0.2]
-        out.append(PredictionEvent(model="rec", model_version="1", event_id=e.event_id, ts=e.ts, features=e.features,
-                                   prediction=str(rng.choice(["cat", "dog", "fox"], p=share))))
+        out.append(prediction_event(model="rec", model_version="1", event_id=e.event_id, ts=e.ts,
+                                    features=e.feature_dict,
+                                    prediction=str(rng.choice(["cat", "dog", "fox"], p=share))))
     return out
 
 

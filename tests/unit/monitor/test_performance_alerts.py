@@ -16,7 +16,7 @@ from detectors.performance import multiclass_metrics, regression_metrics
 from monitor.alerts.service import AlertService
 from monitor.config import parse_config
 from monitor.db import make_engine, session_factory, upgrade
-from monitor.events import OutcomeEvent, PredictionEvent
+from monitor.events import OutcomeEvent, PredictionEvent, prediction_event
 from monitor.pipeline import ClosedWindow, Pipeline
 from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.store.writer import persist
@@ -57,7 +57,7 @@ def _events(windows: list[tuple[np.ndarray, np.ndarray]]) -> Iterator[Prediction
     n = len(scores)
     for t in range(n + 400):
         if t < n:
-            yield PredictionEvent(model="m", model_version="1", event_id=f"e{t}", ts=T0 + timedelta(seconds=t),
+            yield prediction_event(model="m", model_version="1", event_id=f"e{t}", ts=T0 + timedelta(seconds=t),
                                   features={"x": float(scores[t])}, prediction=float(scores[t]))
         if 0 <= t - 100 < n:
             yield OutcomeEvent(event_id=f"e{t - 100}", ts=T0 + timedelta(seconds=t), model="m",
@@ -189,7 +189,7 @@ def test_multiclass_and_regression_realized_metrics_are_detectors_performance(ta
         predictions, labels = yhat[:n].tolist(), y[:n].tolist()
     pipeline = Pipeline(parse_config(config), {}, {"m": ref})
     for i in range(n):
-        pipeline.on_prediction(PredictionEvent(model="m", model_version="1", event_id=f"e{i}",
+        pipeline.on_prediction(prediction_event(model="m", model_version="1", event_id=f"e{i}",
                                                ts=T0 + timedelta(seconds=i), features={"x": 1.0},
                                                prediction=predictions[i]))
     closed = pipeline.advance()

@@ -147,13 +147,13 @@ def test_metrics_follow_the_pipeline_across_a_restart(tmp_path: Path) -> None:
 
 def test_label_of_a_spilled_prediction_is_counted_not_joined() -> None:
     from monitor.config import parse_config
-    from monitor.events import OutcomeEvent, PredictionEvent
+    from monitor.events import OutcomeEvent, prediction_event
     from monitor.pipeline import Pipeline
 
     config = parse_config(CONFIG.replace("label_ttl: 1h", "label_ttl: 1h\n    max_awaiting_labels: 150"))
     pipeline = Pipeline(config, {}, {})
     for i in range(200):  # window count:0 closes at 100; the 151st prediction spills it
-        pipeline.on_prediction(PredictionEvent(model="m", model_version="1", event_id=ids[i],
+        pipeline.on_prediction(prediction_event(model="m", model_version="1", event_id=ids[i],
                                                ts=T0 + timedelta(seconds=i), features={"x": 0.5}, prediction=0.5))
         if i == 99:
             pipeline.advance()

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from detectors.performance import binary_metrics
 from monitor.config import parse_config
-from monitor.events import OutcomeEvent, PredictionEvent
+from monitor.events import OutcomeEvent, prediction_event
 from monitor.pipeline import Pipeline
 from monitor.pipeline.labels import BadLabelError
 from monitor.pipeline.performance_reference import PerformanceReference
@@ -47,7 +47,7 @@ def _predictions(p: Pipeline, n: int, seed: int = 0) -> tuple[list[float], list[
     scores = rng.uniform(size=n).tolist()
     labels = [int(v) for v in (rng.uniform(size=n) < np.array(scores))]
     for i, s in enumerate(scores):
-        p.on_prediction(PredictionEvent(model="m", model_version="1", event_id=f"e{i}", ts=T0 + timedelta(seconds=i),
+        p.on_prediction(prediction_event(model="m", model_version="1", event_id=f"e{i}", ts=T0 + timedelta(seconds=i),
                                         features={"x": 1.0}, prediction=s))
     return scores, labels
 
@@ -102,7 +102,7 @@ def test_spill_at_the_bound_is_counted() -> None:
     _predictions(p, 300)
     p.advance()  # window 0 closed, 300 predictions await labels
     for i in range(300, 450):
-        p.on_prediction(PredictionEvent(model="m", model_version="1", event_id=f"e{i}",
+        p.on_prediction(prediction_event(model="m", model_version="1", event_id=f"e{i}",
                                         ts=T0 + timedelta(seconds=i), features={"x": 1.0}, prediction=0.5))
     stats = p.stats()["models"]["m"]
     assert stats["labels_spilled"] == 300 and stats["awaiting_labels"] == 150

@@ -13,7 +13,7 @@ import pytest
 
 from detectors import ReferenceProfile
 from monitor.config import MonitorConfig, parse_config
-from monitor.events import OutcomeEvent, PredictionEvent
+from monitor.events import OutcomeEvent, prediction_event
 from monitor.pipeline import ClosedWindow, Pipeline, SnapshotError
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -65,7 +65,7 @@ def stream(n: int, *, seed: int = 1, drift_from: int | None = None, take_from: t
     for i in range(n):
         shift = 4.0 if drift_from is not None and i >= drift_from else 0.0
         score = 0.5 if flat_from is not None and i >= flat_from else float(rng.uniform())
-        event = PredictionEvent(
+        event = prediction_event(
             model="rec", model_version="7", event_id=f"e{i}", ts=T0 + timedelta(seconds=i),
             features={"tenure": float(rng.normal(10 + shift, 2)), "genre": str(rng.choice(list("abc"))),
                       "premium": bool(rng.uniform() < 0.5)},
@@ -185,7 +185,7 @@ def test_reload_keeps_open_windows_and_flushes_removed_models() -> None:
     two = CONFIG + "  other:\n    features: {x: numeric}\n    window: {type: count, size: 1000}\n"
     p = Pipeline(config(two), {"rec": PROFILE})
     feed(p, stream(300))
-    p.on_prediction(PredictionEvent(model="other", model_version="1", event_id="x1", ts=T0, features={"x": 1.0},
+    p.on_prediction(prediction_event(model="other", model_version="1", event_id="x1", ts=T0, features={"x": 1.0},
                                     prediction=0.1))
     closed = p.reload(config(CONFIG.replace("reference_value: 0.3", "reference_value: 0.9")))
     assert [(w.model, w.n_events, w.reference_version) for w in closed] == [("other", 1, 0)]
@@ -206,9 +206,9 @@ def test_bad_input_never_crashes_and_is_counted() -> None:
     for i in range(400):
         feats = weird[i % len(weird)]
         pred: Any = [0.1, "class", {"a": 0.3, "b": 0.7}, 0.2][i % 4]
-        p.on_prediction(PredictionEvent(model="rec", model_version="1", event_id=f"w{i}", ts=T0 + timedelta(i),
+        p.on_prediction(prediction_event(model="rec", model_version="1", event_id=f"w{i}", ts=T0 + timedelta(i),
                                         features=feats, prediction=pred))
-    p.on_prediction(PredictionEvent(model="nope", model_version="1", event_id="n", ts=T0, features={},
+    p.on_prediction(prediction_event(model="nope", model_version="1", event_id="n", ts=T0, features={},
                                     prediction=1.0))
     p.on_outcome(OutcomeEvent(event_id="zzz", ts=T0, model="nope", label=1.0))
     closed = p.advance()  # emitted at close: nothing waits for the outcomes' TTL
@@ -232,7 +232,7 @@ def test_time_windows_wait_for_lateness_and_join_ttl() -> None:
     assert closed[0].window_start == T0 and closed[0].window_end == T0 + timedelta(minutes=10)
     assert closed[0].metrics[0].denominator == 600
     # late event for a closed window: counted, ignored
-    p.on_prediction(PredictionEvent(model="rec", model_version="7", event_id="late", ts=T0 + timedelta(seconds=5),
+    p.on_prediction(prediction_event(model="rec", model_version="7", event_id="late", ts=T0 + timedelta(seconds=5),
                                     features={"tenure": 1.0}, prediction=0.5))
     assert p.stats()["models"]["rec"]["late_events"] == 1
     now = T0 + timedelta(days=1)
@@ -275,7 +275,7 @@ models:
     profile = ReferenceProfile.build(ref, {"x": "numeric", "label": "categorical", "label_score": "numeric"})
     p = Pipeline(config(text), {"clf": profile.with_version(3)})
     for i in range(100):
-        p.on_prediction(PredictionEvent(model="clf", model_version="1", event_id=str(i), ts=T0,
+        p.on_prediction(prediction_event(model="clf", model_version="1", event_id=str(i), ts=T0,
                                         features={"x": float(rng.normal())}, prediction={"a": 0.9, "b": 0.1}))
     [w] = p.advance()
     assert ("prediction_drift", "label") in {(s.signal, s.feature) for s in w.signals}
@@ -292,7 +292,7 @@ models:
 """
     p = Pipeline(config(text), {})
     for i in range(300):  # 5 minutes of traffic, 1 event per second
-        p.on_prediction(PredictionEvent(model="rec", model_version="1", event_id=str(i),
+        p.on_prediction(prediction_event(model="rec", model_version="1", event_id=str(i),
                                         ts=T0 + timedelta(seconds=i), features={"tenure": 1.0}, prediction=0.5))
     now = T0 + timedelta(days=3)
     assert [w.n_events for w in p.advance(now)] == [60] * 4  # the 5th minute waits for the watermark
@@ -375,7 +375,7 @@ def test_closed_windows_carry_the_multivariate_statistic_and_signal() -> None:
     p = Pipeline(config(JOINT_CONFIG), {"joint": profile})
     cur = np.vstack([joint_rows(3000, 0.8, rng), joint_rows(2000, 0.0, rng)])  # correlation gone from row 3000
     for i, (x, y, z) in enumerate(cur):
-        p.on_prediction(PredictionEvent(model="joint", model_version="1", event_id=f"j{i}",
+        p.on_prediction(prediction_event(model="joint", model_version="1", event_id=f"j{i}",
                                         ts=T0 + timedelta(seconds=i), features={"x": x, "y": y, "z": z},
                                         prediction=float(rng.uniform())), Pos("preds", 0, i))
     closed = p.advance() + p.flush()

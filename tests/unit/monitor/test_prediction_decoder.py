@@ -1,7 +1,7 @@
-"""The prediction decoder and the per-event path of the pipeline give what the lenient decoders and the
+"""The consumer's intake and the per-event path of the pipeline give what the contract's decoders and the
 dict rows give.
 
-Typed decode (FastPredictionDecoder, through take) against decode_prediction / decode_any, tuple rows against
+The event decoder (through take) against decode_prediction / decode_outcome / decode_any, tuple rows against
 event_row, the lazily built bottom-k sample against a plain sort, the flush of tuple buffers against the
 dict-row flush, the cached count-window assignment against a fresh one, and old checkpoints (dict rows).
 """
@@ -13,6 +13,7 @@ import io
 import json
 import random
 from collections import Counter
+from collections.abc import Collection
 from operator import itemgetter
 from typing import Any
 
@@ -23,7 +24,15 @@ import pytest
 from detectors import ReferenceProfile
 from monitor.config import MonitorConfig, WindowConfig, parse_config
 from monitor.consumer.intake import take
-from monitor.events import EventDecodeError, FastPrediction, FastPredictionDecoder, OutcomeEvent, decode_prediction
+from monitor.events import (
+    EventDecodeError,
+    EventDecoder,
+    OutcomeEvent,
+    PredictionEvent,
+    decode_any,
+    decode_outcome,
+    decode_prediction,
+)
 from monitor.pipeline import ClosedWindow, Pipeline
 from monitor.pipeline.open_window import BATCH_ROWS, OpenWindow, sample_priority
 from monitor.pipeline.rows import coerce, event_row
@@ -120,84 +129,93 @@ def messages(n: int, seed: int = 1) -> list[bytes]:
     return out
 
 
-def test_typed_decode_is_a_subset_of_the_lenient_decode_with_the_same_rows() -> None:
+def test_typed_decode_gives_the_contract_values_and_rows() -> None:
     cfg = config()
-    fast = FastPredictionDecoder({name: m.features for name, m in cfg.models.items()})
-    taken = 0
+    decoder = EventDecoder({name: m.features for name, m in cfg.models.items()})
+    typed = 0
     for raw in messages(1500):
-        event = fast.decode(raw)
-        if event is None:
+        try:
+            event = decoder.decode(raw)
+        except EventDecodeError as exc:
+            if exc.kind == "unknown_model":
+                assert decode_prediction(raw).model not in cfg.models
+            else:
+                with pytest.raises(EventDecodeError) as contract:
+                    decode_prediction(raw)
+                assert contract.value.reason == exc.reason
             continue
-        taken += 1
-        lenient = decode_prediction(raw)  # never raises for what the fast decode takes
-        assert isinstance(event, FastPrediction)
+        assert isinstance(event, PredictionEvent)
+        read = decode_prediction(raw)  # the contract's reading: features as sent
         assert (event.model, event.model_version, event.event_id, event.ts, event.prediction) == (
-            lenient.model, lenient.model_version, lenient.event_id, lenient.ts, lenient.prediction)
-        assert dict(lenient.segments) == (event.segments or {})
+            read.model, read.model_version, read.event_id, read.ts, read.prediction)
+        assert (read.segments or {}) == (event.segments or {})
         model = cfg.models[event.model]
-        seen_fast: Counter[str] = Counter()
-        seen_lenient: Counter[str] = Counter()
-        assert event_row(model, event.feature_dict, event.prediction, seen_fast) == event_row(
-            model, lenient.features, lenient.prediction, seen_lenient)
-        assert not seen_fast and not seen_lenient  # typed values: nothing to coerce
-    assert taken > 1000
+        seen_event: Counter[str] = Counter()
+        seen_read: Counter[str] = Counter()
+        assert event_row(model, event.feature_dict, event.prediction, seen_event) == event_row(
+            model, read.feature_dict, read.prediction, seen_read)
+        assert seen_event == seen_read
+        if type(event.features).typed:
+            typed += 1
+            assert not seen_event  # typed values: nothing to coerce
+    assert typed > 1000
 
 
-@pytest.mark.parametrize("kind", ["any", "prediction"])
-def test_take_with_and_without_the_typed_decoder_agree(kind: str) -> None:
-    cfg = config()
-    fast = FastPredictionDecoder({name: m.features for name, m in cfg.models.items()})
-    n_fast = 0
-    for offset, raw in enumerate(messages(1500, seed=2)):
-        msg = RawMessage("t", 0, offset, None, raw, kind)  # type: ignore[arg-type]
-        plain = take(msg, cfg.models)
-        with_fast = take(msg, cfg.models, fast=fast)
-        event = with_fast.event if isinstance(with_fast.event, FastPrediction) else None
-        if event is None:
-            assert with_fast == plain
-            continue
-        n_fast += 1
-        assert with_fast.event is event or isinstance(with_fast.event, FastPrediction)
-        assert plain.dead is None and plain.event is not None and not isinstance(plain.event, OutcomeEvent)
-        assert with_fast.key == plain.key and with_fast.dead is None
-        assert event.event_id == plain.event.event_id and event.feature_dict == {
-            k: plain.event.features.get(k) for k in event.feature_names}
-    assert n_fast > 1000
-
-
-def test_unknown_model_missing_model_and_lone_model_are_left_to_the_lenient_path() -> None:
-    fast = FastPredictionDecoder({"churn": {"tenure": "numeric"}})
+def test_a_model_is_required_and_must_be_configured() -> None:
+    decoder = EventDecoder({"churn": {"tenure": "numeric"}})
     body = b'"model_version": "3", "event_id": "e1", "ts": "2026-11-01T12:00:00Z", "features": {"tenure": 1}, ' \
            b'"prediction": 0.8'
-    assert fast.decode(b"{" + body + b"}") is None  # no model: a lone tagged struct would not require one
-    assert fast.decode(b'{"model": "other", ' + body + b"}") is None
-    assert fast.decode(b'{"model": "", ' + body + b"}") is None
-    assert fast.decode(b'{"model": "churn", ' + body.replace(b"1}", b'"1"}') + b"}") is None
-    event = fast.decode(b'{"model": "churn", ' + body + b"}")
-    assert event is not None and event.feature_dict == {"tenure": 1.0}
-    with pytest.raises(EventDecodeError):
-        decode_prediction(b"{" + body + b"}")
+    for raw, kind in [(b"{" + body + b"}", "missing_field"), (b'{"model": "other", ' + body + b"}", "unknown_model"),
+                      (b'{"model": "", ' + body + b"}", "invalid_value")]:
+        with pytest.raises(EventDecodeError) as exc:
+            decoder.decode(raw)
+        assert exc.value.kind == kind
+    event = decoder.decode(b'{"model": "churn", ' + body.replace(b"1}", b'"1"}') + b"}")
+    assert isinstance(event, PredictionEvent) and event.feature_dict == {"tenure": "1"}  # as sent: coerced later
+    event = decoder.decode(b'{"model": "churn", ' + body + b"}")
+    assert isinstance(event, PredictionEvent) and event.feature_dict == {"tenure": 1.0}
 
 
-def run(msgs: list[bytes], kind: str, use_fast: bool, restore_every: int | None = None) -> dict[str, Any]:
-    """Like Service._process/_apply: the fast lane when ``use_fast``; snapshots restored on the way."""
+_CONTRACT_DECODE = {"prediction": decode_prediction, "outcome": decode_outcome, "any": decode_any}
+
+
+def contract_take(msg: RawMessage, models: Collection[str]) -> tuple[PredictionEvent | OutcomeEvent | None,
+                                                                      tuple[str, str] | None]:
+    """The reference intake: the contract's decoders and the model check, no typed decode."""
+    try:
+        assert msg.value is not None
+        event = _CONTRACT_DECODE[msg.kind](msg.value)
+    except EventDecodeError as exc:
+        return None, (exc.reason, exc.kind)
+    if event.model is not None and event.model not in models:
+        return None, (f"unknown model {event.model!r}: not in the configuration (known: {sorted(models)})",
+                      "unknown_model")
+    return event, None
+
+
+def run(msgs: list[bytes], kind: str, typed: bool, restore_every: int | None = None) -> dict[str, Any]:
+    """The pipeline fed by the consumer's intake (``typed``) or by the reference intake; snapshots restored on
+    the way."""
     cfg = config()
     profs = profiles()
-    fast = FastPredictionDecoder({name: m.features for name, m in cfg.models.items()}) if use_fast else None
+    decoder = EventDecoder({name: m.features for name, m in cfg.models.items()})
     p = Pipeline(cfg, profs)
     closed: list[ClosedWindow] = []
     dead = []
     for offset, raw in enumerate(msgs):
         msg = RawMessage("t", 0, offset, None, raw, kind)  # type: ignore[arg-type]
-        taken = take(msg, cfg.models, fast=fast)
-        if taken.dead is not None:
-            dead.append((offset, taken.dead.reason, taken.dead.category))
-        elif isinstance(taken.event, OutcomeEvent):
-            p.on_outcome(taken.event, msg.position)
-        elif taken.event is not None and use_fast:
-            p.on_prediction(taken.event, msg, taken.key)
-        elif taken.event is not None:
-            p.on_prediction(taken.event, msg.position)
+        if typed:
+            taken = take(msg, decoder)
+            event = taken.event
+            bad = None if taken.dead is None else (taken.dead.reason, taken.dead.category)
+        else:
+            event, bad = contract_take(msg, cfg.models)
+        if bad is not None:
+            dead.append((offset, *bad))
+        elif isinstance(event, OutcomeEvent):
+            p.on_outcome(event, msg.position)
+        elif event is not None:
+            p.on_prediction(event, msg.position)
         if offset % 50 == 49:
             closed += p.advance()
         if restore_every and offset % restore_every == restore_every - 1:
@@ -213,13 +231,13 @@ def run(msgs: list[bytes], kind: str, use_fast: bool, restore_every: int | None 
 
 
 @pytest.mark.parametrize("kind", ["any", "prediction"])
-def test_typed_and_lenient_intake_give_identical_results(kind: str) -> None:
+def test_the_intake_gives_what_the_contract_decoders_give(kind: str) -> None:
     msgs = messages(2500, seed=4)
-    lenient = run(msgs, kind, use_fast=False)
-    assert lenient["stats"]["models"]["ma"]["coerced"]  # the stream has values to coerce
-    assert len(lenient["windows"]) > 20 and len(lenient["dead"]) > 50
-    assert run(msgs, kind, use_fast=True) == lenient
-    assert run(msgs, kind, use_fast=True, restore_every=333) == lenient
+    reference = run(msgs, kind, typed=False)
+    assert reference["stats"]["models"]["ma"]["coerced"]  # the stream has values to coerce
+    assert len(reference["windows"]) > 20 and len(reference["dead"]) > 50
+    assert run(msgs, kind, typed=True) == reference
+    assert run(msgs, kind, typed=True, restore_every=333) == reference
 
 
 @pytest.mark.parametrize("size", [1, 2, 5, 25])

@@ -10,7 +10,7 @@ import numpy as np
 from prometheus_client import CollectorRegistry
 
 from monitor.config import parse_config
-from monitor.events import OutcomeEvent, PredictionEvent
+from monitor.events import OutcomeEvent, prediction_event
 from monitor.ops import Metrics
 from monitor.pipeline import Pipeline
 from monitor.pipeline.segments import SegmentBook, sketch_size
@@ -90,7 +90,7 @@ def run(max_segments: int, countries: list[Any], n: int = 4000, seed: int = 0,
     for i in range(n):
         country, platform = countries[i % len(countries)], ["ios", "web"][int(rng.integers(2))]
         ts = T0 + timedelta(seconds=i)
-        pipe.on_prediction(PredictionEvent(
+        pipe.on_prediction(prediction_event(
             model="rec", model_version="1", event_id=f"e{i}", ts=ts,
             features={"tenure": float(rng.normal(13 if country == shift else 10, 2)),
                       "genre": str(rng.choice(list("abc"))), "gender": str(rng.choice(["f", "m"]))},
@@ -138,7 +138,7 @@ def test_pooled_values_are_counted_for_prometheus() -> None:
     pipe = Pipeline(parse_config(CONFIG.replace("MAXSEG", "2")), {"rec": PROFILE})
     metrics.observe_pipelines({0: pipe.stats()})
     for i, value in enumerate(["a", "b", "c", 7, "d", 8.5] * 50):
-        pipe.on_prediction(PredictionEvent(
+        pipe.on_prediction(prediction_event(
             model="rec", model_version="1", event_id=f"e{i}", ts=T0 + timedelta(seconds=i),
             features={"tenure": 10.0, "genre": "a", "gender": "f"}, prediction=0.5,
             segments={"country": value}))

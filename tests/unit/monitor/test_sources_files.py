@@ -94,9 +94,9 @@ def test_parquet_nested_flattened_and_map_columns(tmp_path: Path) -> None:
     assert src.lag() == {tp: 0}
     first, second, outcome = events
     assert isinstance(first, PredictionEvent) and isinstance(outcome, OutcomeEvent)
-    assert first.features == {"x": 1.5, "c": "u"} and first.segments == {"country": "FR"}
+    assert first.feature_dict == {"x": 1.5, "c": "u"} and first.segments == {"country": "FR"}
     assert first.ts == datetime(2026, 11, 1, 12, 0, tzinfo=UTC)  # naive -> UTC
-    assert second.features == {"x": None, "c": "v"}
+    assert second.feature_dict == {"x": None, "c": "v"}
     assert outcome.label == 1.0 and outcome.event_id == "a"
     src.seek(tp, 2)
     assert [m.offset for m in _drain(src)] == [2]

@@ -40,7 +40,7 @@ def test_every_line_is_a_valid_event_in_time_order(files: ScenarioFiles) -> None
         if isinstance(e, OutcomeEvent):
             assert position[e.event_id] < i, "an outcome precedes its prediction"
     p = preds[0]
-    assert p.model == "recommender" and set(p.features) == set(FEATURES)
+    assert p.model == "recommender" and set(p.feature_dict) == set(FEATURES)
     assert isinstance(p.prediction, float) and 0 <= p.prediction <= 1
 
 
@@ -49,7 +49,7 @@ def test_nulls_and_outcomes_are_written_as_the_contract_says(files: ScenarioFile
     preds = [e for e in events if isinstance(e, PredictionEvent)]
     break_ = files.truth.incident("feature_pipeline_break")
     inside = [e for e in preds if break_.start <= e.ts < break_.end]
-    assert inside and all(e.features["tenure_days"] is None for e in inside)
+    assert inside and all(e.feature_dict["tenure_days"] is None for e in inside)
     outs = [e for e in events if isinstance(e, OutcomeEvent)]
     business = {o.event_id: o for o in outs if o.outcomes}
     labels = {o.event_id: o for o in outs if not o.outcomes}
