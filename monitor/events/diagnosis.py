@@ -187,6 +187,11 @@ def diagnose(raw: bytes, exc: Exception, label: str) -> EventDecodeError:
     message = str(exc)
     if not isinstance(exc, msgspec.ValidationError):
         return EventDecodeError(f"{label} is not valid JSON: {message}", kind="malformed", value=_short(text[:40]))
+    return _invalid(label, message, generic, text)
+
+
+def _invalid(label: str, message: str, generic: Any, text: str) -> EventDecodeError:
+    """The error of a msgspec validation ``message`` about the JSON ``text`` (parsed: ``generic``)."""
     missing = _MISSING.search(message)
     if missing:
         where = ""
