@@ -24,7 +24,7 @@ from detectors import ReferenceProfile
 from monitor.alerts.service import AlertService
 from monitor.config import parse_config
 from monitor.db import make_engine, session_factory, upgrade
-from monitor.events import OutcomeEvent, PredictionEvent
+from monitor.events import OutcomeEvent, prediction_event
 from monitor.pipeline import Pipeline
 from monitor.store.writer import persist
 
@@ -81,7 +81,7 @@ def _day(pipe: Pipeline, day: int, rng: np.random.Generator) -> None:
     for i in range(n):
         ts = start + timedelta(seconds=float(seconds[i]))
         event_id = f"d{day}-{i}"
-        pipe.on_prediction(PredictionEvent(
+        pipe.on_prediction(prediction_event(
             model=MODEL, model_version="1", event_id=event_id, ts=ts,
             features={"tenure": float(tenure[i]), "genre": str(genre[i]), "gender": "f" if female[i] else "m"},
             prediction=float(score[i]), segments={"platform": PLATFORMS[int(platform[i])]}))

@@ -164,7 +164,7 @@ def test_label_of_a_spilled_prediction_is_counted_not_joined() -> None:
     assert stats["labels_spilled"] == 100
     assert stats["labels_joined"] == 1
     assert stats["join_pending"] == (100, 1)  # the spilled predictions are forgotten; ids[5]'s label now waits
-    pipeline.on_prediction(PredictionEvent(model="m", model_version="1", event_id="late", features={"x": 0.5},
+    pipeline.on_prediction(prediction_event(model="m", model_version="1", event_id="late", features={"x": 0.5},
                                            ts=later + timedelta(hours=1, seconds=1), prediction=0.5))
     assert pipeline.stats()["models"]["m"]["labels_unmatched"] == 1  # counted once its prediction cannot come
 

@@ -108,7 +108,7 @@ def test_spill_at_the_bound_is_counted() -> None:
     assert stats["labels_spilled"] == 300 and stats["awaiting_labels"] == 150
     assert stats["join_pending"][0] == 150  # the join forgets the spilled predictions too, not at label_ttl
     for i in range(450, 3000):  # a long run stays within the bound: books and the join alike
-        p.on_prediction(PredictionEvent(model="m", model_version="1", event_id=f"e{i}",
+        p.on_prediction(prediction_event(model="m", model_version="1", event_id=f"e{i}",
                                         ts=T0 + timedelta(seconds=i), features={"x": 1.0}, prediction=0.5))
         if i % 300 == 299:
             p.advance()
