@@ -19,7 +19,7 @@ from monitor.pipeline.fairness_state import fairness_signals
 from monitor.pipeline.model_state import ModelState
 from monitor.pipeline.open_window import OpenWindow
 
-__all__ = ["business_final", "finish_window"]
+__all__ = ["business_final", "finish_window", "sample_parquet"]
 
 log = logging.getLogger(__name__)
 METRIC_HISTORY = 50
@@ -66,7 +66,7 @@ def usable_overrides(overrides: dict[str, Any], profile: ReferenceProfile) -> di
     return out
 
 
-def _sample_bytes(window: OpenWindow, columns: list[str]) -> tuple[bytes | None, int]:
+def sample_parquet(window: OpenWindow, columns: list[str]) -> tuple[bytes | None, int]:
     """The window's sample (its ``sample_rows``, in that order) as Parquet bytes, and its row count.
 
     The table rows are taken straight from the sample's entries (:func:`_sample_tuples`); the pandas
@@ -144,25 +144,11 @@ _FLOAT, _STR = "f", "s"
 _SCHEMAS: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
 
 
-def _sample_parquet_fast(rows: list[dict[str, Any]], columns: list[str]) -> bytes | None:
-    """The same Parquet bytes as :func:`_sample_parquet_pandas` when every ``ts`` is a float and every other
-    column holds only floats and None (at least one float: pandas makes it float64, NaN/None -> null) or
-    only strings and None (at least one string: pandas keeps object, pyarrow makes it string); else None
-    (also when a column is named twice, or ``event_id`` / ``ts``)."""
-    names = ("event_id", "ts", *columns)
-    if len(set(names)) != len(names):
-        return None
-    take = itemgetter(*names)
-    try:
-        table_rows = [take(row) for row in rows]
-    except KeyError:  # a row without some column: that value is missing (None)
-        table_rows = [tuple(row.get(name) for name in names) for row in rows]
-    return _parquet_from_tuples(table_rows, names)
-
-
 def _parquet_from_tuples(table_rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> bytes | None:
-    """:func:`_sample_parquet_fast` of the rows given as tuples of their values of ``names`` (``event_id``,
-    ``ts``, the columns; all distinct).
+    """The same Parquet bytes as :func:`_sample_parquet_pandas` of the rows given as tuples of their values of
+    ``names`` (``event_id``, ``ts``, the columns; all distinct) when every ``ts`` is a float and every other
+    column holds only floats and None (at least one float: pandas makes it float64, NaN/None -> null) or
+    only strings and None (at least one string: pandas keeps object, pyarrow makes it string); else None.
 
     The Arrow table is built from the columns directly with the schema (and pandas metadata) that
     ``pa.Table.from_pandas`` gives such a frame, made once per column layout."""
@@ -272,7 +258,7 @@ def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
     signals.extend(seg_signals)
     fairness = window.fair.results(window.book) if window.fair is not None else []
     signals.extend(s for s in fairness_signals(fairness) if s.signal not in cfg.alerts.disabled_signals)
-    sample, sample_rows = _sample_bytes(window, list(cfg.columns))
+    sample, sample_rows = sample_parquet(window, list(cfg.columns))
     report_dict = {
         **report_dict,
         "model_versions": dict(window.versions),

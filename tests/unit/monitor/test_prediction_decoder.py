@@ -3,7 +3,7 @@ dict rows give.
 
 The event decoder (through take) against decode_prediction / decode_outcome / decode_any, tuple rows against
 event_row, the lazily built bottom-k sample against a plain sort, the flush of tuple buffers against the
-dict-row flush, the cached count-window assignment against a fresh one, and old checkpoints (dict rows).
+dict-row flush, the count-window assignment against a restored windower's, and old checkpoints (dict rows).
 """
 
 from __future__ import annotations
@@ -301,13 +301,13 @@ def test_flush_of_tuple_rows_equals_the_dict_row_flush_and_old_checkpoints_resto
 
 
 @pytest.mark.parametrize(("size", "slide"), [(3, 2), (5, None), (6, 3), (7, 1), (10, 3), (1, None)])
-def test_cached_count_assignment_equals_a_fresh_one(size: int, slide: int | None) -> None:
-    cached = Windower(WindowConfig(type="count", size=size, slide=slide))
-    fresh = Windower(WindowConfig(type="count", size=size, slide=slide))
+def test_count_assignment_equals_a_restored_windowers(size: int, slide: int | None) -> None:
+    config = WindowConfig(type="count", size=size, slide=slide)
+    windower = Windower(config)
     rng = random.Random(size)
     for _ in range(300):
-        got = cached.assign(0.0)
-        fresh._cached = None
-        assert got == fresh.assign(0.0)
+        restored = Windower(config, windower.state())  # no assignment cached
+        got = windower.assign(0.0)
+        assert got == restored.assign(0.0)
         if rng.random() < 0.05:  # an idle close moves the counter to the windows' end
-            assert cached.due(got.spans, idle_seconds=1.0) == fresh.due(got.spans, idle_seconds=1.0)
+            assert windower.due(got.spans, idle_seconds=1.0) == restored.due(got.spans, idle_seconds=1.0)

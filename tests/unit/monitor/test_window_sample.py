@@ -1,30 +1,40 @@
-"""``_sample_bytes`` reads the sample's entries directly: the same rows, the same Parquet bytes as the
-dicts of ``OpenWindow.sample_rows`` through ``_sample_parquet_fast`` / ``_sample_parquet_pandas``."""
+"""``sample_parquet`` reads the sample's entries directly: the same rows, the same Parquet bytes as pandas
+writes of the dicts of ``OpenWindow.sample_rows``."""
 
 from __future__ import annotations
 
 import copy
+import io
 import random
 from typing import Any
 
+import pandas as pd
 import pytest
 
-from monitor.pipeline.finish import _sample_bytes, _sample_parquet_fast, _sample_parquet_pandas
+from monitor.pipeline.finish import sample_parquet
 from monitor.pipeline.open_window import OpenWindow
 from monitor.pipeline.windower import Span
 
 COLUMNS = ["a", "b", "c", "prediction"]
 
 
+def pandas_parquet(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
+    """The sample's rows as Parquet written by pandas (any values: pandas infers each column's dtype)."""
+    frame = pd.DataFrame(rows, columns=["event_id", "ts", *columns])
+    frame["ts"] = pd.to_datetime(frame["ts"], unit="s", utc=True)
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
 def _reference(window: OpenWindow, columns: list[str]) -> tuple[bytes | None, int]:
-    """``_sample_bytes`` as it was: the rows as dicts first."""
+    """The rows as dicts first, then pandas."""
     if window.sample_size <= 0:
         return None, 0
     rows = window.sample_rows()
     if not rows:
         return None, 0
-    fast = _sample_parquet_fast(rows, columns)
-    return (fast if fast is not None else _sample_parquet_pandas(rows, columns)), len(rows)
+    return pandas_parquet(rows, columns), len(rows)
 
 
 def _value(rng: random.Random, kind: str) -> Any:
@@ -69,7 +79,7 @@ def test_sample_bytes_are_the_dict_rows_ones(layouts: list[tuple[str, ...]], n: 
     for seed in range(3):
         window = _window(seed, layouts, n, sample_size, kinds)
         other = copy.deepcopy(window)
-        assert _sample_bytes(window, COLUMNS) == _reference(other, COLUMNS)
+        assert sample_parquet(window, COLUMNS) == _reference(other, COLUMNS)
         assert window.sample == other.sample
 
 
@@ -79,10 +89,10 @@ def test_restored_and_repeated_columns() -> None:
     for more in range(50):  # and new entries as tuples
         restored.add((1.5, "x", None, 0.25), SAME, 1_800_000_000.0 + more, f"n-{more}", "1", None, {})
     other = copy.deepcopy(restored)
-    assert _sample_bytes(restored, COLUMNS) == _reference(other, COLUMNS)
+    assert sample_parquet(restored, COLUMNS) == _reference(other, COLUMNS)
     for columns in (["a", "a"], ["a", "ts"], ["event_id"], []):  # the pandas path (which may raise)
         first, second = copy.deepcopy(window), copy.deepcopy(window)
-        assert _outcome(_sample_bytes, first, columns) == _outcome(_reference, second, columns)
+        assert _outcome(sample_parquet, first, columns) == _outcome(_reference, second, columns)
 
 
 def _outcome(fn: Any, window: OpenWindow, columns: list[str]) -> Any:
@@ -99,4 +109,4 @@ def test_row_of_another_length_raises_as_before() -> None:
     with pytest.raises(ValueError):
         _reference(other, COLUMNS)
     with pytest.raises(ValueError):
-        _sample_bytes(window, COLUMNS)
+        sample_parquet(window, COLUMNS)
