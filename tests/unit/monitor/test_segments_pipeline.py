@@ -182,7 +182,8 @@ def test_segment_family_is_one_bh_over_all_segments_columns() -> None:
     drift = {s["name"]: s for s in window.report["worst_slices"] if s["metric"] == "drift"}
     raw: dict[str, list[float]] = {}
     for country in pool:
-        frame = pd.DataFrame([{**e.feature_dict, "score": e.prediction} for e in evs if e.segments["country"] == country])
+        frame = pd.DataFrame([{**e.feature_dict, "score": e.prediction} for e in evs
+                              if e.segments["country"] == country])
         raw[f"country={country}"] = [c.p_value for c in detectors_evaluate(frame).columns]
     assert set(drift) == set(raw)
     names = sorted(raw)
