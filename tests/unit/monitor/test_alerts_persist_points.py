@@ -17,7 +17,7 @@ from monitor.alerts.service import AlertService
 from monitor.config import parse_config
 from monitor.consumer.partitions import persist_items
 from monitor.db import make_engine, session_factory, upgrade
-from monitor.events import OutcomeEvent, PredictionEvent
+from monitor.events import OutcomeEvent, PredictionEvent, prediction_event
 from monitor.pipeline import Pipeline
 from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.store.writer import persist
@@ -63,9 +63,9 @@ def stream(n: int = 4200, seed: int = 3) -> list[PredictionEvent | OutcomeEvent]
         ts = i + float(rng.integers(0, 40))
         flat, random_labels = 1500 <= i < 3600, 3000 <= i < 3600
         score = 0.5 + float(rng.normal(0, 0.01)) if flat else float(rng.uniform())
-        event = PredictionEvent(model="rec", model_version="1", event_id=f"e{i}", ts=T0 + timedelta(seconds=ts),
-                                features={"tenure": float(rng.normal(10, 2)), "genre": str(rng.choice(list("abc"))),
-                                          "premium": bool(rng.uniform() < 0.5)}, prediction=score)
+        event = prediction_event(model="rec", model_version="1", event_id=f"e{i}", ts=T0 + timedelta(seconds=ts),
+                                 features={"tenure": float(rng.normal(10, 2)), "genre": str(rng.choice(list("abc"))),
+                                           "premium": bool(rng.uniform() < 0.5)}, prediction=score)
         rate = 0.03 if 2400 <= i < 3600 else 0.3
         played = bool(rng.uniform() < rate)
         label = int(rng.uniform() < (0.5 if random_labels else score))
