@@ -12,7 +12,18 @@ message, so the CLI and the watcher can print it on one line::
     │   ├── AllNullColumnError      a column holds no usable (non-null, finite) value
     │   └── IncompatibleTypeError   a column's values do not fit its kind (text in a numeric column, ...)
     ├── ProfileMismatchError        two window states (or a state and a profile) of different references
-    └── ProfileFormatError          a profile / window-state file or byte string that is corrupt or foreign
+    ├── ProfileFormatError          a profile / window-state file or byte string that is corrupt or foreign
+    │   └── DetectorStateError      a sequential detector's saved state that cannot be restored
+    │                               [detectors.sequential]
+    ├── CompactProfileError         a compact profile column asked for the raw reference values it does not keep
+    ├── MatrixShapeError            a matrix that is not 2-D or whose columns differ from the reference's
+    │                               [detectors._pca_encoding]
+    ├── PerformanceInputError       labels, scores or predictions that cannot be scored [detectors.performance]
+    ├── NotFittedError              an estimator used before ``fit`` [detectors.performance]
+    └── SequentialDetectorError     a sequential detector that cannot take a value [detectors.sequential]
+        └── NonFiniteValueError     ``update`` got NaN, an infinity or a non-number
+
+A class lives in this module unless another is named in brackets.
 
 All of them derive from :class:`ValueError`, so ``except ValueError`` keeps working for callers that do not
 care about the detail.

@@ -10,11 +10,17 @@ Each class lives next to the code that raises it (the module in brackets) and de
     ├── EventDecodeError (ValueError)         bytes that are not a valid event; names the field and value
     │                                         [monitor.events]
     ├── SnapshotError (ValueError)            a pipeline snapshot that cannot be restored [monitor.pipeline.core]
+    ├── BadLabelError (ValueError)            a label of the wrong type or an unknown class
+    │                                         [monitor.pipeline.labels]
     ├── ReferenceLoadError (ValueError)       a stored reference profile that cannot be decoded
     │                                         [monitor.store.references]
+    ├── UpdateTargetMissing (LookupError)     a window update whose window row is not stored yet
+    │                                         [monitor.store.writer]
     ├── AlertError (ValueError)               an alert state change that cannot be made [monitor.alerts.errors]
     │   ├── AlertNotFoundError                no alert with that id
-    │   └── AlertStateError                   a transition the lifecycle does not allow
+    │   ├── AlertStateError                   a transition the lifecycle does not allow
+    │   ├── IncidentNotFoundError             no incident with that id
+    │   └── IncidentStateError                an incident transition the lifecycle does not allow
     ├── SourceError (RuntimeError)            a source that cannot be opened or read [monitor.sources.base]
     │   └── SourceUnavailable                 one that may work if tried again later (no broker yet)
     ├── StoreUnavailable (RuntimeError)       the database did not answer: retry the same transaction
