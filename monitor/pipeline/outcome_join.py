@@ -120,16 +120,22 @@ class OutcomeJoiner:
         return len(self._predictions), len(self._outcomes)
 
     def add_prediction(self, event_id: str, ts: float, window_keys: list[str]) -> list[OutcomeFields]:
-        """Remember a prediction; return the outcomes that were already waiting for it (merged: 0 or 1)."""
+        """Remember a prediction; return the outcomes that were already waiting for it (merged: 0 or 1).
+
+        A prediction in no window (``window_keys`` empty: a late event, its windows already closed) is not
+        kept, since its outcomes can join nothing: an outcome already waiting for it is counted unmatched,
+        one that comes later waits like any outcome whose prediction is unknown (bounded, then counted).
+        So the join keeps only predictions of live windows, which ``max_awaiting_labels`` bounds."""
         if ts > self._pclock:
             self._pclock = ts
             self._expire(self._outcomes, ts - self.ttl, count=True)
             self._expire(self._predictions, ts - self.ttl - self.lag_allowance, count=False)
-        self._predictions[event_id] = (ts, list(window_keys))
+        if window_keys:
+            self._predictions[event_id] = (ts, list(window_keys))
         waiting = self._outcomes.pop(event_id, None)
         if waiting is None:
             return []
-        if abs(waiting[0] - ts) > self.ttl:
+        if not window_keys or abs(waiting[0] - ts) > self.ttl:
             self.stats["late_or_unmatched"] += 1
             self.stats["expired_labels"] += LABEL_FIELD in waiting[1]
             return []

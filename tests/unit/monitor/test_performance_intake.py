@@ -206,3 +206,30 @@ def test_waiting_outcomes_are_bounded_and_the_spill_is_counted(tmp_path: Path) -
     assert counted("driftwarden_labels_unmatched_total") == early - bound
     assert counted("driftwarden_labels_joined_total") == bound  # the last 40 labels met their predictions
     assert counted("driftwarden_waiting_outcomes") == 0
+
+
+def test_late_predictions_are_not_kept_waiting_and_their_labels_are_counted() -> None:
+    """Predictions that come after their (time) window closed join nothing: the join keeps none of them, so
+    with max_awaiting_labels 100 it holds at most 100 predictions however many late ones come; a label
+    that waited for one is counted unmatched."""
+    from monitor.config import parse_config
+    from monitor.events import OutcomeEvent, PredictionEvent
+    from monitor.pipeline import Pipeline
+
+    config = parse_config(CONFIG.replace("{type: count, size: 100}", "{type: time, size: 1h}").replace(
+        "label_ttl: 1h", "label_ttl: 1h\n    max_awaiting_labels: 100"))
+    pipeline = Pipeline(config, {}, {})
+
+    def prediction(event_id: str, seconds: float) -> PredictionEvent:
+        return PredictionEvent(model="m", model_version="1", event_id=event_id, ts=T0 + timedelta(seconds=seconds),
+                               features={"x": 0.5}, prediction=0.5)
+
+    pipeline.on_prediction(prediction("first", 0))
+    pipeline.on_prediction(prediction("now", 2 * 3600))  # the first hour's window closes
+    pipeline.on_outcome(OutcomeEvent(event_id="late-0", ts=T0 + timedelta(seconds=2 * 3600), model="m", label=1))
+    for i in range(3000):
+        pipeline.on_prediction(prediction(f"late-{i}", i))
+    stats = pipeline.stats()["models"]["m"]
+    assert stats["late_events"] == 3000
+    assert stats["join_pending"] == (1, 0)  # "now" (its window is open; the first one is final)
+    assert stats["labels_unmatched"] == 1 and stats.get("labels_joined", 0) == 0

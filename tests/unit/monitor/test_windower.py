@@ -8,7 +8,7 @@ import pytest
 
 from monitor.config import Condition, MetricConfig, WindowConfig
 from monitor.pipeline.business_metrics import compute_metric, condition_holds
-from monitor.pipeline.outcome_join import OutcomeJoiner, merge_outcome
+from monitor.pipeline.outcome_join import LABEL_FIELD, OutcomeJoiner, merge_outcome
 from monitor.pipeline.windower import Span, Windower, to_epoch
 
 
@@ -74,7 +74,7 @@ def test_join_ttl_both_orders_and_idempotent_merge() -> None:
     assert j.add_prediction("b", 1040, ["w1", "w2"]) == [{"played": True}]
     assert j.add_outcome("a", 1200, {"played": True}) == []  # its prediction expired: the outcome waits in vain
     assert j.pending == (0, 1)
-    j.add_prediction("c", 1400, [])
+    j.add_prediction("c", 1400, ["w3"])
     assert j.pending == (1, 0) and j.stats == {"matched": 3, "late_or_unmatched": 1, "expired_labels": 0,
                                        "outcomes_spilled": 0}
     restored = OutcomeJoiner.from_state(j.state())
@@ -88,7 +88,7 @@ def test_join_ttl_both_orders_and_idempotent_merge() -> None:
 def test_join_expires_old_entries_even_if_one_side_stops() -> None:
     j = OutcomeJoiner(ttl=10)
     for i in range(100):
-        j.add_prediction(f"p{i}", float(i), [])
+        j.add_prediction(f"p{i}", float(i), ["w"])
     assert j.pending[0] <= 32  # ttl + lag allowance (2 x ttl) of predictions, no outcome stream at all
     for i in range(100):
         j.add_outcome(f"o{i}", float(200 + i), {"shown": True})
@@ -155,3 +155,16 @@ def test_count_windows_of_a_new_size_never_reuse_a_key(via: str) -> None:
         "count:300", "count:483"]
     again = Windower(new, w.state())  # the same size: the grid stays
     assert keys(again, 0.0) == ["count:983"]
+
+
+def test_a_prediction_in_no_window_is_not_kept_and_its_waiting_label_is_counted() -> None:
+    """A late prediction (its windows closed) joins nothing: the join does not keep it (so only live
+    windows' predictions are kept, within max_awaiting_labels), and a label that waited for it counts as
+    unmatched instead of vanishing as 'matched'."""
+    j = OutcomeJoiner(ttl=100)
+    assert j.add_outcome("a", 50, {LABEL_FIELD: True}) == []
+    assert j.add_prediction("a", 40, []) == []
+    for i in range(1000):
+        j.add_prediction(f"late{i}", 45, [])
+    assert j.pending == (0, 0)
+    assert j.stats == {"matched": 0, "late_or_unmatched": 1, "expired_labels": 1, "outcomes_spilled": 0}
