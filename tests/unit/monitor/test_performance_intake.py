@@ -213,7 +213,7 @@ def test_late_predictions_are_not_kept_waiting_and_their_labels_are_counted() ->
     with max_awaiting_labels 100 it holds at most 100 predictions however many late ones come; a label
     that waited for one is counted unmatched."""
     from monitor.config import parse_config
-    from monitor.events import OutcomeEvent, PredictionEvent
+    from monitor.events import OutcomeEvent, PredictionEvent, prediction_event
     from monitor.pipeline import Pipeline
 
     config = parse_config(CONFIG.replace("{type: count, size: 100}", "{type: time, size: 1h}").replace(
@@ -221,8 +221,8 @@ def test_late_predictions_are_not_kept_waiting_and_their_labels_are_counted() ->
     pipeline = Pipeline(config, {}, {})
 
     def prediction(event_id: str, seconds: float) -> PredictionEvent:
-        return PredictionEvent(model="m", model_version="1", event_id=event_id, ts=T0 + timedelta(seconds=seconds),
-                               features={"x": 0.5}, prediction=0.5)
+        return prediction_event(model="m", model_version="1", event_id=event_id, ts=T0 + timedelta(seconds=seconds),
+                                features={"x": 0.5}, prediction=0.5)
 
     pipeline.on_prediction(prediction("first", 0))
     pipeline.on_prediction(prediction("now", 2 * 3600))  # the first hour's window closes
