@@ -79,6 +79,9 @@ class PartitionStore(Protocol):
     def save(self, items: Sequence[SaveItem]) -> SaveResult:
         """Write every item in ONE transaction (raises StoreUnavailable or StoreConflict)."""
 
+    def apply_config(self, config: MonitorConfig) -> None:
+        """Take the store's own part of a reloaded configuration (the ``retention:`` policy)."""
+
 
 class ConfigSource(Protocol):
     """Where a new configuration comes from (``monitor.config.ConfigWatcher``)."""

@@ -422,6 +422,7 @@ class Service(PartitionKeeper):
             closed = reload_pipeline(self.store, part.pipeline, new)
             part.closed.extend(closed)
             part.dirty = True
+        self.store.apply_config(new)
         self.config = new
         self.metrics.config_reloads.labels(result="ok").inc()
         log.info("configuration reloaded", extra={"models": sorted(new.models)})

@@ -144,6 +144,14 @@ class SqlPartitionStore:
             self.on_pruned(pruned)
         return SaveResult(windows=windows, alerts_opened=+opened)
 
+    def apply_config(self, config: MonitorConfig) -> None:
+        """A reloaded configuration's retention policy applies from the next persist transaction on."""
+        policy = config.retention if config.retention.enabled else None
+        if policy != self.retention:
+            log.info("retention policy changed", extra={"retention": policy.model_dump() if policy else None})
+            self.retention = policy
+            self._next_prune = 0.0
+
     def _prune(self, session: Session) -> dict[str, int] | None:
         """One retention pass inside the persist transaction, at most every ``retention.interval``."""
         if self.retention is None or time.monotonic() < self._next_prune:

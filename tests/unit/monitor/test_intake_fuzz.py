@@ -163,6 +163,9 @@ class MemoryStore:
             self.offsets.update(item.offsets)
         return SaveResult()
 
+    def apply_config(self, config: MonitorConfig) -> None:
+        pass
+
 
 # -- messages -----------------------------------------------------------------------------------------------
 
