@@ -8,7 +8,9 @@ awaiting window's label book and in the outcome join; then reports per waiting p
   measured without ``performance``: the label lifecycle's own cost is reported separately);
 - the pipeline snapshot bytes (the checkpoint written at each persist point);
 - the same fill with ``max_awaiting_labels`` at a quarter of N: the predictions kept (label books and the
-  outcome join) stay at the bound, and the heap with them; the spilled ones are counted.
+  outcome join) stay at the bound, and the heap with them; the spilled ones are counted;
+- and with ``max_waiting_outcomes`` at the same bound: the labels of spilled predictions, which wait in the
+  join like labels that came before their prediction, stay at that bound too (the others dropped, counted).
 
 Run: ``.venv/bin/python bench/awaiting_labels.py [--n 200000] [--labelled 0.5]``.
 """
@@ -98,8 +100,13 @@ def main() -> None:
     print(f"with max_awaiting_labels {bound}: kept {s['awaiting_labels']} in label books, "
           f"{s['join_pending'][0]} in the outcome join; spilled {s['labels_spilled']}; "
           f"heap {spill_heap / bound:7.1f} B per bound slot, including {s['join_pending'][1]} labels of spilled "
-          f"predictions waiting in the join until label_ttl")
-
+          f"predictions waiting in the join (until label_ttl, or max_waiting_outcomes)")
+    both = CONFIG.replace("max_awaiting_labels: 10000000",
+                          f"max_awaiting_labels: {bound}\n    max_waiting_outcomes: {bound}")
+    capped, capped_heap, _ = fill(both, n, args.labelled)
+    c = capped.stats()["models"]["m"]
+    print(f"with max_waiting_outcomes {bound} too: {c['join_pending'][1]} labels waiting, "
+          f"{c['outcomes_spilled']} dropped (counted); heap {capped_heap / bound:7.1f} B per bound slot")
 
 if __name__ == "__main__":
     main()
