@@ -73,14 +73,11 @@ def mean_interval(values: NDArray[np.float64], z: float) -> tuple[float, float, 
     return mean, mean - z * se, mean + z * se
 
 
-def bootstrap_percentile(
+def _bootstrap_quantiles(
     statistic: Callable[[NDArray[np.float64]], float], n: int, confidence: float
 ) -> tuple[float, float]:
-    """Percentile bootstrap with Poisson(1) row weights (the weighted statistic must not re-sort).
-
-    ``statistic(weights)`` is evaluated for :data:`BOOTSTRAP_REPLICATES` seeded weight vectors;
-    replicates where it is NaN are dropped; the interval is the ``(1 -/+ confidence) / 2`` quantiles.
-    """
+    """The ``(1 -/+ confidence) / 2`` quantiles of :data:`BOOTSTRAP_REPLICATES` seeded Poisson(1)-weight
+    replicates of ``statistic(weights)`` (NaN replicates dropped; NaN, NaN under 2 left)."""
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     reps = np.empty(BOOTSTRAP_REPLICATES)
     for b in range(BOOTSTRAP_REPLICATES):
@@ -91,3 +88,33 @@ def bootstrap_percentile(
     alpha = (1.0 - confidence) / 2.0
     lo, hi = np.quantile(reps, [alpha, 1.0 - alpha])
     return float(lo), float(hi)
+
+
+def bootstrap_percentile(
+    statistic: Callable[[NDArray[np.float64]], float], n: int, confidence: float
+) -> tuple[float, float]:
+    """Percentile bootstrap with Poisson(1) row weights (the weighted statistic must not re-sort).
+
+    ``statistic(weights)`` is evaluated for :data:`BOOTSTRAP_REPLICATES` seeded weight vectors;
+    replicates where it is NaN are dropped; the interval is the ``(1 -/+ confidence) / 2`` quantiles.
+    """
+    return _bootstrap_quantiles(statistic, n, confidence)
+
+
+def bootstrap_basic(
+    statistic: Callable[[NDArray[np.float64]], float], value: float, n: int, confidence: float
+) -> tuple[float, float]:
+    """Basic (reverse-percentile) bootstrap, widened to hold ``value`` and clipped at 0:
+    ``[max(0, min(value, 2 value - q_hi)), max(value, 2 value - q_lo)]`` with the quantiles of
+    :func:`bootstrap_percentile`.
+
+    For a statistic biased upwards in small samples, such as the expected calibration error (a sum of
+    absolute gaps: its replicates sit above it), the percentile interval lies above the true value and
+    often above the estimate itself; reflecting the quantiles around the estimate removes that shift.
+    When every replicate lies on one side of ``value`` the reflected interval would miss it: it is
+    widened to reach it.
+    """
+    q_lo, q_hi = _bootstrap_quantiles(statistic, n, confidence)
+    if not (math.isfinite(q_lo) and math.isfinite(q_hi)):
+        return math.nan, math.nan
+    return max(0.0, min(value, 2.0 * value - q_hi)), max(value, 2.0 * value - q_lo)

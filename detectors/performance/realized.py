@@ -16,9 +16,10 @@ average_precision  scikit-learn's step-wise AP                  bootstrap percen
 log_loss           mean of -[y log p + (1-y) log(1-p)],         normal (CLT) on the per-row losses
                    p clipped to [eps, 1 - eps] (float64 eps)
 brier              mean of (p - y)^2                            normal (CLT) on the per-row losses
-ece                sum over 10 equal-width bins of              bootstrap percentile (200 Poisson replicates)
-                   |sum(y) - sum(p)| / n (scikit-learn's
-                   ``calibration_curve`` bins)
+ece                sum over 10 equal-width bins of              basic bootstrap (200 Poisson replicates):
+                   |sum(y) - sum(p)| / n (scikit-learn's        2 ece - quantiles, widened to hold ece,
+                   ``calibration_curve`` bins)                  clipped at 0 (ece is biased upwards: its
+                                                                percentiles lie above the true value)
 ================== ============================================ =============================================
 
 log_loss, brier and ece need scores in ``[0, 1]`` (probabilities of the positive class). A metric whose
@@ -37,6 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from detectors.performance._inputs import as_scores, same_length
 from detectors.performance._intervals import (
+    bootstrap_basic,
     bootstrap_percentile,
     clip01,
     mean_interval,
@@ -128,7 +130,7 @@ def _probabilistic(metric: str, y: NDArray[np.float64], p: NDArray[np.float64], 
         return _undefined(metric, n, confidence, method, "scores outside [0, 1] are not probabilities")
     if metric == "ece":
         ece = expected_calibration_error(y, p)
-        lo, hi = bootstrap_percentile(lambda w: expected_calibration_error(y, p, w), n, confidence)
+        lo, hi = bootstrap_basic(lambda w: expected_calibration_error(y, p, w), ece, n, confidence)
         return MetricValue("ece", ece, lo, hi, n, confidence, method)
     if metric == "brier":
         losses = (p - y) ** 2
