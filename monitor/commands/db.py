@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from monitor.commands.support import AppState, fail
+from monitor.commands.support import AppState, fail, first_line, safe_url
 from monitor.db import migrate
 
 
@@ -22,8 +22,8 @@ def register(app: typer.Typer) -> None:
         try:
             migrate.upgrade(url, revision)
         except Exception as exc:
-            fail(f"db upgrade of {url!r} failed: {type(exc).__name__}: {exc}")
-        typer.echo(f"database {url} at revision {migrate.current_revision(url)}")
+            fail(f"db upgrade of {safe_url(url)} failed: {first_line(exc)}")
+        typer.echo(f"database {safe_url(url)} at revision {migrate.current_revision(url)}")
 
     @db_app.command("downgrade")
     def downgrade(
@@ -36,8 +36,8 @@ def register(app: typer.Typer) -> None:
         try:
             migrate.downgrade(url, revision)
         except Exception as exc:
-            fail(f"db downgrade of {url!r} failed: {type(exc).__name__}: {exc}")
-        typer.echo(f"database {url} at revision {migrate.current_revision(url)}")
+            fail(f"db downgrade of {safe_url(url)} failed: {first_line(exc)}")
+        typer.echo(f"database {safe_url(url)} at revision {migrate.current_revision(url)}")
 
     @db_app.command("current")
     def current(
@@ -46,6 +46,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print the schema revision of the database."""
         url = db or AppState.of(ctx).settings.database_url
-        typer.echo(migrate.current_revision(url) or "empty")
+        try:
+            revision = migrate.current_revision(url)
+        except Exception as exc:
+            fail(f"database {safe_url(url)} cannot be read: {first_line(exc)}")
+        typer.echo(revision or "empty")
 
     app.add_typer(db_app, name="db")

@@ -80,7 +80,7 @@ def _missing_sqlite_file(url: str) -> Path | None:
     return None if Path(name).exists() else Path(name)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     inner = getattr(exc, "orig", None) or exc
     text = str(inner).strip()
     return f"{type(inner).__name__}: {text.splitlines()[0] if text else ''}"
@@ -109,7 +109,7 @@ def prepare_database(url: str, migrate: bool, *, wait: float = 0.0) -> None:
         try:
             current = current_revision(url)
         except Exception as exc:
-            fail(f"database {safe_url(url)} cannot be read: {_first_line(exc)}")
+            fail(f"database {safe_url(url)} cannot be read: {first_line(exc)}")
         if current != head:
             fail(f"database {safe_url(url)} is at schema revision {current or 'none (empty)'}, this driftwarden "
                  f"needs {head} (--no-migrate): run `driftwarden db upgrade` or drop --no-migrate")
@@ -124,7 +124,7 @@ def prepare_database(url: str, migrate: bool, *, wait: float = 0.0) -> None:
 
     def unreachable(exc: BaseException, backoff: float) -> None:
         if time.monotonic() + backoff > deadline:
-            fail(f"database {safe_url(url)} is not reachable: {_first_line(exc)}")
+            fail(f"database {safe_url(url)} is not reachable: {first_line(exc)}")
         log.warning("database not reachable yet, retrying", extra={"retry_in_s": backoff})
 
     try:
@@ -133,7 +133,7 @@ def prepare_database(url: str, migrate: bool, *, wait: float = 0.0) -> None:
     except typer.Exit:
         raise
     except Exception as exc:
-        fail(f"database {safe_url(url)}: schema upgrade failed: {_first_line(exc)}")
+        fail(f"database {safe_url(url)}: schema upgrade failed: {first_line(exc)}")
 
 
 def in_session(url: str, work: Callable[[Session], T], *, failing: str, migrate: bool | None,

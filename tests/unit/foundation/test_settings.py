@@ -72,3 +72,12 @@ def test_every_kafka_client_gets_the_security_settings(tmp_path: Path) -> None:
     assert connection_options(settings) == {
         "bootstrap_servers": ["b:9093"], "security_protocol": "SASL_SSL", "ssl_cafile": str(ca),
         "sasl_mechanism": "SCRAM-SHA-256", "sasl_plain_username": "u", "sasl_plain_password": "p"}
+
+
+@pytest.mark.parametrize("command", [["db", "current"], ["db", "upgrade"], ["db", "downgrade", "base"]])
+def test_an_unreachable_database_is_one_line_without_its_password(command: list[str]) -> None:
+    url = "postgresql+psycopg://bob:hunter2@127.0.0.1:1/x?connect_timeout=2"
+    result = CliRunner().invoke(app, [*command, "--db", url])
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert "hunter2" not in result.output and "bob:***@127.0.0.1:1" in result.output
