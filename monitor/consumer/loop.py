@@ -21,15 +21,15 @@ configuration (also reloaded when its file changes), keeping open windows.
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 from monitor.config import ConfigError, MonitorConfig
 from monitor.consumer.contracts import (
@@ -42,14 +42,14 @@ from monitor.consumer.contracts import (
     StoreUnavailable,
 )
 from monitor.consumer.deadletter import DeadLetterPublisher, DeadLetterRecord
+from monitor.consumer.gc_tuning import gc_tuned
 from monitor.consumer.intake import PROCESS_ERRORS, Taken, take
-from monitor.consumer.merge import PartitionMerger
-from monitor.consumer.partitions import PartitionKeeper, _Partition
+from monitor.consumer.partitions import Partition, PartitionTable
 from monitor.consumer.pipelines import reload_pipeline
 from monitor.events import EventDecoder, OutcomeEvent
 from monitor.ops import Health, Metrics
 from monitor.retry import retry_with_backoff
-from monitor.sources.base import RawMessage, Source, SourceUnavailable, TopicPartition
+from monitor.sources.base import RawMessage, Source, SourceUnavailable
 
 __all__ = [
     "ConfigSource",
@@ -65,39 +65,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-_gc_lock = threading.Lock()
-_gc_users = 0
-_gc_saved: tuple[int, ...] = ()
+class Service:
+    """The always-on watcher loop (see the module docstring). Drive it with :meth:`run`.
 
-
-@contextmanager
-def gc_tuned(young: int | None) -> Iterator[None]:
-    """Within: the youngest generation collected every ``young`` container allocations, and the objects alive
-    on entry (modules, configuration, reference profiles) frozen out of collections; both undone on exit by the
-    last of several concurrent users (``None``: no change). See ``ServiceOptions.gc_young_threshold``."""
-    global _gc_users, _gc_saved
-    if young is None:
-        yield
-        return
-    with _gc_lock:
-        if _gc_users == 0:
-            _gc_saved = gc.get_threshold()
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(max(young, _gc_saved[0]), *_gc_saved[1:])
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0:
-                gc.set_threshold(*_gc_saved)
-                gc.unfreeze()
-
-
-class Service(PartitionKeeper):
-    """The always-on watcher loop (see the module docstring). Drive it with :meth:`run`."""
+    Its owned partitions, their offsets and their persistence are a :class:`PartitionTable`
+    (``self.partitions``), which is also the source's assignment listener."""
 
     def __init__(
         self,
@@ -115,10 +87,15 @@ class Service(PartitionKeeper):
         sleep: Callable[[float], None] = time.sleep,
         stop_event: threading.Event | None = None,
     ) -> None:
-        super().__init__(config, source, store, options, metrics=metrics, health=health or Health(),
-                         publisher=publisher, monotonic=monotonic, sleep=sleep)
+        self.store = store
+        self.metrics = metrics
+        self.health = health or Health()
+        self.publisher = publisher
+        self.partitions = PartitionTable(config, source, store, options, metrics=metrics, health=self.health,
+                                         publisher=publisher, monotonic=monotonic, sleep=sleep)
         self.config_source = config_source
         self._clock = clock
+        self._monotonic, self._sleep = monotonic, sleep
         self._stop = stop_event or threading.Event()
         self._reload = False
         self._last_config_check = 0.0
@@ -126,6 +103,34 @@ class Service(PartitionKeeper):
         self._unassigned_since: float | None = None
         self._consumed = metrics.events_consumed
         self._dead_counter = metrics.dead_letters
+        self._decoder: tuple[MonitorConfig, EventDecoder] | None = None
+
+    @property
+    def config(self) -> MonitorConfig:
+        """The configuration in force (replaced by a reload)."""
+        return self.partitions.config
+
+    @property
+    def source(self) -> Source:
+        """Where messages come from (the partition table's too: a wrapper set here is used by both)."""
+        return self.partitions.source
+
+    @source.setter
+    def source(self, source: Source) -> None:
+        self.partitions.source = source
+
+    @property
+    def options(self) -> ServiceOptions:
+        """The loop's options (the partition table's too)."""
+        return self.partitions.options
+
+    @options.setter
+    def options(self, options: ServiceOptions) -> None:
+        self.partitions.options = options
+
+    def stats(self) -> Mapping[int, Mapping[str, Any]]:
+        """Pipeline counters per partition number (for logs and tests)."""
+        return self.partitions.stats()
 
     # -- control (signal handlers only flip flags) --------------------------------------------------
     def request_stop(self) -> None:
@@ -158,7 +163,7 @@ class Service(PartitionKeeper):
     def run(self, max_messages: int | None = None, timeout: float | None = None) -> RunResult:
         """Consume until stopped (signal / :meth:`request_stop`), the end of a file source, ``max_messages``
         messages, or ``timeout`` seconds; then persist everything and close the source."""
-        self._result = result = RunResult()
+        self.partitions.result = result = RunResult()
         deadline = None if timeout is None else self._monotonic() + timeout
         with self._signals(), gc_tuned(self.options.gc_young_threshold):
             try:
@@ -173,6 +178,21 @@ class Service(PartitionKeeper):
                 result.clean = self._shutdown()
         return result
 
+    def _shutdown(self) -> bool:
+        """Persist every partition and close the source and the dead-letter publisher."""
+        try:
+            clean = self.partitions.save_all()
+        finally:
+            try:
+                self.source.close()
+            finally:
+                if self.publisher is not None:
+                    self.publisher.close()
+        result = self.partitions.result
+        log.info("stopped", extra={"clean": clean, "messages": result.messages, "windows": result.windows,
+                                   "dead_letters": result.dead_letters})
+        return clean
+
     def _start_source(self, deadline: float | None) -> bool:
         def unavailable(exc: BaseException, wait: float) -> None:
             self.health.set("source", False, str(exc))
@@ -182,7 +202,7 @@ class Service(PartitionKeeper):
             return self._stop.is_set() or (deadline is not None and self._monotonic() + wait > deadline)
 
         try:
-            retry_with_backoff(lambda: self.source.start(self), retry_on=SourceUnavailable,
+            retry_with_backoff(lambda: self.source.start(self.partitions), retry_on=SourceUnavailable,
                                initial=self.options.backoff_initial, maximum=self.options.backoff_max,
                                give_up=give_up, on_failure=unavailable, sleep=self._sleep)
         except SourceUnavailable:
@@ -192,10 +212,10 @@ class Service(PartitionKeeper):
 
     def _loop(self, max_messages: int | None, deadline: float | None) -> str:
         opts = self.options
-        result = self._result
+        result = self.partitions.result
         self._unassigned_since = self._monotonic()
         while True:
-            if self._assigned:
+            if self.partitions.assigned:
                 self._unassigned_since = None
             elif self._unassigned_since is None:
                 self._unassigned_since = self._monotonic()
@@ -208,12 +228,12 @@ class Service(PartitionKeeper):
             if deadline is not None and now_m >= deadline:
                 return "timeout"
             self._maybe_reload(now_m)
-            if self._outage_active or self._pending:
-                if now_m < self._retry_at:
+            if self.partitions.outage_active or self.partitions.pending:
+                if now_m < self.partitions.retry_at:
                     self.source.poll(0, 1)  # paused: keeps the group membership alive
-                    self._sleep(min(0.2, self._retry_at - now_m))
+                    self._sleep(min(0.2, self.partitions.retry_at - now_m))
                     continue
-                if not self._recover():
+                if not self.partitions.recover():
                     continue
             budget = opts.max_batch if max_messages is None else min(opts.max_batch, max_messages - result.messages)
             polled = self._monotonic()
@@ -231,8 +251,8 @@ class Service(PartitionKeeper):
                 self.metrics.processing_latency.observe(self._monotonic() - started)
             if now_m - self._last_lag >= opts.lag_interval:
                 self._update_lag(now_m)
-            if self.source.exhausted and not self._pending and not self._outage_active:
-                for part in self._parts.values():
+            if self.source.exhausted and not self.partitions.pending and not self.partitions.outage_active:
+                for part in self.partitions.parts.values():
                     part.closed.extend(part.pipeline.flush())
                     part.dirty = True
                 return "end_of_source"
@@ -249,11 +269,9 @@ class Service(PartitionKeeper):
         log.warning("no partitions assigned for %.0fs; reconnecting to the consumer group",
                     self.options.join_timeout)
         try:
-            restart(self)
+            restart(self.partitions)
         except SourceUnavailable as exc:
             log.warning("reconnect failed, retrying later", extra={"error": str(exc)})
-
-    _decoder: tuple[MonitorConfig, EventDecoder] | None = None
 
     def _event_decoder(self) -> EventDecoder:
         """The decoder of the current configuration's models (built again after a reload)."""
@@ -266,11 +284,11 @@ class Service(PartitionKeeper):
 
     def _process(self, batch: list[RawMessage]) -> None:
         decoder = self._event_decoder()
-        parts = self._parts
+        parts = self.partitions.parts
         touched: set[int] = set()
-        direct = self._direct_partitions(batch)
+        direct = self.partitions.direct_partitions(batch)
         last: int | None = None
-        part: _Partition | None = None
+        part: Partition | None = None
         straight = False
         for msg in batch:
             if msg.partition != last:
@@ -290,64 +308,22 @@ class Service(PartitionKeeper):
         self._release(touched)
         for kind, n in Counter(msg.kind for msg in batch).items():
             self._consumed.labels(kind=kind).inc(n)
-        self._result.messages += len(batch)
-
-    def _direct_partitions(self, batch: list[RawMessage]) -> set[int]:
-        """Merged partitions whose messages in ``batch`` may skip the merge buffer: all of one stream, with
-        nothing queued and every other stream of the partition caught up. Pushed and released, they would
-        come out at once and in the order given (:meth:`PartitionMerger.release` hands out the whole queue of
-        the one non-empty stream when the others are empty and caught up), so feeding them straight to the
-        pipeline is the same, without the buffering."""
-        streams: dict[int, set[TopicPartition]] = {}
-        for tp in {(msg.topic, msg.partition) for msg in batch}:
-            streams.setdefault(tp[1], set()).add(tp)
-        out: set[int] = set()
-        caught_up = self.source.caught_up
-        for p, tps in streams.items():
-            part = self._parts.get(p)
-            merger = part.merger if part is not None else None
-            if merger is None or len(tps) != 1 or len(merger):
-                continue
-            if all(caught_up(tp) for tp in merger.tps if tp not in tps):
-                out.add(p)
-        return out
+        self.partitions.result.messages += len(batch)
 
     def _release(self, numbers: set[int] | None = None) -> None:
         """Feed the pipelines what their mergers may release now (all partitions if ``numbers`` is None)."""
         now_m = self._monotonic()
-        for p, part in self._parts.items():
+        for p, part in self.partitions.parts.items():
             if part.merger is None:
                 continue
             if (numbers is not None and p not in numbers and not len(part.merger)
-                    and not self._merge_paused.intersection(part.merger.tps)):
+                    and not self.partitions.merge_paused.intersection(part.merger.tps)):
                 continue
             for taken in part.merger.release(self.source.caught_up, now_m):
                 self._apply(part, taken)
-            self._throttle(part.merger)
+            self.partitions.throttle(part.merger)
 
-    def _throttle(self, merger: PartitionMerger) -> None:
-        """Bound a merge buffer: pause a stream whose queue one more poll batch could take past ``merge_buffer``
-        (it is ahead in event time, its partner is behind in the fetches), so the partner's records come
-        through; resume it once its queue is down to half of that. A stream's queue then stays within
-        ``merge_buffer`` and the whole buffer within ``merge_buffer + max_batch``. The merged order does not
-        depend on it (only on the two sequences).
-
-        A paused stream is always resumed: here, by :meth:`_recover` after a database outage (which pauses
-        everything and leaves merge-paused streams to this method), or as a newly assigned partition."""
-        high = max(self.options.merge_buffer - self.options.max_batch, 1)
-        for tp in merger.tps:
-            queued = merger.queued(tp)
-            if queued > high and tp not in self._merge_paused:
-                self._merge_paused.add(tp)
-                self.source.pause([tp])
-                log.debug("merge buffer full: stream paused until its partner catches up", extra={
-                    "topic": tp[0], "partition": tp[1], "queued": queued})
-            elif queued <= high // 2 and tp in self._merge_paused:
-                self._merge_paused.discard(tp)
-                if not self._outage_active and tp not in self._pending:
-                    self.source.resume([tp])
-
-    def _apply(self, part: _Partition, taken: Taken) -> None:
+    def _apply(self, part: Partition, taken: Taken) -> None:
         """Feed one taken message to its partition's pipeline (an event the pipeline raises for becomes a dead
         letter, category ``rejected``), and move the partition's next offset past it."""
         msg, key, event, dead = taken
@@ -369,14 +345,14 @@ class Service(PartitionKeeper):
         part.offsets[(msg.topic, msg.partition)] = msg.offset + 1
         part.dirty = True
 
-    def _add_dead(self, part: _Partition, dead: DeadLetterRecord) -> None:
+    def _add_dead(self, part: Partition, dead: DeadLetterRecord) -> None:
         part.dead.append(dead)
         self._dead_counter.labels(reason=dead.category).inc()
-        self._result.dead_letters += 1
+        self.partitions.result.dead_letters += 1
 
     def _advance(self) -> None:
         now = self._clock()
-        for part in self._parts.values():
+        for part in self.partitions.parts.values():
             closed = part.pipeline.advance(now)
             if closed:
                 part.closed.extend(closed)
@@ -386,14 +362,14 @@ class Service(PartitionKeeper):
         now_m = self._monotonic()
         opts = self.options
         due = [
-            p for p, part in self._parts.items()
+            p for p, part in self.partitions.parts.items()
             if part.closed or len(part.dead) >= opts.max_pending_dead_letters
             or (part.dirty and (force or now_m - part.last_persist >= opts.checkpoint_interval))
         ]
         if not due:
             return
         try:
-            self._save(due)
+            self.partitions.save(due)
         except StoreUnavailable:
             pass  # _save kept the transaction in _unsaved; the loop retries it with backoff
         except StoreConflict:
@@ -418,12 +394,12 @@ class Service(PartitionKeeper):
             return
         if new is None:
             return
-        for part in self._parts.values():
+        for part in self.partitions.parts.values():
             closed = reload_pipeline(self.store, part.pipeline, new)
             part.closed.extend(closed)
             part.dirty = True
         self.store.apply_config(new)
-        self.config = new
+        self.partitions.config = new
         self.metrics.config_reloads.labels(result="ok").inc()
         log.info("configuration reloaded", extra={"models": sorted(new.models)})
 

@@ -24,6 +24,7 @@ from monitor.config import load_config
 from monitor.consumer.contracts import SaveItem, SaveResult, StoreUnavailable
 from monitor.consumer.loop import Service, ServiceOptions
 from monitor.consumer.merge import PartitionMerger
+from monitor.consumer.partitions import PartitionTable
 from monitor.db import make_engine, upgrade
 from monitor.ops import Health, Metrics
 from monitor.pipeline import Pipeline
@@ -188,7 +189,7 @@ def test_ahead_stream_is_paused_at_the_cap_and_the_results_do_not_change(
 
 # -- batches that skip the merge buffer ----------------------------------------------------------------------
 # A batch of one stream of a merged partition, with nothing queued and the other stream caught up, goes
-# straight to the pipeline (``Service._direct_partitions``). Pushed and released it would come out at once and
+# straight to the pipeline (``PartitionTable.direct_partitions``). Pushed and released it would come out at once and
 # in the same order, so the stored results must be those of the buffered way, on every arrival schedule.
 
 class OneStreamPolls(TwoTopics):
@@ -230,9 +231,9 @@ def test_direct_batches_feed_the_pipeline_in_the_merged_order(tmp_path: Path, sc
                                                              monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
     lines = scenario.events.read_bytes().splitlines()
     direct_calls: list[set[int]] = []
-    find = Service._direct_partitions
+    find = PartitionTable.direct_partitions
 
-    def watched(self: Service, batch: list[RawMessage]) -> set[int]:
+    def watched(self: PartitionTable, batch: list[RawMessage]) -> set[int]:
         found = find(self, batch)
         direct_calls.append(found)
         return found
@@ -250,13 +251,13 @@ def test_direct_batches_feed_the_pipeline_in_the_merged_order(tmp_path: Path, sc
 
     monkeypatch.setattr(Pipeline, "on_prediction", prediction)
     monkeypatch.setattr(Pipeline, "on_outcome", outcome)
-    monkeypatch.setattr(Service, "_direct_partitions", watched)
+    monkeypatch.setattr(PartitionTable, "direct_partitions", watched)
     url = _db(tmp_path, scenario, "direct")
     fast = _service(url, scenario, OneStreamPolls(lines, seed)).run()
     assert any(direct_calls) and not all(direct_calls), "both kinds of batch must occur"
     fast_order, applied[:] = list(applied), []
 
-    monkeypatch.setattr(Service, "_direct_partitions", lambda self, batch: set())
+    monkeypatch.setattr(PartitionTable, "direct_partitions", lambda self, batch: set())
     buffered_url = _db(tmp_path, scenario, "buffered")
     buffered = _service(buffered_url, scenario, OneStreamPolls(lines, seed)).run()
 
