@@ -155,14 +155,16 @@ class AlertService:
         return changes
 
     def process_labels(self, session: Session, model: str, window_result: WindowResult, signals: Iterable[Signal],
-                       judged: Iterable[tuple[str, str | None]], *, auto_resolve_after: int | None = None
-                       ) -> AlertChanges:
+                       judged: Iterable[tuple[str, str | None]], *, auto_resolve_after: int | None = None,
+                       judged_at: datetime | None = None) -> AlertChanges:
         """Apply the label-lifecycle signals of one window update (see :data:`LABEL_SIGNALS`).
 
         A signal opens or updates its alert like :meth:`process_window` (a window counted once per alert:
         updates of the window already counted change the message and may raise the severity). An
         unresolved alert whose ``(signal, feature)`` is in ``judged`` and did not fire counts one clean
-        window (the pipeline judges only in a window's final update)."""
+        window (the pipeline judges only in a window's final update). An alert it opens has ``first_seen`` =
+        the window's end and ``detected_at`` = ``judged_at`` (when the labels that showed it arrived; event
+        time), if later."""
         limit = auto_resolve_after or self.auto_resolve_after
         session.info[_CAUSE] = f"labels:{window_result.id}"
         model_row = get_or_create_model(session, model)
@@ -190,8 +192,8 @@ class AlertService:
                 alert = Alert(
                     model_id=model_row.id, dedup_key=key, signal=signal.signal, feature=signal.feature,
                     severity=signal.severity, status="open", message=signal.message, first_seen=seen_at,
-                    last_seen=seen_at, detected_at=seen_at, windows_count=1, clean_windows=0,
-                    first_window_id=window_result.id,
+                    last_seen=seen_at, detected_at=max(seen_at, judged_at or seen_at), windows_count=1,
+                    clean_windows=0, first_window_id=window_result.id,
                     last_window_id=window_result.id,
                 )
                 session.add(alert)

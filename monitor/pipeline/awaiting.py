@@ -62,7 +62,10 @@ class WindowUpdate:
     ``metrics``: the business metrics recomputed (``None``: unchanged); ``signals``: alert signals of the
     label lifecycle (``performance_drop``, ``performance_estimate_unreliable``, ``business_metric_drop``);
     ``judged``: the ``(signal, feature)`` pairs this update decided on, so an unresolved alert among them
-    that did not fire counts one clean window (only final updates judge).
+    that did not fire counts one clean window (only final updates judge). ``judged_at``: for an update that
+    carries signals, the event time (epoch seconds, the later of the join's two clocks) of the event that
+    made it: the label that reached a coverage step, or the event that passed the TTL; an alert it opens
+    is detected then, not at the window's end (``None``: not known).
     """
 
     model: str
@@ -74,9 +77,10 @@ class WindowUpdate:
     final: bool = False
     auto_resolve_after: int = 3
     seq: int = -1
+    judged_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "window_key": self.window_key,
+        return {"model": self.model, "window_key": self.window_key, "judged_at": self.judged_at,
                 "performance": [r.to_dict() for r in self.performance],
                 "metrics": None if self.metrics is None else [asdict(m) for m in self.metrics],
                 "signals": [s.to_dict() for s in self.signals], "judged": [list(j) for j in self.judged],
@@ -87,7 +91,8 @@ class WindowUpdate:
         return cls(str(d["model"]), str(d["window_key"]), [PerformanceRecord(**r) for r in d["performance"]],
                    None if d["metrics"] is None else [MetricResult(**m) for m in d["metrics"]],
                    [Signal(**s) for s in d["signals"]], [(str(a), b) for a, b in d["judged"]], bool(d["final"]),
-                   int(d["auto_resolve_after"]), int(d.get("seq", -1)))
+                   int(d["auto_resolve_after"]), int(d.get("seq", -1)),
+                   None if d.get("judged_at") is None else float(d["judged_at"]))
 
 
 def _estimate_state(e: MetricEstimate) -> list[Any]:

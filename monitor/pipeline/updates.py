@@ -78,8 +78,15 @@ def finalize(state: ModelState, idle: float, flush: bool, stamp: Stamp) -> None:
             waiting.joined = {}
             state.updates.append(WindowUpdate(cfg.name, waiting.key, metrics=metrics, signals=signals,
                                               judged=judged, auto_resolve_after=cfg.alerts.auto_resolve_after,
-                                              seq=stamp()))
+                                              seq=stamp(), judged_at=judged_at(state)))
     state.final_at = final_points(state)
+
+
+def judged_at(state: ModelState) -> float | None:
+    """The event time an update made now is judged at: the later of the join's two clocks (the event
+    being processed, or the last one before an idle timeout, a flush or a reload)."""
+    clock = state.joiner.clock
+    return clock if math.isfinite(clock) else None
 
 
 def final_update(state: ModelState, waiting: AwaitingWindow, reason: str | None, seq: int) -> WindowUpdate:
@@ -108,7 +115,7 @@ def final_update(state: ModelState, waiting: AwaitingWindow, reason: str | None,
         state.n_awaiting -= len(waiting.book)
     state.joiner.forget_window(waiting.key)
     return WindowUpdate(cfg.name, waiting.key, performance, metrics, signals, judged, final=True,
-                        auto_resolve_after=cfg.alerts.auto_resolve_after, seq=seq)
+                        auto_resolve_after=cfg.alerts.auto_resolve_after, seq=seq, judged_at=judged_at(state))
 
 
 def spill(state: ModelState, stamp: Stamp, log: Any) -> None:
@@ -157,7 +164,8 @@ def provisional_update(state: ModelState, waiting: AwaitingWindow, seq: int, *, 
         performance = quality.records(waiting.n_events, waiting.book, waiting.estimates, realized, why,
                                       provisional=True)
     return WindowUpdate(cfg.name, waiting.key, performance, metrics, signals, [],
-                        auto_resolve_after=cfg.alerts.auto_resolve_after, seq=seq)
+                        auto_resolve_after=cfg.alerts.auto_resolve_after, seq=seq,
+                        judged_at=judged_at(state) if judge else None)
 
 
 def take_updates(state: ModelState, seq: int) -> list[WindowUpdate]:

@@ -22,7 +22,7 @@ from monitor.db.base import Base, utcnow
 from monitor.db.models import FeatureResult, MetricValue, PerformanceValue, WindowResult, WindowSample
 from monitor.errors import MonitorError
 from monitor.pipeline.awaiting import PerformanceRecord, WindowUpdate
-from monitor.pipeline.closed import ClosedWindow
+from monitor.pipeline.closed import ClosedWindow, epoch_to_datetime
 from monitor.pipeline.early import EarlyAlert
 from monitor.store.checkpoints import save_checkpoint, save_offsets
 from monitor.store.models_repo import get_or_create_model, prefetch_models
@@ -243,8 +243,9 @@ def _write_one(session: Session, closed: ClosedWindow | WindowUpdate | EarlyAler
         target = write_update(session, closed)
         if alert_service is None:
             return None, None
+        at = None if closed.judged_at is None else epoch_to_datetime(closed.judged_at)
         return None, alert_service.process_labels(session, closed.model, target, closed.signals, closed.judged,
-                                                  auto_resolve_after=closed.auto_resolve_after)
+                                                  auto_resolve_after=closed.auto_resolve_after, judged_at=at)
     row = write_window(session, closed)
     if alert_service is None:
         return row, None

@@ -261,3 +261,26 @@ def test_the_sequential_detector_catches_slow_decay_before_max_drop_with_its_def
     early = [(k, m) for k, m in with_detector if k < first_rule]
     assert early and all("page_hinkley detected a decay of accuracy" in m for _, m in early), with_detector
     assert _final_drops(config, _decaying(1, 0.0)) == []
+
+
+def test_a_realized_drop_is_detected_when_its_labels_arrive_not_at_its_window_end(tmp_path: Path) -> None:
+    """``first_seen`` is the end of the window the drop lies in; ``detected_at`` the event time of the label
+    that showed it (a label after the window closed, whose coverage step judged it)."""
+    rng = np.random.default_rng(21)
+    windows = []
+    for k in range(5):
+        s, y = _calibrated(rng)
+        if k == 2:  # the second half of window 2 (predictions 500-599) is mostly wrong
+            y = np.where((np.arange(SIZE) >= SIZE // 2) & (rng.uniform(size=SIZE) < 0.9), 1 - y, y)
+        windows.append((s, y))
+    url, _ = _run(tmp_path, BINARY, windows)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        first_seen, detected_at = conn.execute(text(
+            "SELECT first_seen, detected_at FROM alerts WHERE signal = 'performance_drop'")).one()
+        end = conn.execute(text("SELECT window_end FROM window_results ORDER BY window_start")).scalars().all()[2]
+    engine.dispose()
+    assert str(first_seen) == str(end) and str(end).startswith("2026-11-01 00:09:59")  # prediction 599
+    # each label comes 100 s after its prediction: at the close (t = 599) the 100 good labels of the first
+    # half were in; the steps after it come with the 150th label (t = 649) and the 200th (t = 699)
+    assert str(detected_at)[:19] in ("2026-11-01 00:10:49", "2026-11-01 00:11:39"), detected_at
