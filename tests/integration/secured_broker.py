@@ -89,16 +89,21 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 
 def write_certificates(folder: Path) -> dict[str, Path]:
-    """A CA, a broker key+chain (one PEM, as Kafka's PEM key store reads it) and a client certificate and key."""
+    """A CA, a server certificate for 127.0.0.1 (as one key+chain PEM, Kafka's PEM key store, and as a chain and a
+    key, PostgreSQL's) and a client certificate and key."""
     folder.mkdir(parents=True, exist_ok=True)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = _certificate("driftwarden test CA", ca_key, None, server=False)
     pem = serialization.Encoding.PEM
-    files = {name: folder / f"{name}.pem" for name in ("ca", "broker", "client-cert", "client-key")}
+    files = {name: folder / f"{name}.pem" for name in ("ca", "broker", "server-cert", "server-key", "client-cert",
+                                                        "client-key")}
     files["ca"].write_bytes(ca.public_bytes(pem))
     broker_key = ec.generate_private_key(ec.SECP256R1())
     broker = _certificate("127.0.0.1", broker_key, (ca.subject, ca_key), server=True)
     files["broker"].write_bytes(_pem_key(broker_key) + broker.public_bytes(pem) + ca.public_bytes(pem))
+    files["server-cert"].write_bytes(broker.public_bytes(pem) + ca.public_bytes(pem))
+    files["server-key"].write_bytes(_pem_key(broker_key))
+    files["server-key"].chmod(0o600)
     client_key = ec.generate_private_key(ec.SECP256R1())
     client = _certificate("driftwarden-client", client_key, (ca.subject, ca_key), server=False)
     files["client-cert"].write_bytes(client.public_bytes(pem))
