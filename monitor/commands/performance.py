@@ -1,7 +1,9 @@
 """``driftwarden performance MODEL [--db URL] [--json]``: a model's quality per window and metric.
 
 With ``--json``: one JSON object per line and window + metric, with exactly the fields of
-:data:`monitor.store.queries.PERFORMANCE_FIELDS` (``null`` where not available). Without: a table.
+:data:`monitor.store.queries.PERFORMANCE_FIELDS` (``null`` where not available). Without: a table, which
+also shows the estimator's error (``est-real``: estimated - realized, stored per window) and marks an
+estimate the reliability guard found unreliable.
 """
 
 from __future__ import annotations
@@ -45,12 +47,16 @@ def register(app: typer.Typer) -> None:
         if not rows:
             typer.echo(f"no performance rows for {model}")
             return
-        typer.echo(f"{'window_end':<25} {'metric':<10} {'labelled':>13} {'realized':>26} {'estimated':>26} "
-                   f"{'reference':>9}  status")
+        width = max(10, *(len(row.metric) for row in rows))
+        typer.echo(f"{'window_end':<25} {'metric':<{width}} {'labelled':>13} {'realized':>26} {'estimated':>26} "
+                   f"{'est-real':>8} {'reference':>9}  status")
         for row in rows:
             labelled = f"{row.n_labelled}/{row.n_predictions}"
             status = "provisional" if row.provisional else "final"
-            typer.echo(f"{row.window_end.isoformat():<25} {row.metric:<10} {labelled:>13} "
+            if row.estimate_reliable is False:
+                status += ", estimate unreliable"
+            error = "-" if row.error is None else f"{row.error:+.3f}"
+            typer.echo(f"{row.window_end.isoformat():<25} {row.metric:<{width}} {labelled:>13} "
                        f"{_fmt(row.realized, row.realized_lower, row.realized_upper):>26} "
                        f"{_fmt(row.estimated, row.estimated_lower, row.estimated_upper):>26} "
-                       f"{_fmt(row.reference):>9}  {status}")
+                       f"{error:>8} {_fmt(row.reference):>9}  {status}")

@@ -149,3 +149,8 @@ def test_persisted_rows_and_cli_json(tmp_path: object) -> None:
     assert len(lines) == 5 and all(tuple(line) == PERFORMANCE_FIELDS for line in lines)
     table = CliRunner().invoke(app, ["performance", "m", "--db", url])
     assert table.exit_code == 0 and "provisional" in table.output and "100/300" in table.output
+    errors = {r.metric: r.error for r in rows}  # the estimator's error (estimated - realized) per window
+    assert "est-real" in table.output and all(
+        f" {e:+.3f} " in line for line in table.output.splitlines()[1:] for m, e in errors.items()
+        if e is not None and f" {m} " in line)
+    assert any(e is not None for e in errors.values())
