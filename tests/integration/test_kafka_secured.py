@@ -3,7 +3,8 @@
 For each way in (mutual TLS; SASL/SCRAM-SHA-256 in plain text; SASL/SCRAM-SHA-512 over TLS; SASL/PLAIN over
 TLS), only ``DRIFTWARDEN_KAFKA_*`` settings change: ``driftwarden replay`` produces a scenario with bad lines,
 ``driftwarden run`` (in one process or with its fetch child) consumes it to the end, writes windows and dead
-letters, and its dead-letter producer copies them to the dead-letter topic, read back by a secured consumer.
+letters, and its dead-letter producer copies them to the dead-letter topic, read back by a secured consumer;
+the password is in no log.
 A wrong password or a missing client certificate is a one-line error, exit 2.
 """
 
@@ -152,6 +153,7 @@ def test_replay_run_and_dead_letter_copies_over_a_secured_listener(
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=60)
     assert code == 0, log.read_text()[-3000:]
+    assert PASSWORD not in log.read_text() and PASSWORD not in replayed.stderr.decode()  # secrets never logged
     engine = create_engine(url)
     with engine.connect() as conn:
         dead = conn.execute(text("SELECT raw FROM dead_letters")).scalars().all()
