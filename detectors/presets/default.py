@@ -3,7 +3,10 @@
 Per column one test gives a p-value and one effect size on a common [0, 1] scale:
 
 - numeric: p from the two-sample Cramér–von Mises test (scipy's asymptotic p-value at every size; more
-  powerful than Kolmogorov–Smirnov on both location and scale changes); effect = the Kolmogorov–Smirnov
+  powerful than Kolmogorov–Smirnov on both location and scale changes), its statistic with midranks
+  within each sample as well as in the pooled one (:func:`~detectors.stattests.cramer_von_mises.midrank_t`:
+  scipy's ``T`` without ties; on a column of few distinct values, such as an hour of day or a count,
+  scipy's ``T`` grows with the sample size on unchanged data); effect = the Kolmogorov–Smirnov
   D, the largest gap between the two CDFs (the largest share of the population that moved across any
   cut point). Both come from one pass over the sorted values;
 - categorical: two-sample chi-square on the 2×k contingency table (unseen categories as their own
@@ -54,7 +57,13 @@ from detectors.presets._shared import (
 )
 from detectors.report import ColumnResult
 from detectors.stattests.chisquare import chisquare_from_counts
-from detectors.stattests.cramer_von_mises import ReferenceSide, cvm_ks_fast, cvm_pvalue_asymptotic
+from detectors.stattests.cramer_von_mises import (
+    ReferenceSide,
+    cvm_ks_fast,
+    cvm_pvalue_asymptotic,
+    midrank_t,
+    own_run_squares,
+)
 from detectors.stattests.cvm_grid import cvm_ks_grid
 from detectors.stattests.ztest import ztest_from_counts
 
@@ -84,10 +93,13 @@ def default_column(
         cur = win.sorted_values()
         if col.grid is not None:  # a compact profile: the quantile grid's bounded-error statistics
             t, d = cvm_ks_grid(col.grid, cur)
-            p = cvm_pvalue_asymptotic(t, col.grid.n, cur.size)
+            n_ref, x_runs = col.grid.n, col.grid.run_squares
         else:
-            t, d = cvm_ks_fast(_reference_side(col), cur)
-            p = cvm_pvalue_asymptotic(t, col.values.size, cur.size)
+            side = _reference_side(col)
+            t, d = cvm_ks_fast(side, cur)
+            n_ref, x_runs = col.values.size, side.run_squares
+        t = midrank_t(t, n_ref, cur.size, x_runs, own_run_squares(cur))
+        p = cvm_pvalue_asymptotic(t, n_ref, cur.size)
         test, stat, effect, n_ref, n_cur = "cramer_von_mises", t, d, col.n_finite, win.n_finite
     elif isinstance(col, CategoricalProfile) and isinstance(win, CategoricalWindow):
         if win.n_valid == 0:
