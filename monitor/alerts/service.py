@@ -8,7 +8,8 @@ Lifecycle of an incident (one row of ``alerts`` per open incident, dedup key ``m
 
 - a signal that fires again on an unresolved incident updates ``last_seen`` (the window's end),
   ``windows_count``, the message, and raises the severity if it got worse (never lowers it);
-- a window of the model without that signal counts as clean for every unresolved incident of the model;
+- a window of the model without that signal counts as clean for every unresolved incident of the model
+  (for the population's label-judged signals, :data:`LABEL_SIGNALS`, a window judged without it);
 - once resolved, a new firing opens a new incident (a new row).
 
 Besides the lifecycle, people assign an alert (``assignee``) and snooze it until a time (``snoozed_until``:
@@ -42,7 +43,9 @@ __all__ = ["LABEL_SIGNALS", "AlertChanges", "AlertService", "Notifier", "list_al
 
 LABEL_SIGNALS = frozenset({"business_metric_drop", "performance_drop", "performance_estimate_unreliable"})
 """Signals judged when labels / outcomes arrive (:meth:`AlertService.process_labels`), not when a window
-closes: a closing window never counts as clean for them."""
+closes: a closing window never counts as clean for the population's alerts of them. A segment's
+``business_metric_drop`` is judged when its window closes (:mod:`monitor.pipeline.segment_finish`), so a
+closing window without it counts as clean for it like for any window-close signal."""
 
 _CAUSE = "driftwarden_alert_cause"
 
@@ -148,7 +151,8 @@ class AlertService:
         for key, alert in unresolved.items():
             # a window that ended at or before the detection cannot say the problem is gone (an early alert
             # met such a window first or second depending on where persist points fell: not counted either way)
-            if key in fired or alert.signal in LABEL_SIGNALS or seen_at <= alert.detected_at:
+            if key in fired or (alert.signal in LABEL_SIGNALS and alert.segment is None) \
+                    or seen_at <= alert.detected_at:
                 continue
             self._count_clean(session, model, alert, limit, changes)
         session.flush()

@@ -77,6 +77,7 @@ SIGNALS = (
     "performance_drop",
     "estimated_performance_drop",
     "performance_estimate_unreliable",
+    "fairness_gap",
 )
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 

@@ -5,7 +5,9 @@ Rules:
 
 - A segment (``key=value``, or ``key=other``) is drift-tested when its own state holds at least
   ``segments.min_events`` rows (a value kept late, see :mod:`monitor.pipeline.segments`, counts only the
-  rows since it was kept). Its drift report is ``detectors.evaluate`` on its own state; with the
+  rows since it was kept). Its drift report is ``detectors.evaluate`` on its own state over every profile
+  column but the segment's key (a key that is also a feature: within ``country=FR`` the column ``country``
+  is constant by definition, neither drift nor a data-quality finding); with the
   ``default`` preset the raw p-values of all tested segments' columns are adjusted together by one
   Benjamini–Hochberg (:func:`detectors.multiple_testing.adjust_reports`; the family is every column of
   every tested segment of the window), so adding segments does not add false alarms. The population's
@@ -13,7 +15,8 @@ Rules:
 - Signals of a segment are those of :func:`~monitor.pipeline.alert_signals.drift_signals` on its report
   (``multivariate_drift`` excepted), each carrying ``segment``; a segment signal whose ``(signal,
   feature)`` the population raised in the same window is dropped (one population alert, not one per
-  segment).
+  segment), and so is a segment's ``dataset_drift`` when every column that drifted in the segment drifted
+  in the population too (the population's ``feature_drift`` / ``prediction_drift`` alerts say it already).
 - Business metrics per segment are computed over the outcomes joined when the window closes, each event
   under the label its value has at close (a value pooled by then counts in ``key=other``).
   ``business_metric_drop`` for a segment: the segment is a significant worst slice with a lower rate than
@@ -76,8 +79,13 @@ def _reports(cfg: ModelConfig, book: SegmentBook, overrides: dict[str, Any]) -> 
     for label, state in sorted(book.states.items()):
         if state.n_rows < cfg.segments.min_events:
             continue
+        key = label.split("=", 1)[0]
+        columns = [name for name in book.profile.names if name != key]
+        mine = overrides
+        if key in overrides.get("per_column", {}):
+            mine = {**overrides, "per_column": {c: v for c, v in overrides["per_column"].items() if c != key}}
         try:
-            out[label] = detectors.evaluate(book.profile, state, preset=cfg.preset, overrides=overrides)
+            out[label] = detectors.evaluate(book.profile, state, preset=cfg.preset, overrides=mine, columns=columns)
         except Exception as exc:  # a bad segment must never stop the watcher
             log.warning("segment %s of %s: drift test failed: %s: %s", label, cfg.name, type(exc).__name__, exc)
     if cfg.preset == "default" and out:
@@ -157,14 +165,17 @@ def segment_results(cfg: ModelConfig, book: SegmentBook | None, joined: dict[str
     metrics, groups, low = _slices(cfg, book, joined)
     slices = _rank([*groups, _drift_slices(reports, population_share)], cfg.segments.top_slices)
     taken = {(s.signal, s.feature) for s in population}
+    drifted = {s.feature for s in population if s.signal in ("feature_drift", "prediction_drift")}
     signals: list[Signal] = []
     results = []
     for label, n in sorted(book.counts.items()):
         if n < cfg.segments.min_events:
             continue
         report = reports.get(label)
+        own = report is not None and not set(report.drifted_columns) <= drifted
         mine = [replace(s, segment=label) for s in drift_signals(cfg, report, n)
-                if s.signal != "multivariate_drift" and (s.signal, s.feature) not in taken]
+                if s.signal != "multivariate_drift" and (s.signal, s.feature) not in taken
+                and (s.signal != "dataset_drift" or own)]
         for metric in cfg.business_metrics:
             value = metrics.get(label, {}).get(metric.name)
             if (label, metric.name) in low and value is not None:

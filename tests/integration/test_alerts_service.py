@@ -117,6 +117,25 @@ def test_closing_windows_never_resolve_a_label_signal(sessions: sessionmaker[Ses
         assert [(a.signal, a.clean_windows) for a, _ in list_alerts(s)] == [("business_metric_drop", 0)]
 
 
+def test_closing_windows_resolve_a_segments_business_metric_drop(sessions: sessionmaker[Session]) -> None:
+    """A segment's ``business_metric_drop`` is judged when its window closes (the population's when the
+    outcomes are final): a closing window without it counts as clean, so it resolves; the population's does
+    not."""
+    service = AlertService(Recorder(sessions), auto_resolve_after=1)
+    total = Signal("business_metric_drop", "warning", "take_rate 0.2", "take_rate", 0.2)
+    fr = Signal("business_metric_drop", "critical", "country=FR: take_rate 0.03", "take_rate", 0.03,
+                segment="country=FR")
+    c = run(sessions, service, 0, [total, fr])
+    assert len(c.opened) == 2
+    c = run(sessions, service, 1, [fr])  # FR's take-rate still low: fired again, not clean
+    assert c.resolved == []
+    c = run(sessions, service, 2, [])
+    assert len(c.resolved) == 1
+    with sessions() as s:
+        states = {(a.segment, a.status) for a, _ in list_alerts(s, status="all")}
+    assert states == {(None, "open"), ("country=FR", "resolved")}
+
+
 def test_acknowledge_and_resolve_by_people(sessions: sessionmaker[Session]) -> None:
     rec = Recorder(sessions)
     service = AlertService(rec)

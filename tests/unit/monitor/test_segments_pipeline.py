@@ -206,3 +206,50 @@ def detectors_evaluate(frame: pd.DataFrame) -> Any:
     import detectors
 
     return detectors.evaluate(PROFILE, frame)
+
+
+REGIONS = ["north", "south", "east"]
+REGION_CONFIG = """
+models:
+  rec:
+    features: {tenure: numeric, region: categorical}
+    prediction: {kind: score, column: score}
+    window: {type: count, size: 3000}
+    alerts: {min_window_events: 50, volume: {enabled: false}}
+    segments: {keys: [region], min_events: 100}
+"""
+
+
+def _region_window(tenure_shift: float) -> Any:
+    """One window of 3,000 events whose segment key ``region`` is also a feature of the model."""
+    rng = np.random.default_rng(8)
+    n = 6000
+    ref = pd.DataFrame({"tenure": rng.normal(10, 2, n), "region": rng.choice(REGIONS, n), "score": rng.uniform(size=n)})
+    prof = ReferenceProfile.build(ref, {"tenure": "numeric", "region": "categorical", "score": "numeric"})
+    evs = []
+    for i in range(3000):
+        region = REGIONS[i % 3]
+        evs.append(prediction_event(model="rec", model_version="1", event_id=f"r{i}", ts=T0 + timedelta(seconds=i),
+                                    features={"tenure": float(rng.normal(10 + tenure_shift, 2)), "region": region},
+                                    prediction=float(rng.uniform()), segments={"region": region}))
+    [window] = run(Pipeline(parse_config(REGION_CONFIG), {"rec": prof.with_version(1)}), evs)
+    return window
+
+
+def test_a_segment_key_that_is_also_a_feature_is_not_tested_in_its_segments() -> None:
+    """Within ``region=north`` the feature ``region`` is constant by definition: it is neither drift nor a
+    data-quality finding of the key's segments."""
+    window = _region_window(0.0)
+    assert {r.segment for r in window.segments} == {f"region={r}" for r in REGIONS}
+    assert all(r.drift_share == 0.0 and not r.alerted for r in window.segments), window.segments
+    assert [s for s in window.signals if s.segment is not None] == []
+
+
+def test_a_population_wide_shift_is_not_a_dataset_drift_in_every_segment() -> None:
+    """``tenure`` shifts for everyone: one population ``feature_drift``; each segment, tested on two columns
+    (its key left out), has half of them drifted, but what drifted in it drifted in the population: no
+    segment ``dataset_drift``."""
+    window = _region_window(3.0)
+    signals = {(s.signal, s.feature, s.segment) for s in window.signals if s.signal != "multivariate_drift"}
+    assert signals == {("feature_drift", "tenure", None)}
+    assert all(r.drift_share == 0.5 and r.drifted_columns == ["tenure"] for r in window.segments)
