@@ -330,9 +330,9 @@ class Service:
         if event is not None:
             try:
                 if isinstance(event, OutcomeEvent):
-                    part.pipeline.on_outcome(event, msg)
+                    part.pipeline.on_outcome(event)
                 else:
-                    part.pipeline.on_prediction(event, msg, key)
+                    part.pipeline.on_prediction(event, ts=key)
             except PROCESS_ERRORS:
                 raise
             except Exception as exc:  # one bad event must not stop the watcher

@@ -129,15 +129,13 @@ class PartitionTable:
 
     # -- persisting ----------------------------------------------------------------------------------
     def save(self, numbers: Sequence[int]) -> None:
+        """Write one persist point of the partitions ``numbers`` (one transaction): their closed windows and
+        other outputs, snapshots, next offsets and dead letters."""
         items: list[tuple[int, SaveItem]] = []
         for p in numbers:
             part = self.parts[p]
-            offsets = dict(part.offsets)
-            for tp, off in part.pipeline.positions().items():
-                if off > offsets.get(tp, -1):
-                    offsets[tp] = off
             closed = persist_items(part.closed, part.pipeline)
-            items.append((p, SaveItem(self._key(p), closed, part.pipeline.snapshot(), offsets,
+            items.append((p, SaveItem(self._key(p), closed, part.pipeline.snapshot(), dict(part.offsets),
                                       list(part.dead))))
             part.closed.clear()
             part.dead.clear()

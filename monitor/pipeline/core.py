@@ -3,15 +3,17 @@
 Usage (by the consumer loop)::
 
     pipeline = Pipeline(config, profiles)                 # or Pipeline.restore(snapshot, config, profiles)
-    pipeline.on_prediction(event, position)               # for each decoded event, in partition order
-    pipeline.on_outcome(event, position)
+    pipeline.on_prediction(event)                         # for each decoded event, in partition order
+    pipeline.on_outcome(event)
     closed = pipeline.advance(now)                        # after a batch; windows that are finished
-    persist(session, closed, key, pipeline.snapshot(), pipeline.positions(), alert_service)
+    persist(session, closed, key, pipeline.snapshot(), next_offsets, alert_service)
 
-Exactly-once: the state returned by :meth:`snapshot` covers exactly the events up to :meth:`positions`,
-and windows returned by :meth:`advance`/:meth:`flush` are no longer in it; so the closed windows, the
-snapshot and the offsets must be written in one transaction. If that transaction fails, throw the
-pipeline away and restore from the last stored snapshot (events after its offsets are re-read).
+Exactly-once: the state returned by :meth:`snapshot` covers exactly the events fed so far, and windows
+returned by :meth:`advance`/:meth:`flush` are no longer in it; so the closed windows, the snapshot and the
+offsets past the last message fed (the caller tracks them: the consumer's
+:class:`~monitor.consumer.partitions.Partition`) must be written in one transaction. If that transaction
+fails, throw the pipeline away and restore from the last stored snapshot (events after its offsets are
+re-read).
 
 A window is emitted when it is closed (count reached, or watermark past its end), with its drift and
 data-quality results; nothing waits for outcomes. For a model with business metrics or a ``performance``
@@ -30,7 +32,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 
@@ -59,19 +61,6 @@ SNAPSHOT_VERSION = 1
 
 _NO_SEGMENTS: dict[str, str] = {}  # (read only)
 
-class Position(Protocol):
-    """Where an event was read: a :class:`monitor.sources.RawMessage` is one."""
-
-    @property
-    def topic(self) -> str: ...
-
-    @property
-    def partition(self) -> int: ...
-
-    @property
-    def offset(self) -> int: ...
-
-
 ProfileLoader = Callable[[str, str], ReferenceProfile | None]
 """``(model, content_hash) -> profile``: finds an older reference an open window was started with."""
 
@@ -92,30 +81,14 @@ class Pipeline:
             name: ModelState(cfg, self.profiles.get(name), self.performance.get(name))
             for name, cfg in config.models.items()
         }
-        self._positions: dict[tuple[str, int], int] = {}
         self.counters: Counter[str] = Counter()
         self.seq = 0
         """Outputs made so far (:mod:`monitor.pipeline.updates`, "Order of outputs")."""
         self._closed: list[ClosedWindow] = []
 
     # -- input -------------------------------------------------------------------------------------
-    def _seen(self, position: Position | None) -> None:
-        if position is None:
-            return
-        key = (position.topic, position.partition)
-        nxt = position.offset + 1
-        if nxt > self._positions.get(key, -1):
-            self._positions[key] = nxt
-
-    def on_prediction(self, event: PredictionEvent, position: Position | None = None,
-                      ts: float | None = None) -> None:
-        """Add one decoded prediction event. ``position``: where it was read (its topic, partition and offset;
-        :meth:`positions` then covers it); ``ts``: ``event.ts`` in epoch seconds, if the caller knows it."""
-        if position is not None:
-            key = (position.topic, position.partition)
-            nxt = position.offset + 1
-            if nxt > self._positions.get(key, -1):
-                self._positions[key] = nxt
+    def on_prediction(self, event: PredictionEvent, *, ts: float | None = None) -> None:
+        """Add one decoded prediction event; ``ts``: ``event.ts`` in epoch seconds, if the caller knows it."""
         state = self.models.get(event.model)
         if state is None:
             self.counters["unknown_model"] += 1
@@ -205,9 +178,8 @@ class Pipeline:
             if joiner.outcome_clock >= outcome_at or joiner.prediction_clock >= prediction_at:
                 finalize(state, 0.0, False, self._stamp)
 
-    def on_outcome(self, event: OutcomeEvent, position: Position | None = None) -> None:
+    def on_outcome(self, event: OutcomeEvent) -> None:
         """Add one decoded ``OutcomeEvent``; it joins its prediction by ``event_id`` within the TTL."""
-        self._seen(position)
         try:
             ts = to_epoch(event.ts)
         except ValueError:
@@ -317,10 +289,6 @@ class Pipeline:
                                                                  *self.take_early()]
         return sorted(items, key=output_order)
 
-    def positions(self) -> dict[tuple[str, int], int]:
-        """Next offset to read per ``(topic, partition)`` consumed so far."""
-        return dict(self._positions)
-
     def stats(self) -> dict[str, Any]:
         """Counters for ``/metrics``: per model and pipeline-wide."""
         return {
@@ -374,7 +342,6 @@ class Pipeline:
         payload = {
             "format": SNAPSHOT_FORMAT,
             "version": SNAPSHOT_VERSION,
-            "positions": [[t, p, o] for (t, p), o in sorted(self._positions.items())],
             "counters": dict(self.counters),
             "seq": self.seq,
             "models": {name: s.to_state() for name, s in self.models.items()},
@@ -402,7 +369,6 @@ class Pipeline:
         if payload.get("version") != SNAPSHOT_VERSION:
             raise SnapshotError(f"unsupported pipeline snapshot version {payload.get('version')!r}")
         pipeline = cls(config, profiles, performance)
-        pipeline._positions = {(str(t), int(p)): int(o) for t, p, o in payload.get("positions", [])}
         pipeline.counters = Counter({k: int(v) for k, v in payload.get("counters", {}).items()})
         pipeline.seq = int(payload.get("seq", 0))
         by_hash = {p.content_hash: p for p in pipeline.profiles.values()}

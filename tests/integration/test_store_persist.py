@@ -64,13 +64,15 @@ def test_persist_writes_everything_and_a_replayed_window_is_refused(sessions: se
     with sessions.begin() as s:
         register_reference(s, "rec", PROFILE)
     p = Pipeline(config(), {"rec": PROFILE})
+    next_offsets: dict[tuple[str, int], int] = {}  # (what the consumer tracks: past every message fed)
     for kind, event, pos in stream(2000, drift_from=400):
-        (p.on_prediction if kind == "p" else p.on_outcome)(event, pos)
+        (p.on_prediction if kind == "p" else p.on_outcome)(event)
+        next_offsets[(pos.topic, pos.partition)] = pos.offset + 1
     closed = p.advance() + p.flush()
     assert len(closed) == 5
     service = AlertService()
     with sessions.begin() as s:
-        rows = persist(s, closed, KEY, p.snapshot(), p.positions(), service, group_id=GROUP)
+        rows = persist(s, closed, KEY, p.snapshot(), next_offsets, service, group_id=GROUP)
         ids = [r.id for r in rows]
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(WindowResult)) == 5
@@ -120,6 +122,7 @@ def crash_run(sessions: sessionmaker[Session], events: list[Any], crash_at: set[
         blob = load_checkpoint(s, GROUP, KEY)
         offsets = load_offsets(s, GROUP)
     pipeline = Pipeline.restore(blob, config(), {"rec": PROFILE}) if blob else Pipeline(config(), {"rec": PROFILE})
+    next_offsets = dict(offsets)
     i = 0
     while i < len(events):
         if i in crash_at:
@@ -127,6 +130,7 @@ def crash_run(sessions: sessionmaker[Session], events: list[Any], crash_at: set[
             with sessions() as s:
                 blob = load_checkpoint(s, GROUP, KEY)
                 offsets = load_offsets(s, GROUP)
+            next_offsets = dict(offsets)
             pipeline = (Pipeline.restore(blob, config(), {"rec": PROFILE}) if blob
                         else Pipeline(config(), {"rec": PROFILE}))
             # seek: first unread message per topic
@@ -135,12 +139,13 @@ def crash_run(sessions: sessionmaker[Session], events: list[Any], crash_at: set[
             continue
         kind, event, pos = events[i]
         if pos.offset >= offsets.get((pos.topic, pos.partition), 0):
-            (pipeline.on_prediction if kind == "p" else pipeline.on_outcome)(event, pos)
+            (pipeline.on_prediction if kind == "p" else pipeline.on_outcome)(event)
+            next_offsets[(pos.topic, pos.partition)] = pos.offset + 1
         i += 1
         if i % 300 == 0 or i == len(events):
             closed = pipeline.advance() + (pipeline.flush() if i == len(events) else [])
             with sessions.begin() as s:
-                persist(s, closed, KEY, pipeline.snapshot(), pipeline.positions(), service, group_id=GROUP)
+                persist(s, closed, KEY, pipeline.snapshot(), next_offsets, service, group_id=GROUP)
 
 
 def test_crash_and_resume_from_the_database_writes_exactly_once(request: pytest.FixtureRequest,

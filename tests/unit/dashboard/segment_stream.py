@@ -102,7 +102,7 @@ def build_segment_db(path: Path) -> str:
     engine = make_engine(url)
     try:
         with session_factory(engine).begin() as session:
-            persist(session, windows, "segments-test", pipe.snapshot(), pipe.positions(), AlertService())
+            persist(session, windows, "segments-test", pipe.snapshot(), {}, AlertService())
     finally:
         engine.dispose()
     return url

@@ -84,11 +84,11 @@ def _run(tmp_path: Path, config: str, windows: list[tuple[np.ndarray, np.ndarray
             closed_all.extend(closed)
             with session_factory(engine).begin() as session:
                 persist(session, [*closed, *pipeline.take_updates()], "k", pipeline.snapshot(),
-                        pipeline.positions(), alerts)
+                        {}, alerts)
     with session_factory(engine).begin() as session:
         closed = pipeline.flush()
         closed_all.extend(closed)
-        persist(session, [*closed, *pipeline.take_updates()], "k", pipeline.snapshot(), pipeline.positions(), alerts)
+        persist(session, [*closed, *pipeline.take_updates()], "k", pipeline.snapshot(), {}, alerts)
     engine.dispose()
     return url, closed_all
 

@@ -130,11 +130,11 @@ def test_persisted_rows_and_cli_json(tmp_path: object) -> None:
     p = Pipeline(parse_config(CONFIG), {}, {"m": _reference()})
     _, labels = _predictions(p, 300)
     with session_factory(engine).begin() as s:
-        persist(s, p.advance() + p.take_updates(), "k", p.snapshot(), p.positions(), None)
+        persist(s, p.advance() + p.take_updates(), "k", p.snapshot(), {}, None)
     for i in range(100):
         p.on_outcome(OutcomeEvent(event_id=f"e{i}", ts=T0 + timedelta(seconds=400), model="m", label=labels[i] == 1))
     with session_factory(engine).begin() as s:
-        persist(s, p.take_updates(), "k", p.snapshot(), p.positions(), None)
+        persist(s, p.take_updates(), "k", p.snapshot(), {}, None)
     with session_factory(engine)() as s:
         rows = performance_series(s, "m")
     assert len(rows) == 5 and {r.n_labelled for r in rows} == {100}  # upserted in place

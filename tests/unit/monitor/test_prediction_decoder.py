@@ -213,9 +213,9 @@ def run(msgs: list[bytes], kind: str, typed: bool, restore_every: int | None = N
         if bad is not None:
             dead.append((offset, *bad))
         elif isinstance(event, OutcomeEvent):
-            p.on_outcome(event, msg.position)
+            p.on_outcome(event)
         elif event is not None:
-            p.on_prediction(event, msg.position)
+            p.on_prediction(event)
         if offset % 50 == 49:
             closed += p.advance()
         if restore_every and offset % restore_every == restore_every - 1:
@@ -227,7 +227,7 @@ def run(msgs: list[bytes], kind: str, typed: bool, restore_every: int | None = N
         item = dataclasses.asdict(w)
         item["sample"] = None if w.sample is None else pd.read_parquet(io.BytesIO(w.sample)).to_dict("records")
         windows.append(repr(item))
-    return {"windows": windows, "dead": dead, "stats": p.stats(), "positions": p.positions()}
+    return {"windows": windows, "dead": dead, "stats": p.stats()}
 
 
 @pytest.mark.parametrize("kind", ["any", "prediction"])

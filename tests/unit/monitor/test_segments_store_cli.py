@@ -32,7 +32,7 @@ def _persisted(url: str) -> Any:
     [window] = pipe.flush()
     engine = make_engine(url)
     with session_factory(engine).begin() as s:
-        persist(s, [window], "k", pipe.snapshot(), pipe.positions(), AlertService())
+        persist(s, [window], "k", pipe.snapshot(), {}, AlertService())
     with session_factory(engine)() as s:
         segs, fair = segment_series(s, "rec"), fairness_series(s, "rec")
     engine.dispose()

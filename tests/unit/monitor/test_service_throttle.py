@@ -22,12 +22,12 @@ from monitor.alerts.service import AlertService
 from monitor.commands.reference import build_reference
 from monitor.config import load_config
 from monitor.consumer.contracts import SaveItem, SaveResult, StoreUnavailable
+from monitor.consumer.intake import Taken
 from monitor.consumer.loop import Service, ServiceOptions
 from monitor.consumer.merge import PartitionMerger
-from monitor.consumer.partitions import PartitionTable
+from monitor.consumer.partitions import Partition, PartitionTable
 from monitor.db import make_engine, upgrade
 from monitor.ops import Health, Metrics
-from monitor.pipeline import Pipeline
 from monitor.sources import JsonlSource
 from monitor.sources.base import AssignmentListener, RawMessage, TopicPartition
 from monitor.store.partition_store import SqlPartitionStore
@@ -238,19 +238,15 @@ def test_direct_batches_feed_the_pipeline_in_the_merged_order(tmp_path: Path, sc
         direct_calls.append(found)
         return found
 
-    applied: list[tuple[str, int]] = []  # (topic, offset) in the order the pipeline got them
-    on_prediction, on_outcome = Pipeline.on_prediction, Pipeline.on_outcome
+    applied: list[tuple[str, int]] = []  # (topic, offset) of the events in the order the pipeline got them
+    apply = Service._apply
 
-    def prediction(self: Pipeline, event: Any, position: Any = None, ts: float | None = None) -> None:
-        applied.append((position.topic, position.offset))
-        on_prediction(self, event, position, ts)
+    def watched_apply(self: Service, part: Partition, taken: Taken) -> None:
+        if taken.event is not None:
+            applied.append((taken.msg.topic, taken.msg.offset))
+        apply(self, part, taken)
 
-    def outcome(self: Pipeline, event: Any, position: Any = None) -> None:
-        applied.append((position.topic, position.offset))
-        on_outcome(self, event, position)
-
-    monkeypatch.setattr(Pipeline, "on_prediction", prediction)
-    monkeypatch.setattr(Pipeline, "on_outcome", outcome)
+    monkeypatch.setattr(Service, "_apply", watched_apply)
     monkeypatch.setattr(PartitionTable, "direct_partitions", watched)
     url = _db(tmp_path, scenario, "direct")
     fast = _service(url, scenario, OneStreamPolls(lines, seed)).run()
