@@ -375,7 +375,7 @@ def test_closed_windows_carry_the_multivariate_statistic_and_signal() -> None:
     for i, (x, y, z) in enumerate(cur):
         p.on_prediction(prediction_event(model="joint", model_version="1", event_id=f"j{i}",
                                         ts=T0 + timedelta(seconds=i), features={"x": x, "y": y, "z": z},
-                                        prediction=float(rng.uniform())), Pos("preds", 0, i))
+                                        prediction=float(rng.uniform())))
     closed = p.advance() + p.flush()
     assert [w.window_key for w in closed] == [f"count:{k}" for k in range(0, 5000, 1000)]
     for w in closed:
