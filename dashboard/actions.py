@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from dashboard import data
 from dashboard.roles import may
 from monitor.alerts.errors import AlertError
+from monitor.alerts.incidents import refresh_incident_of
 from monitor.alerts.service import AlertService
 from monitor.config.settings import Settings
 from monitor.notify.outbox import Outbox
@@ -57,9 +58,10 @@ def change_alert(settings: Settings, action: Action, alert_id: int, by: str, not
                 service.snooze(session, alert_id, until, by, clean_note)
             elif action == "assign":
                 service.assign(session, alert_id, assignee or None, by)
-            else:
-                method = service.acknowledge if action == "acknowledge" else service.resolve
-                method(session, alert_id, by, clean_note)
+            elif action == "acknowledge":
+                service.acknowledge(session, alert_id, by, clean_note)
+            else:  # resolving its last unresolved alert resolves the incident
+                refresh_incident_of(session, service.resolve(session, alert_id, by, clean_note), service.notifier)
     except AlertError as exc:
         raise ActionError(str(exc)) from exc
     finally:

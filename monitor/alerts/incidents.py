@@ -23,23 +23,37 @@ Cause before consequence (:func:`rank_alerts`): an incident's alerts sort by
 A ``feature_drift`` of column ``c`` is *explained by* a ``data_quality`` alert of ``c`` in the same incident
 (:func:`explained_by`). The incident's title lists the causes of the top tier (at most three; see
 :func:`cause_phrase`).
+
+Notifications go out per incident, not per alert: given the notifier (the outbox), each change records one
+incident change (:func:`incident_payload`, the alerts it concerns inside) with the cause of the change:
+
+- ``opened``: a new incident, with the alerts it opened with;
+- ``signal_added``: alerts joined an unresolved incident;
+- ``escalated``: an alert's escalation raised the incident's severity (else it is silent);
+- ``resolved``: its last unresolved alert was resolved (automatically or by a person);
+- ``acknowledged``: a person acknowledged the incident.
+
+What the watcher does to an alert that belongs to an incident is not notified on its own
+(:func:`monitor.notify.grouping.group_changes`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.errors import IncidentNotFoundError, IncidentStateError
+from monitor.alerts.service import Notifier, alert_payload, change_cause
+from monitor.db.base import utcnow
 from monitor.db.models import Alert, Incident, ModelRow
 from monitor.pipeline.alert_signals import SEVERITY_RANK
 
 __all__ = ["CAUSE_TIERS", "DEFAULT_INCIDENT_GAP", "acknowledge_incident", "cause_phrase", "explained_by",
-           "group_alerts", "incident_alerts", "list_incidents", "rank_alerts", "refresh_incident",
+           "group_alerts", "incident_alerts", "incident_payload", "list_incidents", "rank_alerts", "refresh_incident",
            "refresh_incident_of", "resolve_incident"]
 
 DEFAULT_INCIDENT_GAP = timedelta(days=1)
@@ -66,6 +80,8 @@ class _Changes(Protocol):
 
 
 class _AlertActions(Protocol):
+    notifier: Notifier | None
+
     def acknowledge(self, session: Session, alert_id: int, by: str, note: str | None = None) -> Alert: ...
     def resolve(self, session: Session, alert_id: int, by: str, note: str | None = None) -> Alert: ...
 
@@ -137,54 +153,117 @@ def refresh_incident(session: Session, incident: Incident, alerts: Sequence[Aler
         incident.status, incident.resolved_at = "open", None
 
 
-def refresh_incident_of(session: Session, alert: Alert) -> Alert:
-    """Refresh the incident of an alert a person changed (e.g. resolved one alert); returns the alert."""
+def incident_payload(session: Session, incident: Incident, action: str, alerts: Sequence[Alert],
+                     alert_action: str, cause: str) -> dict[str, Any]:
+    """The notification of one incident change, its ``alerts`` (in cause order) each as ``alert_action``."""
+    model = str(session.scalar(select(ModelRow.name).where(ModelRow.id == incident.model_id)))
+    return {
+        "kind": "incident", "action": action, "cause": cause, "incident_id": incident.id, "model": model,
+        "title": incident.title, "severity": incident.severity, "status": incident.status,
+        "top_signal": incident.top_signal, "top_feature": incident.top_feature,
+        "alerts_count": incident.alerts_count, "first_seen": incident.first_seen.isoformat(),
+        "alerts": [alert_payload(a, model, alert_action) for a in rank_alerts(alerts)],
+    }
+
+
+def _announce(session: Session, notifier: Notifier | None, incident: Incident, action: str,
+              alerts: Sequence[Alert], alert_action: str, cause: str | None = None) -> None:
+    if notifier is not None and alerts:
+        cause = cause or change_cause(session, f"incident:{incident.id}")
+        notifier.record(session, incident_payload(session, incident, action, alerts, alert_action, cause))
+
+
+def refresh_incident_of(session: Session, alert: Alert, notifier: Notifier | None = None) -> Alert:
+    """Refresh the incident of an alert a person changed (e.g. resolved one alert); returns the alert. The
+    incident's ``resolved`` goes to ``notifier`` when this alert was its last unresolved one."""
     incident = None if alert.incident_id is None else session.get(Incident, alert.incident_id)
     if incident is not None:
         session.flush()
+        was = incident.status
         refresh_incident(session, incident)
         session.flush()
+        if was != "resolved" and incident.status == "resolved":
+            _announce(session, notifier, incident, "resolved", [alert], "resolved")
     return alert
 
 
-def _join_or_open(session: Session, alert: Alert, gap: timedelta) -> Incident:
+def _join_or_open(session: Session, alert: Alert, gap: timedelta) -> tuple[Incident, bool]:
+    """The incident ``alert`` joins, and whether it is new."""
     unresolved = session.scalars(select(Incident).where(
         Incident.model_id == alert.model_id, Incident.status != "resolved",
     ).order_by(Incident.last_opened.desc(), Incident.id.desc()).with_for_update()).all()
     for incident in unresolved:
         if abs(alert.first_seen - incident.last_opened) <= gap:
-            return incident
+            return incident, False
     incident = Incident(model_id=alert.model_id, status="open", title=alert.message, top_signal=alert.signal,
                         top_feature=alert.feature, severity=alert.severity, first_seen=alert.first_seen,
                         last_seen=alert.last_seen, last_opened=alert.first_seen, alerts_count=1)
     session.add(incident)
     session.flush()
-    return incident
+    return incident, True
 
 
-def group_alerts(session: Session, changes: _Changes, gap: timedelta = DEFAULT_INCIDENT_GAP) -> list[int]:
-    """Put each newly opened alert of ``changes`` into its incident and refresh every incident touched.
-    Returns the ids of the incidents touched (in the order first touched)."""
-    touched: dict[int, Incident] = {}
+class _Touched:
+    """The incidents one change touched: their state before it, and which alerts joined each."""
+
+    def __init__(self) -> None:
+        self.incidents: dict[int, Incident] = {}
+        self.before: dict[int, tuple[str, str]] = {}
+        self.new: set[int] = set()
+        self.joined: dict[int, list[Alert]] = {}
+
+    def add(self, incident: Incident) -> None:
+        self.incidents.setdefault(incident.id, incident)
+        self.before.setdefault(incident.id, (incident.status, incident.severity))
+
+
+def _notify_touched(session: Session, touched: _Touched, changes: _Changes, notifier: Notifier) -> None:
+    """One notification per incident the change touched (see the module docstring)."""
+    by_id = {alert_id: session.get(Alert, alert_id) for alert_id in [*changes.escalated, *changes.resolved]}
+    for incident_id, incident in touched.incidents.items():
+        status, severity = touched.before[incident_id]
+        mine = [a for a in by_id.values() if a is not None and a.incident_id == incident_id]
+        if incident_id in touched.new or incident_id in touched.joined:
+            _announce(session, notifier, incident, "opened" if incident_id in touched.new else "signal_added",
+                      touched.joined[incident_id], "opened")
+        elif status != "resolved" and incident.status == "resolved":
+            _announce(session, notifier, incident, "resolved", [a for a in mine if a.status == "resolved"],
+                      "resolved")
+        elif SEVERITY_RANK.get(incident.severity, 0) > SEVERITY_RANK.get(severity, 0):
+            _announce(session, notifier, incident, "escalated", [a for a in mine if a.id in changes.escalated],
+                      "escalated")
+
+
+def group_alerts(session: Session, changes: _Changes, gap: timedelta = DEFAULT_INCIDENT_GAP,
+                 notifier: Notifier | None = None) -> list[int]:
+    """Put each newly opened alert of ``changes`` into its incident and refresh every incident touched; the
+    incidents' notifications go to ``notifier``. Returns the ids of the incidents touched (in the order first
+    touched)."""
+    touched = _Touched()
     for alert_id in changes.opened:
         alert = session.get(Alert, alert_id)
         if alert is None or alert.incident_id is not None:
             continue
-        incident = _join_or_open(session, alert, gap)
+        incident, created = _join_or_open(session, alert, gap)
+        touched.add(incident)
+        if created:
+            touched.new.add(incident.id)
+        touched.joined.setdefault(incident.id, []).append(alert)
         alert.incident_id = incident.id
         session.flush()
         refresh_incident(session, incident)
-        touched[incident.id] = incident
     for alert_id in dict.fromkeys([*changes.updated, *changes.escalated, *changes.resolved]):
         alert = session.get(Alert, alert_id)
         if alert is None or alert.incident_id is None:
             continue
-        found = touched.get(alert.incident_id) or session.get(Incident, alert.incident_id)
+        found = touched.incidents.get(alert.incident_id) or session.get(Incident, alert.incident_id)
         if found is not None:
+            touched.add(found)
             refresh_incident(session, found)
-            touched[found.id] = found
     session.flush()
-    return list(touched)
+    if notifier is not None:
+        _notify_touched(session, touched, changes, notifier)
+    return list(touched.incidents)
 
 
 def _get(session: Session, incident_id: int) -> Incident:
@@ -196,30 +275,34 @@ def _get(session: Session, incident_id: int) -> Incident:
 
 def acknowledge_incident(session: Session, service: _AlertActions, incident_id: int, by: str,
                          note: str | None = None, *, now: datetime) -> Incident:
-    """open -> acknowledged, with each unresolved alert acknowledged (one history entry each)."""
+    """open -> acknowledged, with each unresolved alert acknowledged (one history entry each; one notification,
+    the incident's)."""
     incident = _get(session, incident_id)
     if incident.status == "resolved":
         raise IncidentStateError(incident_id, incident.status, "acknowledged")
-    for alert in incident_alerts(session, incident_id):
-        if alert.status != "resolved":
-            service.acknowledge(session, alert.id, by, note)
+    acknowledged = [service.acknowledge(session, alert.id, by, note)
+                    for alert in incident_alerts(session, incident_id) if alert.status != "resolved"]
     incident.status, incident.acknowledged_by, incident.acknowledged_at = "acknowledged", by, now
     session.flush()
+    _announce(session, service.notifier, incident, "acknowledged", acknowledged, "acknowledged",
+              f"incident:{incident_id}:{now.isoformat()}")
     return incident
 
 
 def resolve_incident(session: Session, service: _AlertActions, incident_id: int, by: str,
-                     note: str | None = None) -> Incident:
-    """open or acknowledged -> resolved, with each unresolved alert resolved (one history entry each)."""
+                     note: str | None = None, *, now: datetime | None = None) -> Incident:
+    """open or acknowledged -> resolved, with each unresolved alert resolved (one history entry each; one
+    notification, the incident's)."""
     incident = _get(session, incident_id)
     if incident.status == "resolved":
         raise IncidentStateError(incident_id, incident.status, "resolved again")
-    for alert in incident_alerts(session, incident_id):
-        if alert.status != "resolved":
-            service.resolve(session, alert.id, by, note)
+    resolved = [service.resolve(session, alert.id, by, note)
+                for alert in incident_alerts(session, incident_id) if alert.status != "resolved"]
     session.flush()
     refresh_incident(session, incident)
     session.flush()
+    _announce(session, service.notifier, incident, "resolved", resolved, "resolved",
+              f"incident:{incident_id}:{(now or utcnow()).isoformat()}")
     return incident
 
 

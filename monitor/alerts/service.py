@@ -1,16 +1,16 @@
 """The one place that changes alert state: :class:`AlertService`.
 
-Lifecycle of an incident (one row of ``alerts`` per open incident, dedup key ``model|signal|feature``)::
+Lifecycle of an alert (one row of ``alerts`` per episode of a signal, dedup key ``model|signal|feature``)::
 
     (signal fires) ──► open ──acknowledge──► acknowledged ──┐
                         │  └──────────────resolve──────────┴─► resolved
                         └─ N clean windows in a row (auto_resolve_after) ─► resolved (by "auto")
 
-- a signal that fires again on an unresolved incident updates ``last_seen`` (the window's end),
+- a signal that fires again on an unresolved alert updates ``last_seen`` (the window's end),
   ``windows_count``, the message, and raises the severity if it got worse (never lowers it);
-- a window of the model without that signal counts as clean for every unresolved incident of the model
+- a window of the model without that signal counts as clean for every unresolved alert of the model
   (for the population's label-judged signals, :data:`LABEL_SIGNALS`, a window judged without it);
-- once resolved, a new firing opens a new incident (a new row).
+- once resolved, a new firing opens a new alert (a new row).
 
 Besides the lifecycle, people assign an alert (``assignee``) and snooze it until a time (``snoozed_until``:
 what windows do to it is recorded, not notified, until then).
@@ -18,7 +18,9 @@ what windows do to it is recorded, not notified, until then).
 Every change appends to ``alert_events`` (opened, escalated, acknowledged, resolved, auto_resolved, assigned,
 snoozed). Every change that notifies (opened, escalated, acknowledged, resolved, assigned) is handed to the
 notifier with its cause (``window:<id>``, ``labels:<id>``, ``early:<model>:<time>``, ``alert:<id>:<time>``),
-which writes the notification rows in the same transaction (:mod:`monitor.notify.outbox`). Nothing here commits.
+which writes the notification rows in the same transaction (:mod:`monitor.notify.outbox`); what the watcher
+does to an alert of an incident is announced by its incident (:mod:`monitor.alerts.incidents`). Nothing here
+commits.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from monitor.pipeline.closed import epoch_to_datetime
 from monitor.pipeline.early import EarlyAlert
 from monitor.store.models_repo import get_or_create_model
 
-__all__ = ["LABEL_SIGNALS", "AlertChanges", "AlertService", "Notifier", "list_alerts"]
+__all__ = ["LABEL_SIGNALS", "AlertChanges", "AlertService", "Notifier", "alert_payload", "change_cause", "list_alerts"]
 
 LABEL_SIGNALS = frozenset({"business_metric_drop", "performance_drop", "performance_estimate_unreliable"})
 """Signals judged when labels / outcomes arrive (:meth:`AlertService.process_labels`), not when a window
@@ -66,6 +68,11 @@ class AlertChanges:
     resolved: list[int] = field(default_factory=list)
 
 
+def change_cause(session: Session, default: str) -> str:
+    """The cause of the changes ``session`` is making (set by the last :class:`AlertService` call on it)."""
+    return str(session.info.get(_CAUSE, default))
+
+
 def alert_payload(alert: Alert, model: str, action: str) -> dict[str, Any]:
     """The notification of one alert change (the notifier renders it as Slack-compatible JSON)."""
     return {
@@ -75,6 +82,7 @@ def alert_payload(alert: Alert, model: str, action: str) -> dict[str, Any]:
         "windows_count": alert.windows_count, "detected_at": alert.detected_at.isoformat(), "early": alert.early,
         "detected_events": alert.detected_events, "assignee": alert.assignee,
         "snoozed_until": alert.snoozed_until.isoformat() if alert.snoozed_until else None,
+        "incident_id": alert.incident_id,
     }
 
 
@@ -93,7 +101,7 @@ class AlertService:
     def _queue(self, session: Session, payload: dict[str, Any]) -> None:
         if self.notifier is None:
             return
-        cause = str(session.info.get(_CAUSE, f"alert:{payload['alert_id']}"))
+        cause = change_cause(session, f"alert:{payload['alert_id']}")
         snoozed = payload.get("snoozed_until")
         if snoozed and not cause.startswith("alert:") and datetime.fromisoformat(snoozed) > self.clock():
             return  # a snoozed alert: what windows do to it is recorded, not notified

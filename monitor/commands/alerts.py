@@ -108,8 +108,9 @@ def register(app: typer.Typer) -> None:
         from monitor.notify.outbox import Outbox
 
         url = db or AppState.of(ctx).settings.database_url
+        service = AlertService(Outbox())
         status = _with_session(url, lambda s: refresh_incident_of(
-            s, AlertService(Outbox()).resolve(s, alert_id, by, note)).status, write=True, migrate=migrate)
+            s, service.resolve(s, alert_id, by, note), service.notifier).status, write=True, migrate=migrate)
         typer.echo(f"alert {alert_id} {status} by {by}")
 
     _register_show(alerts_app, db_option)

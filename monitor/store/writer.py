@@ -274,7 +274,8 @@ def persist(
     (:meth:`AlertService.process_labels`); its window row is not returned. An
     :class:`~monitor.pipeline.early.EarlyAlert` opens (or dates back) its alert (:meth:`AlertService.process_early`).
     ``opened``, when given, counts the alerts opened per model (from what the alert service returns).
-    Every alert change then goes to its incident (:func:`monitor.alerts.incidents.group_alerts`, ``incident_gap``).
+    Every alert change then goes to its incident (:func:`monitor.alerts.incidents.group_alerts`, ``incident_gap``),
+    whose notifications go to the alert service's notifier.
     """
     windows = list(closed_windows)
     prefetch_models(session, (closed.model for closed in windows))
@@ -282,7 +283,7 @@ def persist(
     for closed in windows:
         row, changes = _write_one(session, closed, alert_service)
         if changes is not None:
-            group_alerts(session, changes, incident_gap)
+            group_alerts(session, changes, incident_gap, alert_service.notifier if alert_service else None)
             if opened is not None:
                 opened[closed.model] += len(changes.opened)
         if row is not None:
