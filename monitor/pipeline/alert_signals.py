@@ -4,16 +4,21 @@ Severity rules (``policy`` = the model's :class:`~monitor.config.AlertPolicy`; `
 
 ``dataset_drift``
     The drift report says ``dataset_drift``. critical if ``drift_share >= policy.critical_drift_share``,
-    else warning.
+    else warning. The message lists the drifted columns (:func:`name_list`).
 ``feature_drift`` (feature = column)
-    A feature column's test says drifted: warning.
+    A feature column's test says drifted: warning. A column with no usable value in the window (test
+    ``all_null``) is not a drift: when its ``missing_rate`` quality signal is raised (below), that signal
+    says it and no ``feature_drift`` is raised; otherwise the message says the column has no value.
 ``prediction_drift`` (feature = prediction column)
     A prediction column's test says drifted: critical (the model's output moved).
 ``multivariate_drift``
     The drift report's joint PCA-reconstruction verdict (``detectors.joint``) says drifted, i.e. the
     window's mean reconstruction error is outside the band ``[lower, upper]`` set out of sample on the
     reference for the window's row count (no verdict below 200 rows):
-    warning (a change in how features move together, possibly with no single column drifting).
+    warning (a change in how features move together, possibly with no single column drifting). The
+    message says how far below or above the band the error is, with digits enough to tell them apart
+    (:func:`band_phrase`), and the columns with the largest share of the window's squared reconstruction
+    error when the report has them (``multivariate.contributions``).
 ``prediction_near_constant`` (feature = score column)
     The window's score std < ``prediction.near_constant_std_ratio`` x the reference std (with at least
     ``policy.min_window_events`` scores): critical.
@@ -52,15 +57,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.config import ModelConfig
+from monitor.config import AlertPolicy, ModelConfig
 
 __all__ = [
     "SEVERITY_RANK",
     "SIGNALS",
     "Signal",
+    "band_phrase",
     "drift_signals",
     "max_severity",
     "metric_signal",
+    "name_list",
     "near_constant_signal",
     "volume_signal",
 ]
@@ -133,7 +140,9 @@ def drift_signals(model: ModelConfig, report: Any, n_events: int) -> list[Signal
     share = float(_get(report, "drift_share", 0.0) or 0.0)
     if _get(report, "dataset_drift", False):
         sev = "critical" if share >= policy.critical_drift_share else "warning"
-        out.append(Signal("dataset_drift", sev, f"dataset drift: {share:.0%} of the columns drifted", None, share))
+        drifted = [str(_get(c, "name")) for c in _get(report, "columns", None) or [] if _get(c, "drifted", False)]
+        out.append(Signal("dataset_drift", sev, f"dataset drift: {share:.0%} of the columns drifted"
+                          + (f" ({name_list(drifted)})" if drifted else ""), None, share))
     prediction_cols = set(model.prediction_columns)
     quality = _get(report, "quality", None)
     significant_missing = None if quality is None else {
@@ -141,32 +150,88 @@ def drift_signals(model: ModelConfig, report: Any, n_events: int) -> list[Signal
         if str(_get(f, "check", _get(f, "kind", ""))) == "missing_rate" and _get(f, "triggered", True)}
     for col in _get(report, "columns", None) or []:
         name = str(_get(col, "name"))
-        test = _get(col, "test", "?")
-        stat = _get(col, "statistic")
+        missing = _missing_signal(policy, col, significant_missing)
+        if missing is not None:
+            out.append(missing)
         if _get(col, "drifted", False):
-            if name in prediction_cols:
-                out.append(Signal("prediction_drift", "critical",
-                                  f"prediction column {name!r} drifted ({test} = {_fmt(stat)})", name, _f(stat)))
-            else:
-                out.append(Signal("feature_drift", "warning",
-                                  f"feature {name!r} drifted ({test} = {_fmt(stat)})", name, _f(stat)))
-        ref_missing = _f(_get(col, "missing_rate_reference"))
-        cur_missing = _f(_get(col, "missing_rate_current"))
-        if (ref_missing is not None and cur_missing is not None
-                and cur_missing - ref_missing >= policy.missing_rate_jump
-                and (significant_missing is None or name in significant_missing)):
-            sev = "critical" if cur_missing >= 0.5 else "warning"
-            out.append(Signal("data_quality", sev,
-                              f"missing rate of {name!r} jumped from {ref_missing:.1%} to {cur_missing:.1%}",
-                              f"{name}:missing_rate", cur_missing))
+            drift = _drift_signal(name, name in prediction_cols, col)
+            if drift is not None and (missing is None or _get(col, "test") != "all_null"):
+                out.append(drift)
     multi = _get(report, "multivariate", None)
     if multi is not None and _get(multi, "drifted", False):
-        stat = _f(_get(multi, "statistic"))
-        out.append(Signal("multivariate_drift", "warning",
-                          f"joint feature distribution drifted (PCA reconstruction error {_fmt(stat)} outside "
-                          f"[{_fmt(_get(multi, 'lower'))}, {_fmt(_get(multi, 'upper'))}])", None, stat))
+        out.append(_multivariate_signal(multi))
     out.extend(_quality_signals(model, _get(report, "quality", None) or []))
     return [s for s in _dedupe(out) if s.signal not in policy.disabled_signals]
+
+
+def _drift_signal(name: str, is_prediction: bool, col: Any) -> Signal | None:
+    test, stat = _get(col, "test", "?"), _get(col, "statistic")
+    what = f"prediction column {name!r}" if is_prediction else f"feature {name!r}"
+    if test == "all_null":
+        message = f"{what} has no value in this window (every value null or not a number)"
+    else:
+        message = f"{what} drifted ({test} = {_fmt(stat)})"
+    if is_prediction:
+        return Signal("prediction_drift", "critical", message, name, _f(stat))
+    return Signal("feature_drift", "warning", message, name, _f(stat))
+
+
+def _missing_signal(policy: AlertPolicy, col: Any, significant: set[str] | None) -> Signal | None:
+    name = str(_get(col, "name"))
+    ref_missing = _f(_get(col, "missing_rate_reference"))
+    cur_missing = _f(_get(col, "missing_rate_current"))
+    if (ref_missing is None or cur_missing is None or cur_missing - ref_missing < policy.missing_rate_jump
+            or (significant is not None and name not in significant)):
+        return None
+    sev = "critical" if cur_missing >= 0.5 else "warning"
+    return Signal("data_quality", sev, f"missing rate of {name!r} jumped from {ref_missing:.1%} to {cur_missing:.1%}",
+                  f"{name}:missing_rate", cur_missing)
+
+
+def _multivariate_signal(multi: Any) -> Signal:
+    stat = _f(_get(multi, "statistic"))
+    band = band_phrase(stat, _f(_get(multi, "lower")), _f(_get(multi, "upper")))
+    message = f"joint feature distribution drifted: PCA reconstruction error {band}"
+    contributions = _get(multi, "contributions", None) or {}
+    top = sorted(((str(k), float(v)) for k, v in dict(contributions).items() if _f(v) is not None),
+                 key=lambda kv: -kv[1])[:_TOP_CONTRIBUTIONS]
+    if top:
+        message += "; most of it from " + ", ".join(f"{k} ({v:.0%})" for k, v in top)
+    return Signal("multivariate_drift", "warning", message, None, stat)
+
+
+_TOP_CONTRIBUTIONS = 3
+
+
+def name_list(names: list[str], limit: int = 8) -> str:
+    """Names joined by commas, the ones past ``limit`` counted.
+
+    >>> name_list(["a", "b"]), name_list(list("abcdef"), limit=3)
+    ('a, b', 'a, b, c and 3 more')
+    """
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
+
+
+def band_phrase(value: float | None, lower: float | None, upper: float | None) -> str:
+    """``value`` against the band ``[lower, upper]``: below or above it, by how much. The three numbers share
+    one count of decimals: the fewest that give the largest of them 4 significant digits and print the value
+    apart from the bound it crossed (at most 12).
+
+    >>> band_phrase(1.18262, 1.18301, 1.273)
+    '1.1826 below the band [1.1830, 1.2730] by 0.00039'
+    >>> band_phrase(1.9, 1.0, 1.2)
+    '1.900 above the band [1.000, 1.200] by 0.7'
+    """
+    if value is None or lower is None or upper is None:
+        return f"{_fmt(value)} outside the band [{_fmt(lower)}, {_fmt(upper)}]"
+    below = value < lower
+    bound = lower if below else upper
+    largest = max(abs(value), abs(lower), abs(upper))
+    first = max(0, 3 - math.floor(math.log10(largest))) if largest > 0 else 0
+    decimals = next((d for d in range(first, 13) if f"{value:.{d}f}" != f"{bound:.{d}f}"), 12)
+    v, lo, up = (f"{x:.{decimals}f}" for x in (value, lower, upper))
+    return f"{v} {'below' if below else 'above'} the band [{lo}, {up}] by {abs(value - bound):.2g}"
 
 
 def _quality_signals(model: ModelConfig, findings: Iterable[Any]) -> list[Signal]:
@@ -219,7 +284,7 @@ def near_constant_signal(model: ModelConfig, column: str, std: float | None, ref
                          n: int) -> Signal | None:
     """``prediction_near_constant`` when the window's score std collapsed vs the reference std.
 
-    >>> from monitor.config import ModelConfig
+    >>> from monitor.config import AlertPolicy, ModelConfig
     >>> m = ModelConfig(name="m", features={"x": "numeric"})
     >>> near_constant_signal(m, "prediction", 0.001, 0.2, 500).severity
     'critical'
@@ -269,7 +334,7 @@ def volume_signal(model: ModelConfig, n_events: int, duration: float, history: l
     """``traffic_volume`` when this window's event rate leaves the band around the recent median rate and
     the conditional test of two Poisson counts says it is more than noise (rule in the module docstring).
 
-    >>> from monitor.config import ModelConfig
+    >>> from monitor.config import AlertPolicy, ModelConfig
     >>> m = ModelConfig(name="m", features={"x": "numeric"})
     >>> volume_signal(m, 31, 100.0, [0.1, 0.1, 0.1]).message      # 31 events where 10 were due
     'traffic spiked to 0.31/s (median 0.1/s)'
