@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from scenario.config import WINDOW_SECONDS, scenario_config
     from scenario.errors import ScenarioError
-    from scenario.evaluate import Evaluation, RaisedAlert, evaluate_alerts, format_evaluation
+    from scenario.evaluate import Evaluation, RaisedAlert, RaisedIncident, evaluate_alerts, format_evaluation
     from scenario.generate import DEFAULT_START, ScenarioFiles, generate_scenario
     from scenario.timeline import MODEL_NAME, Expectation, GroundTruth, Phase, build_ground_truth
     from scenario.world import FEATURES, World
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 # default and must not load pandas and pyarrow with the generator.
 _HOME = {
     "WINDOW_SECONDS": "config", "scenario_config": "config", "ScenarioError": "errors",
-    "Evaluation": "evaluate", "RaisedAlert": "evaluate", "evaluate_alerts": "evaluate",
+    "Evaluation": "evaluate", "RaisedAlert": "evaluate", "RaisedIncident": "evaluate", "evaluate_alerts": "evaluate",
     "format_evaluation": "evaluate", "DEFAULT_START": "generate", "ScenarioFiles": "generate",
     "generate_scenario": "generate", "MODEL_NAME": "timeline", "Expectation": "timeline",
     "GroundTruth": "timeline", "Phase": "timeline", "build_ground_truth": "timeline",
@@ -48,6 +48,7 @@ __all__ = [
     "GroundTruth",
     "Phase",
     "RaisedAlert",
+    "RaisedIncident",
     "ScenarioError",
     "ScenarioFiles",
     "World",

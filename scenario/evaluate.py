@@ -7,7 +7,12 @@ Rules (``w`` = window size, windows aligned on the Unix epoch):
   to one window after its last;
 * an incident is *caught* when each of its expectations is met by an explained alert, and *in time* when
   every such alert has ``first_seen <= ceil_w(start) + w`` (the window holding the start, or the next);
-* every alert that no incident explains is a *false alarm* (quiet phases, or the wrong signal).
+* every alert that no incident explains is a *false alarm* (quiet phases, or the wrong signal);
+* an explained alert is *owned* by the incident explaining it that expects it (else only allows it), the
+  latest to start among equals; the watcher's incidents of a scripted incident
+  (:attr:`IncidentResult.incidents`) are those holding an alert it owns. It is *one incident* when there is
+  exactly one and that one holds no alert another scripted incident owns, and its *top cause is right* when
+  that incident's top-ranked alert matches the phase's ``cause``.
 
 An expectation ``after_labels`` (an alert computed from labels, which arrive after the predictions) gets
 ``label_horizon`` more at both ends that are after the incident: explained up to ``end + w +
@@ -36,22 +41,34 @@ False
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from scenario.timeline import Expectation, GroundTruth, Phase
 
-__all__ = ["Evaluation", "IncidentResult", "RaisedAlert", "evaluate_alerts", "format_evaluation"]
+__all__ = ["Evaluation", "IncidentResult", "RaisedAlert", "RaisedIncident", "evaluate_alerts",
+           "format_evaluation"]
 
 
 @dataclass(frozen=True, slots=True)
 class RaisedAlert:
-    """The part of an alert the ground truth speaks about."""
+    """The part of an alert the ground truth speaks about (``incident``: the id of the watcher's incident)."""
 
     signal: str
     feature: str | None
     first_seen: datetime
+    incident: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RaisedIncident:
+    """A watcher's incident: its id, top-ranked alert and how many alerts it grouped."""
+
+    id: int
+    top_signal: str
+    top_feature: str | None
+    alerts: int
 
 
 @dataclass(frozen=True)
@@ -61,6 +78,19 @@ class IncidentResult:
     missing: tuple[Expectation, ...] = ()
     deadline: datetime | None = None  # of the signals computed at window close
     deadlines: dict[str, datetime] = field(default_factory=dict)  # Expectation.what -> its own deadline
+    incidents: tuple[RaisedIncident, ...] = ()  # the watcher's incidents holding its explained alerts
+    merged: bool = False  # one of those incidents also holds an alert of another scripted incident
+
+    @property
+    def one_incident(self) -> bool:
+        return len(self.incidents) == 1 and not self.merged
+
+    @property
+    def cause_first(self) -> bool:
+        """One incident, whose top-ranked alert is the phase's ``cause``."""
+        cause = self.phase.cause
+        return (self.one_incident and cause is not None
+                and cause.matches(self.incidents[0].top_signal, self.incidents[0].top_feature))
 
     @property
     def name(self) -> str:
@@ -118,8 +148,10 @@ def evaluate_alerts(
     *,
     window_seconds: float,
     label_horizon_seconds: float | None = None,
+    incidents: Mapping[int, RaisedIncident] | None = None,
 ) -> Evaluation:
-    """Match ``alerts`` to the incidents of ``truth`` (see the module docstring for the rules)."""
+    """Match ``alerts`` to the incidents of ``truth`` (see the module docstring for the rules); ``incidents``:
+    the watcher's incidents by id."""
     w = timedelta(seconds=float(window_seconds))
     horizon = timedelta(seconds=float(
         truth.parameters.get("label_horizon_seconds", 0.0) if label_horizon_seconds is None
@@ -154,12 +186,45 @@ def evaluate_alerts(
                 explained.append((phase.name, a))
         results.append(IncidentResult(phase, met, tuple(missing), base_deadline, deadlines))
     false = tuple(a for i, a in enumerate(pending) if i not in used)
-    return Evaluation(tuple(results), false, tuple(explained))
+    return Evaluation(tuple(_with_incidents(results, explained, incidents or {})), false, tuple(explained))
+
+
+def _with_incidents(results: list[IncidentResult], explained: list[tuple[str, RaisedAlert]],
+                    incidents: Mapping[int, RaisedIncident]) -> list[IncidentResult]:
+    """Each result with the watcher's incidents of the alerts it owns (see the module docstring)."""
+    phases = {r.name: r.phase for r in results}
+    owner: dict[int, tuple[RaisedAlert, Phase]] = {}  # id() of an alert -> (alert, the phase owning it)
+    for name, a in explained:
+        phase = phases[name]
+        rank = (any(e.matches(a.signal, a.feature) for e in phase.expected), phase.start)
+        held = owner.get(id(a))
+        if held is None or rank > (any(e.matches(a.signal, a.feature) for e in held[1].expected), held[1].start):
+            owner[id(a)] = (a, phase)
+    out = []
+    for r in results:
+        ids = list(dict.fromkeys(a.incident for a, p in owner.values() if p is r.phase and a.incident is not None))
+        merged = any(a.incident in ids and p is not r.phase for a, p in owner.values())
+        out.append(replace(r, incidents=tuple(incidents[i] for i in ids if i in incidents), merged=merged))
+    return out
+
+
+def _incidents_line(r: IncidentResult) -> str:
+    """``-> incident #4: 6 alerts, top cause data_quality(tenure_days:missing_rate)`` (and what is wrong)."""
+    parts = [f"#{i.id}: {i.alerts} alert{'s' if i.alerts != 1 else ''}, top cause {i.top_signal}({i.top_feature})"
+             for i in r.incidents]
+    noun = "incident" if len(r.incidents) == 1 else f"{len(r.incidents)} incidents"
+    line = f"-> {noun} " + "; ".join(parts)
+    if r.merged:
+        line += " (SHARED with another scripted incident)"
+    elif r.phase.cause is not None and not r.cause_first:
+        line += f" (expected top cause: {r.phase.cause.what})"
+    return line
 
 
 def format_evaluation(ev: Evaluation) -> list[str]:
     """Human-readable lines: one per incident (when each expected signal first fired, in hours after the
-    incident began), then the false alarms."""
+    incident began; then the watcher's incident it became, how many alerts it grouped and its top cause),
+    then the false alarms."""
     lines = []
     for r in ev.incidents:
         if r.caught:
@@ -172,6 +237,8 @@ def format_evaluation(ev: Evaluation) -> list[str]:
                                 for key, t in sorted(firsts.items(), key=lambda kv: (kv[1], kv[0])))
             timing = "in time" if r.in_time else "LATE"
             lines.append(f"  {r.name:<24} caught {timing}, {r.delay_hours:+.0f} h after it began: {signals}")
+            if r.incidents:
+                lines.append(" " * 27 + _incidents_line(r))
         else:
             wanted = "; ".join(e.what for e in r.missing)
             lines.append(f"  {r.name:<24} MISSED: {wanted}")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from monitor.config.settings import Settings
 from monitor.sources.progress import ProgressSource
-from scenario.evaluate import Evaluation, RaisedAlert, evaluate_alerts
+from scenario.evaluate import Evaluation, RaisedAlert, RaisedIncident, evaluate_alerts
 from scenario.generate import ScenarioFiles
 
 if TYPE_CHECKING:
@@ -108,15 +108,30 @@ def raised_alerts(database_url: str, model: str) -> list[RaisedAlert]:
     from monitor.store.sessions import in_session
 
     rows = in_session(database_url, lambda session: session.execute(
-        select(Alert.signal, Alert.feature, Alert.first_seen)
+        select(Alert.signal, Alert.feature, Alert.first_seen, Alert.incident_id)
         .join(ModelRow, ModelRow.id == Alert.model_id)
         .where(ModelRow.name == model)
         .order_by(Alert.first_seen, Alert.id)
     ).all())
-    return [RaisedAlert(str(s), None if f is None else str(f), t) for s, f, t in rows]
+    return [RaisedAlert(str(s), None if f is None else str(f), t, i) for s, f, t, i in rows]
+
+
+def raised_incidents(database_url: str, model: str) -> dict[int, RaisedIncident]:
+    """Every incident of ``model`` (any status) by id: its top-ranked alert and how many alerts it grouped."""
+    from monitor.db.models import Incident, ModelRow
+    from monitor.store.sessions import in_session
+
+    rows = in_session(database_url, lambda session: session.execute(
+        select(Incident.id, Incident.top_signal, Incident.top_feature, Incident.alerts_count)
+        .join(ModelRow, ModelRow.id == Incident.model_id)
+        .where(ModelRow.name == model)
+    ).all())
+    return {int(i): RaisedIncident(int(i), str(s), None if f is None else str(f), int(n)) for i, s, f, n in rows}
 
 
 def score_run(files: ScenarioFiles, database_url: str) -> Evaluation:
     """The alerts in ``database_url`` scored against the scenario's ground truth."""
     window = float(files.truth.parameters.get("window_seconds", 86_400))
-    return evaluate_alerts(files.truth, raised_alerts(database_url, files.truth.model), window_seconds=window)
+    model = files.truth.model
+    return evaluate_alerts(files.truth, raised_alerts(database_url, model), window_seconds=window,
+                           incidents=raised_incidents(database_url, model))

@@ -17,7 +17,8 @@ one thing. ``expected`` lists what an incident must raise (each an :class:`Expec
 changes the scores; a degenerate model recommends worse items, so take-rate sinks too). An expectation
 ``after_labels`` is met by an alert computed from labels, which arrive hours to days after the predictions
 (see :mod:`scenario.world`): the evaluation gives it ``label_horizon_seconds`` more (a ground-truth
-parameter).
+parameter). ``cause`` says which alert names what went wrong: the watcher should group an incident's alerts
+into one incident with that alert first.
 
 >>> from datetime import datetime, UTC
 >>> truth = build_ground_truth(datetime(2026, 11, 2, tzinfo=UTC), days=16, seed=7)
@@ -122,6 +123,8 @@ class Phase:
     description: str
     expected: tuple[Expectation, ...] = ()
     allowed: tuple[Expectation, ...] = ()
+    cause: Expectation | None = None
+    """The alert that names what went wrong: the top cause of the watcher's incident for this phase."""
 
     def contains(self, ts: datetime) -> bool:
         return self.start <= ts < self.end
@@ -139,6 +142,7 @@ class Phase:
             "description": self.description,
             "expected": [e.to_dict() for e in self.expected],
             "allowed": [e.to_dict() for e in self.allowed],
+            **({} if self.cause is None else {"cause": self.cause.to_dict()}),
         }
 
     @classmethod
@@ -151,6 +155,7 @@ class Phase:
             description=data["description"],
             expected=tuple(Expectation.from_dict(e) for e in data.get("expected", [])),
             allowed=tuple(Expectation.from_dict(e) for e in data.get("allowed", [])),
+            cause=Expectation.from_dict(data["cause"]) if data.get("cause") else None,
         )
 
 
@@ -314,6 +319,17 @@ _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Ex
         (_UNRELIABLE,),
     ),
 )
+# what each incident's top cause must be (monitor.alerts.incidents ranks an incident's alerts cause first)
+_CAUSES: dict[str, Expectation] = {
+    "new_device_category": Expectation("unseen category 'car' on device", ((_DQ, "device:unseen_categories"),)),
+    "covariate_shift_quality": Expectation("item_popularity moves", (
+        (_DQ, "item_popularity:out_of_range"), (SIGNAL_FEATURE_DRIFT, "item_popularity"))),
+    "feature_pipeline_break": Expectation("tenure_days arrives null", ((_DQ, "tenure_days:missing_rate"),)),
+    "model_degenerates": Expectation("the scores are (near) constant", (
+        (_DQ, "prediction:constant"), (SIGNAL_NEAR_CONSTANT, "prediction"))),
+    "quality_decay_no_drift": _REALIZED_DROP,
+    "concept_drift": Expectation("take-rate drops", ((SIGNAL_BUSINESS_METRIC, "take_rate"),)),
+}
 _RECOVERY_NAME = "recovery"
 _SCHEDULE_DAYS = 16.0
 DEFAULT_DAYS = 16
@@ -344,7 +360,7 @@ def build_ground_truth(
         s, e = at(d0), at(d1)
         if s > cursor:
             phases.append(Phase(f"quiet_{i}", "quiet", cursor, s, "Same process as the training reference."))
-        phases.append(Phase(name, "incident", s, e, text, expected, allowed))
+        phases.append(Phase(name, "incident", s, e, text, expected, allowed, _CAUSES.get(name)))
         cursor = e
     if cursor < end:
         phases.append(

@@ -2,10 +2,15 @@
 
 Grouping (:func:`group_alerts`, run on every alert change the watcher writes, in the persist transaction)::
 
-    an alert opens ──► the model has an unresolved incident whose latest alert opened within ``gap``
-                       of this one's ``first_seen`` (event time; 0 apart = the same window)?
-                          yes ─► it joins that incident (the most recently opened one)
+    an alert opens ──► the model has an incident whose alerts opened before and after this one's
+                       ``first_seen`` (event time: ``incident.first_seen <= first_seen <= last_opened``,
+                       e.g. the same window), resolved or not; or an unresolved incident whose latest
+                       alert opened within ``gap`` of it?
+                          yes ─► it joins that incident (the most recently opened one; a resolved one reopens)
                           no  ─► a new incident opens with it
+
+(An alert judged from labels opens when the labels arrive, days after its window; it dates from its window,
+so it joins the incident of that window even when that incident's other alerts have resolved since.)
 
 Lifecycle: ``open`` ──acknowledge──► ``acknowledged``; ``resolved`` once every alert of the incident is
 resolved (automatically or by a person). Acknowledging or resolving an incident does so for each of its
@@ -41,9 +46,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.errors import IncidentNotFoundError, IncidentStateError
@@ -52,7 +57,7 @@ from monitor.db.base import utcnow
 from monitor.db.models import Alert, Incident, ModelRow
 from monitor.pipeline.alert_signals import SEVERITY_RANK
 
-__all__ = ["CAUSE_TIERS", "DEFAULT_INCIDENT_GAP", "acknowledge_incident", "cause_phrase", "explained_by",
+__all__ = ["CAUSE_TIERS", "DEFAULT_INCIDENT_GAP", "Rankable", "acknowledge_incident", "cause_phrase", "explained_by",
            "group_alerts", "incident_alerts", "incident_payload", "list_incidents", "rank_alerts", "refresh_incident",
            "refresh_incident_of", "resolve_incident"]
 
@@ -72,6 +77,24 @@ _LAST_TIER = max(CAUSE_TIERS.values()) + 1
 _TITLE_CAUSES = 3
 
 
+class Rankable(Protocol):
+    """What ranking reads of an alert (an :class:`Alert`, or a row of its columns)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def signal(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def feature(self) -> str | None: ...
+    @property
+    def first_seen(self) -> datetime: ...
+
+
+R = TypeVar("R", bound=Rankable)
+
+
 class _Changes(Protocol):
     opened: list[int]
     updated: list[int]
@@ -86,24 +109,24 @@ class _AlertActions(Protocol):
     def resolve(self, session: Session, alert_id: int, by: str, note: str | None = None) -> Alert: ...
 
 
-def _column(alert: Alert) -> str | None:
+def _column(alert: Rankable) -> str | None:
     """The data column an alert is about (``data_quality`` features are ``column:check``)."""
     if alert.feature is None:
         return None
     return alert.feature.split(":", 1)[0] if alert.signal == "data_quality" else alert.feature
 
 
-def _rank_key(alert: Alert) -> tuple[int, int, datetime, str, int]:
+def _rank_key(alert: Rankable) -> tuple[int, int, datetime, str, int]:
     return (CAUSE_TIERS.get(alert.signal, _LAST_TIER), -SEVERITY_RANK.get(alert.severity, 0), alert.first_seen,
             alert.feature or "", alert.id or 0)
 
 
-def rank_alerts(alerts: Iterable[Alert]) -> list[Alert]:
+def rank_alerts(alerts: Iterable[R]) -> list[R]:
     """The alerts in cause order (see the module docstring)."""
     return sorted(alerts, key=_rank_key)
 
 
-def explained_by(alert: Alert, others: Sequence[Alert]) -> Alert | None:
+def explained_by(alert: R, others: Sequence[R]) -> R | None:
     """The ``data_quality`` alert of the same column that explains a ``feature_drift`` alert, if any."""
     if alert.signal != "feature_drift":
         return None
@@ -189,11 +212,14 @@ def refresh_incident_of(session: Session, alert: Alert, notifier: Notifier | Non
 
 def _join_or_open(session: Session, alert: Alert, gap: timedelta) -> tuple[Incident, bool]:
     """The incident ``alert`` joins, and whether it is new."""
-    unresolved = session.scalars(select(Incident).where(
-        Incident.model_id == alert.model_id, Incident.status != "resolved",
+    at = alert.first_seen
+    within = and_(Incident.first_seen <= at, Incident.last_opened >= at)
+    candidates = session.scalars(select(Incident).where(
+        Incident.model_id == alert.model_id, or_(Incident.status != "resolved", within),
     ).order_by(Incident.last_opened.desc(), Incident.id.desc()).with_for_update()).all()
-    for incident in unresolved:
-        if abs(alert.first_seen - incident.last_opened) <= gap:
+    for incident in candidates:
+        if incident.first_seen <= at <= incident.last_opened or (
+                incident.status != "resolved" and abs(at - incident.last_opened) <= gap):
             return incident, False
     incident = Incident(model_id=alert.model_id, status="open", title=alert.message, top_signal=alert.signal,
                         top_feature=alert.feature, severity=alert.severity, first_seen=alert.first_seen,

@@ -130,3 +130,31 @@ def test_acknowledge_and_resolve_an_incident(sessions: sessionmaker[Session]) ->
         assert model == "rec" and row.id == incident.id
     with sessions.begin() as s, pytest.raises(IncidentStateError, match="is resolved"):
         resolve_incident(s, service, incident.id, "ana")
+
+
+def test_an_alert_dated_inside_a_resolved_incident_joins_and_reopens_it(sessions: sessionmaker[Session]) -> None:
+    """A label-judged alert opens days later but dates from its window: inside the span of an incident
+    whose alerts have resolved since, it joins that incident (reopened); after the span and the gap, not."""
+    run(sessions, 0, [TENURE])
+    run(sessions, 1, [TENURE, VOLUME])  # the incident spans T0 + 1 h .. T0 + 2 h
+    run(sessions, 2, [])
+    run(sessions, 3, [])
+    [incident] = incidents(sessions)
+    assert incident.status == "resolved"
+
+    def late(key: str, end: datetime, signal: Signal) -> None:
+        with sessions.begin() as s:
+            m = get_or_create_model(s, "rec")
+            row = WindowResult(model_id=m.id, window_key=key, window_start=end - HOUR, window_end=end,
+                               n_events=100, reference_version=1, preset="default", dataset_drift=False,
+                               drift_share=0.0, report={})
+            s.add(row)
+            s.flush()
+            group_alerts(s, AlertService().process_labels(s, "rec", row, [signal], []), HOUR)
+
+    late("labels:1", T0 + 2 * HOUR, BUSINESS)  # dated from window 1
+    [incident] = incidents(sessions)
+    assert (incident.status, incident.alerts_count, incident.resolved_at) == ("open", 3, None)
+    late("labels:30", T0 + 30 * HOUR, PRED)  # after the span, beyond the gap of an unresolved incident
+    rows = incidents(sessions)
+    assert [(i.alerts_count, i.top_signal) for i in rows] == [(3, "feature_drift"), (1, "prediction_drift")]

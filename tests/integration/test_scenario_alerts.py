@@ -59,6 +59,19 @@ def test_each_incident_raises_the_right_alert_in_time(sqlite_run: tuple[str, Eva
     assert result.in_time, f"{incident} caught too late (deadline {result.deadline}):\n{summary}"
 
 
+@pytest.mark.parametrize("incident", INCIDENTS)
+def test_each_incident_is_one_incident_with_the_scripted_cause_first(sqlite_run: tuple[str, Evaluation],
+                                                                     incident: str) -> None:
+    """The alerts a scripted incident raised are grouped into exactly one incident of the watcher (holding no
+    alert of another scripted incident), whose top-ranked alert is the scripted cause."""
+    _, ev = sqlite_run
+    result = ev.incident(incident)
+    summary = "\n".join(format_evaluation(ev))
+    assert result.one_incident, f"{incident}: incidents {result.incidents} (shared: {result.merged}):\n{summary}"
+    assert result.cause_first, f"{incident}: top cause is not {result.phase.cause}:\n{summary}"
+    assert result.incidents[0].alerts >= len(result.met)
+
+
 def test_quality_incidents_are_caught_by_the_right_kind_of_quality_signal(sqlite_run: tuple[str, Evaluation]) -> None:
     """The covariate shift: the estimate at window close (no label needed); the decay without drift: the
     realized quality from the labels, and nothing about the inputs or the scores fires for it."""

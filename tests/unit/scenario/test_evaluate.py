@@ -119,3 +119,36 @@ def test_window_holding_the_start_counts() -> None:
     alerts.append(RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "device", _at(1)))
     ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY, label_horizon_seconds=HORIZON)
     assert ev.ok, format_evaluation(ev)
+
+
+def test_incidents_one_per_scripted_incident_with_its_cause_first() -> None:
+    """Each scripted incident's alerts in one watcher incident (the perfect run's, grouped by day of the
+    incident), whose top cause is the scripted one; the summary says how many alerts each grouped."""
+    from dataclasses import replace
+
+    from scenario import RaisedIncident
+
+    groups = [(0, 2), (2, 4), (4, 8), (8, 11), (11, 12), (12, 14)]  # alert slices of _perfect() per incident
+    alerts = [replace(a, incident=k + 1) for k, (lo, hi) in enumerate(groups) for a in _perfect()[lo:hi]]
+    tops = [(tl.SIGNAL_DATA_QUALITY, "device:unseen_categories"), (tl.SIGNAL_FEATURE_DRIFT, "item_popularity"),
+            (tl.SIGNAL_DATA_QUALITY, "tenure_days:missing_rate"), (tl.SIGNAL_NEAR_CONSTANT, "prediction"),
+            (tl.SIGNAL_PERFORMANCE_DROP, "roc_auc"), (tl.SIGNAL_BUSINESS_METRIC, "take_rate")]
+    incidents = {k + 1: RaisedIncident(k + 1, s, f, hi - lo)
+                 for k, ((s, f), (lo, hi)) in enumerate(zip(tops, groups, strict=True))}
+    ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY, label_horizon_seconds=HORIZON, incidents=incidents)
+    assert [(r.one_incident, r.cause_first) for r in ev.incidents] == [(True, True)] * 6
+    lines = format_evaluation(ev)
+    assert lines[5].strip() == "-> incident #3: 4 alerts, top cause data_quality(tenure_days:missing_rate)"
+
+    # the wrong top cause, two incidents for one, one incident for two
+    wrong = {**incidents, 3: RaisedIncident(3, tl.SIGNAL_PREDICTION_DRIFT, "prediction", 4)}
+    ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY, label_horizon_seconds=HORIZON, incidents=wrong)
+    assert not ev.incident("feature_pipeline_break").cause_first
+    assert "(expected top cause: tenure_days arrives null)" in format_evaluation(ev)[5]
+    split = [replace(a, incident=9) if a.feature == "item_popularity:constant" else a for a in alerts]
+    ev = evaluate_alerts(TRUTH, split, window_seconds=DAY, label_horizon_seconds=HORIZON,
+                         incidents={**incidents, 9: RaisedIncident(9, tl.SIGNAL_DATA_QUALITY, "x", 1)})
+    assert not ev.incident("feature_pipeline_break").one_incident
+    merged = [replace(a, incident=1) if a.incident == 2 else a for a in alerts]
+    ev = evaluate_alerts(TRUTH, merged, window_seconds=DAY, label_horizon_seconds=HORIZON, incidents=incidents)
+    assert ev.incident("new_device_category").merged and not ev.incident("covariate_shift_quality").one_incident

@@ -6,7 +6,7 @@ import scenario as scenario
 def test_exported_names() -> None:
     assert set(scenario.__all__) == {
         "DEFAULT_START", "FEATURES", "MODEL_NAME", "WINDOW_SECONDS", "Evaluation", "Expectation", "GroundTruth",
-        "Phase", "RaisedAlert", "ScenarioError", "ScenarioFiles", "World", "build_ground_truth",
+        "Phase", "RaisedAlert", "RaisedIncident", "ScenarioError", "ScenarioFiles", "World", "build_ground_truth",
         "evaluate_alerts", "format_evaluation", "generate_scenario", "scenario_config",
     }
     for name in scenario.__all__:
