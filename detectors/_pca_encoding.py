@@ -217,19 +217,27 @@ def _row_errors(z: FloatArray, components: FloatArray) -> FloatArray:
     return np.sqrt(np.add.reduce(np.multiply(residual, residual, out=residual), axis=1))
 
 
-def _fold_mean_errors(z: FloatArray, stacked: FloatArray, k: int) -> FloatArray:
+def _fold_mean_errors(z: FloatArray, stacked: FloatArray, k: int,
+                      column_squares: FloatArray | None = None) -> FloatArray:
     """Per row, the mean over the fold models of the row's reconstruction error: ``stacked`` holds the
     ``folds`` models' ``k`` unit components one model after the other (``(folds * k, p)``). One product
     projects onto every model's subspace; each residual is then formed explicitly (no ``|z|^2 - |proj|^2``
-    cancellation)."""
+    cancellation). ``column_squares`` (length ``p``), when given, gets added, per column, the squared
+    residuals summed over the rows and averaged over the fold models."""
     folds = stacked.shape[0] // k if k else 0
     if folds == 0:
-        return np.sqrt(np.einsum("ij,ij->i", z, z))
+        squares = z * z
+        if column_squares is not None:
+            column_squares += np.add.reduce(squares, axis=0)
+        return np.sqrt(np.add.reduce(squares, axis=1))
     projected = z @ stacked.T
     total = np.zeros(z.shape[0])
     for j in range(folds):
         block = slice(j * k, (j + 1) * k)
         residual = projected[:, block] @ stacked[block]
         np.subtract(z, residual, out=residual)
-        total += np.sqrt(np.add.reduce(np.multiply(residual, residual, out=residual), axis=1))
+        np.multiply(residual, residual, out=residual)
+        if column_squares is not None:
+            column_squares += np.add.reduce(residual, axis=0) / folds
+        total += np.sqrt(np.add.reduce(residual, axis=1))
     return total / folds

@@ -13,7 +13,9 @@ so the multivariate detector (:class:`~detectors.multivariate.PCAReconstruction`
   reference categories (sorted), an unseen label ``-1`` (frequency 0 for the detector), a null NaN.
 * **Window statistic**: the mean per-row reconstruction error is a sum over rows, so a window keeps only
   ``(sum of errors, rows)`` (:class:`JointScore`), exact over every row, mergeable, two numbers to
-  checkpoint. ``drifted = statistic < lower(n) or statistic > upper(n)`` (strict), the band of the
+  checkpoint; beside them, per column, the sum of its squared residuals, from which each column's share of
+  the window's squared error (:meth:`~detectors.multivariate.PCAReconstruction.column_shares`) says which
+  columns the drift is in. ``drifted = statistic < lower(n) or statistic > upper(n)`` (strict), the band of the
   detector for the window's row count ``n`` (count windows of any size, time windows whose counts vary);
   no verdict (``drifted = None``) below the detector's ``min_rows`` (200 by default).
 """
@@ -21,7 +23,7 @@ so the multivariate detector (:class:`~detectors.multivariate.PCAReconstruction`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Final
 
@@ -139,15 +141,31 @@ class JointScore:
 
     total: float = 0.0
     n: int = 0
+    columns: npt.NDArray[np.float64] | None = None
+    """Per detector column, the squared residuals of the rows (mean over the fold models), summed."""
 
     def add(self, detector: PCAReconstruction, matrix: npt.NDArray[np.float64]) -> None:
         if matrix.shape[0]:
             with np.errstate(over="ignore", invalid="ignore"):  # a value near 1e308 gives an infinite error
-                self.total += float(detector.reconstruction_errors(matrix).sum())
+                errors, squares = detector.reconstruction_parts(matrix)
+                self.total += float(errors.sum())
+                self.columns = squares if self.columns is None else self.columns + squares
             self.n += int(matrix.shape[0])
 
-    def result(self, detector: PCAReconstruction) -> MultivariateResult | None:
-        """The window's verdict for its row count (``None`` without rows)."""
+    def merged(self, other: JointScore) -> JointScore:
+        """The score of both windows' rows."""
+        columns = self.columns if other.columns is None else other.columns if self.columns is None \
+            else self.columns + other.columns
+        return JointScore(self.total + other.total, self.n + other.n, columns)
+
+    def result(self, detector: PCAReconstruction, names: Sequence[str] | None = None) -> MultivariateResult | None:
+        """The window's verdict for its row count (``None`` without rows); with ``names`` (the detector's
+        columns), each column's share of the squared error too (largest first)."""
         if self.n == 0:
             return None
-        return detector.result(self.total / self.n, self.n)
+        result = detector.result(self.total / self.n, self.n)
+        if names is None or self.columns is None:
+            return result
+        shares = detector.column_shares(self.columns)
+        order = sorted(range(len(names)), key=lambda i: (-shares[i], i))
+        return replace(result, contributions={names[i]: float(shares[i]) for i in order})

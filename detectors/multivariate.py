@@ -93,10 +93,13 @@ class MultivariateResult:
     upper: float
     drifted: bool | None
     n_rows: int
+    contributions: Mapping[str, float] | None = None
+    """Share of the window's squared reconstruction error per column (see :meth:`PCAReconstruction.column_shares`),
+    by column name, largest first; ``None`` when not computed."""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict."""
-        return {
+        """JSON-safe dict (``contributions`` only when computed)."""
+        out: dict[str, Any] = {
             "method": self.method,
             "statistic": self.statistic,
             "lower": self.lower,
@@ -104,6 +107,9 @@ class MultivariateResult:
             "drifted": self.drifted,
             "n_rows": self.n_rows,
         }
+        if self.contributions is not None:
+            out["contributions"] = {k: float(v) for k, v in self.contributions.items()}
+        return out
 
 
 class PCAReconstruction:
@@ -304,6 +310,24 @@ class PCAReconstruction:
         z = self.transform(matrix)
         with single_threaded_blas():
             return _fold_mean_errors(z, self._stacked, self.n_components)
+
+    def reconstruction_parts(self, matrix: ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """:meth:`reconstruction_errors` and, per column, the squared residuals summed over the rows and
+        averaged over the fold models (what :meth:`column_shares` divides)."""
+        z = self.transform(matrix)
+        squares = np.zeros(self.n_features)
+        with single_threaded_blas():
+            return _fold_mean_errors(z, self._stacked, self.n_components, squares), squares
+
+    @staticmethod
+    def column_shares(column_squares: ArrayLike) -> FloatArray:
+        """Each column's share of the squared reconstruction error: ``column_squares / column_squares.sum()``
+        (all zeros when the sum is 0). The squared error of a row is the sum of its columns' squared
+        residuals, so the shares add up to 1 and say which columns the rows fell off the reference's
+        subspace along."""
+        squares = np.asarray(column_squares, dtype=np.float64)
+        total = float(squares.sum())
+        return squares / total if total > 0 and math.isfinite(total) else np.zeros_like(squares)
 
     def result(self, statistic: float, n_rows: int) -> MultivariateResult:
         """The verdict on a window of ``n_rows`` rows whose mean error is ``statistic``."""

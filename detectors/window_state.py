@@ -4,8 +4,8 @@ Format of ``to_bytes``: the ``.npz`` container of :mod:`detectors._container` wi
 ``format = "driftwarden-window"``, ``format_version = 1``; the header holds ``profile_hash``, the bounds,
 the generator state and per-column counters; the arrays are ``c<i>.values`` / ``c<i>.priorities`` /
 ``c<i>.bin_counts`` (numeric) and ``c<i>.counts`` (categorical). ``joint = [sum, rows]`` (optional, 0 when
-absent) is the running multivariate score of :mod:`detectors.joint`; ``multivariate`` (optional, true when
-absent) whether updates feed it.
+absent) is the running multivariate score of :mod:`detectors.joint`, ``joint_columns`` (optional) its
+per-column sums of squared residuals; ``multivariate`` (optional, true when absent) whether updates feed it.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ class WindowState:
         detector = self._profile.multivariate
         if detector is None or not self._joint_on:
             return None
-        return self.joint.result(detector)
+        return self.joint.result(detector, self._profile.multivariate_columns)
 
     def _column(self, name: str) -> NumericWindow | CategoricalWindow:
         try:
@@ -235,7 +235,7 @@ class WindowState:
             elif isinstance(col, CategoricalWindow) and isinstance(theirs, CategoricalWindow):
                 col.merge_from(theirs)
         out._n_rows += other._n_rows
-        out.joint = JointScore(self.joint.total + other.joint.total, self.joint.n + other.joint.n)
+        out.joint = self.joint.merged(other.joint)
         return out
 
     def __deepcopy__(self, memo: dict[int, Any]) -> WindowState:
@@ -260,6 +260,8 @@ class WindowState:
             "joint": [self.joint.total, self.joint.n],
             "multivariate": self.track_joint,
         }
+        if self.joint.columns is not None:
+            header["joint_columns"] = [float(v) for v in self.joint.columns]
         arrays: dict[str, npt.NDArray[Any]] = {}
         for i, col in enumerate(self._columns.values()):
             header["columns"].append(col.meta())
@@ -284,7 +286,9 @@ class WindowState:
             state._rng.bit_generator.state = header["rng"]
             state._n_rows = int(header["n_rows"])
             total, rows = header.get("joint", [0.0, 0])
-            state.joint = JointScore(float(total), int(rows))
+            columns = header.get("joint_columns")
+            state.joint = JointScore(float(total), int(rows),
+                                     None if columns is None else np.asarray(columns, dtype=np.float64))
             for i, (meta, name) in enumerate(zip(header["columns"], state.names, strict=True)):
                 col = profile[name]
                 parts = {key.split(".", 1)[1]: arr for key, arr in arrays.items() if key.split(".", 1)[0] == f"c{i}"}
