@@ -316,12 +316,17 @@ def _daily_value(frame: pd.DataFrame) -> float:
 
 
 def incident_timeline(incidents: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> go.Figure:
-    """One bar per incident of the week, from first seen to resolved (or to the end of the week)."""
+    """One bar per incident of the week (rows of ``incident_queries.incidents``, or of alerts), from first seen to
+    resolved (or to the end of the week)."""
     if incidents.empty:
         return _empty("Incidents", "No incidents this week")
     inc = incidents.copy()
-    inc["label"] = [f"#{r.alert_id} {r.model}: {r.signal}" + (f" ({r.feature})" if r.feature else "")
-                    for r in inc.itertuples()]
+    if "incident_id" in inc.columns:  # incidents (else alerts)
+        inc["label"] = [f"#{r.incident_id} {r.model}: " + (r.title if len(r.title) <= 60 else r.title[:59] + "…")
+                        for r in inc.itertuples()]
+    else:
+        inc["label"] = [f"#{r.alert_id} {r.model}: {r.signal}" + (f" ({r.feature})" if r.feature else "")
+                        for r in inc.itertuples()]
     fig = go.Figure()
     for severity, rows in inc.groupby("severity"):
         min_width = (end - start) * 0.012  # an incident of one window stays visible, even at the very end

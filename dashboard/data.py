@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from monitor.db import make_engine
 from monitor.reports import ReportError, decode_sample, window_report_html
 from monitor.store import dead_letters as dead_letter_store
-from monitor.store import queries, segments_store
+from monitor.store import incident_queries, queries, segments_store
 
 TTL = 60
 """Seconds a query result is reused (the watcher closes windows far less often)."""
@@ -40,8 +40,15 @@ def models(url: str) -> pd.DataFrame:
 
 @st.cache_data(ttl=ALERT_TTL, show_spinner=False)
 def model_overview(url: str) -> pd.DataFrame:
+    """:func:`monitor.store.queries.model_overview` plus each model's unresolved incidents (``incidents_open``,
+    ``incidents_critical``, ``incidents_acknowledged``; 0 when none)."""
     with engine(url).connect() as conn:
-        return queries.model_overview(conn)
+        overview = queries.model_overview(conn)
+        counts = incident_queries.open_incident_counts(conn)
+    merged = overview.merge(counts, on="model_id", how="left")
+    for col in ("incidents_open", "incidents_critical", "incidents_acknowledged"):
+        merged[col] = pd.to_numeric(merged[col], errors="coerce").fillna(0).astype(int)
+    return merged
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -93,6 +100,20 @@ def alerts(url: str, model_ids: tuple[int, ...] | None = None, severities: tuple
            ) -> pd.DataFrame:
     with engine(url).connect() as conn:
         return queries.alerts(conn, model_ids, severities, statuses, start, end)
+
+
+@st.cache_data(ttl=ALERT_TTL, show_spinner=False)
+def incidents(url: str, model_ids: tuple[int, ...] | None = None, severities: tuple[str, ...] | None = None,
+              statuses: tuple[str, ...] | None = None, start: datetime | None = None, end: datetime | None = None
+              ) -> pd.DataFrame:
+    with engine(url).connect() as conn:
+        return incident_queries.incidents(conn, model_ids, severities, statuses, start, end)
+
+
+@st.cache_data(ttl=ALERT_TTL, show_spinner=False)
+def incident_alerts(url: str, incident_id: int) -> pd.DataFrame:
+    with engine(url).connect() as conn:
+        return incident_queries.incident_alerts(conn, incident_id)
 
 
 @st.cache_data(ttl=ALERT_TTL, show_spinner=False)
@@ -198,6 +219,8 @@ def clear_alert_caches() -> None:
     alerts.clear()
     alert_detail.clear()
     model_overview.clear()
+    incidents.clear()
+    incident_alerts.clear()
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -226,7 +249,8 @@ def report_details(url: str, model_id: int, start: datetime | None = None) -> tu
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def multivariate_series(url: str, model_id: int, start: datetime | None = None) -> pd.DataFrame:
-    """The joint (PCA reconstruction error) test per window: ``window_end, statistic, lower, upper, drifted``.
+    """The joint (PCA reconstruction error) test per window: ``window_end, statistic, lower, upper, drifted,
+    contributions`` (each column's share of the squared error, when the report has it).
 
     Empty when the model's windows carry no multivariate result (too few numeric columns, or an old profile).
     """
@@ -239,8 +263,9 @@ def multivariate_series(url: str, model_id: int, start: datetime | None = None) 
         multi = report.get("multivariate")
         if isinstance(multi, dict) and multi.get("statistic") is not None:
             rows.append({"window_end": ends[wid], "statistic": multi["statistic"], "lower": multi.get("lower"),
-                         "upper": multi.get("upper"), "drifted": bool(multi.get("drifted"))})
-    out = pd.DataFrame(rows, columns=["window_end", "statistic", "lower", "upper", "drifted"])
+                         "upper": multi.get("upper"), "drifted": bool(multi.get("drifted")),
+                         "contributions": multi.get("contributions")})
+    out = pd.DataFrame(rows, columns=["window_end", "statistic", "lower", "upper", "drifted", "contributions"])
     return out.sort_values("window_end").reset_index(drop=True)
 
 

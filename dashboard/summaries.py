@@ -19,6 +19,7 @@ __all__ = [
     "MetricChange",
     "WeekSummary",
     "change_sentence",
+    "contribution_sentence",
     "format_duration",
     "format_value",
     "health_status",
@@ -167,7 +168,8 @@ def week_summary(metrics: pd.DataFrame, alerts: pd.DataFrame, end: datetime,
     """Summarise the 7 days before ``end`` against the 7 days before those.
 
     ``metrics``: rows of ``queries.metric_series`` (one model or all; values are pooled per name);
-    ``alerts``: rows of ``queries.alerts``. An incident counts as opened in the week of its ``first_seen``
+    ``alerts``: rows of ``incident_queries.incidents`` (the weekly page) or of ``queries.alerts``, each one
+    incident. An incident counts as opened in the week of its ``first_seen``
     and resolved in the week of its ``resolved_at``; time open is ``resolved_at - first_seen`` of those
     resolved this week, and ``end - first_seen`` for those still open at ``end``. With ``step`` and
     ``data_now``, ``resolved_at`` is first put on the data's clock (:func:`incident_end`).
@@ -321,3 +323,25 @@ def on_call_line(alert: dict[str, object], now: datetime) -> str:
     if until is not None and not pd.isna(until) and pd.Timestamp(until) > pd.Timestamp(now):  # type: ignore[arg-type]
         line += f" · snoozed until {pd.Timestamp(until):%Y-%m-%d %H:%M} UTC (window changes are not notified)"  # type: ignore[arg-type]
     return line
+
+
+def contribution_sentence(series: pd.DataFrame, top: int = 3) -> str | None:
+    """Which columns the latest window outside the multivariate band is in (rows of
+    ``data.multivariate_series``), or ``None`` when no such window has shares.
+
+    >>> frame = pd.DataFrame({"window_end": pd.to_datetime(["2026-11-03", "2026-11-04"], utc=True),
+    ...                       "drifted": [True, False], "contributions": [{"a": 0.61, "b": 0.3, "c": 0.09}, None]})
+    >>> print(contribution_sentence(frame).replace(", most", ",\\nmost"))
+    In the latest window outside the band (ending 2026-11-03 00:00 UTC),
+    most of the reconstruction error is in a (61%), b (30%), c (9%).
+    """
+    if "contributions" not in series.columns:
+        return None
+    drifted = series[series["drifted"].astype(bool) & series["contributions"].map(lambda c: isinstance(c, dict))]
+    if drifted.empty:
+        return None
+    last = drifted.sort_values("window_end").iloc[-1]
+    shares = sorted(((str(k), float(v)) for k, v in dict(last["contributions"]).items()), key=lambda kv: -kv[1])
+    columns = ", ".join(f"{k} ({v:.0%})" for k, v in shares[:top])
+    return (f"In the latest window outside the band (ending {last['window_end']:%Y-%m-%d %H:%M} UTC), most of the "
+            f"reconstruction error is in {columns}.")

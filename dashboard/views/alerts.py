@@ -1,5 +1,5 @@
-"""Alerts: filter, read the history, acknowledge, resolve, snooze or assign, and open the Evidently report of a
-window."""
+"""Alerts: the incidents first (expand one: its alerts, likely cause first), then the alerts: filter, read the
+history, acknowledge, resolve, snooze or assign, and open the Evidently report of a window."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from monitor.store.queries import ALERT_STATUSES, SEVERITIES
 settings = context.settings()
 url = settings.database_url
 SNOOZE_HOURS = (1, 4, 12, 24, 72)
+MAX_INCIDENTS = 25
 SEVERITY_ICON = {"critical": ":material/error:", "warning": ":material/warning:", "info": ":material/info:"}
 
 st.title("Alerts")
@@ -50,7 +51,27 @@ if isinstance(span, tuple | list) and len(span) == 2:
     end = datetime.combine(span[1], time.min, tzinfo=UTC) + timedelta(days=1)
 
 model_ids = tuple(int(i) for i in catalog.loc[catalog["model"].isin(chosen_models or names), "model_id"])
-found = data.alerts(url, model_ids, tuple(severities or SEVERITIES), tuple(statuses or ALERT_STATUSES), start, end)
+chosen = (model_ids, tuple(severities or SEVERITIES), tuple(statuses or ALERT_STATUSES), start, end)
+
+st.subheader("Incidents", anchor=False)
+matching = data.incidents(url, *chosen)
+st.caption(f"{len(matching)} incidents match: the alerts of one model raised together, likely cause first"
+           + (f" (the {MAX_INCIDENTS} newest shown)" if len(matching) > MAX_INCIDENTS else "")
+           + ". Expand one to see its alerts.")
+for inc in matching.head(MAX_INCIDENTS).itertuples():
+    noun = "alert" if int(inc.alerts) == 1 else "alerts"
+    with st.expander(f"#{inc.incident_id} {inc.model} · {inc.severity} · {inc.status} · {inc.title} "
+                     f"({int(inc.alerts)} {noun})", icon=SEVERITY_ICON.get(str(inc.severity))):
+        st.caption(f"First seen {inc.first_seen:%Y-%m-%d %H:%M} UTC, last seen {inc.last_seen:%Y-%m-%d %H:%M} UTC"
+                   + (f"; acknowledged by {inc.acknowledged_by}" if inc.acknowledged_by else ""))
+        for r in data.incident_alerts(url, int(inc.incident_id)).itertuples():
+            feature = f" `{r.feature}`" if r.feature else ""
+            why = f" (explained by #{int(r.explained_by)})" if pd.notna(r.explained_by) else ""
+            st.markdown(f"{r.rank}. `{r.signal}`{feature} · #{r.alert_id} {r.severity}, {r.status}: "
+                        f"{r.message}{why}")
+
+st.subheader("Alerts", anchor=False)
+found = data.alerts(url, *chosen)
 st.caption(f"{len(found)} of {len(everything)} alerts match. Click a row to open it below.")
 if found.empty:
     st.info("No alert matches these filters. Widen the status or time filters.")

@@ -17,6 +17,7 @@ from dashboard.segments import (
 )
 from dashboard.summaries import (
     business_metric_names,
+    contribution_sentence,
     describe_test,
     drift_score,
     format_value,
@@ -121,6 +122,9 @@ if not multi.empty:
     st.plotly_chart(charts.multivariate_figure(multi), key="multivariate")
     st.caption(f"Changes in how the features move together, which no single column's test may show: "
                f"{n_out} of {len(multi)} windows outside the band the reference's own chunks span.")
+    behind = contribution_sentence(multi)
+    if behind is not None:
+        st.caption(behind)
 
 st.subheader("Segments", anchor=False)
 seg = data.segments(url, model, start)

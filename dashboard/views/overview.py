@@ -37,9 +37,10 @@ for i, row in enumerate(overview.itertuples()):
         head.subheader(row.model, anchor=False)
         badge.badge(row.status.upper(), icon=icon, color=color)
         a, b, c = st.columns(3)
-        a.metric("Critical open", int(row.open_critical))
-        b.metric("Warning open", int(row.open_warning))
-        c.metric("Acknowledged", int(row.acknowledged))
+        a.metric("Incidents open", int(row.incidents_open) - int(row.incidents_acknowledged),
+                 help="Unresolved incidents nobody acknowledged yet (an incident: the alerts of one cause)")
+        b.metric("Critical", int(row.incidents_critical), help="Unresolved incidents with a critical alert")
+        c.metric("Acknowledged", int(row.incidents_acknowledged), help="Incidents someone is working on")
         mine = metrics[metrics["model_id"] == row.model_id]
         for name in business_metric_names(mine["name"].unique())[:1]:
             values = charts.sparkline_values(mine, name)
@@ -70,19 +71,19 @@ for i, row in enumerate(overview.itertuples()):
             st.session_state["alerts_page.models"] = [row.model]
             st.switch_page(context.page("alerts"))
 
-open_alerts = data.alerts(url, statuses=("open", "acknowledged"))
-st.subheader("Unresolved alerts", anchor=False)
-if open_alerts.empty:
-    st.success("No unresolved alerts.")
+unresolved = data.incidents(url, statuses=("open", "acknowledged"))
+st.subheader("Unresolved incidents", anchor=False)
+if unresolved.empty:
+    st.success("No unresolved incidents.")
 else:
     st.dataframe(
-        open_alerts[["alert_id", "model", "severity", "status", "signal", "feature", "message", "first_seen",
-                     "last_seen"]],
+        unresolved[["incident_id", "model", "severity", "status", "title", "alerts", "first_seen", "last_seen"]],
         hide_index=True,
         column_config={
-            "alert_id": st.column_config.NumberColumn("#", width="small"),
+            "incident_id": st.column_config.NumberColumn("#", width="small"),
+            "title": st.column_config.TextColumn("likely cause", width="large"),
+            "alerts": st.column_config.NumberColumn("alerts", width="small"),
             "first_seen": st.column_config.DatetimeColumn("first seen", format="YYYY-MM-DD HH:mm"),
             "last_seen": st.column_config.DatetimeColumn("last seen", format="YYYY-MM-DD HH:mm"),
-            "message": st.column_config.TextColumn(width="large"),
         },
     )

@@ -44,10 +44,10 @@ metrics = data.metric_series(url, model_id)
 metrics = metrics[metrics["name"].isin(business_metric_names(metrics["name"].unique()))]
 scope_ids = catalog["model_id"].tolist() if model_id is None else [model_id]
 step = min(window_step(data.windows(url, int(i))) for i in scope_ids)
-alerts = data.alerts(url, None if model_id is None else (model_id,))
+incidents = data.incidents(url, None if model_id is None else (model_id,))
 if scope == "All models" and metrics["model_id"].nunique() > 1:
     metrics = metrics.assign(name=metrics["model"] + " " + metrics["name"])
-summary = week_summary(metrics, alerts, end, step=step, data_now=latest)
+summary = week_summary(metrics, incidents, end, step=step, data_now=latest)
 st.caption(f"{summary.start:%a %d %b %H:%M} – {summary.end:%a %d %b %H:%M} UTC, compared with the 7 days before.")
 
 with st.container(border=True):
@@ -87,10 +87,12 @@ st.plotly_chart(charts.incident_timeline(summary.incidents, end_ts - pd.Timedelt
 if not summary.incidents.empty:
     with st.expander("Incident list"):
         st.dataframe(
-            summary.incidents[["alert_id", "model", "severity", "signal", "feature", "status", "first_seen",
-                               "resolved_at", "resolved_by"]].assign(
+            summary.incidents[["incident_id", "model", "severity", "title", "alerts", "status", "first_seen",
+                               "resolved_at"]].assign(
                 time_open=summary.incidents["time_open"].map(format_duration)),
             hide_index=True,
-            column_config={"first_seen": st.column_config.DatetimeColumn("opened", format="ddd HH:mm"),
+            column_config={"incident_id": st.column_config.NumberColumn("#", width="small"),
+                           "title": st.column_config.TextColumn("likely cause", width="large"),
+                           "first_seen": st.column_config.DatetimeColumn("opened", format="ddd HH:mm"),
                            "resolved_at": st.column_config.DatetimeColumn("resolved", format="ddd HH:mm")},
         )

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
+from monitor.alerts.incidents import group_alerts
 from monitor.alerts.service import AlertService
 from monitor.db import make_engine
 from monitor.db.models import Alert, AlertEvent, WindowResult, WindowSample
@@ -55,6 +56,7 @@ def _open_alert(url: str, signal: str = "traffic_volume", severity: str = "warni
             changes = AlertService().process_window(
                 session, "recommender", window, [Signal(signal, severity, "events per hour at 30% of the median")]
             )
+            group_alerts(session, changes)
         return changes.opened[0]
     finally:
         engine.dispose()
@@ -106,9 +108,9 @@ def test_overview_shows_model_health(scenario_url: str, monkeypatch: pytest.Monk
     metrics = {m.label: m.value for m in at.metric}
     take_rate = next(v for k, v in metrics.items() if k.startswith("Take-rate"))
     assert take_rate.endswith("%") and 15 < float(take_rate.rstrip("%")) < 40
-    assert metrics["Critical open"] == "0"  # every incident of the scenario resolved itself
+    assert (metrics["Incidents open"], metrics["Critical"]) == ("0", "0")  # every incident resolved itself
     assert "1 healthy" in at.caption[0].value
-    assert "No unresolved alerts" in _text(at)
+    assert "No unresolved incidents" in _text(at)
     # the headline model-quality metric: the last window's realized ROC AUC, against the validation data
     auc = next(m for m in at.metric if m.label.startswith("ROC AUC"))
     assert auc.label == "ROC AUC, last window"
@@ -127,12 +129,18 @@ def test_overview_headline_falls_back_to_the_estimate(scenario_url: str, monkeyp
     assert 0.7 < float(auc.value) < 0.8  # the scores of the recovery day look like the reference's
 
 
-def test_overview_counts_an_open_alert(scenario_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    alert_id = _open_alert(scenario_url)
+def test_overview_counts_open_incidents(scenario_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two alerts opened by one window make one incident: the overview counts one."""
+    first = _open_alert(scenario_url)
+    second = _open_alert(scenario_url, signal="dataset_drift", severity="critical")
+    incident_id = _alert(scenario_url, first)[0].incident_id
+    assert incident_id is not None and _alert(scenario_url, second)[0].incident_id == incident_id
     at = _page(_app(scenario_url, monkeypatch), "overview")
-    assert {m.label: m.value for m in at.metric}["Warning open"] == "1"
-    assert "1 warning" in at.caption[0].value
-    assert at.dataframe[0].value["alert_id"].tolist() == [alert_id]
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Incidents open"], metrics["Critical"], metrics["Acknowledged"]) == ("1", "1", "0")
+    assert "1 critical" in at.caption[0].value
+    table = at.dataframe[0].value
+    assert table["incident_id"].tolist() == [incident_id] and table["alerts"].tolist() == [2]
 
 
 def test_overview_open_model_switches_page(scenario_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -156,6 +164,8 @@ def test_model_page_plots_every_signal(scenario_url: str, monkeypatch: pytest.Mo
     # score, prediction band, data quality
     assert len(at.get("plotly_chart")) == 8
     assert " windows outside the band the reference's own chunks span" in _text(at)
+    assert re.search(r"In the latest window outside the band \(ending [-0-9: ]+ UTC\), most of the reconstruction "
+                     r"error is in \w+ \(\d+%\), \w+ \(\d+%\), \w+ \(\d+%\)\.", _text(at)), _text(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Windows"] == str(scenario_db_file.windows)  # type: ignore[attr-defined]
     assert at.multiselect(key="model_page.metrics.1").value == ["take_rate"]
@@ -231,6 +241,50 @@ def test_alerts_page_filters(scenario_url: str, monkeypatch: pytest.MonkeyPatch)
     assert set(at.dataframe[0].value["severity"]) == {"critical"}
 
 
+def _db_incidents(url: str) -> list[tuple[int, str, list[tuple[int, str, str | None, str]]]]:
+    """Every incident (newest first) with its alerts, read with plain SQL: (id, title, [(alert id, signal,
+    feature, severity)])."""
+    from sqlalchemy import text
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            incidents = conn.execute(text("SELECT id, title FROM incidents ORDER BY first_seen DESC, id DESC")).all()
+            alerts = conn.execute(text("SELECT incident_id, id, signal, feature, severity, first_seen FROM alerts "
+                                       "WHERE incident_id IS NOT NULL")).all()
+    finally:
+        engine.dispose()
+    return [(int(i), str(t), [(int(a[1]), str(a[2]), a[3], str(a[4])) for a in alerts if a[0] == i])
+            for i, t in incidents]
+
+
+def test_alerts_page_lists_incidents_first_with_their_alerts_in_cause_order(
+    scenario_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = _page(_app(scenario_url, monkeypatch), "alerts")
+    at.pills(key="alerts_page.statuses").set_value(["resolved"]).run()
+    assert [h.value for h in at.subheader][:2] == ["Incidents", "Alerts"]
+    stored = _db_incidents(scenario_url)
+    assert 6 <= len(stored) <= 25  # the scenario's six incidents (labels judged late may add a few)
+    labels = [e.label for e in at.expander]
+    assert [int(re.match(r"#(\d+) ", lab).group(1)) for lab in labels] == [i for i, _, _ in stored]  # type: ignore[union-attr]
+    tiers = {"data_quality": 0, "traffic_volume": 1, "feature_drift": 1, "dataset_drift": 2,
+             "multivariate_drift": 2, "prediction_drift": 3, "prediction_near_constant": 3}
+    pipeline = next(k for k, (_, title, _) in enumerate(stored) if title.startswith("tenure_days arrives null"))
+    _, _, alerts = stored[pipeline]
+    lines = [m.value for m in at.expander[pipeline].markdown]
+    assert len(lines) == len(alerts) and f"({len(alerts)} alerts)" in labels[pipeline]
+    assert lines[0].startswith("1. `data_quality` `tenure_days:missing_rate`")
+    shown = [int(re.search(r" · #(\d+) ", line).group(1)) for line in lines]  # type: ignore[union-attr]
+    by_id = {a[0]: a for a in alerts}
+    ranks = [tiers.get(by_id[i][1], 4) for i in shown]
+    assert ranks == sorted(ranks), lines  # causes (quality) before consequences (drift, then the prediction)
+    constant = next(a for a in alerts if a[2] == "item_popularity:constant")
+    drift = next((a for a in alerts if (a[1], a[2]) == ("feature_drift", "item_popularity")), None)
+    if drift is not None:  # its drift is explained by its constant values
+        assert any(line.endswith(f"(explained by #{constant[0]})") and f"#{drift[0]} " in line for line in lines)
+
+
 def test_alerts_acknowledge_and_resolve_through_the_service(
     scenario_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -275,7 +329,22 @@ def test_weekly_page_says_it_in_sentences(scenario_url: str, monkeypatch: pytest
     assert "incidents opened" in text and "resolved, median time open" in text
     assert len(at.get("plotly_chart")) == 2  # take-rate week over week + incident timeline
     metrics = {m.label: m.value for m in at.metric}
-    assert int(metrics["Incidents opened"]) >= 1
+    # incidents, not alerts: those first seen in the 7 days up to the last window's end
+    from sqlalchemy import text
+
+    engine = make_engine(scenario_url)
+    try:
+        with engine.connect() as conn:
+            end = conn.execute(text("SELECT MAX(window_end) FROM window_results")).scalar_one()
+            seconds = "CAST(strftime('%s', {}) AS INTEGER)"
+            week = {kind: conn.execute(text(
+                f"SELECT COUNT(*) FROM {kind} WHERE {seconds.format('first_seen')} > {seconds.format(':end')} - "
+                f"7 * 86400 AND {seconds.format('first_seen')} <= {seconds.format(':end')}"),
+                {"end": end}).scalar_one() for kind in ("incidents", "alerts")}
+    finally:
+        engine.dispose()
+    assert int(metrics["Incidents opened"]) == week["incidents"] >= 1
+    assert week["alerts"] > week["incidents"]
     # model quality in one line: the last week holds the degenerate model and the quality decay
     line = next(m.value for m in at.markdown if "ROC AUC" in m.value)
     assert re.search(r"- ROC AUC 0\.\d\d, down 0\.\d\d from the reference, on \d+% of the week's predictions "
@@ -322,6 +391,8 @@ def test_multivariate_series_marks_the_incident_windows(scenario_url: str) -> No
     assert len(series) >= 13 and series["statistic"].notna().all()
     assert (series["lower"] <= series["upper"]).all()
     assert series["drifted"].any()
+    shares = series.loc[series["drifted"], "contributions"]  # each column's share of the squared error
+    assert shares.map(lambda c: isinstance(c, dict) and abs(sum(c.values()) - 1) < 1e-9).all(), shares
     start = series["window_end"].min()
     quiet = series[series["window_end"] == start]
     assert not quiet["drifted"].any(), quiet
