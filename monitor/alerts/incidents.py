@@ -69,7 +69,8 @@ CAUSE_TIERS: dict[str, int] = {
     "traffic_volume": 1, "feature_drift": 1,
     "dataset_drift": 2, "multivariate_drift": 2,
     "prediction_drift": 3, "prediction_near_constant": 3,
-    "business_metric_drop": 4, "performance_drop": 4, "performance_estimate_unreliable": 4,
+    "business_metric_drop": 4, "performance_drop": 4, "estimated_performance_drop": 4,
+    "performance_estimate_unreliable": 4,
 }
 """Rank of a signal as a likely cause (lower first); a signal not listed ranks after all of them."""
 
