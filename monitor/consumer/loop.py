@@ -402,6 +402,9 @@ class Service:
         self.partitions.config = new
         self.metrics.config_reloads.labels(result="ok").inc()
         log.info("configuration reloaded", extra={"models": sorted(new.models)})
+        # a reload is a persist point: the stored snapshot and offsets mark the event where the new configuration
+        # took effect, so a restart after it continues like the uninterrupted run (docs/architecture.md)
+        self._persist_due(force=True)
 
     # -- misc ----------------------------------------------------------------------------------------
     def _update_lag(self, now_m: float) -> None:

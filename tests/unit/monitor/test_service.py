@@ -81,10 +81,11 @@ def _db(tmp_path: Path, scenario: Scenario, name: str = "dw") -> str:
 
 
 def _service(url: str, config_path: Path, events: Path, registry: CollectorRegistry | None = None,
-             watch: bool = False) -> Service:
+             watch: bool = False, checkpoint_interval: float = 0.0) -> Service:
     config = load_config(config_path)
     store = SqlPartitionStore(make_engine(url), "g", AlertService())
-    return Service(config, JsonlSource(events), store, ServiceOptions(group_id="g", checkpoint_interval=0.0),
+    return Service(config, JsonlSource(events), store,
+                   ServiceOptions(group_id="g", checkpoint_interval=checkpoint_interval),
                    metrics=Metrics(registry or CollectorRegistry()), health=Health(),
                    config_source=ConfigWatcher(config_path, current=config) if watch else None)
 
@@ -208,6 +209,40 @@ def test_reload_keeps_open_windows_and_bad_config_keeps_the_old(tmp_path: Path, 
     assert result.clean and service.config.models["recommender"].window.size == 300
     assert registry.get_sample_value("driftwarden_config_reloads_total", {"result": "error"}) == 1.0
     assert sum(row[1] for row in _dump(url2)["windows"]) == predictions
+
+
+class OffsetsAfterReload(ReloadAfter):
+    """:class:`ReloadAfter` that, at the poll after the reload, reads the offsets stored by then."""
+
+    def __init__(self, *args: Any, url: str) -> None:
+        super().__init__(*args)
+        self.url, self.handed_out, self.at_reload, self.stored = url, 0, -1, -1
+
+    def poll(self, timeout: float, max_records: int) -> Any:
+        if self._polls == self._after:  # the loop applied the reload before this poll
+            engine = create_engine(self.url)
+            with engine.connect() as conn:
+                self.stored = int(conn.execute(text("SELECT next_offset FROM consumer_offsets")).scalar() or 0)
+            engine.dispose()
+            self.at_reload = self.handed_out
+        batch = super().poll(timeout, max_records)
+        self.handed_out += len(batch)
+        return batch
+
+
+def test_a_reload_is_a_persist_point(tmp_path: Path, scenario: Scenario) -> None:
+    """With checkpoints only at window closes, the reload stores the snapshot and offsets at once: a restart
+    after it resumes under the new configuration from the event where the running watcher took it."""
+    config = tmp_path / "watch.yaml"
+    original = scenario.config.read_text()
+    config.write_text(original)
+    url = _db(tmp_path, scenario)
+    service = _service(url, config, scenario.events, watch=True, checkpoint_interval=3600.0)
+    source = OffsetsAfterReload(service.source, [service], config, original.replace("size: 300", "size: 500"), 7,
+                                url=url)
+    service.source = source  # type: ignore[assignment]
+    assert service.run().clean and service.config.models["recommender"].window.size == 500
+    assert source.at_reload == 7 * 50 and source.stored == source.at_reload
 
 
 def test_runs_leave_the_interpreter_as_they_found_it(tmp_path: Path, scenario: Scenario) -> None:
