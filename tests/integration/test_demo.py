@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -158,10 +159,18 @@ def test_demo_through_kafka_consumes_and_joins_everything(kafka_run: object, fil
     windows, alerts = _run_digest(url)
     ref_windows, ref_alerts = _run_digest(reference.database_url)  # type: ignore[attr-defined]
     assert windows == ref_windows[:DAYS - 1]
-    # the file run closes the last day: its window-close alerts are not in the Kafka run (early alerts raised
-    # inside that day are in both)
+    # the file run closes the last day and finalizes every window awaiting labels at its end: those alerts are
+    # not in the Kafka run; early alerts, and those detected up to the end of the last window both closed, are
+    # the same incidents in both, and what the Kafka run detected later (labels judged during the last day)
+    # the file run detected too
     last_end = windows[-1][2]
-    assert alerts == [a for a in ref_alerts if a[0] <= last_end or a[3]]  # type: ignore[operator]
+
+    def until_last_end(incidents: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+        return [a for a in incidents if a[0] <= last_end or a[3]]  # type: ignore[operator]
+
+    assert until_last_end(alerts) == until_last_end(ref_alerts)
+    later = Counter(a for a in alerts if a not in until_last_end(alerts))
+    assert later <= Counter(a for a in ref_alerts if a not in until_last_end(ref_alerts)), later
     # label-judged signals included: each judged at the same label step or final update in both runs
     assert {"performance_drop", "estimated_performance_drop", "business_metric_drop"} <= {a[1] for a in alerts}
     assert any(a[3] for a in alerts)  # early alerts (no first window) are compared too
