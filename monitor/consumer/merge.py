@@ -8,7 +8,8 @@ return; feeding them as they come would make results depend on timing (and diffe
 stream rank, offset)``: a head is released only when the other stream has a head to compare with, or has
 handed out everything available (``caught_up``). Then the merged order is a pure function of the two
 sequences, so a run restarted from stored offsets continues exactly as an uninterrupted one. Only if the
-other stream stays silent longer than ``max_wait`` (a stalled partition) is a head released without it.
+other stream stays silent longer than ``max_wait`` (a stalled partition) is a head released without it; that is
+logged (a WARNING, once per silence), since the merged order then depends on timing.
 Messages without an event time (dead letters) have key ``-inf``: they leave as soon as they are at the head.
 
 >>> m = PartitionMerger([("p", 0), ("o", 0)], max_wait=5.0)
@@ -24,6 +25,7 @@ Messages without an event time (dead letters) have key ``-inf``: they leave as s
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -31,6 +33,8 @@ from typing import Any
 from monitor.sources.base import TopicPartition
 
 __all__ = ["PartitionMerger"]
+
+log = logging.getLogger(__name__)
 
 
 class PartitionMerger:
@@ -42,6 +46,7 @@ class PartitionMerger:
         self._queues: dict[TopicPartition, deque[tuple[float, int, int, Any]]] = {tp: deque() for tp in tps}
         self._rank = {tp: i for i, tp in enumerate(self.tps)}
         self._blocked_since: float | None = None
+        self._warned = False  # the current silence was logged
 
     def __len__(self) -> int:
         return sum(len(q) for q in self._queues.values())
@@ -65,7 +70,7 @@ class PartitionMerger:
             if len(nonempty) == len(queues):
                 best = min(nonempty, key=lambda i: queues[i][0][:3])
                 out.append(queues[best].popleft()[3])
-                self._blocked_since = None
+                self._blocked_since, self._warned = None, False
                 continue
             empty = [self.tps[i] for i, q in enumerate(queues) if not q]
             if all(caught_up(tp) for tp in empty):
@@ -83,5 +88,9 @@ class PartitionMerger:
                 self._blocked_since = now
             if now - self._blocked_since < self.max_wait:
                 return out
+            if not self._warned:  # once per silence: from here the merged order depends on timing
+                self._warned = True
+                log.warning("a stream stayed silent: released the other without it (results may differ from a "
+                            "rerun)", extra={"silent": [f"{t}:{p}" for t, p in empty], "max_wait_s": self.max_wait})
             best = min(nonempty, key=lambda i: queues[i][0][:3])
             out.append(queues[best].popleft()[3])

@@ -66,10 +66,18 @@ def test_each_stream_keeps_its_own_order_and_ties_go_to_the_first_stream() -> No
     assert merger.release(lambda tp: True, now=0.0) == ["p0", "o0", "o1"]
 
 
-def test_a_silent_stream_is_waited_for_until_max_wait() -> None:
+def test_a_silent_stream_is_waited_for_until_max_wait(caplog: pytest.LogCaptureFixture) -> None:
     merger = PartitionMerger([PRED, OUT], max_wait=2.0)
     merger.push(PRED, 1.0, 0, "p0")
     assert merger.release(lambda tp: False, now=10.0) == []
     assert merger.release(lambda tp: False, now=11.0) == []
+    assert not caplog.records
     assert merger.release(lambda tp: False, now=12.5) == ["p0"]
     assert merger.queued(PRED) == 0 and len(merger) == 0
+    warned = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 1 and "stayed silent" in warned[0].getMessage()
+    assert warned[0].silent == [f"{OUT[0]}:{OUT[1]}"]  # type: ignore[attr-defined]
+    merger.push(PRED, 2.0, 1, "p1")
+    assert merger.release(lambda tp: False, now=20.0) == []
+    assert merger.release(lambda tp: False, now=22.5) == ["p1"]  # the same silence: logged once
+    assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1
