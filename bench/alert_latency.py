@@ -141,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--poll", type=float, default=0.02, help="seconds between polls of the alerts table")
     ap.add_argument("--timeout", type=float, default=60, help="seconds to wait after the last event")
     ap.add_argument("--checkpoint-interval", type=float, default=5.0, help="the watcher's --checkpoint-interval")
+    ap.add_argument("--write-at-close", action=argparse.BooleanOptionalAction, default=True,
+                    help="the watcher's --write-at-close (else --write-at-checkpoint)")
     ap.add_argument("--fetch-process", action=argparse.BooleanOptionalAction, default=False,
                     help="the watcher's consumer in a child process")
     ap.add_argument("--bootstrap", default=os.environ.get("DRIFTWARDEN_KAFKA_BOOTSTRAP_SERVERS"))
@@ -169,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     closing, rate, seen = result
     latencies = sorted(seen[key] - sent for key, sent in closing.items() if key in seen)
     print(f"\n{args.models} models x 50 features, count windows of {args.window:,} events, one-partition topic, "
-          f"consumer {'in a child process' if args.fetch_process else 'in the watcher process'}")
+          f"consumer {'in a child process' if args.fetch_process else 'in the watcher process'}, "
+          f"{'--write-at-close' if args.write_at_close else '--write-at-checkpoint'}")
     print(f"produced {n:,} events at {rate:,.0f} events/s (target {args.rate:,.0f}); "
           f"alerts seen {len(latencies)}/{len(closing)} (poll every {args.poll * 1000:.0f} ms)\n")
     if latencies:
@@ -189,7 +192,8 @@ def run(args: argparse.Namespace, config: Path, events: Path, topic: str, url: s
            "DRIFTWARDEN_METRICS_PORT": "0", "DRIFTWARDEN_LOG_LEVEL": "WARNING",
            "DRIFTWARDEN_KAFKA_FETCH_PROCESS": "true" if args.fetch_process else "false"}
     watcher = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run", "--config", str(config), "--no-migrate",
-                                "--no-progress", "--checkpoint-interval", str(args.checkpoint_interval)],
+                                "--no-progress", "--checkpoint-interval", str(args.checkpoint_interval),
+                                "--write-at-close" if args.write_at_close else "--write-at-checkpoint"],
                                env=env, cwd=ROOT)
     seen: dict[tuple[str, str], float] = {}
     stop = threading.Event()

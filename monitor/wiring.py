@@ -57,6 +57,7 @@ def build_service(
     stop_event: threading.Event | None = None,
     fetch_process: bool | None = None,
     config: Any = None,
+    write_at_close: bool = False,
 ) -> Service:
     """A :class:`~monitor.consumer.Service` on ``source_arg`` (``"kafka"``: the settings' topics; else a
     JSONL/Parquet file), writing to ``db_url``.
@@ -117,7 +118,7 @@ def build_service(
                               retention=config.retention, on_pruned=count_pruned,
                               incident_gap=timedelta(seconds=settings.incident_gap_seconds))
     options = ServiceOptions(group_id=settings.kafka_consumer_group, checkpoint_interval=checkpoint_interval,
-                             max_batch=max_batch)
+                             max_batch=max_batch, write_at_close=write_at_close)
     return Service(config, source, store, options, metrics=metrics, health=Health(),
                    config_source=ConfigWatcher(config_path, current=config), publisher=publisher,
                    stop_event=stop_event)

@@ -83,6 +83,12 @@ def register(app: typer.Typer) -> None:
         checkpoint_interval: float = typer.Option(
             5.0, "--checkpoint-interval", min=0.1, help="Seconds between checkpoints of open windows."
         ),
+        write_at_close: bool = typer.Option(
+            False, "--write-at-close/--write-at-checkpoint", help="Write a window the events close, with its "
+            "alerts, at once without the open windows' checkpoint (which then follows every "
+            "--checkpoint-interval; after a crash the events since it are read again and the windows written "
+            "already are dropped), or with the checkpoint (the default: each close also writes the checkpoint).",
+        ),
         migrate: bool = migrate_option(),
         session_timeout: float = typer.Option(
             10.0, "--session-timeout", min=1.0, help="Kafka group session timeout (s): how fast a dead member's "
@@ -133,7 +139,8 @@ def register(app: typer.Typer) -> None:
         try:
             service = build_service(settings, Path(config), source, url, registry=registry,
                                     checkpoint_interval=checkpoint_interval, consumer_config=consumer_config,
-                                    stop_event=stop_event, fetch_process=fetch_process, config=loaded)
+                                    stop_event=stop_event, fetch_process=fetch_process, config=loaded,
+                                    write_at_close=write_at_close)
         except ServiceSetupError as exc:
             fail(str(exc))
         port = settings.metrics_port if metrics_port is None else metrics_port

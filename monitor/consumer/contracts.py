@@ -46,13 +46,18 @@ class StoreConflict(MonitorError, RuntimeError):
 
 @dataclass(frozen=True)
 class SaveItem:
-    """What one persist point writes for one partition (all items of a call share one transaction)."""
+    """What one persist point writes for one partition (all items of a call share one transaction).
+
+    ``snapshot`` is ``None`` at a persist point of closed windows only (``offsets`` and ``dead_letters`` then
+    empty); ``stored_windows``: ``(model, window key)`` of the windows stored that the snapshot stored last does
+    not cover (restored as :attr:`monitor.pipeline.Pipeline.stored_windows`)."""
 
     key: str
     closed: list[ClosedWindow | WindowUpdate | EarlyAlert]
-    snapshot: bytes
+    snapshot: bytes | None
     offsets: dict[TopicPartition, int]
     dead_letters: list[DeadLetterRecord]
+    stored_windows: list[tuple[str, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,9 @@ class PartitionStore(Protocol):
 
     def load(self, key: str, tps: Sequence[TopicPartition]) -> tuple[bytes | None, dict[TopicPartition, int]]:
         """Stored snapshot of ``key`` and next offsets of ``tps`` (raises StoreUnavailable)."""
+
+    def stored_windows(self, key: str) -> set[tuple[str, str]]:
+        """The ``stored_windows`` last stored for ``key`` (raises StoreUnavailable)."""
 
     def profiles(self, config: MonitorConfig) -> dict[str, ReferenceProfile]:
         """The current reference profile of each of ``config``'s models that has one (raises StoreUnavailable)."""
@@ -106,6 +114,9 @@ class ServiceOptions:
     merge_buffer: int = 20_000
     """Longest merge queue of one stream of a partition: the stream is paused before one more poll batch
     (``max_batch``) could take it past this, and resumed at half of that. Keep it above ``2 * max_batch``."""
+    write_at_close: bool = False
+    """Write a window the events close (with its alerts) at once without the snapshot
+    (:meth:`monitor.consumer.partitions.PartitionTable.save`); else each window close writes the snapshot too."""
     join_timeout: float = 45.0
     """Seconds without any assigned partition after which the source is reconnected (a stuck group join)."""
     gc_young_threshold: int | None = 50_000

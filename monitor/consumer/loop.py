@@ -7,9 +7,11 @@ One :class:`~monitor.pipeline.Pipeline` per partition number *p* owns the state 
 2. decodes each message (bad input → a dead letter; the loop never stops for it) and feeds the pipeline; an
    exception the pipeline raises for one event makes that event a dead letter too (category ``rejected``),
    except the process failures of :data:`monitor.consumer.intake.PROCESS_ERRORS` (out of memory);
-3. asks each pipeline for finished windows; at a persist point (a window closed, ``checkpoint_interval``
-   passed, too many dead letters waiting, a revoke, the shutdown) writes **in one transaction** the closed
-   windows with their alerts, the pipeline snapshot, the next offsets and the dead letters;
+3. asks each pipeline for finished windows; at a persist point (``checkpoint_interval`` passed, too many
+   dead letters waiting, a revoke, the shutdown, a window closed by the idle timeout) writes **in one
+   transaction** the closed windows with their alerts, the pipeline snapshot, the next offsets and the dead
+   letters; with ``write_at_close``, a window the events closed in between is written at once with its
+   alerts, without the snapshot (:meth:`PartitionTable.save`: stored once all the same);
 4. commits the offsets to Kafka (informational) and copies dead letters to the optional topic.
 
 Failures: a database outage (a transient error) pauses every partition and retries the same unsaved
@@ -361,15 +363,20 @@ class Service:
     def _persist_due(self, force: bool) -> None:
         now_m = self._monotonic()
         opts = self.options
-        due = [
-            p for p, part in self.partitions.parts.items()
-            if part.closed or len(part.dead) >= opts.max_pending_dead_letters
-            or (part.dirty and (force or now_m - part.last_persist >= opts.checkpoint_interval))
-        ]
+        due: list[int] = []
+        light: set[int] = set()
+        for p, part in self.partitions.parts.items():
+            if (len(part.dead) >= opts.max_pending_dead_letters
+                    or (part.dirty and (force or now_m - part.last_persist >= opts.checkpoint_interval))):
+                due.append(p)
+            elif part.closed or part.pipeline.has_closed():
+                due.append(p)
+                if opts.write_at_close and part.light_ok():
+                    light.add(p)
         if not due:
             return
         try:
-            self.partitions.save(due)
+            self.partitions.save(due, frozenset(light))
         except StoreUnavailable:
             pass  # _save kept the transaction in _unsaved; the loop retries it with backoff
         except StoreConflict:

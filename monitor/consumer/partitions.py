@@ -53,6 +53,16 @@ class Partition:
     dirty: bool = False
     last_persist: float = 0.0
     merger: PartitionMerger | None = None
+    snapshotted: bool = False
+    """A snapshot of this pipeline is stored (restored from one, or written since)."""
+    written: set[tuple[str, str]] = field(default_factory=set)
+    """``(model, window key)`` of the windows written since the last snapshot (:meth:`PartitionTable.save`)."""
+
+    def light_ok(self) -> bool:
+        """Whether its closed windows may be written now without a snapshot (see :meth:`PartitionTable.save`):
+        a snapshot is stored, the pipeline's outputs since were all made by events, and no update or early
+        alert waits (they would then be written after a window that follows them)."""
+        return self.snapshotted and self.pipeline.replayable and not self.pipeline.has_other_outputs()
 
 
 def persist_items(closed: Sequence[ClosedWindow], pipeline: Pipeline) -> list[ClosedWindow | WindowUpdate | EarlyAlert]:
@@ -128,18 +138,37 @@ class PartitionTable:
         log.info("partitions revoked", extra={"partitions": sorted(revoked)})
 
     # -- persisting ----------------------------------------------------------------------------------
-    def save(self, numbers: Sequence[int]) -> None:
-        """Write one persist point of the partitions ``numbers`` (one transaction): their closed windows and
-        other outputs, snapshots, next offsets and dead letters."""
+    def save(self, numbers: Sequence[int], light: frozenset[int] = frozenset()) -> None:
+        """Write a persist point of the partitions ``numbers`` in one transaction.
+
+        A partition in ``light`` (its :meth:`Partition.light_ok`) writes only the windows its events closed,
+        with their alerts, and the keys of the windows written since its last snapshot: no snapshot, offsets or
+        dead letters, which wait for the next full persist point (``checkpoint_interval``). A window's alert is
+        then committed as soon as it closes, without encoding the whole state. After a crash the partition
+        restarts from its last snapshot and offsets and reads the same events again: the windows whose keys
+        are stored are closed again and dropped (:attr:`Pipeline.stored_windows`), so each is stored once."""
         items: list[tuple[int, SaveItem]] = []
         for p in numbers:
             part = self.parts[p]
+            pipeline = part.pipeline
+            if p in light:
+                windows = sorted([*part.closed, *pipeline.take_closed()], key=output_order)
+                part.written.update((c.model, c.window_key) for c in windows)
+                items.append((p, SaveItem(self._key(p), [*windows], None, {}, [],
+                                          stored_windows=sorted(part.written | pipeline.stored_since_snapshot()))))
+                part.closed.clear()
+                continue
             closed = persist_items(part.closed, part.pipeline)
-            items.append((p, SaveItem(self._key(p), closed, part.pipeline.snapshot(), dict(part.offsets),
-                                      list(part.dead))))
+            snapshot = pipeline.snapshot()
+            # (with write_at_close off, a list left by an earlier run names stored windows only: harmless)
+            stored = sorted(pipeline.stored_windows) if self.options.write_at_close or pipeline.stored_windows else None
+            items.append((p, SaveItem(self._key(p), closed, snapshot, dict(part.offsets), list(part.dead),
+                                      stored_windows=stored)))
             part.closed.clear()
             part.dead.clear()
+            part.written.clear()
             part.dirty = False
+            part.snapshotted = True
         self._write(items)
 
     def _write(self, items: list[tuple[int, SaveItem]]) -> None:
@@ -174,7 +203,7 @@ class PartitionTable:
         offsets: dict[TopicPartition, int] = {}
         dead: list[DeadLetterRecord] = []
         for p, item in items:
-            if p in self.parts:
+            if p in self.parts and item.snapshot is not None:
                 self.parts[p].last_persist = now_m
             offsets.update(item.offsets)
             dead.extend(item.dead_letters)
@@ -184,7 +213,8 @@ class PartitionTable:
         for model, n in saved.alerts_opened.items():
             self.metrics.alerts_opened.labels(model=model).inc(n)
         self.metrics.observe_pipelines(self.stats())  # label counters and awaiting predictions
-        self.source.commit(offsets)
+        if offsets:
+            self.source.commit(offsets)
         log.debug("persisted", extra={"partitions": [p for p, _ in items], "windows": sum(saved.windows.values()),
                                       "dead_letters": len(dead), "seconds": round(now_m - started, 4)})
         if self.publisher is not None and dead:
@@ -248,14 +278,17 @@ class PartitionTable:
         if snapshot is not None:
             try:
                 pipeline = restore_pipeline(self.store, snapshot, self.config)
+                pipeline.stored_windows = self.store.stored_windows(self._key(p))
             except StoreUnavailable:
                 raise
             except Exception:
                 log.exception("could not restore the stored snapshot; starting partition %d empty", p)
+        restored = pipeline is not None
         if pipeline is None:
             pipeline = new_pipeline(self.store, self.config)
         merger = PartitionMerger(tps, self.options.merge_max_wait) if len(tps) > 1 else None
-        return Partition(pipeline, dict(offsets), last_persist=self._monotonic(), merger=merger)
+        return Partition(pipeline, dict(offsets), last_persist=self._monotonic(), merger=merger,
+                         snapshotted=restored)
 
     def _key(self, p: int) -> str:
         return f"{self.source.predictions_topic}:{p}"

@@ -84,6 +84,11 @@ class Pipeline:
         self.counters: Counter[str] = Counter()
         self.seq = 0
         """Outputs made so far (:mod:`monitor.pipeline.updates`, "Order of outputs")."""
+        self.stored_windows: set[tuple[str, str]] = set()
+        """``(model, window key)`` of windows stored already that this pipeline has not closed yet (restored
+        from a snapshot older than them): closed again, they are dropped (:meth:`take_closed`)."""
+        self._redone: set[tuple[str, str]] = set()  # stored windows closed again since the last snapshot
+        self._replayable = True
         self._closed: list[ClosedWindow] = []
 
     # -- input -------------------------------------------------------------------------------------
@@ -221,6 +226,7 @@ class Pipeline:
         idle timeout closes now (``now``: processing time; ``None`` uses event time only)."""
         now_s = to_epoch(now) if now is not None else None
         out = self.take_closed()
+        before = self.seq
         for state in self.models.values():
             idle = 0.0
             if now_s is not None:
@@ -231,19 +237,57 @@ class Pipeline:
                     idle = now_s - state.last_arrival
             state.arrived_since_advance = False
             out.extend(self._close(state, idle=idle, flush=False))
-        return out
+        self._replayable = self._replayable and self.seq == before
+        return self._unstored(out)
 
     def flush(self) -> list[ClosedWindow]:
         """Close and emit every open window (end of a finite source, or shutdown of a replay)."""
         out = self.take_closed()
         for state in self.models.values():
             out.extend(self._close(state, idle=math.inf, flush=True))
-        return out
+        self._replayable = False
+        return self._unstored(out)
 
     def take_closed(self) -> list[ClosedWindow]:
         """The windows the events closed since the last call (:meth:`advance` and :meth:`flush` include them)."""
         out, self._closed = self._closed, []
+        return self._unstored(out)
+
+    def _unstored(self, windows: list[ClosedWindow]) -> list[ClosedWindow]:
+        """``windows`` without those in :attr:`stored_windows` (each dropped once)."""
+        stored = self.stored_windows
+        if not stored:
+            return windows
+        out = []
+        for window in windows:
+            key = (window.model, window.window_key)
+            if key in stored:
+                stored.discard(key)
+                self._redone.add(key)
+            else:
+                out.append(window)
         return out
+
+    def stored_since_snapshot(self) -> set[tuple[str, str]]:
+        """The stored windows the last :meth:`snapshot` does not cover: those still to close again
+        (:attr:`stored_windows`) and those closed again (and dropped) since."""
+        return self.stored_windows | self._redone
+
+    @property
+    def replayable(self) -> bool:
+        """True while every output made since the last :meth:`snapshot` was made by an event (not by the idle
+        timeout, :meth:`flush` or :meth:`reload`): the pipeline restored from that snapshot and fed the same
+        events again closes the same windows."""
+        return self._replayable
+
+    def has_closed(self) -> bool:
+        """Whether the events closed windows not taken yet."""
+        return bool(self._closed)
+
+    def has_other_outputs(self) -> bool:
+        """Whether the events made updates or early alerts not taken yet (:meth:`take_outputs`)."""
+        return any(state.updates or (state.early is not None and state.early.pending)
+                   for state in self.models.values())
 
     def _close(self, state: ModelState, idle: float, flush: bool) -> list[ClosedWindow]:
         open_spans = [w.span for w in state.windows.values() if not w.closed]
@@ -318,6 +362,7 @@ class Pipeline:
         if performance is not None:
             self.performance = dict(performance)
         out: list[ClosedWindow] = []
+        self._replayable = False
         for name in [n for n in self.models if n not in config.models]:
             out.extend(self._close(self.models[name], idle=math.inf, flush=True))
             del self.models[name]
@@ -339,6 +384,8 @@ class Pipeline:
         if self._closed:
             raise MonitorError(f"pipeline snapshot with {len(self._closed)} closed windows not taken "
                                "(call advance() or take_closed() first, and persist them with the snapshot)")
+        self._replayable = True
+        self._redone = set()
         payload = {
             "format": SNAPSHOT_FORMAT,
             "version": SNAPSHOT_VERSION,

@@ -14,6 +14,7 @@ Saving is "UPDATE the row; INSERT it if no row matched" in Core statements, whic
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -23,7 +24,10 @@ from sqlalchemy.orm import Session
 from monitor.db.base import Base, utcnow
 from monitor.db.models import ConsumerOffset, WindowCheckpoint
 
-__all__ = ["load_checkpoint", "load_offsets", "save_checkpoint", "save_offsets", "snapshot_key"]
+__all__ = ["load_checkpoint", "load_offsets", "load_stored_windows", "save_checkpoint", "save_offsets",
+           "save_stored_windows", "snapshot_key", "written_key"]
+
+WRITTEN_FORMAT = "driftwarden-written"
 
 
 def snapshot_key(predictions_topic: str, partition: int) -> str:
@@ -83,6 +87,29 @@ def save_checkpoint(session: Session, group_id: str, key: str, state: bytes) -> 
     now = utcnow()
     if not _update_matched(session, _UPDATE_CHECKPOINT, dict(g=group_id, k=key, state=state, now=now)):
         session.execute(_INSERT_CHECKPOINT, dict(group_id=group_id, key=key, state=state, updated_at=now))
+
+
+def written_key(key: str) -> str:
+    """The key of the row beside snapshot ``key`` listing the windows stored that the snapshot does not cover
+    (``{"format": "driftwarden-written", "windows": [[model, window_key], ...]}``, JSON)."""
+    return f"{key}#written"
+
+
+def load_stored_windows(session: Session, group_id: str, key: str) -> set[tuple[str, str]]:
+    """The windows stored beyond the snapshot ``key`` (empty if none)."""
+    data = load_checkpoint(session, group_id, written_key(key))
+    if data is None:
+        return set()
+    payload = json.loads(data)
+    if not isinstance(payload, dict) or payload.get("format") != WRITTEN_FORMAT:
+        raise ValueError(f"checkpoint {written_key(key)!r} is not a {WRITTEN_FORMAT} row")
+    return {(str(model), str(window)) for model, window in payload["windows"]}
+
+
+def save_stored_windows(session: Session, group_id: str, key: str, windows: list[tuple[str, str]]) -> None:
+    """Store the windows written beyond the snapshot ``key`` (in the persist transaction)."""
+    save_checkpoint(session, group_id, written_key(key),
+                    json.dumps({"format": WRITTEN_FORMAT, "windows": [list(w) for w in windows]}).encode())
 
 
 def load_offsets(session: Session, group_id: str, topics: list[str] | None = None) -> dict[tuple[str, int], int]:

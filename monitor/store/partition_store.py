@@ -31,7 +31,7 @@ from monitor.db.engine import session_factory
 from monitor.pipeline import ClosedWindow
 from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.sources.base import TopicPartition
-from monitor.store.checkpoints import load_checkpoint, load_offsets
+from monitor.store.checkpoints import load_checkpoint, load_offsets, load_stored_windows, save_stored_windows
 from monitor.store.references import (
     ProfileCache,
     compact_columns,
@@ -103,6 +103,9 @@ class SqlPartitionStore:
 
         return self._read(f"loading checkpoint {key!r}", read)
 
+    def stored_windows(self, key: str) -> set[tuple[str, str]]:
+        return self._read(f"loading checkpoint {key!r}", lambda s: load_stored_windows(s, self.group_id, key))
+
     def profiles(self, config: MonitorConfig) -> dict[str, ReferenceProfile]:
         return self._read("loading reference profiles",
                           lambda s: load_profiles(s, list(config.models), self._profile_cache,
@@ -134,6 +137,8 @@ class SqlPartitionStore:
             for item in items:
                 persist(session, item.closed, item.key, item.snapshot, item.offsets, self.alert_service,
                         group_id=self.group_id, opened=opened, incident_gap=self.incident_gap)
+                if item.stored_windows is not None:
+                    save_stored_windows(session, self.group_id, item.key, item.stored_windows)
                 session.add_all(d.to_row() for d in item.dead_letters)
                 for closed in item.closed:
                     if isinstance(closed, ClosedWindow):

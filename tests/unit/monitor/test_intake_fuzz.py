@@ -147,6 +147,9 @@ class MemoryStore:
     def load(self, key: str, tps: Sequence[TopicPartition]) -> tuple[bytes | None, dict[TopicPartition, int]]:
         return None, {}
 
+    def stored_windows(self, key: str) -> set[tuple[str, str]]:
+        return set()
+
     def profiles(self, config: MonitorConfig) -> dict[str, ReferenceProfile]:
         return {"rec": PROFILE}
 

@@ -262,3 +262,68 @@ def test_runs_leave_the_interpreter_as_they_found_it(tmp_path: Path, scenario: S
     for thread in threads:
         thread.join(120)
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+class CountingStore(SqlPartitionStore):
+    """Counts the persist points that wrote outputs without a snapshot."""
+
+    light = 0
+
+    def save(self, items: Any) -> Any:
+        CountingStore.light += sum(1 for item in items if item.snapshot is None and item.closed)
+        return super().save(items)
+
+
+class Crashing(Service):
+    """A watcher killed at the end of its run: nothing after its last persist point is written."""
+
+    def _shutdown(self) -> bool:
+        self.source.close()
+        return False
+
+
+class PollClock:
+    """A file source whose polls are the clock: one tick per poll (``monotonic`` of the service)."""
+
+    def __init__(self, inner: JsonlSource) -> None:
+        self._inner, self.now = inner, 0.0
+
+    def poll(self, timeout: float, max_records: int) -> Any:
+        self.now += 1.0
+        return self._inner.poll(timeout, max_records)
+
+    def clock(self) -> float:
+        return self.now
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@pytest.mark.parametrize("step", [1300, 1700])
+def test_outputs_written_between_snapshots_are_stored_once_after_a_crash(
+        tmp_path: Path, scenario: Scenario, step: int) -> None:
+    """Windows closed between two snapshots are written at once, without the snapshot; runs killed at any
+    point and restarted from the last snapshot (reading those events again) end with the results of one run."""
+    config_path = tmp_path / "watch.yaml"
+    config_path.write_text(scenario.config.read_text().replace("size: 300", "size: 60"))
+    whole = _db(tmp_path, scenario, "whole")
+    _service(whole, config_path, scenario.events).run()
+    crashed = _db(tmp_path, scenario, "crashed")
+    config = load_config(config_path)
+    # a snapshot every 20 polls of 50 messages (about 420 predictions); windows of 60 predictions
+    options = ServiceOptions(group_id="g", checkpoint_interval=20.0, max_batch=50, write_at_close=True)
+    CountingStore.light = 0
+    offsets: list[int] = []
+    for _ in range(40):
+        store = CountingStore(make_engine(crashed), "g", AlertService())
+        source = PollClock(JsonlSource(scenario.events))
+        service = Crashing(config, source, store, options, metrics=Metrics(CollectorRegistry()),  # type: ignore[arg-type]
+                           health=Health(), monotonic=source.clock)
+        if service.run(max_messages=step).stopped_by == "end_of_source":
+            break
+        offsets.append(_dump(crashed)["offsets"][0][2] if _dump(crashed)["offsets"] else 0)
+    assert len(offsets) > 2 and offsets[-1] > offsets[0]  # killed several times, each time further on
+    assert CountingStore.light > 0
+    final = _service(crashed, config_path, scenario.events).run()
+    assert final.clean and final.stopped_by == "end_of_source"
+    assert _dump(crashed) == _dump(whole)
