@@ -334,7 +334,7 @@ def test_public_api_is_pinned() -> None:
     assert sorted(monitor.store.writer.__all__) == ["DEFAULT_GROUP_ID", "UpdateTargetMissing", "persist",
                                                     "write_update", "write_window"]
     assert sorted(monitor.alerts.service.__all__) == ["AlertChanges", "AlertService", "LABEL_SIGNALS", "Notifier",
-                                                      "list_alerts"]
+                                                      "alert_payload", "change_cause", "list_alerts"]
 
 
 def test_quiet_count_window_closes_on_idle_and_keys_stay_unique() -> None:
