@@ -38,7 +38,6 @@ from monitor.consumer.contracts import (
     ConfigSource,
     PartitionStore,
     RunResult,
-    SaveItem,
     ServiceOptions,
     StoreConflict,
     StoreUnavailable,
@@ -53,16 +52,7 @@ from monitor.ops import Health, Metrics
 from monitor.retry import retry_with_backoff
 from monitor.sources.base import RawMessage, Source, SourceUnavailable
 
-__all__ = [
-    "ConfigSource",
-    "PartitionStore",
-    "RunResult",
-    "SaveItem",
-    "Service",
-    "ServiceOptions",
-    "StoreConflict",
-    "StoreUnavailable",
-]
+__all__ = ["Service"]
 
 log = logging.getLogger(__name__)
 
@@ -378,9 +368,9 @@ class Service:
         try:
             self.partitions.save(due, frozenset(light))
         except StoreUnavailable:
-            pass  # _save kept the transaction in _unsaved; the loop retries it with backoff
+            pass  # the table kept the transaction unsaved; the loop retries it with backoff (recover)
         except StoreConflict:
-            pass  # _save scheduled the partitions for a reload from the database
+            pass  # the table scheduled the partitions for a reload from the database
 
     # -- configuration reload ------------------------------------------------------------------------
     def _maybe_reload(self, now_m: float) -> None:

@@ -72,7 +72,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 class SqlPartitionStore:
-    """Implements :class:`monitor.consumer.loop.PartitionStore` on an engine (see the module docstring)."""
+    """Implements :class:`monitor.consumer.contracts.PartitionStore` on an engine (see the module docstring)."""
 
     def __init__(self, engine: Engine, group_id: str, alert_service: AlertService | None = None, *,
                  retention: RetentionConfig | None = None,

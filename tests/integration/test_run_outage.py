@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from monitor.alerts.service import AlertService
 from monitor.commands.reference import build_reference
 from monitor.config import load_config
-from monitor.consumer.loop import Service, ServiceOptions
+from monitor.consumer import Service, ServiceOptions
 from monitor.db import make_engine, upgrade
 from monitor.db.models import Alert, ConsumerOffset, MetricValue, WindowResult
 from monitor.ops import Health, Metrics

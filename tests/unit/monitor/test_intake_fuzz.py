@@ -35,10 +35,9 @@ from prometheus_client import CollectorRegistry
 
 from detectors.profile import ReferenceProfile
 from monitor.config import MonitorConfig, parse_config
-from monitor.consumer import partitions
+from monitor.consumer import Service, ServiceOptions, partitions
 from monitor.consumer.contracts import SaveItem, SaveResult
 from monitor.consumer.deadletter import DeadLetterRecord
-from monitor.consumer.loop import Service, ServiceOptions
 from monitor.consumer.pipelines import new_pipeline
 from monitor.events import DEFAULT_MAX_BYTES
 from monitor.ops import Health, Metrics

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from detectors import ReferenceProfile
 from monitor.alerts.service import AlertService
 from monitor.config import load_config
-from monitor.consumer.loop import Service, ServiceOptions
+from monitor.consumer import Service, ServiceOptions
 from monitor.db import make_engine, session_factory, upgrade
 from monitor.ops import Health, Metrics
 from monitor.pipeline.performance_reference import PerformanceReference

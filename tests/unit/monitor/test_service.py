@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 from monitor.alerts.service import AlertService
 from monitor.commands.reference import build_reference
 from monitor.config import ConfigWatcher, load_config
-from monitor.consumer.loop import Service, ServiceOptions
+from monitor.consumer import Service, ServiceOptions
 from monitor.db import make_engine, upgrade
 from monitor.ops import Health, Metrics
 from monitor.sources import JsonlSource, file_topic

@@ -21,9 +21,9 @@ from sqlalchemy import create_engine, text
 from monitor.alerts.service import AlertService
 from monitor.commands.reference import build_reference
 from monitor.config import load_config
+from monitor.consumer import Service, ServiceOptions
 from monitor.consumer.contracts import SaveItem, SaveResult, StoreUnavailable
 from monitor.consumer.intake import Taken
-from monitor.consumer.loop import Service, ServiceOptions
 from monitor.consumer.merge import PartitionMerger
 from monitor.consumer.partitions import Partition, PartitionTable
 from monitor.db import make_engine, upgrade
