@@ -225,14 +225,9 @@ def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
     report, report_dict = _run_evaluate(state, window)
     signals: list[Signal] = drift_signals(cfg, report, window.n_events)
 
-    score_col = next((c for c, k in cfg.prediction_columns.items() if k == "numeric"), None)
-    ref_std = None
-    if score_col is not None and window.profile is not None and score_col in window.profile.names:
-        ref_std = getattr(window.profile[score_col], "std", None)
-    if score_col is not None:
-        flat = near_constant_signal(cfg, score_col, window.score_std, ref_std, window.score_n)
-        if flat is not None:
-            signals.append(flat)
+    flat = _near_constant(state, window)
+    if flat is not None:
+        signals.append(flat)
 
     metrics = compute_metrics(cfg.business_metrics, window.joined.values())  # provisional: judged when final
     performance = []
@@ -244,31 +239,16 @@ def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
         signals.extend(quality.estimated_signals(estimates, window.n_events))
         window.estimates = estimates
 
-    start, end = _bounds(state, window)
-    duration = end - start
-    rate = window.n_events / duration if duration > 0 else None
-    vol = volume_signal(cfg, window.n_events, duration, state.rates)
+    start, end, rate, vol = _volume(state, window)
     if vol is not None:
         signals.append(vol)
-    if rate is not None:
-        state.rates.append(rate)
-        del state.rates[: -cfg.alerts.volume.history]
 
     seg_rows, seg_signals, slices = _segments(state, window, signals, getattr(report, "drift_share", None))
     signals.extend(seg_signals)
     fairness = window.fair.results(window.book) if window.fair is not None else []
     signals.extend(s for s in fairness_signals(fairness) if s.signal not in cfg.alerts.disabled_signals)
     sample, sample_rows = sample_parquet(window, list(cfg.columns))
-    report_dict = {
-        **report_dict,
-        "model_versions": dict(window.versions),
-        "rows_rejected_by_drift_state": window.dropped_rows,
-        "segments": dict(window.seg.counts.most_common(50)) if window.seg is not None else {},
-        **({"worst_slices": slices, "segments_capped": window.seg.capped, "segments_non_string": window.seg.non_string,
-            "segments_partial": window.seg.partial, "segments_evicted": window.seg.evicted}
-           if window.seg is not None else {}),
-        "signals": [s.to_dict() for s in signals],
-    }
+    report_dict = _full_report(report_dict, window, slices, signals)
     columns = [c if isinstance(c, dict) else {} for c in report_dict.get("columns", []) or []]
     extra: dict[str, float | None] = {
         "n_events": float(window.n_events),
@@ -299,6 +279,47 @@ def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
         segments=seg_rows,
         fairness=fairness,
     )
+
+
+def _near_constant(state: ModelState, window: OpenWindow) -> Signal | None:
+    """The near-constant prediction signal of the window's score column (if the model has one)."""
+    cfg = state.config
+    score_col = next((c for c, k in cfg.prediction_columns.items() if k == "numeric"), None)
+    if score_col is None:
+        return None
+    ref_std = None
+    if window.profile is not None and score_col in window.profile.names:
+        ref_std = getattr(window.profile[score_col], "std", None)
+    return near_constant_signal(cfg, score_col, window.score_std, ref_std, window.score_n)
+
+
+def _volume(state: ModelState, window: OpenWindow) -> tuple[float, float, float | None, Signal | None]:
+    """The window's bounds, its rate (events a second) and volume signal; the rate joins ``state.rates``."""
+    cfg = state.config
+    start, end = _bounds(state, window)
+    duration = end - start
+    rate = window.n_events / duration if duration > 0 else None
+    vol = volume_signal(cfg, window.n_events, duration, state.rates)
+    if rate is not None:
+        state.rates.append(rate)
+        del state.rates[: -cfg.alerts.volume.history]
+    return start, end, rate, vol
+
+
+def _full_report(report_dict: dict[str, Any], window: OpenWindow, slices: Any,
+                 signals: list[Signal]) -> dict[str, Any]:
+    """The drift report with the window's versions, segments and signals."""
+    seg = window.seg
+    return {
+        **report_dict,
+        "model_versions": dict(window.versions),
+        "rows_rejected_by_drift_state": window.dropped_rows,
+        "segments": dict(seg.counts.most_common(50)) if seg is not None else {},
+        **({"worst_slices": slices, "segments_capped": seg.capped, "segments_non_string": seg.non_string,
+            "segments_partial": seg.partial, "segments_evicted": seg.evicted}
+           if seg is not None else {}),
+        "signals": [s.to_dict() for s in signals],
+    }
 
 
 def _segments(state: ModelState, window: OpenWindow, population: list[Signal],
