@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from monitor.consumer import Service
+    from monitor.consumer.deadletter import DeadLetterPublisher
     from monitor.notify.sender import NotificationSender
 
 __all__ = ["ServiceSetupError", "build_sender", "build_service", "watcher_engine"]
@@ -68,7 +69,6 @@ def build_service(
     from monitor.alerts.service import AlertService
     from monitor.config import ConfigError, ConfigWatcher, load_config
     from monitor.consumer import Service, ServiceOptions
-    from monitor.consumer.deadletter import DeadLetterPublisher
     from monitor.ops import Health, Metrics
     from monitor.sources import SourceError, open_file_source
     from monitor.store.partition_store import SqlPartitionStore
@@ -81,26 +81,7 @@ def build_service(
     source: Any
     publisher = None
     if source_arg == "kafka":
-        from monitor.kafka_clients import connection_options
-        from monitor.sources.kafka import KafkaSource  # kafka-python loaded only for a Kafka source
-        from monitor.sources.kafka_process import FetchProcessSource
-
-        in_child = settings.kafka_fetch_process if fetch_process is None else fetch_process
-        extra: dict[str, Any] = {"log_level": settings.log_level} if in_child else {}
-        connection = connection_options(settings)  # servers, TLS and SASL, as every Kafka client gets them
-        servers = connection.pop("bootstrap_servers")
-        try:
-            source = (FetchProcessSource if in_child else KafkaSource)(
-                servers, settings.kafka_consumer_group, settings.kafka_predictions_topic,
-                settings.kafka_outcomes_topic, client_id=f"driftwarden-{socket.gethostname()}-{os.getpid()}",
-                **extra, **connection, **(consumer_config or {}))
-        except SourceError as exc:
-            raise ServiceSetupError(str(exc)) from exc
-        if settings.kafka_dead_letter_topic:
-            try:
-                publisher = DeadLetterPublisher.connect(settings, settings.kafka_dead_letter_topic)
-            except Exception as exc:  # the table keeps every dead letter; the topic copy is optional
-                log.warning("dead-letter topic disabled: no producer", extra={"error": str(exc)})
+        source, publisher = _kafka_source(settings, fetch_process, consumer_config)
     else:
         try:
             source = open_file_source(source_arg)
@@ -122,6 +103,36 @@ def build_service(
     return Service(config, source, store, options, metrics=metrics, health=Health(),
                    config_source=ConfigWatcher(config_path, current=config), publisher=publisher,
                    stop_event=stop_event)
+
+
+def _kafka_source(settings: Settings, fetch_process: bool | None,
+                  consumer_config: dict[str, Any] | None) -> tuple[Any, DeadLetterPublisher | None]:
+    """The Kafka source of the settings' topics (its fetches in a child process unless told otherwise) and
+    the dead-letter topic's publisher, if one is configured and can connect."""
+    from monitor.consumer.deadletter import DeadLetterPublisher
+    from monitor.kafka_clients import connection_options
+    from monitor.sources import SourceError
+    from monitor.sources.kafka import KafkaSource  # kafka-python loaded only for a Kafka source
+    from monitor.sources.kafka_process import FetchProcessSource
+
+    in_child = settings.kafka_fetch_process if fetch_process is None else fetch_process
+    extra: dict[str, Any] = {"log_level": settings.log_level} if in_child else {}
+    connection = connection_options(settings)  # servers, TLS and SASL, as every Kafka client gets them
+    servers = connection.pop("bootstrap_servers")
+    try:
+        source = (FetchProcessSource if in_child else KafkaSource)(
+            servers, settings.kafka_consumer_group, settings.kafka_predictions_topic,
+            settings.kafka_outcomes_topic, client_id=f"driftwarden-{socket.gethostname()}-{os.getpid()}",
+            **extra, **connection, **(consumer_config or {}))
+    except SourceError as exc:
+        raise ServiceSetupError(str(exc)) from exc
+    publisher = None
+    if settings.kafka_dead_letter_topic:
+        try:
+            publisher = DeadLetterPublisher.connect(settings, settings.kafka_dead_letter_topic)
+        except Exception as exc:  # the table keeps every dead letter; the topic copy is optional
+            log.warning("dead-letter topic disabled: no producer", extra={"error": str(exc)})
+    return source, publisher
 
 
 def build_sender(settings: Settings, config: Any, db_url: str, environ: Mapping[str, str], *,
