@@ -78,6 +78,21 @@ class Metrics:
         )
         self.assigned_partitions = Gauge("driftwarden_assigned_partitions", "Partition numbers owned.",
                                          registry=registry)
+        self._declare_join_metrics(registry)
+        self.segment_values_pooled = Counter(
+            "driftwarden_segment_values_pooled",
+            "Segment or fairness-group values pooled as 'other' at window close, by reason: capped (past "
+            "max_segments / max_groups) or non_string (a value that is not a string).",
+            ["model", "reason"], registry=registry,
+        )
+        self.retention_deleted = Counter(
+            "driftwarden_retention_deleted", "Rows deleted by the retention policy, by table.", ["table"],
+            registry=registry,
+        )
+        self._pipeline_seen: dict[tuple[int, str, str], int] = {}
+
+    def _declare_join_metrics(self, registry: CollectorRegistry) -> None:
+        """The metrics of the label and outcome joins (kept up to date by :meth:`observe_pipelines`)."""
         self.labels_joined = Counter(
             "driftwarden_labels_joined", "Labels attached to a waiting prediction (a new or changed label).",
             ["model"], registry=registry,
@@ -107,17 +122,6 @@ class Metrics:
             "Outcomes (labels included) kept waiting for their prediction (owned partitions).",
             ["model"], registry=registry,
         )
-        self.segment_values_pooled = Counter(
-            "driftwarden_segment_values_pooled",
-            "Segment or fairness-group values pooled as 'other' at window close, by reason: capped (past "
-            "max_segments / max_groups) or non_string (a value that is not a string).",
-            ["model", "reason"], registry=registry,
-        )
-        self.retention_deleted = Counter(
-            "driftwarden_retention_deleted", "Rows deleted by the retention policy, by table.", ["table"],
-            registry=registry,
-        )
-        self._pipeline_seen: dict[tuple[int, str, str], int] = {}
 
     def observe_pipelines(self, stats: Mapping[int, Mapping[str, Any]]) -> None:
         """Bring the label and join metrics up to date from ``Pipeline.stats()`` of every owned partition.
