@@ -90,6 +90,37 @@ def _check_empty(url: str, model: str) -> None:
                         "give the demo a fresh database (--db) or drop that one")
 
 
+def _demo_database(options: DemoOptions, settings: Settings, workdir: Path) -> str:
+    """``--db``, else the settings' database with ``--kafka``, else a fresh SQLite file in ``workdir``."""
+    if options.db:
+        return options.db
+    if options.kafka:
+        return settings.database_url
+    url = f"sqlite:///{workdir / 'driftwarden.db'}"
+    db_file = _sqlite_file(url)
+    for suffix in ("", "-wal", "-shm"):
+        if db_file is not None:
+            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    return url
+
+
+def _start_replay(events: Path, run_settings: Settings, options: DemoOptions, result: DemoResult, total: int,
+                  echo: Echo) -> _Replayer:
+    """Start replaying the events to the topics of ``run_settings``; without ``--kafka-rate``, wait for it."""
+    replayer = _Replayer(events, run_settings, options.kafka_rate)
+    echo(f"replaying the events to Kafka at {run_settings.kafka_bootstrap_servers} "
+         f"(topics {run_settings.kafka_predictions_topic}, {run_settings.kafka_outcomes_topic})"
+         + ("" if options.kafka_rate is None else
+            f" at {options.kafka_rate:g} events/s while the watcher consumes them"))
+    t = time.monotonic()
+    replayer.start()
+    if options.kafka_rate is None:
+        replayer.join()
+        result.seconds["replay"] = time.monotonic() - t
+        echo(f"  replayed {total:,} events ({result.seconds['replay']:.1f} s)")
+    return replayer
+
+
 def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> DemoResult:
     """Steps 1-3 of the module docstring; returns the database URL, timings and the detection summary."""
     from tqdm import tqdm
@@ -99,16 +130,7 @@ def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> De
 
     workdir = options.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    if options.db:
-        url = options.db
-    elif options.kafka:
-        url = settings.database_url
-    else:
-        url = f"sqlite:///{workdir / 'driftwarden.db'}"
-        db_file = _sqlite_file(url)
-        for suffix in ("", "-wal", "-shm"):
-            if db_file is not None:
-                Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    url = _demo_database(options, settings, workdir)
     result = DemoResult(database_url=url)
     total_start = time.monotonic()
 
@@ -135,17 +157,7 @@ def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> De
     replayer: _Replayer | None = None
     if options.kafka:
         run_settings = _fresh_topics(run_settings)
-        replayer = _Replayer(files.events, run_settings, options.kafka_rate)
-        echo(f"replaying the events to Kafka at {run_settings.kafka_bootstrap_servers} "
-             f"(topics {run_settings.kafka_predictions_topic}, {run_settings.kafka_outcomes_topic})"
-             + ("" if options.kafka_rate is None else
-                f" at {options.kafka_rate:g} events/s while the watcher consumes them"))
-        t = time.monotonic()
-        replayer.start()
-        if options.kafka_rate is None:
-            replayer.join()
-            result.seconds["replay"] = time.monotonic() - t
-            echo(f"  replayed {total:,} events ({result.seconds['replay']:.1f} s)")
+        replayer = _start_replay(files.events, run_settings, options, result, total, echo)
         source = "kafka"
     t = time.monotonic()
     bar = tqdm(total=total, unit="ev", unit_scale=True, desc="watching", disable=not options.progress,
