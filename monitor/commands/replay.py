@@ -47,6 +47,31 @@ def _count_records(source: Any) -> int | None:
         return None
 
 
+def _send(value: bytes, producer: Any, predictions_topic: str, outcomes_topic: str,
+          models: OrderedDict[str, bytes], result: ReplayResult) -> None:
+    """Produce one record: a prediction keyed by its model (remembered by event id for its outcomes), an
+    outcome keyed by its model or its prediction's, anything undecodable to the predictions topic unkeyed."""
+    from monitor.events import EventDecodeError, PredictionEvent, decode_any
+
+    try:
+        event = decode_any(value)
+    except EventDecodeError:
+        producer.send(predictions_topic, value=value, key=None)
+        result.undecodable += 1
+        return
+    if isinstance(event, PredictionEvent):
+        key = event.model.encode()
+        models[event.event_id] = key
+        if len(models) > _MAX_REMEMBERED:
+            models.popitem(last=False)
+        producer.send(predictions_topic, value=value, key=key)
+        result.predictions += 1
+    else:
+        okey = event.model.encode() if event.model else models.get(event.event_id)
+        producer.send(outcomes_topic, value=value, key=okey)
+        result.outcomes += 1
+
+
 def replay_file(
     path: str | Path,
     producer: Any,
@@ -60,7 +85,6 @@ def replay_file(
     """Produce the events of ``path`` (JSONL or Parquet) with ``producer`` (a ``KafkaProducer``); flushes."""
     from tqdm import tqdm
 
-    from monitor.events import EventDecodeError, PredictionEvent, decode_any
     from monitor.sources import open_file_source
 
     source = open_file_source(path)
@@ -80,24 +104,7 @@ def replay_file(
             for msg in batch:
                 if limit is not None and result.total >= limit:
                     break
-                value = msg.value or b""
-                try:
-                    event = decode_any(value)
-                except EventDecodeError:
-                    producer.send(predictions_topic, value=value, key=None)
-                    result.undecodable += 1
-                    continue
-                if isinstance(event, PredictionEvent):
-                    key = event.model.encode()
-                    models[event.event_id] = key
-                    if len(models) > _MAX_REMEMBERED:
-                        models.popitem(last=False)
-                    producer.send(predictions_topic, value=value, key=key)
-                    result.predictions += 1
-                else:
-                    okey = event.model.encode() if event.model else models.get(event.event_id)
-                    producer.send(outcomes_topic, value=value, key=okey)
-                    result.outcomes += 1
+                _send(msg.value or b"", producer, predictions_topic, outcomes_topic, models, result)
                 if rate:
                     ahead = result.total / rate - (time.monotonic() - started)
                     if ahead > 0:
