@@ -119,78 +119,82 @@ _OUT_OPTION = typer.Option(None, "--out", help="Save the profile to this file in
 _CONFIG_OPTION = typer.Option(None, "--config", help="Config file: profile the model's columns with their kinds.")
 
 
+def _configured_path(model: str, config: Path) -> Path | None:
+    """``reference.path`` of ``model`` in the configuration file ``config`` (exit 2 if it does not load or
+    has no such model)."""
+    from monitor.config import ConfigError, load_config
+
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        fail(str(exc))
+    model_cfg = loaded.model(model)
+    if model_cfg is None:
+        fail(f"model {model!r} is not in {config} (models: {', '.join(loaded.models)})")
+    return model_cfg.reference.path
+
+
+def _build(
+    ctx: typer.Context,
+    model: str | None = typer.Argument(None, help="Model name (as in the config file)."),
+    data: Path | None = _FROM_OPTION,
+    config: Path | None = _CONFIG_OPTION,
+    db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    out: Path | None = _OUT_OPTION,
+    migrate: bool = migrate_option(),
+    all_models: bool = typer.Option(False, "--all", help="Every model of --config (its reference.path), in "
+                                                         "one process; exit 2 if any failed."),
+) -> None:
+    """Build MODEL's reference profile from training data and register it (hash + version), or save it
+    to a file with --out."""
+    url = db or AppState.of(ctx).settings.database_url
+    if all_models:
+        if model is not None or config is None or data is not None or out is not None:
+            fail("--all builds every model of --config: pass --config FILE, and no MODEL, --from or --out")
+        from monitor.commands.reference_all import build_all, exit_code
+
+        raise typer.Exit(exit_code(build_all(config, url, progress=not quiet, migrate=migrate)))
+    if model is None:
+        fail("pass MODEL (or --all with --config)")
+    source = data if data is not None or config is None else _configured_path(model, config)
+    if source is None:
+        fail("no training data: pass --from FILE (or --config with reference.path for the model)")
+    if out is not None:
+        profile = build_profile(model, source, config, not quiet)
+        try:
+            profile.save(out)
+        except OSError as exc:
+            fail(f"{out}: cannot write the profile: {exc.strerror or exc}")
+        typer.echo(f"profile of {model} saved to {out}: hash {profile.content_hash[:16]}, {profile.n_rows} rows, "
+                   f"{len(profile.names)} columns ({', '.join(profile.names)})")
+        return
+    version, content_hash, n_rows, columns, created = build_reference(model, source, config, url, not quiet,
+                                                                     migrate=migrate)
+    state = "registered" if created else "unchanged, already registered as"
+    typer.echo(f"reference of {model} {state} version {version}: hash {content_hash[:16]}, "
+               f"{n_rows} rows, {len(columns)} columns ({', '.join(columns)})")
+
+def _list(
+    ctx: typer.Context,
+    model: str = typer.Argument(..., help="Model name."),
+    db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+    migrate: bool = migrate_option(),
+) -> None:
+    """List MODEL's registered reference versions."""
+    from monitor.store.references import reference_versions
+
+    url = db or AppState.of(ctx).settings.database_url
+    rows = in_session(url, lambda session: reference_versions(session, model),
+                      failing="cannot read references from", migrate=migrate)
+    if not rows:
+        typer.echo(f"no reference registered for {model}")
+    for version, content_hash, n_rows in rows:
+        typer.echo(f"v{version}  {content_hash[:16]}  {n_rows} rows")
+
+
 def register(app: typer.Typer) -> None:
     ref_app = typer.Typer(help="Reference profiles (what windows are tested against).", no_args_is_help=True)
-
-    @ref_app.command("build")
-    def build(
-        ctx: typer.Context,
-        model: str | None = typer.Argument(None, help="Model name (as in the config file)."),
-        data: Path | None = _FROM_OPTION,
-        config: Path | None = _CONFIG_OPTION,
-        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-        out: Path | None = _OUT_OPTION,
-        migrate: bool = migrate_option(),
-        all_models: bool = typer.Option(False, "--all", help="Every model of --config (its reference.path), in "
-                                                             "one process; exit 2 if any failed."),
-    ) -> None:
-        """Build MODEL's reference profile from training data and register it (hash + version), or save it
-        to a file with --out."""
-        url = db or AppState.of(ctx).settings.database_url
-        if all_models:
-            if model is not None or config is None or data is not None or out is not None:
-                fail("--all builds every model of --config: pass --config FILE, and no MODEL, --from or --out")
-            from monitor.commands.reference_all import build_all, exit_code
-
-            raise typer.Exit(exit_code(build_all(config, url, progress=not quiet, migrate=migrate)))
-        if model is None:
-            fail("pass MODEL (or --all with --config)")
-        source = data
-        if source is None and config is not None:
-            from monitor.config import ConfigError, load_config
-
-            try:
-                loaded = load_config(config)
-            except ConfigError as exc:
-                fail(str(exc))
-            model_cfg = loaded.model(model)
-            if model_cfg is None:
-                fail(f"model {model!r} is not in {config} (models: {', '.join(loaded.models)})")
-            source = model_cfg.reference.path
-        if source is None:
-            fail("no training data: pass --from FILE (or --config with reference.path for the model)")
-        if out is not None:
-            profile = build_profile(model, source, config, not quiet)
-            try:
-                profile.save(out)
-            except OSError as exc:
-                fail(f"{out}: cannot write the profile: {exc.strerror or exc}")
-            typer.echo(f"profile of {model} saved to {out}: hash {profile.content_hash[:16]}, {profile.n_rows} rows, "
-                       f"{len(profile.names)} columns ({', '.join(profile.names)})")
-            return
-        version, content_hash, n_rows, columns, created = build_reference(model, source, config, url, not quiet,
-                                                                         migrate=migrate)
-        state = "registered" if created else "unchanged, already registered as"
-        typer.echo(f"reference of {model} {state} version {version}: hash {content_hash[:16]}, "
-                   f"{n_rows} rows, {len(columns)} columns ({', '.join(columns)})")
-
-    @ref_app.command("list")
-    def list_(
-        ctx: typer.Context,
-        model: str = typer.Argument(..., help="Model name."),
-        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
-        migrate: bool = migrate_option(),
-    ) -> None:
-        """List MODEL's registered reference versions."""
-        from monitor.store.references import reference_versions
-
-        url = db or AppState.of(ctx).settings.database_url
-        rows = in_session(url, lambda session: reference_versions(session, model),
-                          failing="cannot read references from", migrate=migrate)
-        if not rows:
-            typer.echo(f"no reference registered for {model}")
-        for version, content_hash, n_rows in rows:
-            typer.echo(f"v{version}  {content_hash[:16]}  {n_rows} rows")
-
+    ref_app.command("build")(_build)
+    ref_app.command("list")(_list)
     app.add_typer(ref_app, name="reference")
