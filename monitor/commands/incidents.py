@@ -45,101 +45,103 @@ def _echo_incident(r: dict[str, Any]) -> None:
                f"last {r['last_seen']}: {r['title']}")
 
 
+_DB = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL).")
+_JSON = typer.Option(False, "--json", help="JSON instead of text.")
+
+
+def _list_command(
+    ctx: typer.Context,
+    status: str = typer.Option("unresolved", "--status", help=f"One of {', '.join(STATUSES)}."),
+    model: str | None = typer.Option(None, "--model", help="Only this model."),
+    limit: int = typer.Option(50, "--limit", min=1, help="At most this many incidents."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    db: str | None = _DB,
+    migrate: bool = migrate_option(),
+) -> None:
+    """List incidents, most recently seen first."""
+    from monitor.alerts.incidents import list_incidents
+
+    if status not in STATUSES:
+        fail(f"--status {status!r} is not one of {', '.join(STATUSES)}")
+    url = db or AppState.of(ctx).settings.database_url
+    rows = _with_session(url, lambda s: [_incident_row(i, m) for i, m in list_incidents(
+        s, status=None if status == "all" else status, model=model, limit=limit)], write=False, migrate=migrate)
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row))
+        return
+    if not rows:
+        typer.echo("no incidents")
+    for r in rows:
+        _echo_incident(r)
+
+def _show_command(
+    ctx: typer.Context,
+    incident_id: int = typer.Argument(..., help="Incident id (see `incidents list`)."),
+    as_json: bool = _JSON,
+    db: str | None = _DB,
+    migrate: bool = migrate_option(),
+) -> None:
+    """An incident and its alerts, likely cause first."""
+    url = db or AppState.of(ctx).settings.database_url
+    data = _with_session(url, lambda s: _show(s, incident_id), write=False, migrate=migrate)
+    if as_json:
+        typer.echo(json.dumps(data))
+        return
+    _echo_incident(data)
+    for a in data["alert_list"]:
+        feature = f" [{a['feature']}]" if a["feature"] else ""
+        why = f" (explained by #{a['explained_by']})" if a["explained_by"] else ""
+        typer.echo(f"  {a['rank']}. #{a['id']} {a['severity']} {a['status']} {a['signal']}{feature}: "
+                   f"{a['message']}{why}")
+
+def _ack_command(
+    ctx: typer.Context,
+    incident_id: int = typer.Argument(..., help="Incident id (see `incidents list`)."),
+    by: str = typer.Option(..., "--by", help="Who acknowledges."),
+    note: str | None = typer.Option(None, "--note", help="Why / what is being done."),
+    as_json: bool = _JSON,
+    db: str | None = _DB,
+    migrate: bool = migrate_option(),
+) -> None:
+    """Acknowledge an incident and each of its unresolved alerts."""
+    from monitor.alerts.incidents import acknowledge_incident
+    from monitor.alerts.service import AlertService
+    from monitor.db.base import utcnow
+    from monitor.notify.outbox import Outbox
+
+    url = db or AppState.of(ctx).settings.database_url
+    status = _with_session(url, lambda s: acknowledge_incident(
+        s, AlertService(Outbox()), incident_id, by, note, now=utcnow()).status, write=True, migrate=migrate)
+    typer.echo(json.dumps({"id": incident_id, "status": status, "by": by}) if as_json
+               else f"incident {incident_id} {status} by {by}")
+
+def _resolve_command(
+    ctx: typer.Context,
+    incident_id: int = typer.Argument(..., help="Incident id (see `incidents list`)."),
+    by: str = typer.Option(..., "--by", help="Who resolves."),
+    note: str | None = typer.Option(None, "--note", help="Resolution note."),
+    as_json: bool = _JSON,
+    db: str | None = _DB,
+    migrate: bool = migrate_option(),
+) -> None:
+    """Resolve an incident and each of its unresolved alerts."""
+    from monitor.alerts.incidents import resolve_incident
+    from monitor.alerts.service import AlertService
+    from monitor.notify.outbox import Outbox
+
+    url = db or AppState.of(ctx).settings.database_url
+    status = _with_session(url, lambda s: resolve_incident(
+        s, AlertService(Outbox()), incident_id, by, note).status, write=True, migrate=migrate)
+    typer.echo(json.dumps({"id": incident_id, "status": status, "by": by}) if as_json
+               else f"incident {incident_id} {status} by {by}")
+
+
 def register(app: typer.Typer) -> None:
     incidents_app = typer.Typer(help="Incidents (alerts grouped by cause): list, show, acknowledge, resolve.",
                                 no_args_is_help=True)
-    db_option = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL).")
-    json_option = typer.Option(False, "--json", help="JSON instead of text.")
-
-    @incidents_app.command("list")
-    def list_(
-        ctx: typer.Context,
-        status: str = typer.Option("unresolved", "--status", help=f"One of {', '.join(STATUSES)}."),
-        model: str | None = typer.Option(None, "--model", help="Only this model."),
-        limit: int = typer.Option(50, "--limit", min=1, help="At most this many incidents."),
-        as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
-        db: str | None = db_option,
-        migrate: bool = migrate_option(),
-    ) -> None:
-        """List incidents, most recently seen first."""
-        from monitor.alerts.incidents import list_incidents
-
-        if status not in STATUSES:
-            fail(f"--status {status!r} is not one of {', '.join(STATUSES)}")
-        url = db or AppState.of(ctx).settings.database_url
-        rows = _with_session(url, lambda s: [_incident_row(i, m) for i, m in list_incidents(
-            s, status=None if status == "all" else status, model=model, limit=limit)], write=False, migrate=migrate)
-        if as_json:
-            for row in rows:
-                typer.echo(json.dumps(row))
-            return
-        if not rows:
-            typer.echo("no incidents")
-        for r in rows:
-            _echo_incident(r)
-
-    @incidents_app.command("show")
-    def show(
-        ctx: typer.Context,
-        incident_id: int = typer.Argument(..., help="Incident id (see `incidents list`)."),
-        as_json: bool = json_option,
-        db: str | None = db_option,
-        migrate: bool = migrate_option(),
-    ) -> None:
-        """An incident and its alerts, likely cause first."""
-        url = db or AppState.of(ctx).settings.database_url
-        data = _with_session(url, lambda s: _show(s, incident_id), write=False, migrate=migrate)
-        if as_json:
-            typer.echo(json.dumps(data))
-            return
-        _echo_incident(data)
-        for a in data["alert_list"]:
-            feature = f" [{a['feature']}]" if a["feature"] else ""
-            why = f" (explained by #{a['explained_by']})" if a["explained_by"] else ""
-            typer.echo(f"  {a['rank']}. #{a['id']} {a['severity']} {a['status']} {a['signal']}{feature}: "
-                       f"{a['message']}{why}")
-
-    @incidents_app.command("ack")
-    def ack(
-        ctx: typer.Context,
-        incident_id: int = typer.Argument(..., help="Incident id (see `incidents list`)."),
-        by: str = typer.Option(..., "--by", help="Who acknowledges."),
-        note: str | None = typer.Option(None, "--note", help="Why / what is being done."),
-        as_json: bool = json_option,
-        db: str | None = db_option,
-        migrate: bool = migrate_option(),
-    ) -> None:
-        """Acknowledge an incident and each of its unresolved alerts."""
-        from monitor.alerts.incidents import acknowledge_incident
-        from monitor.alerts.service import AlertService
-        from monitor.db.base import utcnow
-        from monitor.notify.outbox import Outbox
-
-        url = db or AppState.of(ctx).settings.database_url
-        status = _with_session(url, lambda s: acknowledge_incident(
-            s, AlertService(Outbox()), incident_id, by, note, now=utcnow()).status, write=True, migrate=migrate)
-        typer.echo(json.dumps({"id": incident_id, "status": status, "by": by}) if as_json
-                   else f"incident {incident_id} {status} by {by}")
-
-    @incidents_app.command("resolve")
-    def resolve(
-        ctx: typer.Context,
-        incident_id: int = typer.Argument(..., help="Incident id (see `incidents list`)."),
-        by: str = typer.Option(..., "--by", help="Who resolves."),
-        note: str | None = typer.Option(None, "--note", help="Resolution note."),
-        as_json: bool = json_option,
-        db: str | None = db_option,
-        migrate: bool = migrate_option(),
-    ) -> None:
-        """Resolve an incident and each of its unresolved alerts."""
-        from monitor.alerts.incidents import resolve_incident
-        from monitor.alerts.service import AlertService
-        from monitor.notify.outbox import Outbox
-
-        url = db or AppState.of(ctx).settings.database_url
-        status = _with_session(url, lambda s: resolve_incident(
-            s, AlertService(Outbox()), incident_id, by, note).status, write=True, migrate=migrate)
-        typer.echo(json.dumps({"id": incident_id, "status": status, "by": by}) if as_json
-                   else f"incident {incident_id} {status} by {by}")
-
+    incidents_app.command("list")(_list_command)
+    incidents_app.command("show")(_show_command)
+    incidents_app.command("ack")(_ack_command)
+    incidents_app.command("resolve")(_resolve_command)
     app.add_typer(incidents_app, name="incidents")
