@@ -166,3 +166,22 @@ def test_every_monitor_error_derives_from_the_root() -> None:
     from monitor.commands.demo import DemoError  # the one error of the command-line layer: in the tree too
 
     assert issubclass(DemoError, MonitorError)
+
+
+def test_the_consumer_is_composed_not_split_by_inheritance() -> None:
+    """No class of monitor/consumer derives from another class of the package (errors and protocols aside):
+    the loop holds its partition table, it does not inherit its state."""
+    import importlib
+    import inspect
+
+    derived = []
+    for path in _py_files("monitor/consumer"):
+        module = importlib.import_module(".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(
+            ".__init__"))
+        for name, cls in vars(module).items():
+            if not inspect.isclass(cls) or cls.__module__ != module.__name__:
+                continue
+            derived += [f"{module.__name__}.{name}({base.__name__})" for base in cls.__mro__[1:]
+                        if base.__module__.startswith("monitor.") and not issubclass(base, BaseException)
+                        and not getattr(base, "_is_protocol", False)]
+    assert derived == []
