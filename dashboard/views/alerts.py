@@ -1,16 +1,18 @@
-"""Alerts: the incidents first (expand one: its alerts, likely cause first), then the alerts: filter, read the
-history, acknowledge, resolve, snooze or assign, and open the Evidently report of a window."""
+"""Alerts: the incidents first (expand one: its alerts, likely cause first; acknowledge or resolve it with all its
+alerts), then the alerts: filter, read the history, acknowledge, resolve, snooze or assign, and open the Evidently
+report of a window."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
 
 from dashboard import auth, context, data
-from dashboard.actions import Action, ActionError, change_alert
+from dashboard.actions import Action, ActionError, IncidentAction, change_alert, change_incident
 from dashboard.roles import may
 from dashboard.summaries import STATUS_STYLE, format_duration, incident_end, on_call_line, window_step
 from monitor.reports import ReportError
@@ -21,6 +23,43 @@ url = settings.database_url
 SNOOZE_HOURS = (1, 4, 12, 24, 72)
 MAX_INCIDENTS = 25
 SEVERITY_ICON = {"critical": ":material/error:", "warning": ":material/warning:", "info": ":material/info:"}
+
+
+def acting_user(column: Any, identity: str | None, role: str, key: str) -> str:
+    """The name an action is recorded under: typed in ``column`` without a login, else the logged-in user."""
+    if identity is None:
+        return str(column.text_input("Your name", key=key))
+    column.caption(f"Acting as **{identity}** ({role})")
+    return identity
+
+
+def incident_actions(incident_id: int, status: str, identity: str | None, role: str) -> None:
+    """Acknowledge / Resolve buttons of an unresolved incident (each of its unresolved alerts with it)."""
+    if status == "resolved":
+        return
+    if not may(role, "acknowledge"):
+        st.caption(f"Your role ({role}) can read incidents, not act on them.")
+        return
+    with st.form(f"incident-{incident_id}", clear_on_submit=True):
+        n1, n2 = st.columns([1, 2])
+        who = acting_user(n1, identity, role, f"alerts_page.incident_by.{incident_id}")
+        note = n2.text_input("Note", placeholder="What you found or did (recorded on each of its alerts)",
+                             key=f"alerts_page.incident_note.{incident_id}")
+        b1, b2, _ = st.columns([1, 1, 3], vertical_alignment="bottom")
+        ack = b1.form_submit_button("Acknowledge", icon=":material/visibility:", disabled=status == "acknowledged",
+                                    help="Acknowledge the incident and each of its unresolved alerts")
+        res = b2.form_submit_button("Resolve", type="primary", icon=":material/check_circle:",
+                                    help="Resolve the incident and each of its unresolved alerts")
+    if ack or res:
+        action: IncidentAction = "acknowledge" if ack else "resolve"
+        try:
+            change_incident(settings, action, incident_id, who, note, role=role)
+        except ActionError as exc:
+            st.error(str(exc))
+        else:
+            st.toast(f"Incident #{incident_id} {action}d with its alerts by {who.strip()}.")
+            st.rerun()
+
 
 st.title("Alerts")
 catalog = data.models(url)
@@ -55,6 +94,7 @@ chosen = (model_ids, tuple(severities or SEVERITIES), tuple(statuses or ALERT_ST
 
 st.subheader("Incidents", anchor=False)
 matching = data.incidents(url, *chosen)
+identity, role = auth.current_user(settings)
 st.caption(f"{len(matching)} incidents match: the alerts of one model raised together, likely cause first"
            + (f" (the {MAX_INCIDENTS} newest shown)" if len(matching) > MAX_INCIDENTS else "")
            + ". Expand one to see its alerts.")
@@ -69,6 +109,7 @@ for inc in matching.head(MAX_INCIDENTS).itertuples():
             why = f" (explained by #{int(r.explained_by)})" if pd.notna(r.explained_by) else ""
             st.markdown(f"{r.rank}. `{r.signal}`{feature} · #{r.alert_id} {r.severity}, {r.status}: "
                         f"{r.message}{why}")
+        incident_actions(int(inc.incident_id), str(inc.status), identity, role)
 
 st.subheader("Alerts", anchor=False)
 found = data.alerts(url, *chosen)
@@ -157,17 +198,12 @@ with st.container(border=True):
                  column_config={"ts": st.column_config.DatetimeColumn("when (UTC)", format="YYYY-MM-DD HH:mm"),
                                 "note": st.column_config.TextColumn(width="large")})
 
-    identity, role = auth.current_user(settings)
     if a["status"] != "resolved" and not may(role, "acknowledge"):
         st.caption(f"Your role ({role}) can read alerts, not act on them.")
     elif a["status"] != "resolved":
         with st.form(f"act-{a['alert_id']}", clear_on_submit=True):
             n1, n2 = st.columns([1, 2])
-            if identity is None:
-                who = n1.text_input("Your name", key=f"alerts_page.by.{a['alert_id']}")
-            else:  # a login: the action is recorded under the logged-in user
-                who = identity
-                n1.caption(f"Acting as **{identity}** ({role})")
+            who = acting_user(n1, identity, role, f"alerts_page.by.{a['alert_id']}")
             note = n2.text_input("Note", placeholder="What you found or did",
                                  key=f"alerts_page.note.{a['alert_id']}")
             b1, b2, b3, b4 = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
