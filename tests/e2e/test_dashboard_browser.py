@@ -58,7 +58,7 @@ def test_overview_in_the_browser(server: str, page: Any) -> None:
     visible(page, "recommender")
     visible(page, "Take-rate")
     visible(page, "ROC AUC, last window")  # the headline model-quality metric
-    visible(page, "Unresolved alerts")
+    visible(page, "Unresolved incidents")
     assert shot(page, "overview").stat().st_size > 10_000
 
 

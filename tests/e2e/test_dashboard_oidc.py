@@ -20,7 +20,7 @@ from oidc_provider import TEST_USER, OidcProvider
 pytestmark = pytest.mark.e2e
 
 LOGIN_TEXT = "This dashboard needs a login"
-DASHBOARD_TEXTS = ("Model health", "Unresolved alerts", "Take-rate")  # the Overview's content
+DASHBOARD_TEXTS = ("Model health", "Unresolved incidents", "Take-rate")  # the Overview's content
 
 
 @pytest.fixture(scope="module")
