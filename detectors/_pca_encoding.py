@@ -1,10 +1,10 @@
 """Encoding, standardization and per-row reconstruction errors of :mod:`detectors.multivariate` (its steps 1,
-2 and 4; the rules are stated in that module's docstring)."""
+2 and 4; the rules are stated in that module's docstring), and the encoding's dict form."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +53,33 @@ class _Encoding:
 
 def _floats(values: Any) -> FloatArray:
     return np.asarray(values, dtype=np.float64).reshape(-1)
+
+
+def _encoding_to_dict(enc: _Encoding) -> dict[str, Any]:
+    """The encoding's part of :meth:`detectors.multivariate.PCAReconstruction.to_dict` (lists of floats)."""
+    return {
+        "means": enc.means.tolist(),
+        "scales": enc.scales.tolist(),
+        "impute": enc.impute.tolist(),
+        "categorical": list(enc.categorical),
+        "codes": [c.tolist() for c in enc.codes],
+        "freqs": [f.tolist() for f in enc.freqs],
+        "missing_freqs": list(enc.missing_freqs),
+    }
+
+
+def _encoding_from_dict(data: Mapping[str, Any]) -> _Encoding:
+    """The encoding of a :func:`_encoding_to_dict` payload (``KeyError``, ``TypeError`` or ``ValueError`` when
+    it is incomplete or malformed)."""
+    return _Encoding(
+        means=_floats(data["means"]),
+        scales=_floats(data["scales"]),
+        impute=_floats(data["impute"]),
+        categorical=tuple(int(c) for c in data["categorical"]),
+        codes=tuple(_floats(c) for c in data["codes"]),
+        freqs=tuple(_floats(f) for f in data["freqs"]),
+        missing_freqs=tuple(float(m) for m in data["missing_freqs"]),
+    )
 
 
 def _as_matrix(matrix: ArrayLike, where: str) -> FloatArray:

@@ -48,18 +48,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Final, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from detectors._pca_crossfit import _cross_fit
 from detectors._pca_encoding import (
     MatrixShapeError,
     _as_matrix,
     _category_table,
     _encode,
     _Encoding,
+    _encoding_from_dict,
+    _encoding_to_dict,
     _fit_encoding,
     _floats,
     _fold_mean_errors,
@@ -69,6 +71,7 @@ from detectors._pca_encoding import (
 )
 from detectors.errors import DetectorError, InsufficientDataError, InvalidParameterError, ProfileFormatError
 from detectors.multivariate_band import DEFAULT_ALPHA, MIN_WINDOW_ROWS, ErrorBand
+from detectors.multivariate_result import MultivariateResult
 
 __all__ = ["MatrixShapeError", "MultivariateResult", "PCAReconstruction"]
 # re-exported helpers (tests and benches use them)
@@ -79,37 +82,6 @@ _KIND = "pca_reconstruction"
 _VERSION = 2
 #: Folds of the cross-fit (step 4 of the module docstring).
 DEFAULT_FOLDS: Final = 5
-
-
-@dataclass(frozen=True, slots=True)
-class MultivariateResult:
-    """Outcome of scoring one window: ``drifted = statistic > upper or statistic < lower``, where the band is
-    the one for ``n_rows`` rows; ``drifted`` is ``None`` (no verdict, ``lower``/``upper`` NaN) below the
-    detector's minimum window size."""
-
-    method: str
-    statistic: float
-    lower: float
-    upper: float
-    drifted: bool | None
-    n_rows: int
-    contributions: Mapping[str, float] | None = None
-    """Share of the window's squared reconstruction error per column (see :meth:`PCAReconstruction.column_shares`),
-    by column name, largest first; ``None`` when not computed."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict (``contributions`` only when computed)."""
-        out: dict[str, Any] = {
-            "method": self.method,
-            "statistic": self.statistic,
-            "lower": self.lower,
-            "upper": self.upper,
-            "drifted": self.drifted,
-            "n_rows": self.n_rows,
-        }
-        if self.contributions is not None:
-            out["contributions"] = {k: float(v) for k, v in self.contributions.items()}
-        return out
 
 
 class PCAReconstruction:
@@ -216,47 +188,15 @@ class PCAReconstruction:
             If the reference holds fewer than ``2 * folds`` rows.
         """
         x = _as_matrix(reference, "reference")
-        n, p = x.shape
-        where = "PCAReconstruction.fit"
-        if not 0 < variance_explained < 1:
-            raise InvalidParameterError("variance_explained", variance_explained, "in (0, 1)", where=where)
-        if not (math.isfinite(alpha) and 0 < alpha < 1):
-            raise InvalidParameterError("alpha", alpha, "in (0, 1)", where=where)
-        if min_rows < 1:
-            raise InvalidParameterError("min_rows", min_rows, "an integer >= 1", where=where)
-        if folds < 2:
-            raise InvalidParameterError("folds", folds, "an integer >= 2", where=where)
-        cats = tuple(sorted({int(c) for c in categorical_columns}))
-        if any(not 0 <= c < p for c in cats):
-            raise InvalidParameterError(
-                "categorical_columns", list(categorical_columns), f"indices in [0, {p})", where=where
-            )
-        if n < 2 * folds:
-            raise InsufficientDataError(f"{where} (folds={folds})", 2 * folds, n)
-
+        cats = _checked_fit_parameters(x.shape, categorical_columns, variance_explained, alpha, min_rows, folds)
         encoding, z = _fit_encoding(x, cats)
-        fold_of = np.empty(n, dtype=np.intp)
-        for j, rows in enumerate(np.array_split(np.random.default_rng(seed).permutation(n), folds)):
-            fold_of[rows] = j
-        with single_threaded_blas():  # p x p problems and thin products: threads cost more than they save
-            fold_grams = np.stack([_gram(z[fold_of == j]) for j in range(folds)])
-            gram = fold_grams.sum(axis=0)
-            var, vt = _principal_axes(gram)
-            total = float(var.sum())
-            ratio = var / total if total > 0 else np.zeros_like(var)
-            k = min(int(np.searchsorted(np.cumsum(ratio), variance_explained, side="right")) + 1, p)
-            fold_components = np.empty((folds, k, p))
-            errors = np.empty(n)
-            for j in range(folds):
-                held_out = fold_of == j
-                fold_components[j] = _principal_axes(gram - fold_grams[j])[1][:k]
-                errors[held_out] = _row_errors(z[held_out], fold_components[j])
+        fitted = _cross_fit(z, variance_explained=variance_explained, folds=folds, seed=seed)
         return cls(
             encoding=encoding,
-            components=np.ascontiguousarray(vt[:k]),
-            fold_components=fold_components,
-            explained_variance_ratio=ratio,
-            band=ErrorBand.from_errors(errors, alpha=alpha, min_rows=min_rows),
+            components=fitted.components,
+            fold_components=fitted.fold_components,
+            explained_variance_ratio=fitted.explained_variance_ratio,
+            band=ErrorBand.from_errors(fitted.errors, alpha=alpha, min_rows=min_rows),
             variance_explained=float(variance_explained),
             seed=int(seed),
         )
@@ -365,19 +305,12 @@ class PCAReconstruction:
     # -- serialization ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (lists of floats; no NaN or infinity)."""
-        enc = self._encoding
         return {
             "kind": _KIND,
             "version": _VERSION,
             "variance_explained": self.variance_explained,
             "seed": self.seed,
-            "means": enc.means.tolist(),
-            "scales": enc.scales.tolist(),
-            "impute": enc.impute.tolist(),
-            "categorical": list(enc.categorical),
-            "codes": [c.tolist() for c in enc.codes],
-            "freqs": [f.tolist() for f in enc.freqs],
-            "missing_freqs": list(enc.missing_freqs),
+            **_encoding_to_dict(self._encoding),
             "components": self._components.tolist(),
             "fold_components": self._folds.tolist(),
             "explained_variance_ratio": self._ratio.tolist(),
@@ -402,15 +335,7 @@ class PCAReconstruction:
                 f"{data.get('version')!r}: rebuild the profile from the reference data",
             )
         try:
-            encoding = _Encoding(
-                means=_floats(data["means"]),
-                scales=_floats(data["scales"]),
-                impute=_floats(data["impute"]),
-                categorical=tuple(int(c) for c in data["categorical"]),
-                codes=tuple(_floats(c) for c in data["codes"]),
-                freqs=tuple(_floats(f) for f in data["freqs"]),
-                missing_freqs=tuple(float(m) for m in data["missing_freqs"]),
-            )
+            encoding = _encoding_from_dict(data)
             components = np.asarray(data["components"], dtype=np.float64)
             p = encoding.means.size
             if components.ndim != 2 or components.shape[1] != p:
@@ -435,21 +360,27 @@ class PCAReconstruction:
             raise ProfileFormatError(source, str(exc)) from None
 
 
-def _gram(z: FloatArray) -> FloatArray:
-    """``z.T @ z`` (symmetric ``p x p``)."""
-    return np.asarray(z.T @ z)
-
-
-def _principal_axes(gram: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """``(s**2, vt)`` of the thin SVD ``z = u diag(s) vt`` from ``gram = z.T @ z`` (eigenvalues in
-    decreasing order, clipped at 0, and the matching unit eigenvectors as rows; each row's sign set so that
-    its largest-magnitude entry is positive). The same subspaces as ``np.linalg.svd(z)`` up to rounding
-    (the eigendecomposition of a ``p x p`` matrix instead of an SVD of ``n x p``: the cost no longer grows
-    with the rows beyond one product); rounding in the small eigenvalues is relative to the largest.
-    """
-    values, vectors = np.linalg.eigh(gram)
-    order = np.argsort(values)[::-1]
-    vt = np.ascontiguousarray(vectors[:, order].T)
-    signs = np.sign(vt[np.arange(vt.shape[0]), np.argmax(np.abs(vt), axis=1)])
-    vt *= np.where(signs == 0, 1.0, signs)[:, None]
-    return np.clip(values[order], 0.0, None), vt
+def _checked_fit_parameters(
+    shape: tuple[int, ...], categorical_columns: Sequence[int], variance_explained: float, alpha: float,
+    min_rows: int, folds: int,
+) -> tuple[int, ...]:
+    """The sorted distinct categorical column indices, once every :meth:`PCAReconstruction.fit` parameter is
+    checked against the reference's ``shape`` (its ``Raises`` section)."""
+    n, p = shape
+    where = "PCAReconstruction.fit"
+    if not 0 < variance_explained < 1:
+        raise InvalidParameterError("variance_explained", variance_explained, "in (0, 1)", where=where)
+    if not (math.isfinite(alpha) and 0 < alpha < 1):
+        raise InvalidParameterError("alpha", alpha, "in (0, 1)", where=where)
+    if min_rows < 1:
+        raise InvalidParameterError("min_rows", min_rows, "an integer >= 1", where=where)
+    if folds < 2:
+        raise InvalidParameterError("folds", folds, "an integer >= 2", where=where)
+    cats = tuple(sorted({int(c) for c in categorical_columns}))
+    if any(not 0 <= c < p for c in cats):
+        raise InvalidParameterError(
+            "categorical_columns", list(categorical_columns), f"indices in [0, {p})", where=where
+        )
+    if n < 2 * folds:
+        raise InsufficientDataError(f"{where} (folds={folds})", 2 * folds, n)
+    return cats
