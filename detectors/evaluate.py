@@ -65,6 +65,33 @@ the window's rows, when the profile has one and ``columns`` (if given) includes 
     >>> evaluate(ReferenceProfile.build(ref), cur, preset="evidently").column("x").test
     'wasserstein'
     """
+    share_threshold, params, per_column_raw = _options(preset, overrides)
+    names = _checked_names(profile, columns)
+    per_column = _per_column(per_column_raw, names, profile)
+
+    state = _as_state(profile, current, names)
+    if state.n_rows == 0:
+        raise InsufficientDataError("evaluate (current window)", 1, 0)
+
+    results = _column_results(profile, state, names, preset, params, per_column)
+    drift_share = sum(r.drifted for r in results) / len(results) if results else 0.0
+    return DriftReport(
+        preset=preset,
+        dataset_drift=bool(results) and drift_share >= share_threshold,
+        drift_share=drift_share,
+        drift_share_threshold=share_threshold,
+        columns=results,
+        quality=quality_findings(profile, state, names) if quality else [],
+        n_current=state.n_rows,
+        profile_hash=profile.content_hash,
+        profile_version=profile.version,
+        multivariate=state.multivariate(),
+    )
+
+
+def _options(preset: str, overrides: Mapping[str, Any] | None) -> tuple[float, DefaultParams, Any]:
+    """``(drift_share threshold, the default preset's parameters, the raw per_column overrides)``, once the
+    preset name and the override keys and values are checked."""
     if preset not in PRESETS:
         raise UnknownNameError("preset", preset, PRESETS)
     opts = dict(overrides or {})
@@ -83,15 +110,28 @@ the window's rows, when the profile has one and ``columns`` (if given) includes 
         raise InvalidParameterError("top_k", params.top_k, "an int >= 1", where="evaluate overrides")
     if not 0.0 < params.alpha < 1.0:
         raise InvalidParameterError("alpha", params.alpha, "a number in (0, 1)", where="evaluate overrides")
+    return share_threshold, params, opts.get("per_column", {})
+
+
+def _checked_names(profile: ReferenceProfile, columns: Sequence[str] | None) -> list[str]:
+    """The columns to test (default: all, in profile order); a name not in the profile raises
+    :class:`~detectors.errors.MissingColumnError`."""
     names = list(profile.names if columns is None else columns)
     for name in names:
         profile[name]
-    per_column = _per_column(opts.get("per_column", {}), names, profile)
+    return names
 
-    state = _as_state(profile, current, names)
-    if state.n_rows == 0:
-        raise InsufficientDataError("evaluate (current window)", 1, 0)
 
+def _column_results(
+    profile: ReferenceProfile,
+    state: WindowState,
+    names: list[str],
+    preset: str,
+    params: DefaultParams,
+    per_column: Mapping[str, tuple[str, float | None]],
+) -> list[ColumnResult]:
+    """One result per column of ``names``: its ``per_column`` override's test, else the preset's (the default
+    preset's results, overridden columns aside, adjusted across the window by :func:`adjust`)."""
     results: list[ColumnResult] = []
     for name in names:
         col = profile[name]
@@ -106,21 +146,7 @@ the window's rows, when the profile has one and ``columns`` (if given) includes 
         auto = [r for r in results if r.name not in per_column]
         adjusted = {r.name: r for r in adjust(auto, params)}
         results = [adjusted.get(r.name, r) for r in results]
-
-    drift_share = sum(r.drifted for r in results) / len(results) if results else 0.0
-    return DriftReport(
-        preset=preset,
-        dataset_drift=bool(results) and drift_share >= share_threshold,
-        drift_share=drift_share,
-        drift_share_threshold=share_threshold,
-        columns=results,
-        quality=quality_findings(profile, state, names) if quality else [],
-        n_current=state.n_rows,
-        profile_hash=profile.content_hash,
-        profile_version=profile.version,
-        multivariate=state.multivariate(),
-    )
-
+    return results
 
 def _as_state(profile: ReferenceProfile, current: WindowState | pd.DataFrame, names: list[str]) -> WindowState:
     if isinstance(current, WindowState):
