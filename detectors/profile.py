@@ -102,17 +102,8 @@ class ReferenceProfile:
         columns, or on ``multivariate_columns`` only (e.g. the model's features, without its predictions);
         ``False`` skips it.
         """
-        if not isinstance(frame, pd.DataFrame):
-            if hasattr(frame, "to_pandas"):
-                frame = frame.to_pandas()
-            else:
-                raise InvalidParameterError("frame", type(frame).__name__, "a pandas DataFrame or pyarrow Table")
-        for key, bound in (("max_values", max_values), ("max_levels", max_levels), ("max_hashed", max_hashed)):
-            if bound < 1:
-                raise InvalidParameterError(key, bound, "a positive int", where="ReferenceProfile.build")
-        if max_hashed < max_levels:
-            raise InvalidParameterError("max_hashed", max_hashed, f">= max_levels ({max_levels})",
-                                        where="ReferenceProfile.build")
+        frame = _as_frame(frame)
+        _check_caps(max_values, max_levels, max_hashed)
         names = [str(c) for c in frame.columns] if columns is None else list(columns)
         kinds = dict(kinds or {})
         for name in list(kinds) + names:
@@ -120,27 +111,12 @@ class ReferenceProfile:
                 raise MissingColumnError(name, "reference data")
         rng = np.random.default_rng(seed)
         built: dict[str, ColumnProfile] = {}
-        iterator: Any = names
-        if progress:
-            from tqdm import tqdm
-
-            iterator = tqdm(names, desc="profiling reference", unit="col")
-        for name in iterator:
+        for name in _with_progress(names) if progress else names:
             series = frame[name]
             kind = check_kind(kinds[name]) if name in kinds else infer_kind(series)
-            if kind == NUMERIC:
-                built[name] = NumericProfile.build(name, series, max_values=max_values, rng=rng)
-            else:
-                built[name] = CategoricalProfile.build(name, series, kind, max_levels=max_levels,
-                                                       max_hashed=max_hashed)
-        if multivariate_columns is not None:
-            for name in multivariate_columns:
-                if name not in built:
-                    raise InvalidParameterError(
-                        "multivariate_columns", name, f"one of the profiled columns {list(built)}",
-                        where="ReferenceProfile.build",
-                    )
-        candidates = built if multivariate_columns is None else {n: built[n] for n in multivariate_columns}
+            built[name] = _column_profile(name, series, kind, rng=rng, max_values=max_values,
+                                          max_levels=max_levels, max_hashed=max_hashed)
+        candidates = built if multivariate_columns is None else _joint_candidates(built, multivariate_columns)
         detector, joint = fit_joint(frame, candidates) if multivariate else (None, ())
         return cls._assemble(built, len(frame), version=0, multivariate=detector, multivariate_columns=joint)
 
@@ -284,6 +260,53 @@ class ReferenceProfile:
         except OSError as exc:
             raise ProfileFormatError(str(path), f"cannot read: {exc.strerror or exc}") from exc
         return cls.from_bytes(data, source=str(path))
+
+
+def _as_frame(frame: Any) -> pd.DataFrame:
+    """``frame`` as a pandas DataFrame (a pyarrow Table, or anything with ``to_pandas``, is converted)."""
+    if isinstance(frame, pd.DataFrame):
+        return frame
+    if hasattr(frame, "to_pandas"):
+        return frame.to_pandas()
+    raise InvalidParameterError("frame", type(frame).__name__, "a pandas DataFrame or pyarrow Table")
+
+
+def _check_caps(max_values: int, max_levels: int, max_hashed: int) -> None:
+    """The caps of :meth:`ReferenceProfile.build`: positive, and ``max_hashed >= max_levels``."""
+    for key, bound in (("max_values", max_values), ("max_levels", max_levels), ("max_hashed", max_hashed)):
+        if bound < 1:
+            raise InvalidParameterError(key, bound, "a positive int", where="ReferenceProfile.build")
+    if max_hashed < max_levels:
+        raise InvalidParameterError("max_hashed", max_hashed, f">= max_levels ({max_levels})",
+                                    where="ReferenceProfile.build")
+
+
+def _with_progress(names: list[str]) -> Iterable[str]:
+    """``names`` behind a tqdm progress bar (tqdm is imported only then)."""
+    from tqdm import tqdm
+
+    return tqdm(names, desc="profiling reference", unit="col")
+
+
+def _column_profile(
+    name: str, series: pd.Series, kind: str, *, rng: np.random.Generator, max_values: int, max_levels: int,
+    max_hashed: int,
+) -> ColumnProfile:
+    """The profile of one column of the given (checked) kind."""
+    if kind == NUMERIC:
+        return NumericProfile.build(name, series, max_values=max_values, rng=rng)
+    return CategoricalProfile.build(name, series, kind, max_levels=max_levels, max_hashed=max_hashed)
+
+
+def _joint_candidates(built: dict[str, ColumnProfile], names: Sequence[str]) -> dict[str, ColumnProfile]:
+    """The profiled columns named for the multivariate detector, each checked to be one of ``built``."""
+    for name in names:
+        if name not in built:
+            raise InvalidParameterError(
+                "multivariate_columns", name, f"one of the profiled columns {list(built)}",
+                where="ReferenceProfile.build",
+            )
+    return {n: built[n] for n in names}
 
 
 def _parts(
