@@ -120,6 +120,19 @@ def constant_from_counts(
     >>> constant_from_counts("flag", 1, 200, reference_distinct=2, reference_counts=[99, 1], value="0").triggered
     False
     """
+    _check_parameters(reference_distinct, reference_other, alpha=alpha, min_rows=min_rows)
+    chance = single_value_chance(reference_counts, n, reference_other=reference_other) if distinct == 1 else None
+    triggered = reference_distinct > 1 and distinct == 1 and n >= min_rows and chance is not None and chance < alpha
+    message = _message(column, distinct, n, reference_distinct, value=value, chance=chance)
+    examples = ((value, n),) if distinct == 1 else ()
+    return QualityResult(
+        "constant", column, float(distinct), 1.0, triggered, message, n if triggered else 0, n, chance,
+        float(reference_distinct), examples,
+    )  # fmt: skip
+
+
+def _check_parameters(reference_distinct: int, reference_other: int, *, alpha: float, min_rows: int) -> None:
+    """The domains of :func:`constant_from_counts`' parameters (InvalidParameterError outside them)."""
     where = "constant_column_check"
     if reference_distinct < 0:
         raise InvalidParameterError("reference_distinct", reference_distinct, "an integer >= 0", where=where)
@@ -129,17 +142,14 @@ def constant_from_counts(
         raise InvalidParameterError("alpha", alpha, "in (0, 1)", where=where)
     if reference_other < 0:
         raise InvalidParameterError("reference_other", reference_other, "an integer >= 0", where=where)
-    chance = single_value_chance(reference_counts, n, reference_other=reference_other) if distinct == 1 else None
-    triggered = reference_distinct > 1 and distinct == 1 and n >= min_rows and chance is not None and chance < alpha
+
+
+def _message(column: str, distinct: int, n: int, reference_distinct: int, *, value: str,
+             chance: float | None) -> str:
+    """The result's message: the constant and its chance when ``distinct == 1``, else the distinct counts."""
     if distinct == 1:
-        message = (
+        return (
             f"{column}: constant at {value} in all {n} non-missing values "
             f"(reference had {reference_distinct} distinct values; chance {chance:.2g})"
         )
-    else:
-        message = f"{column}: {distinct} distinct values in {n} non-missing values (reference {reference_distinct})"
-    examples = ((value, n),) if distinct == 1 else ()
-    return QualityResult(
-        "constant", column, float(distinct), 1.0, triggered, message, n if triggered else 0, n, chance,
-        float(reference_distinct), examples,
-    )  # fmt: skip
+    return f"{column}: {distinct} distinct values in {n} non-missing values (reference {reference_distinct})"
