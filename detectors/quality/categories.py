@@ -25,6 +25,7 @@ __all__ = [
 DEFAULT_UNSEEN_ALPHA: Final = 0.001
 #: Material excess of the unseen share over the expected one (absolute; relative 100% when smaller).
 DEFAULT_MIN_EXCESS: Final = 0.05
+_WHERE: Final = "unseen_categories_check"
 
 
 def unseen_categories_check(
@@ -70,19 +71,9 @@ def unseen_categories_check(
 
 
 def unseen_categories_from_counts(
-    column: str,
-    unseen: Mapping[str, int],
-    n: int,
-    *,
-    min_count: int = 1,
-    max_share: float = 0.0,
-    max_examples: int = 5,
-    reference_count: int = 0,
-    reference_singletons: int = 0,
-    reference_doubletons: int = 0,
-    reference_unhashed: int = 0,
-    alpha: float = DEFAULT_UNSEEN_ALPHA,
-    min_excess: float = DEFAULT_MIN_EXCESS,
+    column: str, unseen: Mapping[str, int], n: int, *, min_count: int = 1, max_share: float = 0.0,
+    max_examples: int = 5, reference_count: int = 0, reference_singletons: int = 0, reference_doubletons: int = 0,
+    reference_unhashed: int = 0, alpha: float = DEFAULT_UNSEEN_ALPHA, min_excess: float = DEFAULT_MIN_EXCESS,
 ) -> QualityResult:
     """The rule of :func:`unseen_categories_check` on counts, against the unseen share that unchanged data
     would show. ``unseen`` maps each unseen label to its count among the ``n`` non-missing current values
@@ -122,18 +113,8 @@ def unseen_categories_from_counts(
     ...                               reference_singletons=1800, reference_doubletons=500).triggered
     True
     """
-    where = "unseen_categories_check"
-    if min_count < 1:
-        raise InvalidParameterError("min_count", min_count, "an integer >= 1", where=where)
-    if not 0 <= max_share < 1:
-        raise InvalidParameterError("max_share", max_share, "in [0, 1)", where=where)
-    if not 0 < alpha < 1:
-        raise InvalidParameterError("alpha", alpha, "in (0, 1)", where=where)
-    if min_excess < 0:
-        raise InvalidParameterError("min_excess", min_excess, ">= 0", where=where)
     count = int(sum(unseen.values()))
-    if count > n:
-        raise InvalidParameterError("unseen", count, f"a total <= n={n}", where=where)
+    _check_parameters(count, n, min_count=min_count, max_share=max_share, alpha=alpha, min_excess=min_excess)
     share = count / n if n else 0.0
     p0, p_hi = expected_unseen_share(reference_count, reference_singletons, reference_doubletons,
                                      reference_unhashed, alpha=alpha)
@@ -142,15 +123,38 @@ def unseen_categories_from_counts(
     examples = ranked[:max_examples]
     triggered = (count >= min_count and share > max_share and p_value < alpha
                  and share - p0 >= min(min_excess, p0))
-    message = f"{column}: {count} of {n} values ({share:.2%}) are categories unseen in the reference"
-    if p0 > 0:
-        message += f" (expected {p0:.2%} from the reference's rare levels)"
-    if examples:
-        message += ": " + format_examples(tuple((repr(label), c) for label, c in examples), len(ranked))
+    message = _message(column, count, n, share, p0, examples, len(ranked))
     return QualityResult(
         "unseen_categories", column, share, max_share, bool(triggered), message, count, n, p_value, p0, examples
     )
 
+
+def _check_parameters(count: int, n: int, *, min_count: int, max_share: float, alpha: float,
+                      min_excess: float) -> None:
+    """The domains of :func:`unseen_categories_from_counts`' parameters, and at most ``n`` unseen values in
+    all (``count``): InvalidParameterError otherwise."""
+    if min_count < 1:
+        raise InvalidParameterError("min_count", min_count, "an integer >= 1", where=_WHERE)
+    if not 0 <= max_share < 1:
+        raise InvalidParameterError("max_share", max_share, "in [0, 1)", where=_WHERE)
+    if not 0 < alpha < 1:
+        raise InvalidParameterError("alpha", alpha, "in (0, 1)", where=_WHERE)
+    if min_excess < 0:
+        raise InvalidParameterError("min_excess", min_excess, ">= 0", where=_WHERE)
+    if count > n:
+        raise InvalidParameterError("unseen", count, f"a total <= n={n}", where=_WHERE)
+
+
+def _message(column: str, count: int, n: int, share: float, p0: float, examples: tuple[tuple[str, int], ...],
+             n_labels: int) -> str:
+    """The result's message: the unseen values, the expected share when above 0, the top unseen labels (of
+    ``n_labels``)."""
+    message = f"{column}: {count} of {n} values ({share:.2%}) are categories unseen in the reference"
+    if p0 > 0:
+        message += f" (expected {p0:.2%} from the reference's rare levels)"
+    if examples:
+        message += ": " + format_examples(tuple((repr(label), c) for label, c in examples), n_labels)
+    return message
 
 def expected_unseen_share(
     reference_count: int,
