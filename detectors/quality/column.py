@@ -163,7 +163,17 @@ def check_column(
             "reference.kind", reference.kind, "numeric, categorical or binary", where=f"check_column({column!r})"
         )
     raw = as_values(values)
-    results = [
+    results = _every_kind(column, raw, reference, cfg)
+    if reference.kind == "numeric":
+        return tuple(results + _numeric(column, raw, reference, cfg))
+    current_labels = default_labels(raw) if labels is None else as_values(labels)
+    categories = reference_categories if reference_categories is not None else reference.categories
+    return tuple(results + _categorical(column, current_labels, categories, reference, cfg))
+
+
+def _every_kind(column: str, raw: NDArray[Any], reference: ColumnReference, cfg: QualityConfig) -> list[QualityResult]:
+    """The checks of every kind: missing rate, type violations."""
+    return [
         missing_rate_check(
             column,
             raw,
@@ -174,27 +184,41 @@ def check_column(
         ),
         type_violation_check(column, raw, kind=reference.kind, allow_inf=cfg.allow_inf, max_examples=cfg.max_examples),
     ]
-    if reference.kind == "numeric":
-        numbers = real_numbers(raw)
-        if not cfg.allow_inf:
-            numbers[np.isinf(numbers)] = np.nan
-        if reference.min is not None and reference.max is not None:
-            results.append(
-                out_of_range_check(
-                    column,
-                    numbers,
-                    reference_min=reference.min,
-                    reference_max=reference.max,
-                    reference_count=reference.n_finite or (reference.n_rows - reference.n_missing),
-                    alpha=cfg.range_alpha,
-                    max_share=cfg.range_max_share,
-                    max_examples=cfg.max_examples,
-                )
+
+
+def _numeric(column: str, raw: NDArray[Any], reference: ColumnReference, cfg: QualityConfig) -> list[QualityResult]:
+    """The numeric checks, on the real numbers (``±inf`` only when ``allow_inf``): out-of-range (when the
+    reference range is known), constant column."""
+    numbers = real_numbers(raw)
+    if not cfg.allow_inf:
+        numbers[np.isinf(numbers)] = np.nan
+    results = []
+    if reference.min is not None and reference.max is not None:
+        results.append(
+            out_of_range_check(
+                column,
+                numbers,
+                reference_min=reference.min,
+                reference_max=reference.max,
+                reference_count=reference.n_finite or (reference.n_rows - reference.n_missing),
+                alpha=cfg.range_alpha,
+                max_share=cfg.range_max_share,
+                max_examples=cfg.max_examples,
             )
-        results.extend(_constant(column, numbers, reference, cfg))
-        return tuple(results)
-    current_labels = default_labels(raw) if labels is None else as_values(labels)
-    categories = reference_categories if reference_categories is not None else reference.categories
+        )
+    return results + _constant(column, numbers, reference, cfg)
+
+
+def _categorical(
+    column: str,
+    current_labels: NDArray[Any],
+    categories: Collection[str] | None,
+    reference: ColumnReference,
+    cfg: QualityConfig,
+) -> list[QualityResult]:
+    """The categorical/binary checks, on the labels: unseen categories (when the reference categories are
+    known), constant column."""
+    results = []
     if categories is not None:
         results.append(
             unseen_categories_check(
@@ -206,9 +230,7 @@ def check_column(
                 max_examples=cfg.max_examples,
             )
         )
-    results.extend(_constant(column, current_labels, reference, cfg))
-    return tuple(results)
-
+    return results + _constant(column, current_labels, reference, cfg)
 
 def _constant(column: str, values: ArrayLike, reference: ColumnReference, cfg: QualityConfig) -> list[QualityResult]:
     """The constant check, when the reference's value counts are known."""
