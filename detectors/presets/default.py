@@ -42,6 +42,7 @@ import weakref
 from dataclasses import dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from detectors.column_windows import CategoricalWindow, NumericWindow
 from detectors.columns import CategoricalProfile, NumericProfile
@@ -90,42 +91,14 @@ def default_column(
     if isinstance(col, NumericProfile) and isinstance(win, NumericWindow):
         if win.n_finite == 0:
             return all_null_result(col, win)
-        cur = win.sorted_values()
-        if col.grid is not None:  # a compact profile: the quantile grid's bounded-error statistics
-            t, d = cvm_ks_grid(col.grid, cur)
-            n_ref, x_runs = col.grid.n, col.grid.run_squares
-        else:
-            side = _reference_side(col)
-            t, d = cvm_ks_fast(side, cur)
-            n_ref, x_runs = col.values.size, side.run_squares
-        t = midrank_t(t, n_ref, cur.size, x_runs, own_run_squares(cur))
-        p = cvm_pvalue_asymptotic(t, n_ref, cur.size)
-        test, stat, effect, n_ref, n_cur = "cramer_von_mises", t, d, col.n_finite, win.n_finite
+        test, stat, p, effect = _numeric_test(col, win)
+        n_ref, n_cur = col.n_finite, win.n_finite
     elif isinstance(col, CategoricalProfile) and isinstance(win, CategoricalWindow):
         if win.n_valid == 0:
             return all_null_result(col, win)
         unseen = unseen_items(win)
-        high_cardinality = col.kind != BINARY and col.n_levels > params.top_k
-        if high_cardinality:
-            ref, cur_counts = top_k_counts(col, win, params.top_k)
-        else:
-            ref, cur_counts = aligned_counts(col, win)
-        effect = float(0.5 * np.abs(ref / ref.sum() - cur_counts / cur_counts.sum()).sum())
-        if high_cardinality:
-            effect = max(0.0, effect - null_tvd(ref, cur_counts))
-        present = (ref + cur_counts) > 0
-        if col.kind == BINARY and present.sum() <= 2:
-            r, c = ref[present], cur_counts[present]
-            if r.size < 2:
-                res_stat, p = 0.0, 1.0
-            else:
-                z = ztest_from_counts(int(r[1]), int(r.sum()), int(c[1]), int(c.sum()), alpha=0.5)
-                res_stat, p = z.statistic, _p(z.p_value)
-            test = "z"
-        else:
-            chi = chisquare_from_counts(ref, cur_counts, alpha=0.5, min_expected=MIN_EXPECTED)
-            res_stat, p, test = chi.statistic, _p(chi.p_value), "chisquare"
-        stat, n_ref, n_cur = res_stat, col.n_valid, win.n_valid
+        test, stat, p, effect = _categorical_test(col, win, params.top_k)
+        n_ref, n_cur = col.n_valid, win.n_valid
     else:  # pragma: no cover
         raise TypeError(f"column {col.name!r}: profile and window kinds differ")
     return ColumnResult(
@@ -145,6 +118,51 @@ def default_column(
         unseen_categories=unseen,
     )
 
+
+
+def _numeric_test(col: NumericProfile, win: NumericWindow) -> tuple[str, float, float, float]:
+    """``(test, statistic, p_value, effect)`` of a numeric column with finite current values: the midrank
+    Cramér–von Mises statistic and its asymptotic p-value, the Kolmogorov–Smirnov D as the effect."""
+    cur = win.sorted_values()
+    if col.grid is not None:  # a compact profile: the quantile grid's bounded-error statistics
+        t, d = cvm_ks_grid(col.grid, cur)
+        n_ref, x_runs = col.grid.n, col.grid.run_squares
+    else:
+        side = _reference_side(col)
+        t, d = cvm_ks_fast(side, cur)
+        n_ref, x_runs = col.values.size, side.run_squares
+    t = midrank_t(t, n_ref, cur.size, x_runs, own_run_squares(cur))
+    return "cramer_von_mises", t, cvm_pvalue_asymptotic(t, n_ref, cur.size), d
+
+
+def _categorical_test(col: CategoricalProfile, win: CategoricalWindow, top_k: int) -> tuple[str, float, float, float]:
+    """``(test, statistic, p_value, effect)`` of a categorical or binary column with non-null current values:
+    the TVD of the aligned counts (of the ``top_k + 1`` buckets, bias-corrected, for a high-cardinality
+    column) and the Z-test or chi-square on the same counts."""
+    high_cardinality = col.kind != BINARY and col.n_levels > top_k
+    if high_cardinality:
+        ref, cur_counts = top_k_counts(col, win, top_k)
+    else:
+        ref, cur_counts = aligned_counts(col, win)
+    effect = float(0.5 * np.abs(ref / ref.sum() - cur_counts / cur_counts.sum()).sum())
+    if high_cardinality:
+        effect = max(0.0, effect - null_tvd(ref, cur_counts))
+    test, stat, p = _counts_test(col.kind, ref, cur_counts)
+    return test, stat, p, effect
+
+
+def _counts_test(kind: str, ref: npt.NDArray[np.float64], cur: npt.NDArray[np.float64]) -> tuple[str, float, float]:
+    """``(test, statistic, p_value)`` on aligned counts: the two-proportion Z-test for a binary column with at
+    most two values present (no test, p = 1, with a single one), the chi-square otherwise."""
+    present = (ref + cur) > 0
+    if kind == BINARY and present.sum() <= 2:
+        r, c = ref[present], cur[present]
+        if r.size < 2:
+            return "z", 0.0, 1.0
+        z = ztest_from_counts(int(r[1]), int(r.sum()), int(c[1]), int(c.sum()), alpha=0.5)
+        return "z", z.statistic, _p(z.p_value)
+    chi = chisquare_from_counts(ref, cur, alpha=0.5, min_expected=MIN_EXPECTED)
+    return "chisquare", chi.statistic, _p(chi.p_value)
 
 _REFERENCE_SIDES: weakref.WeakKeyDictionary[NumericProfile, ReferenceSide] = weakref.WeakKeyDictionary()
 
