@@ -183,6 +183,15 @@ def binary_metrics(
     s = as_scores(scores, "binary_metrics(scores)")
     n = same_length("binary_metrics", labels=labels, scores=s)
     pos = np.asarray(labels) == positive_class
+    compute = _metric_makers(pos, s, n, threshold=threshold, confidence=confidence)
+    return {name: compute[name]() for name in names}
+
+
+def _metric_makers(
+    pos: NDArray[np.bool_], s: NDArray[np.float64], n: int, *, threshold: float, confidence: float
+) -> dict[str, Callable[[], MetricValue]]:
+    """Per binary metric, the function that computes it on the window (positive labels ``pos``, scores ``s``):
+    the confusion counts at ``threshold`` once, the scores sorted only for a ranking metric's first use."""
     pred = s >= threshold
     tp = int(np.count_nonzero(pos & pred))
     fp = int(np.count_nonzero(pred)) - tp
@@ -197,7 +206,7 @@ def binary_metrics(
         return sorted_scores[0]
 
     y = pos.astype(np.float64)
-    compute: dict[str, Callable[[], MetricValue]] = {
+    return {
         "accuracy": lambda: _rate("accuracy", tp + tn, n, n, confidence, "empty window"),
         "precision": lambda: _rate("precision", tp, tp + fp, n, confidence, "no positive prediction in window"),
         "recall": lambda: _rate("recall", tp, tp + fn, n, confidence, "no positive label in window"),
@@ -209,4 +218,3 @@ def binary_metrics(
         "brier": lambda: _probabilistic("brier", y, s, confidence),
         "ece": lambda: _probabilistic("ece", y, s, confidence),
     }
-    return {name: compute[name]() for name in names}
