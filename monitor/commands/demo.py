@@ -211,7 +211,7 @@ class _Replayer(threading.Thread):
         self._producer: Any = None
         from kafka.errors import KafkaError
 
-        from monitor.kafka_clients import make_producer
+        from monitor.sources.kafka_clients import make_producer
 
         try:
             _create_topics(settings)
@@ -239,7 +239,7 @@ def _create_topics(settings: Settings, partitions: int = 1) -> None:
     """The two co-partitioned topics (same partition count), created up front."""
     from kafka.admin import NewTopic
 
-    from monitor.kafka_clients import make_admin
+    from monitor.sources.kafka_clients import make_admin
 
     admin = make_admin(settings, client_id="driftwarden-demo")
     try:
