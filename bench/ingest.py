@@ -56,8 +56,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from monitor.config.settings import Settings  # noqa: E402
 from monitor.db.admin import create_database, drop_database  # noqa: E402
-from monitor.kafka_clients import make_admin, make_consumer, make_producer  # noqa: E402
 from monitor.sources.kafka import FETCH_MAX_WAIT_MS  # noqa: E402
+from monitor.sources.kafka_clients import make_admin, make_consumer, make_producer  # noqa: E402
 
 MODELS = ("bench-a", "bench-b", "bench-c", "bench-d", "bench-e", "bench-f")
 CATEGORIES = ("alpha", "beta", "gamma", "delta", "epsilon")

@@ -34,7 +34,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from monitor.consumer.merge import PartitionMerger  # noqa: E402
 from monitor.db.admin import create_database, drop_database  # noqa: E402
-from monitor.kafka_clients import make_admin, make_producer  # noqa: E402
+from monitor.sources.kafka_clients import make_admin, make_producer  # noqa: E402
 
 
 def fresh_database(server_url: str) -> str:

@@ -9,7 +9,8 @@ Each class lives next to the code that raises it (the module in brackets) and de
     │                                         [monitor.config.errors]
     ├── EventDecodeError (ValueError)         bytes that are not a valid event; names the field and value
     │                                         [monitor.events]
-    ├── SnapshotError (ValueError)            a pipeline snapshot that cannot be restored [monitor.pipeline.core]
+    ├── SnapshotError (ValueError)            a pipeline snapshot that cannot be restored
+    │                                         [monitor.pipeline.snapshot]
     ├── BadLabelError (ValueError)            a label of the wrong type or an unknown class
     │                                         [monitor.pipeline.labels]
     ├── ReferenceLoadError (ValueError)       a stored reference profile that cannot be decoded

@@ -110,9 +110,9 @@ def _kafka_source(settings: Settings, fetch_process: bool | None,
     """The Kafka source of the settings' topics (its fetches in a child process unless told otherwise) and
     the dead-letter topic's publisher, if one is configured and can connect."""
     from monitor.consumer.deadletter import DeadLetterPublisher
-    from monitor.kafka_clients import connection_options
     from monitor.sources import SourceError
     from monitor.sources.kafka import KafkaSource  # kafka-python loaded only for a Kafka source
+    from monitor.sources.kafka_clients import connection_options
     from monitor.sources.kafka_process import FetchProcessSource
 
     in_child = settings.kafka_fetch_process if fetch_process is None else fetch_process

@@ -107,6 +107,24 @@ class AlertService:
             return  # a snoozed alert: what windows do to it is recorded, not notified
         self.notifier.record(session, {**payload, "cause": cause})
 
+    def _open(self, session: Session, model: str, alert: Alert, changes: AlertChanges) -> None:
+        """Add a new alert with its "opened" history entry and notification."""
+        session.add(alert)
+        session.flush()
+        session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="opened", note=alert.message))
+        changes.opened.append(alert.id)
+        self._queue(session, alert_payload(alert, model, "opened"))
+
+    def _escalate_if_worse(self, session: Session, model: str, alert: Alert, signal: Signal,
+                           changes: AlertChanges) -> None:
+        """Raise the alert's severity to the signal's when that is higher ("escalated" entry and notification)."""
+        if SEVERITY_RANK.get(signal.severity, 0) > SEVERITY_RANK.get(alert.severity, 0):
+            alert.severity = signal.severity
+            session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="escalated",
+                                   note=f"severity {signal.severity}: {signal.message}"))
+            changes.escalated.append(alert.id)
+            self._queue(session, alert_payload(alert, model, "escalated"))
+
     # -- windows -------------------------------------------------------------------------------------
     def process_window(self, session: Session, model: str, window_result: WindowResult,
                        signals: Iterable[Signal], *, auto_resolve_after: int | None = None) -> AlertChanges:
@@ -138,11 +156,7 @@ class AlertService:
                     first_window_id=window_result.id,
                     last_window_id=window_result.id,
                 )
-                session.add(alert)
-                session.flush()
-                session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="opened", note=signal.message))
-                changes.opened.append(alert.id)
-                self._queue(session, alert_payload(alert, model, "opened"))
+                self._open(session, model, alert, changes)
                 continue
             alert.last_seen = max(alert.last_seen, seen_at)
             alert.windows_count += 1
@@ -150,12 +164,7 @@ class AlertService:
             alert.message = signal.message
             alert.last_window_id = window_result.id
             changes.updated.append(alert.id)
-            if SEVERITY_RANK.get(signal.severity, 0) > SEVERITY_RANK.get(alert.severity, 0):
-                alert.severity = signal.severity
-                session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="escalated",
-                                       note=f"severity {signal.severity}: {signal.message}"))
-                changes.escalated.append(alert.id)
-                self._queue(session, alert_payload(alert, model, "escalated"))
+            self._escalate_if_worse(session, model, alert, signal, changes)
         for key, alert in unresolved.items():
             # a window that ended at or before the detection cannot say the problem is gone (an early alert
             # met such a window first or second depending on where persist points fell: not counted either way)
@@ -187,12 +196,7 @@ class AlertService:
             Signal(sig, "info", "", feature).dedup_key(model) for sig, feature in judged}
         if not keys:
             return changes
-        unresolved = {
-            a.dedup_key: a
-            for a in session.scalars(select(Alert).where(
-                Alert.model_id == model_row.id, Alert.status != "resolved", Alert.dedup_key.in_(keys)
-            ).with_for_update())
-        }
+        unresolved = _unresolved_alerts(session, model_row.id, keys)
         fired: set[str] = set()
         for signal in signals:
             key = signal.dedup_key(model)
@@ -208,11 +212,7 @@ class AlertService:
                     clean_windows=0, first_window_id=window_result.id,
                     last_window_id=window_result.id,
                 )
-                session.add(alert)
-                session.flush()
-                session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="opened", note=signal.message))
-                changes.opened.append(alert.id)
-                self._queue(session, alert_payload(alert, model, "opened"))
+                self._open(session, model, alert, changes)
                 unresolved[key] = alert
                 continue
             if alert.last_window_id is None or window_result.id > alert.last_window_id:
@@ -222,12 +222,7 @@ class AlertService:
             alert.clean_windows = 0
             alert.message = signal.message
             changes.updated.append(alert.id)
-            if SEVERITY_RANK.get(signal.severity, 0) > SEVERITY_RANK.get(alert.severity, 0):
-                alert.severity = signal.severity
-                session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="escalated",
-                                       note=f"severity {signal.severity}: {signal.message}"))
-                changes.escalated.append(alert.id)
-                self._queue(session, alert_payload(alert, model, "escalated"))
+            self._escalate_if_worse(session, model, alert, signal, changes)
         for sig, feature in judged:
             key = Signal(sig, "info", "", feature).dedup_key(model)
             alert = unresolved.get(key)
@@ -275,11 +270,7 @@ class AlertService:
                 detected_at=at, early=True, detected_events=early.detected_events, windows_count=0,
                 clean_windows=0,
             )
-            session.add(alert)
-            session.flush()
-            session.add(AlertEvent(alert_id=alert.id, ts=self.clock(), action="opened", note=signal.message))
-            changes.opened.append(alert.id)
-            self._queue(session, alert_payload(alert, model, "opened"))
+            self._open(session, model, alert, changes)
         elif at < alert.detected_at:
             alert.detected_at = at
             alert.first_seen = min(alert.first_seen, at)
@@ -347,6 +338,16 @@ class AlertService:
         _note_action(self, session, alert, "assigned", by, assignee or "nobody")
         self._queue(session, alert_payload(alert, self._model_name(session, alert), "assigned"))
         return alert
+
+
+def _unresolved_alerts(session: Session, model_id: int, keys: set[str]) -> dict[str, Alert]:
+    """The model's unresolved alerts of these dedup keys, by key, locked for the update."""
+    return {
+        a.dedup_key: a
+        for a in session.scalars(select(Alert).where(
+            Alert.model_id == model_id, Alert.status != "resolved", Alert.dedup_key.in_(keys)
+        ).with_for_update())
+    }
 
 
 def _note_action(service: AlertService, session: Session, alert: Alert, action: str, by: str,

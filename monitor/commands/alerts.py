@@ -37,85 +37,79 @@ def _row(alert: Any, model: str) -> dict[str, Any]:
     }
 
 
-def register(app: typer.Typer) -> None:
-    alerts_app = typer.Typer(help="Alerts: list, show, acknowledge, resolve, assign, snooze.", no_args_is_help=True)
-    db_option = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL).")
+_DB = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL).")
 
-    @alerts_app.command("list")
-    def list_(
-        ctx: typer.Context,
-        status: str = typer.Option("unresolved", "--status", help=f"One of {', '.join(STATUSES)}."),
-        model: str | None = typer.Option(None, "--model", help="Only this model."),
-        limit: int = typer.Option(50, "--limit", min=1, help="At most this many alerts."),
-        as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
-        db: str | None = db_option,
-        migrate: bool = migrate_option(),
-    ) -> None:
-        """List alerts, most recently seen first."""
-        from monitor.alerts.service import list_alerts
 
-        if status not in STATUSES:
-            fail(f"--status {status!r} is not one of {', '.join(STATUSES)}")
-        url = db or AppState.of(ctx).settings.database_url
-        rows = _with_session(
-            url, lambda s: [_row(a, m) for a, m in
-                            list_alerts(s, status=None if status == "all" else status, model=model, limit=limit)],
-            write=False, migrate=migrate,
-        )
-        if as_json:
-            for row in rows:
-                typer.echo(json.dumps(row))
-            return
-        if not rows:
-            typer.echo("no alerts")
-        for r in rows:
-            feature = f" [{r['feature']}]" if r["feature"] else ""
-            typer.echo(f"#{r['id']:<5} {r['severity']:<8} {r['status']:<12} {r['model']} {r['signal']}{feature} "
-                       f"x{r['windows']} last {r['last_seen']}: {r['message']}")
+def _list_command(
+    ctx: typer.Context,
+    status: str = typer.Option("unresolved", "--status", help=f"One of {', '.join(STATUSES)}."),
+    model: str | None = typer.Option(None, "--model", help="Only this model."),
+    limit: int = typer.Option(50, "--limit", min=1, help="At most this many alerts."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    db: str | None = _DB,
+    migrate: bool = migrate_option(),
+) -> None:
+    """List alerts, most recently seen first."""
+    from monitor.alerts.service import list_alerts
 
-    @alerts_app.command("ack")
-    def ack(
-        ctx: typer.Context,
-        alert_id: int = typer.Argument(..., help="Alert id (see `alerts list`)."),
-        by: str = typer.Option(..., "--by", help="Who acknowledges."),
-        note: str | None = typer.Option(None, "--note", help="Why / what is being done."),
-        db: str | None = db_option,
-        migrate: bool = migrate_option(),
-    ) -> None:
-        """Acknowledge an open alert (a notification is queued in the outbox, delivered by the watcher or
-        `driftwarden notify`)."""
-        from monitor.alerts.service import AlertService
-        from monitor.notify.outbox import Outbox
+    if status not in STATUSES:
+        fail(f"--status {status!r} is not one of {', '.join(STATUSES)}")
+    url = db or AppState.of(ctx).settings.database_url
+    rows = _with_session(
+        url, lambda s: [_row(a, m) for a, m in
+                        list_alerts(s, status=None if status == "all" else status, model=model, limit=limit)],
+        write=False, migrate=migrate,
+    )
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row))
+        return
+    if not rows:
+        typer.echo("no alerts")
+    for r in rows:
+        feature = f" [{r['feature']}]" if r["feature"] else ""
+        typer.echo(f"#{r['id']:<5} {r['severity']:<8} {r['status']:<12} {r['model']} {r['signal']}{feature} "
+                   f"x{r['windows']} last {r['last_seen']}: {r['message']}")
 
-        url = db or AppState.of(ctx).settings.database_url
-        status = _with_session(url, lambda s: AlertService(Outbox()).acknowledge(s, alert_id, by, note).status,
-                               write=True, migrate=migrate)
-        typer.echo(f"alert {alert_id} {status} by {by}")
 
-    @alerts_app.command("resolve")
-    def resolve(
-        ctx: typer.Context,
-        alert_id: int = typer.Argument(..., help="Alert id (see `alerts list`)."),
-        by: str = typer.Option(..., "--by", help="Who resolves."),
-        note: str | None = typer.Option(None, "--note", help="Resolution note."),
-        db: str | None = db_option,
-        migrate: bool = migrate_option(),
-    ) -> None:
-        """Resolve an open or acknowledged alert (a notification is queued in the outbox, delivered by the
-        watcher or `driftwarden notify`)."""
-        from monitor.alerts.incidents import refresh_incident_of
-        from monitor.alerts.service import AlertService
-        from monitor.notify.outbox import Outbox
+def _ack_command(
+    ctx: typer.Context,
+    alert_id: int = typer.Argument(..., help="Alert id (see `alerts list`)."),
+    by: str = typer.Option(..., "--by", help="Who acknowledges."),
+    note: str | None = typer.Option(None, "--note", help="Why / what is being done."),
+    db: str | None = _DB,
+    migrate: bool = migrate_option(),
+) -> None:
+    """Acknowledge an open alert (a notification is queued in the outbox, delivered by the watcher or
+    `driftwarden notify`)."""
+    from monitor.alerts.service import AlertService
+    from monitor.notify.outbox import Outbox
 
-        url = db or AppState.of(ctx).settings.database_url
-        service = AlertService(Outbox())
-        status = _with_session(url, lambda s: refresh_incident_of(
-            s, service.resolve(s, alert_id, by, note), service.notifier).status, write=True, migrate=migrate)
-        typer.echo(f"alert {alert_id} {status} by {by}")
+    url = db or AppState.of(ctx).settings.database_url
+    status = _with_session(url, lambda s: AlertService(Outbox()).acknowledge(s, alert_id, by, note).status,
+                           write=True, migrate=migrate)
+    typer.echo(f"alert {alert_id} {status} by {by}")
 
-    _register_show(alerts_app, db_option)
-    _register_assign_snooze(alerts_app, db_option)
-    app.add_typer(alerts_app, name="alerts")
+
+def _resolve_command(
+    ctx: typer.Context,
+    alert_id: int = typer.Argument(..., help="Alert id (see `alerts list`)."),
+    by: str = typer.Option(..., "--by", help="Who resolves."),
+    note: str | None = typer.Option(None, "--note", help="Resolution note."),
+    db: str | None = _DB,
+    migrate: bool = migrate_option(),
+) -> None:
+    """Resolve an open or acknowledged alert (a notification is queued in the outbox, delivered by the
+    watcher or `driftwarden notify`)."""
+    from monitor.alerts.incidents import refresh_incident_of
+    from monitor.alerts.service import AlertService
+    from monitor.notify.outbox import Outbox
+
+    url = db or AppState.of(ctx).settings.database_url
+    service = AlertService(Outbox())
+    status = _with_session(url, lambda s: refresh_incident_of(
+        s, service.resolve(s, alert_id, by, note), service.notifier).status, write=True, migrate=migrate)
+    typer.echo(f"alert {alert_id} {status} by {by}")
 
 
 def _print_evidence(found: dict[str, Any]) -> None:
@@ -141,76 +135,83 @@ def _print_evidence(found: dict[str, Any]) -> None:
             typer.echo(f"  example: {json.dumps(row, default=str)}")
 
 
-def _register_show(alerts_app: typer.Typer, db_option: Any) -> None:
-    @alerts_app.command("show")
-    def show(
-        ctx: typer.Context,
-        alert_id: int = typer.Argument(..., help="Alert id (see `alerts list`)."),
-        examples: int = typer.Option(5, "--examples", min=0, help="Rows of each window's stored sample."),
-        config: str | None = typer.Option(None, "--config", "-c", help="Configuration whose notifications.runbooks "
-                                          "gives the signal's runbook."),
-        as_json: bool = typer.Option(False, "--json", help="One JSON object."),
-        db: str | None = db_option,
-        migrate: bool = migrate_option(),
-    ) -> None:
-        """One alert with its history and evidence (the statistics and sample rows of its windows)."""
-        from pathlib import Path
+def _show_command(
+    ctx: typer.Context,
+    alert_id: int = typer.Argument(..., help="Alert id (see `alerts list`)."),
+    examples: int = typer.Option(5, "--examples", min=0, help="Rows of each window's stored sample."),
+    config: str | None = typer.Option(None, "--config", "-c", help="Configuration whose notifications.runbooks "
+                                      "gives the signal's runbook."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object."),
+    db: str | None = _DB,
+    migrate: bool = migrate_option(),
+) -> None:
+    """One alert with its history and evidence (the statistics and sample rows of its windows)."""
+    from pathlib import Path
 
-        from monitor.alerts.evidence import alert_evidence
+    from monitor.alerts.evidence import alert_evidence
 
-        runbooks: dict[str, str] = {}
-        if config is not None:
-            from monitor.commands.run import load_run_config
+    runbooks: dict[str, str] = {}
+    if config is not None:
+        from monitor.commands.run import load_run_config
 
-            runbooks = dict(load_run_config(Path(config)).notifications.runbooks)
-        url = db or AppState.of(ctx).settings.database_url
-        found = _with_session(url, lambda s: alert_evidence(s, alert_id, examples=examples, runbooks=runbooks),
-                              write=False, migrate=migrate)
-        if as_json:
-            typer.echo(json.dumps(found, default=str))
-            return
-        _print_evidence(found)
+        runbooks = dict(load_run_config(Path(config)).notifications.runbooks)
+    url = db or AppState.of(ctx).settings.database_url
+    found = _with_session(url, lambda s: alert_evidence(s, alert_id, examples=examples, runbooks=runbooks),
+                          write=False, migrate=migrate)
+    if as_json:
+        typer.echo(json.dumps(found, default=str))
+        return
+    _print_evidence(found)
 
 
-def _register_assign_snooze(alerts_app: typer.Typer, db_option: Any) -> None:
-    @alerts_app.command("assign")
-    def assign(
-        ctx: typer.Context,
-        alert_id: int = typer.Argument(..., help="Alert id (see `alerts list`)."),
-        to: str = typer.Option(..., "--to", help="Who takes it ('' : nobody)."),
-        by: str = typer.Option(..., "--by", help="Who assigns."),
-        db: str | None = db_option,
-        migrate: bool = migrate_option(),
-    ) -> None:
-        """Assign an alert to someone (recorded in its history and notified)."""
-        from monitor.alerts.service import AlertService
-        from monitor.notify.outbox import Outbox
+def _assign_command(
+    ctx: typer.Context,
+    alert_id: int = typer.Argument(..., help="Alert id (see `alerts list`)."),
+    to: str = typer.Option(..., "--to", help="Who takes it ('' : nobody)."),
+    by: str = typer.Option(..., "--by", help="Who assigns."),
+    db: str | None = _DB,
+    migrate: bool = migrate_option(),
+) -> None:
+    """Assign an alert to someone (recorded in its history and notified)."""
+    from monitor.alerts.service import AlertService
+    from monitor.notify.outbox import Outbox
 
-        url = db or AppState.of(ctx).settings.database_url
-        _with_session(url, lambda s: AlertService(Outbox()).assign(s, alert_id, to.strip() or None, by),
-                      write=True, migrate=migrate)
-        typer.echo(f"alert {alert_id} assigned to {to.strip() or 'nobody'} by {by}")
+    url = db or AppState.of(ctx).settings.database_url
+    _with_session(url, lambda s: AlertService(Outbox()).assign(s, alert_id, to.strip() or None, by),
+                  write=True, migrate=migrate)
+    typer.echo(f"alert {alert_id} assigned to {to.strip() or 'nobody'} by {by}")
 
-    @alerts_app.command("snooze")
-    def snooze(
-        ctx: typer.Context,
-        alert_id: int = typer.Argument(..., help="Alert id (see `alerts list`)."),
-        until: str = typer.Option(..., "--until", help="ISO 8601 time (UTC when no offset is given), or a "
-                                  "duration from now such as 2h or 30m."),
-        by: str = typer.Option(..., "--by", help="Who snoozes."),
-        note: str | None = typer.Option(None, "--note", help="Why."),
-        db: str | None = db_option,
-        migrate: bool = migrate_option(),
-    ) -> None:
-        """Snooze an alert until a time: what windows do to it is recorded but not notified until then."""
-        from monitor.alerts.service import AlertService
-        from monitor.notify.outbox import Outbox
 
-        when = _parse_until(until)
-        url = db or AppState.of(ctx).settings.database_url
-        _with_session(url, lambda s: AlertService(Outbox()).snooze(s, alert_id, when, by, note), write=True,
-                      migrate=migrate)
-        typer.echo(f"alert {alert_id} snoozed until {when.isoformat()} by {by}")
+def _snooze_command(
+    ctx: typer.Context,
+    alert_id: int = typer.Argument(..., help="Alert id (see `alerts list`)."),
+    until: str = typer.Option(..., "--until", help="ISO 8601 time (UTC when no offset is given), or a "
+                              "duration from now such as 2h or 30m."),
+    by: str = typer.Option(..., "--by", help="Who snoozes."),
+    note: str | None = typer.Option(None, "--note", help="Why."),
+    db: str | None = _DB,
+    migrate: bool = migrate_option(),
+) -> None:
+    """Snooze an alert until a time: what windows do to it is recorded but not notified until then."""
+    from monitor.alerts.service import AlertService
+    from monitor.notify.outbox import Outbox
+
+    when = _parse_until(until)
+    url = db or AppState.of(ctx).settings.database_url
+    _with_session(url, lambda s: AlertService(Outbox()).snooze(s, alert_id, when, by, note), write=True,
+                  migrate=migrate)
+    typer.echo(f"alert {alert_id} snoozed until {when.isoformat()} by {by}")
+
+
+def register(app: typer.Typer) -> None:
+    alerts_app = typer.Typer(help="Alerts: list, show, acknowledge, resolve, assign, snooze.", no_args_is_help=True)
+    alerts_app.command("list")(_list_command)
+    alerts_app.command("ack")(_ack_command)
+    alerts_app.command("resolve")(_resolve_command)
+    alerts_app.command("show")(_show_command)
+    alerts_app.command("assign")(_assign_command)
+    alerts_app.command("snooze")(_snooze_command)
+    app.add_typer(alerts_app, name="alerts")
 
 
 def _parse_until(text: str) -> Any:

@@ -162,7 +162,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _producer(settings: Any) -> Any:
-    from monitor.kafka_clients import make_producer
+    from monitor.sources.kafka_clients import make_producer
 
     try:
         return make_producer(settings, client_id="driftwarden-requeue", acks="all")

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -34,6 +34,9 @@ from monitor.commands.support import AppState, fail, migrate_option, prepare_dat
 from monitor.config.settings import Settings
 from monitor.errors import MonitorError
 from scenario.timeline import DEFAULT_DAYS
+
+if TYPE_CHECKING:
+    from scenario.generate import ScenarioFiles
 
 __all__ = ["DemoOptions", "DemoResult", "register", "run_demo", "serve_dashboard"]
 
@@ -121,18 +124,9 @@ def _start_replay(events: Path, run_settings: Settings, options: DemoOptions, re
     return replayer
 
 
-def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> DemoResult:
-    """Steps 1-3 of the module docstring; returns the database URL, timings and the detection summary."""
-    from tqdm import tqdm
-
-    from scenario import format_evaluation, generate_scenario
-    from scenario.runner import build_scenario_reference, score_run, watch_scenario
-
-    workdir = options.workdir.resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    url = _demo_database(options, settings, workdir)
-    result = DemoResult(database_url=url)
-    total_start = time.monotonic()
+def _generate(options: DemoOptions, workdir: Path, result: DemoResult, echo: Echo) -> ScenarioFiles:
+    """Step 1: the scenario's files in ``workdir``."""
+    from scenario import generate_scenario
 
     t = time.monotonic()
     echo(f"generating the scenario ({options.days} days, ~{options.events_per_hour:g} recommendations/hour, "
@@ -143,6 +137,13 @@ def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> De
     echo(f"  {files.n_predictions:,} recommendations + {files.n_outcomes:,} outcomes + {files.n_labels:,} late "
          f"labels, {files.n_validation:,} labelled validation rows, "
          f"{files.n_reference:,} reference rows ({result.seconds['generate']:.1f} s)")
+    return files
+
+
+def _build_reference(files: ScenarioFiles, url: str, options: DemoOptions, result: DemoResult,
+                     echo: Echo) -> None:
+    """Step 2: the database migrated (unless ``--no-migrate``), checked empty, and the reference built."""
+    from scenario.runner import build_scenario_reference
 
     t = time.monotonic()
     prepare_database(url, options.migrate)
@@ -150,6 +151,14 @@ def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> De
     version = build_scenario_reference(files, url)
     result.seconds["reference"] = time.monotonic() - t
     echo(f"reference profile v{version} of {files.truth.model!r} built ({result.seconds['reference']:.1f} s)")
+
+
+def _watch(files: ScenarioFiles, url: str, settings: Settings, options: DemoOptions, result: DemoResult,
+           echo: Echo) -> None:
+    """Step 3: the watcher over the events file, or with ``--kafka`` over fresh topics they are replayed to."""
+    from tqdm import tqdm
+
+    from scenario.runner import watch_scenario
 
     total = files.n_events
     run_settings = settings.model_copy(update={"database_url": url})
@@ -179,9 +188,28 @@ def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> De
     if not watched.clean:
         raise DemoError("the watcher could not write its last results (see the log above)")
 
+
+def _score(files: ScenarioFiles, url: str, result: DemoResult) -> None:
+    """How each scripted incident was caught, against the ground truth, into ``result``."""
+    from scenario import format_evaluation
+    from scenario.runner import score_run
+
     evaluation = score_run(files, url)
     result.summary = format_evaluation(evaluation)
     result.ok = evaluation.ok
+
+
+def run_demo(options: DemoOptions, settings: Settings, echo: Echo = print) -> DemoResult:
+    """Steps 1-3 of the module docstring; returns the database URL, timings and the detection summary."""
+    workdir = options.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    url = _demo_database(options, settings, workdir)
+    result = DemoResult(database_url=url)
+    total_start = time.monotonic()
+    files = _generate(options, workdir, result, echo)
+    _build_reference(files, url, options, result, echo)
+    _watch(files, url, settings, options, result, echo)
+    _score(files, url, result)
     result.seconds["total"] = time.monotonic() - total_start
     echo("what the watcher caught (ground truth: " + str(files.ground_truth) + "):")
     for line in result.summary:
@@ -211,7 +239,7 @@ class _Replayer(threading.Thread):
         self._producer: Any = None
         from kafka.errors import KafkaError
 
-        from monitor.kafka_clients import make_producer
+        from monitor.sources.kafka_clients import make_producer
 
         try:
             _create_topics(settings)
@@ -239,7 +267,7 @@ def _create_topics(settings: Settings, partitions: int = 1) -> None:
     """The two co-partitioned topics (same partition count), created up front."""
     from kafka.admin import NewTopic
 
-    from monitor.kafka_clients import make_admin
+    from monitor.sources.kafka_clients import make_admin
 
     admin = make_admin(settings, client_id="driftwarden-demo")
     try:

@@ -139,8 +139,8 @@ def register(app: typer.Typer) -> None:
         """Produce a file of events to Kafka, keyed by model (predictions and outcomes to their topics)."""
         from kafka.errors import KafkaError
 
-        from monitor.kafka_clients import make_producer
         from monitor.sources import SourceError
+        from monitor.sources.kafka_clients import make_producer
 
         settings = AppState.of(ctx).settings
         if not Path(path).is_file():

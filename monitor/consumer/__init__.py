@@ -6,6 +6,8 @@
 * :mod:`~monitor.consumer.intake`: from a raw message to a pipeline input or a dead letter;
 * :mod:`~monitor.consumer.merge`: the event-time merge of a partition's two streams;
 * :mod:`~monitor.consumer.contracts`: the store contract, the loop's options and result.
+* :mod:`~monitor.consumer.control`: the signal handlers (SIGTERM/SIGINT stop, SIGHUP reload), which only
+  flip the loop's flags.
 
 The SQL implementation of the store is :class:`monitor.store.partition_store.SqlPartitionStore`.
 """

@@ -114,7 +114,7 @@ class DeadLetterPublisher:
     @classmethod
     def connect(cls, settings: Settings, topic: str) -> DeadLetterPublisher:
         """A publisher to ``topic`` whose producer has ``settings``' connection options (TLS, SASL)."""
-        from monitor.kafka_clients import make_producer
+        from monitor.sources.kafka_clients import make_producer
 
         producer = make_producer(settings, acks=1, linger_ms=20,
                                  max_request_size=2 * RAW_LIMIT + 65_536, client_id="driftwarden-deadletters")

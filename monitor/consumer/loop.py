@@ -24,13 +24,10 @@ configuration (also reloaded when its file changes), keeping open windows.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from types import FrameType
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from monitor.config import ConfigError, MonitorConfig
@@ -42,6 +39,7 @@ from monitor.consumer.contracts import (
     StoreConflict,
     StoreUnavailable,
 )
+from monitor.consumer.control import flag_signals
 from monitor.consumer.deadletter import DeadLetterPublisher, DeadLetterRecord
 from monitor.consumer.gc_tuning import gc_tuned
 from monitor.consumer.intake import PROCESS_ERRORS, Taken, take
@@ -131,33 +129,13 @@ class Service:
     def request_reload(self) -> None:
         self._reload = True
 
-    @contextmanager
-    def _signals(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def stop(_signum: int, _frame: FrameType | None) -> None:
-            self._stop.set()
-
-        def reload(_signum: int, _frame: FrameType | None) -> None:
-            self._reload = True
-
-        previous = {sig: signal.signal(sig, handler)
-                    for sig, handler in ((signal.SIGTERM, stop), (signal.SIGINT, stop), (signal.SIGHUP, reload))}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
     # -- the loop ------------------------------------------------------------------------------------
     def run(self, max_messages: int | None = None, timeout: float | None = None) -> RunResult:
         """Consume until stopped (signal / :meth:`request_stop`), the end of a file source, ``max_messages``
         messages, or ``timeout`` seconds; then persist everything and close the source."""
         self.partitions.result = result = RunResult()
         deadline = None if timeout is None else self._monotonic() + timeout
-        with self._signals(), gc_tuned(self.options.gc_young_threshold):
+        with flag_signals(self._stop, self.request_reload), gc_tuned(self.options.gc_young_threshold):
             try:
                 warm_up = getattr(self.store, "warm_up", None)
                 if warm_up is not None:

@@ -30,11 +30,9 @@ import dataclasses
 import logging
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-
-import msgspec
 
 from detectors.profile import ReferenceProfile
 from monitor.config import MonitorConfig
@@ -50,23 +48,14 @@ from monitor.pipeline.model_state import ModelState
 from monitor.pipeline.outcome_join import LABEL_FIELD
 from monitor.pipeline.performance_reference import PerformanceReference
 from monitor.pipeline.rows import event_outcome_fields, state_row
-from monitor.pipeline.updates import final_points, finalize, output_order, spill, stamp_early, take_updates
+from monitor.pipeline.snapshot import ProfileLoader, decode_snapshot, encode_snapshot, restore_models
+from monitor.pipeline.updates import finalize, output_order, spill, stamp_early, take_updates
 from monitor.pipeline.windower import to_epoch
 
-__all__ = ["SNAPSHOT_FORMAT", "Pipeline", "SnapshotError"]
+__all__ = ["Pipeline"]
 
 log = logging.getLogger(__name__)
-SNAPSHOT_FORMAT = "driftwarden-pipeline"
-SNAPSHOT_VERSION = 1
-
 _NO_SEGMENTS: dict[str, str] = {}  # (read only)
-
-ProfileLoader = Callable[[str, str], ReferenceProfile | None]
-"""``(model, content_hash) -> profile``: finds an older reference an open window was started with."""
-
-
-class SnapshotError(MonitorError, ValueError):
-    """A pipeline snapshot that cannot be restored (corrupt, foreign format, missing reference profile)."""
 
 
 class Pipeline:
@@ -386,14 +375,7 @@ class Pipeline:
                                "(call advance() or take_closed() first, and persist them with the snapshot)")
         self._replayable = True
         self._redone = set()
-        payload = {
-            "format": SNAPSHOT_FORMAT,
-            "version": SNAPSHOT_VERSION,
-            "counters": dict(self.counters),
-            "seq": self.seq,
-            "models": {name: s.to_state() for name, s in self.models.items()},
-        }
-        return msgspec.json.encode(payload)
+        return encode_snapshot(self)
 
     @classmethod
     def restore(cls, data: bytes, config: MonitorConfig, profiles: Mapping[str, ReferenceProfile] | None = None,
@@ -407,37 +389,7 @@ class Pipeline:
             If ``data`` is not a pipeline snapshot, or an open window's reference profile cannot be found
             (neither in ``profiles`` nor through ``profile_loader``).
         """
-        try:
-            payload = msgspec.json.decode(data)
-        except msgspec.DecodeError as exc:
-            raise SnapshotError(f"pipeline snapshot is not valid JSON: {exc}") from None
-        if not isinstance(payload, dict) or payload.get("format") != SNAPSHOT_FORMAT:
-            raise SnapshotError("not a driftwarden pipeline snapshot")
-        if payload.get("version") != SNAPSHOT_VERSION:
-            raise SnapshotError(f"unsupported pipeline snapshot version {payload.get('version')!r}")
+        payload = decode_snapshot(data)
         pipeline = cls(config, profiles, performance)
-        pipeline.counters = Counter({k: int(v) for k, v in payload.get("counters", {}).items()})
-        pipeline.seq = int(payload.get("seq", 0))
-        by_hash = {p.content_hash: p for p in pipeline.profiles.values()}
-        for name, data_model in payload.get("models", {}).items():
-            cfg = config.models.get(name)
-            if cfg is None:
-                log.warning("snapshot holds model %r which is no longer configured: its open windows are dropped",
-                            name)
-                pipeline.counters["dropped_unconfigured_windows"] += len(data_model.get("windows", []))
-                continue
-            for item in data_model.get("windows", []):
-                ref_hash = item.get("profile_hash")
-                if ref_hash and ref_hash not in by_hash and profile_loader is not None:
-                    found = profile_loader(name, str(ref_hash))
-                    if found is not None:
-                        by_hash[found.content_hash] = found
-            try:
-                pipeline.models[name] = ModelState.from_state(cfg, pipeline.profiles.get(name), data_model, by_hash,
-                                                              pipeline.performance.get(name))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise SnapshotError(f"pipeline snapshot, model {name!r}: {exc}") from exc
-            restored = pipeline.models[name]
-            restored.due_at = min((w.span.end for w in restored.windows.values()), default=math.inf)
-            restored.final_at = final_points(restored)
+        restore_models(pipeline, payload, profile_loader)
         return pipeline

@@ -13,6 +13,7 @@ import pandas as pd
 
 from detectors.profile import ReferenceProfile
 from monitor.pipeline.alert_signals import Signal, drift_signals, metric_signal, near_constant_signal, volume_signal
+from monitor.pipeline.awaiting import PerformanceRecord
 from monitor.pipeline.business_metrics import MetricResult, compute_metrics
 from monitor.pipeline.closed import ClosedWindow, epoch_to_datetime
 from monitor.pipeline.fairness_state import fairness_signals
@@ -230,14 +231,8 @@ def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
         signals.append(flat)
 
     metrics = compute_metrics(cfg.business_metrics, window.joined.values())  # provisional: judged when final
-    performance = []
-    quality = state.quality
-    if quality is not None:
-        estimates = quality.estimate(window.book)
-        realized, why = quality.realized(window.book)
-        performance = quality.records(window.n_events, window.book, estimates, realized, why, provisional=True)
-        signals.extend(quality.estimated_signals(estimates, window.n_events))
-        window.estimates = estimates
+    performance, estimated = _performance(state, window)
+    signals.extend(estimated)
 
     start, end, rate, vol = _volume(state, window)
     if vol is not None:
@@ -279,6 +274,20 @@ def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
         segments=seg_rows,
         fairness=fairness,
     )
+
+
+def _performance(state: ModelState, window: OpenWindow) -> tuple[list[PerformanceRecord], list[Signal]]:
+    """The window's provisional performance records and the signals of its CBPE estimates (none without a
+    quality model); the estimates are kept in ``window.estimates``."""
+    quality = state.quality
+    if quality is None:
+        return [], []
+    estimates = quality.estimate(window.book)
+    realized, why = quality.realized(window.book)
+    performance = quality.records(window.n_events, window.book, estimates, realized, why, provisional=True)
+    signals = quality.estimated_signals(estimates, window.n_events)
+    window.estimates = estimates
+    return performance, signals
 
 
 def _near_constant(state: ModelState, window: OpenWindow) -> Signal | None:

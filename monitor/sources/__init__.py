@@ -1,4 +1,8 @@
-"""Sources of raw events for the consumer loop: Kafka (consumer group) and files (JSONL, Parquet)."""
+"""Sources of raw events for the consumer loop: Kafka (consumer group) and files (JSONL, Parquet).
+
+:mod:`~monitor.sources.kafka_clients` builds every Kafka client driftwarden uses (consumer, producers, admin)
+with the connection settings (bootstrap servers, TLS, SASL).
+"""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, text
 from monitor.commands.reference import build_reference
 from monitor.config.settings import Settings
 from monitor.db import upgrade
-from monitor.kafka_clients import make_admin, make_consumer
+from monitor.sources.kafka_clients import make_admin, make_consumer
 from scenario import generate_scenario
 
 sys.path.insert(0, os.path.dirname(__file__))

@@ -62,7 +62,7 @@ def test_incomplete_kafka_security_is_one_line_at_start(monkeypatch: pytest.Monk
 
 
 def test_every_kafka_client_gets_the_security_settings(tmp_path: Path) -> None:
-    from monitor.kafka_clients import connection_options
+    from monitor.sources.kafka_clients import connection_options
 
     ca = tmp_path / "ca.pem"
     ca.write_text("-")
