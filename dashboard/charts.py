@@ -80,44 +80,15 @@ def timeline_figure(
               "Traffic (events per window, by model version)"]
     fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.06, subplot_titles=titles,
                         row_heights=[0.37, 0.21, 0.21, 0.21])
-    palette = ["#2ca02c", "#9467bd", "#8c564b", "#17becf"]
-    for i, name in enumerate(names):
-        rows = metrics[metrics["name"] == name]
-        fig.add_trace(go.Scatter(x=rows["ts"], y=rows["value"], name=metric_label(name), mode="lines",
-                                 line={"color": palette[i % len(palette)], "width": 1.8}), row=1, col=1)
+    _add_business_lines(fig, metrics, names)
     if not alerts.empty:
         _shade_alerts(fig, alerts, 4, window_step(windows))
-        y_top = float(metrics["value"].max()) if not metrics.empty else 1.0
-        for severity, group in alerts.groupby("severity"):
-            fig.add_trace(go.Scatter(
-                x=group["first_seen"], y=[y_top * 1.04] * len(group), mode="markers", name=f"{severity} alert",
-                marker={"symbol": "triangle-down", "size": 12, "color": SEVERITY_COLORS.get(str(severity), _GREY),
-                        "line": {"width": 1, "color": "white"}},
-                text=[f"#{r.alert_id} {r.signal} {r.feature or ''}: {r.message}" for r in group.itertuples()],
-                hovertemplate="%{text}<extra></extra>",
-            ), row=1, col=1)
+        _add_alert_markers(fig, alerts, float(metrics["value"].max()) if not metrics.empty else 1.0)
     if not windows.empty:
-        fig.add_trace(go.Scatter(x=windows["window_end"], y=windows["drift_share"], name="drift share",
-                                 mode="lines", line={"color": _ORANGE, "width": 1.5}, fill="tozeroy",
-                                 showlegend=False), row=2, col=1)
-        drifted = windows[windows["dataset_drift"]]
-        fig.add_trace(go.Scatter(x=drifted["window_end"], y=drifted["drift_share"], mode="markers",
-                                 name="dataset drift", marker={"color": SEVERITY_COLORS["critical"], "size": 5},
-                                 showlegend=False), row=2, col=1)
-        if versions is not None and versions["version"].nunique() > 1:
-            palette_v = [_BLUE, "#9467bd", "#17becf", "#bcbd22", "#7f7f7f"]
-            for i, (version, part) in enumerate(versions.groupby("version", sort=True)):
-                fig.add_trace(go.Bar(x=part["window_end"], y=part["events"], name=f"model {version}",
-                                     marker_color=palette_v[i % len(palette_v)]), row=4, col=1)
-            fig.update_layout(barmode="stack")
-        else:
-            fig.add_trace(go.Bar(x=windows["window_end"], y=windows["n_events"], name="events",
-                                 marker_color=_BLUE, showlegend=False), row=4, col=1)
+        _add_drift_share(fig, windows)
+        _add_traffic(fig, windows, versions)
     if features is not None and not features.empty:
-        worst = features.groupby("window_end")["missing_rate_current"].max().reset_index()
-        fig.add_trace(go.Scatter(x=worst["window_end"], y=worst["missing_rate_current"], name="missing rate",
-                                 mode="lines", line={"color": "#8c564b", "width": 1.5}, showlegend=False),
-                      row=3, col=1)
+        _add_worst_missing_rate(fig, features)
     fig.update_yaxes(tickformat=".0%", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", range=[0, 1], row=2, col=1)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero", row=3, col=1)
@@ -125,6 +96,59 @@ def timeline_figure(
         fig.update_xaxes(range=list(x_range))
     fig.update_layout(height=760, bargap=0.05, **_LAYOUT)
     return fig
+
+
+def _add_business_lines(fig: go.Figure, metrics: pd.DataFrame, names: Sequence[str]) -> None:
+    """Row 1: one line per business metric of ``names``."""
+    palette = ["#2ca02c", "#9467bd", "#8c564b", "#17becf"]
+    for i, name in enumerate(names):
+        rows = metrics[metrics["name"] == name]
+        fig.add_trace(go.Scatter(x=rows["ts"], y=rows["value"], name=metric_label(name), mode="lines",
+                                 line={"color": palette[i % len(palette)], "width": 1.8}), row=1, col=1)
+
+
+def _add_alert_markers(fig: go.Figure, alerts: pd.DataFrame, y_top: float) -> None:
+    """Row 1: a triangle per alert just above the highest metric value, one trace per severity."""
+    for severity, group in alerts.groupby("severity"):
+        fig.add_trace(go.Scatter(
+            x=group["first_seen"], y=[y_top * 1.04] * len(group), mode="markers", name=f"{severity} alert",
+            marker={"symbol": "triangle-down", "size": 12, "color": SEVERITY_COLORS.get(str(severity), _GREY),
+                    "line": {"width": 1, "color": "white"}},
+            text=[f"#{r.alert_id} {r.signal} {r.feature or ''}: {r.message}" for r in group.itertuples()],
+            hovertemplate="%{text}<extra></extra>",
+        ), row=1, col=1)
+
+
+def _add_drift_share(fig: go.Figure, windows: pd.DataFrame) -> None:
+    """Row 2: the share of drifted columns per window, with the windows of dataset drift marked."""
+    fig.add_trace(go.Scatter(x=windows["window_end"], y=windows["drift_share"], name="drift share",
+                             mode="lines", line={"color": _ORANGE, "width": 1.5}, fill="tozeroy",
+                             showlegend=False), row=2, col=1)
+    drifted = windows[windows["dataset_drift"]]
+    fig.add_trace(go.Scatter(x=drifted["window_end"], y=drifted["drift_share"], mode="markers",
+                             name="dataset drift", marker={"color": SEVERITY_COLORS["critical"], "size": 5},
+                             showlegend=False), row=2, col=1)
+
+
+def _add_traffic(fig: go.Figure, windows: pd.DataFrame, versions: pd.DataFrame | None) -> None:
+    """Row 4: events per window, stacked by model version when there is more than one."""
+    if versions is not None and versions["version"].nunique() > 1:
+        palette_v = [_BLUE, "#9467bd", "#17becf", "#bcbd22", "#7f7f7f"]
+        for i, (version, part) in enumerate(versions.groupby("version", sort=True)):
+            fig.add_trace(go.Bar(x=part["window_end"], y=part["events"], name=f"model {version}",
+                                 marker_color=palette_v[i % len(palette_v)]), row=4, col=1)
+        fig.update_layout(barmode="stack")
+    else:
+        fig.add_trace(go.Bar(x=windows["window_end"], y=windows["n_events"], name="events",
+                             marker_color=_BLUE, showlegend=False), row=4, col=1)
+
+
+def _add_worst_missing_rate(fig: go.Figure, features: pd.DataFrame) -> None:
+    """Row 3: the highest missing rate across columns per window."""
+    worst = features.groupby("window_end")["missing_rate_current"].max().reset_index()
+    fig.add_trace(go.Scatter(x=worst["window_end"], y=worst["missing_rate_current"], name="missing rate",
+                             mode="lines", line={"color": "#8c564b", "width": 1.5}, showlegend=False),
+                  row=3, col=1)
 
 
 def multivariate_figure(series: pd.DataFrame) -> go.Figure:

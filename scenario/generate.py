@@ -139,19 +139,8 @@ def generate_scenario(
         raise ScenarioError("start", f"must be timezone-aware and on a whole hour, got {start.isoformat()}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    truth = build_ground_truth(
-        start,
-        days=days,
-        seed=seed,
-        parameters={
-            "events_per_hour": events_per_hour,
-            "reference_rows": reference_rows,
-            "validation_rows": validation_rows,
-            "quality_play_seconds": world.quality_play_seconds,
-            "window_seconds": WINDOW_SECONDS,
-            "label_horizon_seconds": LABEL_HORIZON_SECONDS,
-        },
-    )
+    truth = _ground_truth(start, days, seed, world, events_per_hour=events_per_hour,
+                          reference_rows=reference_rows, validation_rows=validation_rows)
     events = scenario_events(truth, events_per_hour, world=world)
     reference = reference_events(start, seed, reference_rows, world=world)
     validation = validation_events(start, seed, validation_rows, world=world)
@@ -171,6 +160,31 @@ def generate_scenario(
         n_validation=len(validation),
         truth=truth,
     )
+    _write_files(files, events, reference, validation)
+    return files
+
+
+def _ground_truth(start: datetime, days: int, seed: int, world: World, *, events_per_hour: float,
+                  reference_rows: int, validation_rows: int) -> GroundTruth:
+    """The scenario's timeline of incidents, recording the generation parameters the evaluation needs."""
+    return build_ground_truth(
+        start,
+        days=days,
+        seed=seed,
+        parameters={
+            "events_per_hour": events_per_hour,
+            "reference_rows": reference_rows,
+            "validation_rows": validation_rows,
+            "quality_play_seconds": world.quality_play_seconds,
+            "window_seconds": WINDOW_SECONDS,
+            "label_horizon_seconds": LABEL_HORIZON_SECONDS,
+        },
+    )
+
+
+def _write_files(files: ScenarioFiles, events: Events, reference: Events, validation: Events) -> None:
+    """Write the event file, both references, the watcher's config (with the reference take-rate) and the
+    ground truth to the paths of ``files``."""
     write_events_jsonl(events, files.events, model=MODEL_NAME)
     frame = events_frame(reference)
     write_parquet(frame, files.reference)
@@ -178,5 +192,4 @@ def generate_scenario(
     take_rate = float(frame["quality_play"].sum() / max(int(frame["shown"].sum()), 1))
     write_config(files.config, files.reference.name, reference_take_rate=take_rate,
                  validation_path=files.validation.name)
-    truth.save(files.ground_truth)
-    return files
+    files.truth.save(files.ground_truth)

@@ -295,6 +295,34 @@ def simulate(
     (11929, True, ['android', 'ios', 'tv', 'web'])
     """
     world = world or World()
+    start_ms = _start_ms(start, hours, events_per_hour)
+    draws = _draw(world, rng, start_ms, hours, events_per_hour)
+    state = _initial_state(world, draws)
+    _apply_incidents(world, draws, state, phases)
+    offsets = np.asarray(world.country_utc_offsets, dtype=np.int64)[draws.country_idx]
+    local_hour = ((draws.ts_ms // _MS_PER_HOUR) + offsets) % 24
+    out = _outcomes(world, draws, state, local_hour, start_ms + hours * _MS_PER_HOUR)
+    return Events(
+        ts_ms=draws.ts_ms,
+        outcome_ts_ms=out.outcome_ts_ms,
+        model_version=np.where(state.degenerate, world.degenerate_version, world.model_version).astype(object),
+        device=state.device,
+        country=np.asarray(world.countries, dtype=object)[draws.country_idx],
+        tenure_days=state.tenure_logged,
+        hour_of_day=local_hour.astype(np.int64),
+        item_popularity=state.popularity_logged,
+        premium=draws.premium,
+        prediction=_model_score(world, draws, state, local_hour),
+        shown=out.shown,
+        played=out.played,
+        play_seconds=out.play_seconds,
+        quality_play=out.quality_play,
+        label_ts_ms=out.label_ts_ms,
+    )
+
+
+def _start_ms(start: datetime, hours: int, events_per_hour: float) -> int:
+    """``start`` in epoch milliseconds, once the arguments of :func:`simulate` are checked."""
     if hours < 1:
         raise ScenarioError("hours", f"must be >= 1, got {hours}")
     if not events_per_hour > 0:
@@ -302,12 +330,15 @@ def simulate(
     start_ms = int(start.timestamp() * 1000)
     if start_ms % _MS_PER_HOUR:
         raise ScenarioError("start", f"must be on a whole hour, got {start.isoformat()}")
-    draws = _draw(world, rng, start_ms, hours, events_per_hour)
-    n = draws.ts_ms.shape[0]
+    return start_ms
 
+
+def _initial_state(world: World, draws: _Draws) -> _State:
+    """The state before any incident: devices from their weights, logged features equal to the true ones."""
+    n = draws.ts_ms.shape[0]
     cum = np.cumsum(world.device_weights) / np.sum(world.device_weights)
     device_idx = np.minimum(np.searchsorted(cum, draws.u_device, side="right"), len(world.devices) - 1)
-    state = _State(
+    return _State(
         device=np.asarray(world.devices, dtype=object)[device_idx],
         tenure_logged=draws.tenure.copy(),
         popularity_logged=draws.popularity.copy(),
@@ -316,6 +347,10 @@ def simulate(
         degenerate=np.zeros(n, dtype=bool),
         penalty=np.zeros(n),
     )
+
+
+def _apply_incidents(world: World, draws: _Draws, state: _State, phases: tuple[Phase, ...]) -> None:
+    """Apply the :data:`EFFECTS` of each incident phase to the events inside its ``[start, end)``."""
     for phase in phases:
         if phase.kind != "incident":
             continue
@@ -324,16 +359,32 @@ def simulate(
         lo, hi = int(phase.start.timestamp() * 1000), int(phase.end.timestamp() * 1000)
         EFFECTS[phase.name](world, draws, state, (draws.ts_ms >= lo) & (draws.ts_ms < hi))
 
-    offsets = np.asarray(world.country_utc_offsets, dtype=np.int64)[draws.country_idx]
-    local_hour = ((draws.ts_ms // _MS_PER_HOUR) + offsets) % 24
-    truth = _linear(world, state.device, draws.tenure, state.popularity_true, draws.premium, local_hour)
+
+def _model_score(world: World, draws: _Draws, state: _State, local_hour: IntArray) -> FloatArray:
+    """What the model predicts from the logged features (cold-start prior, degenerate model), rounded."""
     logged = _linear(world, state.device, state.tenure_logged, state.popularity_logged, draws.premium, local_hour)
     score = _sigmoid(logged + 0.8 * draws.match + draws.score_noise)
     cold = state.popularity_logged < world.cold_popularity
     score = np.where(cold, _sigmoid(world.intercept + 1.2 * (state.popularity_logged - 0.29)), score)
     score = np.where(state.degenerate, world.degenerate_score + draws.degenerate_noise, score)
-    score = np.round(np.clip(score, 1e-6, 1 - 1e-6), 6).astype(np.float64)
+    return np.round(np.clip(score, 1e-6, 1 - 1e-6), 6).astype(np.float64)
 
+
+@dataclass
+class _Outcomes:
+    """What users did with the recommendations, and when the outcome and its label were reported."""
+
+    shown: BoolArray
+    played: BoolArray
+    quality_play: BoolArray
+    play_seconds: FloatArray
+    outcome_ts_ms: IntArray
+    label_ts_ms: IntArray  # -1: no label (not shown, lost, or arriving at or after the end)
+
+
+def _outcomes(world: World, draws: _Draws, state: _State, local_hour: IntArray, end_ms: int) -> _Outcomes:
+    """Shown, played and quality plays from the true propensity (true features, match, incident penalty)."""
+    truth = _linear(world, state.device, draws.tenure, state.popularity_true, draws.premium, local_hour)
     propensity = truth + state.match_true - state.penalty
     shown = draws.u_shown < world.shown_probability
     played = shown & (draws.u_played < _sigmoid(propensity + world.play_bias))
@@ -343,23 +394,6 @@ def simulate(
     ).astype(np.float64)
     outcome_ts = draws.ts_ms + draws.delay_ms + (seconds * 1000).astype(np.int64)
     label_ts = outcome_ts + draws.label_delay_ms
-    end_ms = start_ms + hours * _MS_PER_HOUR
     labelled = shown & (draws.u_label_lost >= world.label_lost_share) & (label_ts < end_ms)
-
-    return Events(
-        ts_ms=draws.ts_ms,
-        outcome_ts_ms=outcome_ts,
-        model_version=np.where(state.degenerate, world.degenerate_version, world.model_version).astype(object),
-        device=state.device,
-        country=np.asarray(world.countries, dtype=object)[draws.country_idx],
-        tenure_days=state.tenure_logged,
-        hour_of_day=local_hour.astype(np.int64),
-        item_popularity=state.popularity_logged,
-        premium=draws.premium,
-        prediction=score,
-        shown=shown,
-        played=played,
-        play_seconds=seconds,
-        quality_play=quality,
-        label_ts_ms=np.where(labelled, label_ts, -1).astype(np.int64),
-    )
+    return _Outcomes(shown=shown, played=played, quality_play=quality, play_seconds=seconds,
+                     outcome_ts_ms=outcome_ts, label_ts_ms=np.where(labelled, label_ts, -1).astype(np.int64))
