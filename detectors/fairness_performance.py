@@ -56,7 +56,7 @@ Examples
 >>> scores = 1 / (1 + np.exp(-np.where(groups == "a", 2.0, 0.8) * (labels - 0.5) - rng.normal(size=4000)))
 >>> res = performance_gap("roc_auc_difference", groups, labels, scores)
 >>> round(res.value, 3), res.lower < res.value < res.upper, res.pair, res.skipped
-(0.117, True, ('a', 'b'), {})
+(0.21, True, ('a', 'b'), {})
 """
 
 from __future__ import annotations
