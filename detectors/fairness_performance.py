@@ -113,6 +113,30 @@ def group_performance(metric: str, positive: NDArray[np.bool_], scores: NDArray[
     return float(losses.mean()), float(losses.std(ddof=1)) / math.sqrt(losses.size)
 
 
+def _per_group(metric: str, keys: NDArray[Any], positive: NDArray[np.bool_], scores: NDArray[np.float64],
+               min_group_n: int) -> tuple[dict[str, float], dict[str, float], dict[str, str]]:
+    """``(values, standard errors, skipped)`` of the groups of ``keys`` (sorted), rules in the module docstring."""
+    probabilities = scores.size == 0 or (scores.min() >= 0.0 and scores.max() <= 1.0)
+    values: dict[str, float] = {}
+    ses: dict[str, float] = {}
+    skipped: dict[str, str] = {}
+    for group in sorted(set(keys.tolist())):
+        rows = keys == group
+        n = int(np.count_nonzero(rows))
+        if n < min_group_n:
+            skipped[group] = f"{n} labelled row(s) < min_group_n ({min_group_n})"
+            continue
+        if metric in ("log_loss", "brier") and not probabilities:
+            skipped[group] = "scores outside [0, 1] are not probabilities"
+            continue
+        got = group_performance(metric, positive[rows], scores[rows])
+        if isinstance(got, str):
+            skipped[group] = got
+        else:
+            values[group], ses[group] = got
+    return values, ses, skipped
+
+
 def _difference(values: dict[str, float], ses: dict[str, float]) -> PairInterval:
     def interval(a: str, b: str, z: float) -> tuple[float, float]:
         d, half = values[a] - values[b], z * math.hypot(ses[a], ses[b])
@@ -170,25 +194,7 @@ def performance_gap(metric: str, groups: Sequence[Any] | NDArray[Any], labels: A
         raise InvalidParameterError("labels/scores", (lab.size, p.size), f"arrays as long as groups ({len(groups)})",
                                     where="performance_gap")
     keys = np.asarray([str(g) for g in groups], dtype=object)
-    positive = lab == positive_class
-    probabilities = p.size == 0 or (p.min() >= 0.0 and p.max() <= 1.0)
-    values: dict[str, float] = {}
-    ses: dict[str, float] = {}
-    skipped: dict[str, str] = {}
-    for group in sorted(set(keys.tolist())):
-        rows = keys == group
-        n = int(np.count_nonzero(rows))
-        if n < min_group_n:
-            skipped[group] = f"{n} labelled row(s) < min_group_n ({min_group_n})"
-            continue
-        if base in ("log_loss", "brier") and not probabilities:
-            skipped[group] = "scores outside [0, 1] are not probabilities"
-            continue
-        got = group_performance(base, positive[rows], p[rows])
-        if isinstance(got, str):
-            skipped[group] = got
-        else:
-            values[group], ses[group] = got
+    values, ses, skipped = _per_group(base, keys, lab == positive_class, p, min_group_n)
     pairs = compared_pairs(list(values), reference_group)
     if not pairs:
         return PerformanceGap(metric, None, None, None, values, None, skipped)
