@@ -130,14 +130,15 @@ def test_snapshot_mid_window_keeps_the_gaps() -> None:
     assert [r.to_dict() for r in window.fairness] == [r.to_dict() for r in straight.fairness]
 
 
-def test_gap_rows_reach_the_database_and_the_fairness_command(tmp_path: Any) -> None:
+def _check_round_trip(url: str) -> None:
+    """The gap rows written with their window, read back by ``driftwarden fairness --json`` exactly, and
+    the ``fairness_gap`` alert in ``alerts list --json``."""
     from monitor.alerts.service import AlertService
     from monitor.cli import app
     from monitor.db import make_engine, session_factory, upgrade
     from monitor.store.segments_store import FAIRNESS_FIELDS
     from monitor.store.writer import persist
 
-    url = f"sqlite:///{tmp_path}/db.sqlite"
     upgrade(url)
     preds, labels = _events(1, {"f": 2.5, "m": 0.6})
     pipe = Pipeline(parse_config(CONFIG), {})
@@ -162,3 +163,12 @@ def test_gap_rows_reach_the_database_and_the_fairness_command(tmp_path: Any) -> 
     alerts = CliRunner().invoke(app, ["alerts", "list", "--db", url, "--json"])
     assert any(a["signal"] == "fairness_gap" and "roc_auc" in a["feature"]
                for a in map(json.loads, alerts.output.splitlines()))
+
+
+def test_gap_rows_reach_sqlite_and_the_fairness_command(sqlite_url: str) -> None:
+    _check_round_trip(sqlite_url)
+
+
+@pytest.mark.integration
+def test_gap_rows_reach_postgres_and_the_fairness_command(pg_url: str) -> None:
+    _check_round_trip(pg_url)
