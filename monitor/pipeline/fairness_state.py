@@ -61,8 +61,9 @@ class FairnessBook:
         self.counts: dict[str, dict[str, GroupCounts]] = {a: {} for a in config.attributes}
         self.capped = 0
         self.non_string = 0
-        self.keep_events = keep_events and any(m.startswith(_LABEL_RATES) or m in config.performance_metrics
-                                               for m in config.metrics)
+        self.gaps = frozenset(config.performance_metrics)
+        """The configured performance gaps (:mod:`detectors.fairness_performance`)."""
+        self.keep_events = keep_events and any(m.startswith(_LABEL_RATES) or m in self.gaps for m in config.metrics)
         self.of_event: dict[str, tuple[bool, tuple[str | None, ...]]] = {}
 
     def _group(self, attribute: str, value: Any) -> str | None:
@@ -95,13 +96,13 @@ class FairnessBook:
         ``book`` holds now."""
         cfg = self.config
         counts = self._label_counts(book)
-        labelled = self._labelled(book) if cfg.performance_metrics else {}
+        labelled = self._labelled(book) if self.gaps else {}
         out = []
         for attribute in cfg.attributes:
             for metric in cfg.metrics:
                 reference = cfg.reference_group.get(attribute)
                 res: FairnessValue
-                if metric in cfg.performance_metrics:
+                if metric in self.gaps:
                     groups, labels, scores = labelled.get(attribute, ([], [], []))
                     res = performance_gap(metric, groups, labels, scores, confidence=cfg.confidence,
                                           reference_group=reference, min_group_n=cfg.min_group_events)
