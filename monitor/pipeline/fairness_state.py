@@ -8,8 +8,9 @@ in no group of that attribute, a value that is not a string is made one with ``s
 (:mod:`detectors.fairness_performance`: ROC AUC, average precision, log loss, Brier, from the scores) count
 the predictions labelled when the window closes (the window's label book, which holds every prediction's
 score and its label once joined); for them each prediction's decision and groups are kept per event
-(``of_event``: one tuple per prediction of the window, as many as the label book holds, so bounded by the
-window and ``max_awaiting_labels`` like it) when the model has a ``performance`` block.
+(``of_event``: one tuple of the decision and one group per attribute, for every scored prediction of the
+open window; dropped when it closes) when the model has a ``performance`` block and one of these metrics
+is configured. The performance gaps need no more state than that: their scores are the label book's.
 
 ``violated`` (signal ``fairness_gap``, warning), with ``t`` the metric's threshold
 (:meth:`~monitor.config.fairness.FairnessConfig.threshold_of`): for a ``*_difference`` metric ``lower > t``;
