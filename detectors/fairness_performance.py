@@ -27,7 +27,8 @@ Groups left out (each named in ``skipped`` with its reason; never an exception):
 labelled rows; for ``roc_auc``, fewer than 2 rows of either class (one class only: AUC undefined; one row of
 a class: no DeLong variance); for ``average_precision``, no positive row (AP undefined); for ``log_loss`` and
 ``brier``, fewer than 2 rows (no standard error), or any score of the input outside ``[0, 1]`` (not
-probabilities: every group).
+probabilities: every group); and any group whose standard error is not finite (an AP with fewer than 2
+bootstrap replicates that hold a positive).
 
 Metrics (``METRICS``): ``<metric>_difference`` for the four and ``<metric>_ratio`` for ``roc_auc`` and
 ``average_precision`` (a ratio of losses, where lower is better, is not offered). Over the groups left
@@ -132,6 +133,8 @@ def _per_group(metric: str, keys: NDArray[Any], positive: NDArray[np.bool_], sco
         got = group_performance(metric, positive[rows], scores[rows])
         if isinstance(got, str):
             skipped[group] = got
+        elif not math.isfinite(got[1]):
+            skipped[group] = "no finite standard error (too few rows that count)"
         else:
             values[group], ses[group] = got
     return values, ses, skipped
