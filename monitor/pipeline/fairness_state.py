@@ -10,7 +10,10 @@ the predictions labelled when the window closes (the window's label book, which 
 score and its label once joined); for them each prediction's decision and groups are kept per event
 (``of_event``: one tuple of the decision and one group per attribute, for every scored prediction of the
 open window; dropped when it closes) when the model has a ``performance`` block and one of these metrics
-is configured. The performance gaps need no more state than that: their scores are the label book's.
+is configured. The performance gaps need no more state than that: their scores are the label book's. When
+the window closes, ``of_event`` becomes the closed window's :class:`~monitor.pipeline.fairness_late.LateGroups`
+(one 2-byte group code per attribute and prediction), from which the label metrics and performance gaps are
+recomputed as late labels arrive (:mod:`monitor.pipeline.fairness_late`).
 
 ``violated`` (signal ``fairness_gap``, warning), with ``t`` the metric's threshold
 (:meth:`~monitor.config.fairness.FairnessConfig.threshold_of`): for a ``*_difference`` metric ``lower > t``;
@@ -20,6 +23,7 @@ or ``upper < r - max_change``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,7 +33,7 @@ from monitor.config.fairness import FairnessConfig
 from monitor.pipeline.alert_signals import Signal
 from monitor.pipeline.labels import LabelBook
 
-__all__ = ["FairnessBook", "FairnessRecord", "fairness_signals"]
+__all__ = ["FairnessBook", "FairnessRecord", "fairness_records", "fairness_signals"]
 
 OTHER = "other"
 _LABEL_RATES = ("true_positive_rate", "false_positive_rate", "accuracy", "precision", "equal_opportunity")
@@ -96,24 +100,8 @@ class FairnessBook:
         """Every configured metric of every attribute, label metrics and performance gaps counting what
         ``book`` holds now."""
         cfg = self.config
-        counts = self._label_counts(book)
         labelled = self._labelled(book) if self.gaps else {}
-        out = []
-        for attribute in cfg.attributes:
-            for metric in cfg.metrics:
-                reference = cfg.reference_group.get(attribute)
-                res: FairnessValue
-                if metric in self.gaps:
-                    groups, labels, scores = labelled.get(attribute, ([], [], []))
-                    res = performance_gap(metric, groups, labels, scores, confidence=cfg.confidence,
-                                          reference_group=reference, min_group_n=cfg.min_group_events)
-                else:
-                    res = fairness_metric(metric, counts[attribute], confidence=cfg.confidence,
-                                          reference_group=reference, min_group_n=cfg.min_group_events)
-                threshold = cfg.threshold_of(metric)
-                out.append(FairnessRecord(attribute, metric, res.value, res.lower, res.upper, threshold,
-                                          _violated(cfg, metric, threshold, res.lower, res.upper), res.groups))
-        return out
+        return fairness_records(cfg, cfg.attributes, cfg.metrics, self._label_counts(book), labelled)
 
     def _label_counts(self, book: LabelBook | None) -> dict[str, dict[str, GroupCounts]]:
         """The window's counts with the confusion counts of the predictions ``book`` holds labelled."""
@@ -166,6 +154,31 @@ class FairnessBook:
                 self.counts[attribute] = {str(g): GroupCounts.from_list(v) for g, v in groups.items()}
         self.capped, self.non_string = int(data.get("capped", 0)), int(data.get("non_string", 0))
         self.of_event = {str(k): (bool(v[0]), tuple(v[1])) for k, v in data.get("of_event", {}).items()}
+
+
+def fairness_records(cfg: FairnessConfig, attributes: Iterable[str], metrics: Iterable[str],
+                     counts: dict[str, dict[str, GroupCounts]],
+                     labelled: dict[str, tuple[list[str], list[bool], list[float]]]) -> list[FairnessRecord]:
+    """One row per attribute and metric (attributes outer, in the given orders): a performance gap from
+    ``labelled[attribute]`` (groups, labels, scores), a rate metric from ``counts[attribute]``."""
+    gaps = frozenset(cfg.performance_metrics)
+    out = []
+    metrics = list(metrics)
+    for attribute in attributes:
+        for metric in metrics:
+            reference = cfg.reference_group.get(attribute)
+            res: FairnessValue
+            if metric in gaps:
+                groups, labels, scores = labelled.get(attribute, ([], [], []))
+                res = performance_gap(metric, groups, labels, scores, confidence=cfg.confidence,
+                                      reference_group=reference, min_group_n=cfg.min_group_events)
+            else:
+                res = fairness_metric(metric, counts.get(attribute, {}), confidence=cfg.confidence,
+                                      reference_group=reference, min_group_n=cfg.min_group_events)
+            threshold = cfg.threshold_of(metric)
+            out.append(FairnessRecord(attribute, metric, res.value, res.lower, res.upper, threshold,
+                                      _violated(cfg, metric, threshold, res.lower, res.upper), res.groups))
+    return out
 
 
 def _violated(cfg: FairnessConfig, metric: str, threshold: float, lower: float | None, upper: float | None
