@@ -93,6 +93,17 @@ def _gap_events() -> tuple[list[Any], list[int]]:
 
 
 def test_late_labels_update_the_fairness_rows_and_open_fairness_gap(sqlite_url: str) -> None:
+    _check_late_gap(sqlite_url)
+
+
+@pytest.mark.integration
+def test_late_fairness_rows_upsert_on_postgres(pg_url: str) -> None:
+    _check_late_gap(pg_url)
+
+
+def _check_late_gap(url: str) -> None:
+    """The pipeline's close, label steps and final update of a window with a late TPR gap, then persisted to
+    ``url`` with a later unlabelled window (see the module docstring)."""
     from monitor.alerts.service import AlertService
     from monitor.db import make_engine, session_factory, upgrade
     from monitor.db.models import Alert
@@ -127,8 +138,8 @@ def test_late_labels_update_the_fairness_rows_and_open_fairness_gap(sqlite_url: 
     auc = fm.MetricFrame(metrics=roc_auc_score, y_true=labels, y_pred=scores, sensitive_features=genders)
     assert rows["roc_auc_difference"].value == pytest.approx(auc.difference(), abs=1e-12)
 
-    upgrade(sqlite_url)
-    engine = make_engine(sqlite_url)
+    upgrade(url)
+    engine = make_engine(url)
     with session_factory(engine).begin() as s:
         persist(s, [window, *steps, final], "k", pipe.snapshot(), {}, AlertService())
     later = dataclasses.replace(window, window_key="count:9", window_start=T0 + timedelta(days=1),
