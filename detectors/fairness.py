@@ -47,7 +47,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any, Final
@@ -57,8 +57,8 @@ from scipy.special import ndtri
 
 from detectors.errors import InvalidParameterError, UnknownNameError
 
-__all__ = ["ALIASES", "METRICS", "RATES", "FairnessValue", "GroupCounts", "fairness_metric", "group_counts",
-           "wilson_interval"]
+__all__ = ["ALIASES", "METRICS", "RATES", "FairnessValue", "GroupCounts", "PairInterval", "bonferroni_z",
+           "combine_pairs", "compared_pairs", "fairness_metric", "group_counts", "wilson_interval"]
 
 RATES: Final = ("selection_rate", "true_positive_rate", "false_positive_rate", "accuracy", "precision")
 ALIASES: Final = {
@@ -185,6 +185,61 @@ def _ratio_interval(a: tuple[int, int], b: tuple[int, int], z: float) -> tuple[f
     return r * math.exp(-z * se), min(1.0, r * math.exp(z * se))
 
 
+PairInterval = Callable[[str, str, float], tuple[float, float]]
+"""``interval(a, b, z)``: a pair's two-sided interval at normal quantile ``z``, of ``value_a - value_b``
+(a difference) or of ``value_a / value_b`` with ``value_a <= value_b`` (a ratio)."""
+
+
+def bonferroni_z(confidence: float, m: int) -> float:
+    """The normal quantile of each of ``m`` two-sided intervals at simultaneous level ``confidence``:
+    ``Phi^-1(1 - (1 - confidence) / (2 m))``."""
+    return float(ndtri(1 - (1 - confidence) / (2 * m)))  # the normal quantile (scipy.stats.norm.ppf)
+
+
+def combine_pairs(kind: str, values: Mapping[str, float], pairs: Sequence[tuple[str, str]], interval: PairInterval,
+                  z: float, *, between_groups: bool) -> tuple[float, float, float, tuple[str, str]]:
+    """``(value, lower, upper, pair)`` of a ``kind`` ('difference' or 'ratio') gap over ``pairs`` of
+    ``values`` (rules in the module docstring); ``between_groups``: no reference group (the value is then
+    ``max - min`` or ``min / max`` exactly, as fairlearn computes it)."""
+    if kind == "difference":
+        best: tuple[float, tuple[str, str]] | None = None
+        lower = upper = 0.0
+        for a, b in pairs:
+            gap = abs(values[a] - values[b])
+            lo, hi = _abs_interval(*interval(a, b, z))
+            lower, upper = max(lower, lo), max(upper, hi)
+            if best is None or gap > best[0]:
+                best = (gap, (a, b) if values[a] >= values[b] else (b, a))
+        assert best is not None
+        if between_groups:
+            best = (max(values.values()) - min(values.values()), best[1])
+        return best[0], lower, upper, best[1]
+    best_r: tuple[float, tuple[str, str]] | None = None
+    lower, upper = math.inf, math.inf
+    for a, b in pairs:
+        low_g, high_g = (a, b) if values[a] <= values[b] else (b, a)
+        ratio = values[low_g] / values[high_g] if values[high_g] > 0 else 1.0
+        lo, hi = interval(low_g, high_g, z)
+        lower, upper = min(lower, lo), min(upper, hi)
+        if best_r is None or ratio < best_r[0]:
+            best_r = (ratio, (low_g, high_g))
+    assert best_r is not None
+    if between_groups:
+        top = max(values.values())
+        best_r = (min(values.values()) / top if top > 0 else 1.0, best_r[1])
+    return best_r[0], lower, upper, best_r[1]
+
+
+def compared_pairs(groups: Sequence[str], reference_group: str | None) -> list[tuple[str, str]] | None:
+    """Every pair of ``groups`` (sorted), or each group with ``reference_group``; ``None`` when the
+    reference group is not among ``groups``."""
+    if reference_group is None:
+        return list(combinations(groups, 2))
+    if reference_group not in groups:
+        return None
+    return [(g, reference_group) for g in groups if g != reference_group]
+
+
 def fairness_metric(metric: str, counts: Mapping[str, GroupCounts], *, confidence: float = 0.95,
                     reference_group: str | None = None, min_group_n: int = 1) -> FairnessValue:
     """``metric`` (a name of ``METRICS``) over the groups of ``counts``; see the module docstring."""
@@ -197,40 +252,15 @@ def fairness_metric(metric: str, counts: Mapping[str, GroupCounts], *, confidenc
     fractions = {g: c.rate(rate) for g, c in counts.items()}
     usable = {g: f for g, f in sorted(fractions.items()) if f[1] >= max(1, min_group_n)}
     values = {g: k / n for g, (k, n) in usable.items()}
-    if reference_group is not None:
-        if reference_group not in usable:
-            return FairnessValue(metric, None, None, None, values)
-        pairs = [(g, reference_group) for g in usable if g != reference_group]
-    else:
-        pairs = list(combinations(usable, 2))
+    pairs = compared_pairs(list(usable), reference_group)
     if not pairs:
         return FairnessValue(metric, None, None, None, values)
-    z = float(ndtri(1 - (1 - confidence) / (2 * len(pairs))))  # the normal quantile (scipy.stats.norm.ppf)
     if kind == "difference":
-        best: tuple[float, tuple[str, str]] | None = None
-        lower = upper = 0.0
-        for a, b in pairs:
-            gap = abs(values[a] - values[b])
-            lo, hi = _abs_interval(*_newcombe(usable[a], usable[b], z))
-            lower, upper = max(lower, lo), max(upper, hi)
-            if best is None or gap > best[0]:
-                best = (gap, (a, b) if values[a] >= values[b] else (b, a))
-        assert best is not None
-        if reference_group is None:  # max - min exactly (as fairlearn computes it)
-            gap = max(values.values()) - min(values.values())
-            best = (gap, best[1])
-        return FairnessValue(metric, best[0], lower, upper, values, best[1])
-    best_r: tuple[float, tuple[str, str]] | None = None
-    lower, upper = math.inf, math.inf
-    for a, b in pairs:
-        low_g, high_g = (a, b) if values[a] <= values[b] else (b, a)
-        ratio = values[low_g] / values[high_g] if values[high_g] > 0 else 1.0
-        lo, hi = _ratio_interval(usable[low_g], usable[high_g], z)
-        lower, upper = min(lower, lo), min(upper, hi)
-        if best_r is None or ratio < best_r[0]:
-            best_r = (ratio, (low_g, high_g))
-    assert best_r is not None
-    if reference_group is None:  # min / max exactly (as fairlearn computes it)
-        top = max(values.values())
-        best_r = (min(values.values()) / top if top > 0 else 1.0, best_r[1])
-    return FairnessValue(metric, best_r[0], lower, upper, values, best_r[1])
+        def interval(a: str, b: str, z: float) -> tuple[float, float]:
+            return _newcombe(usable[a], usable[b], z)
+    else:
+        def interval(a: str, b: str, z: float) -> tuple[float, float]:
+            return _ratio_interval(usable[a], usable[b], z)
+    value, lower, upper, pair = combine_pairs(kind, values, pairs, interval, bonferroni_z(confidence, len(pairs)),
+                                              between_groups=reference_group is None)
+    return FairnessValue(metric, value, lower, upper, values, pair)

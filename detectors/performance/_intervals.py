@@ -13,6 +13,7 @@ __all__ = [
     "BOOTSTRAP_REPLICATES",
     "BOOTSTRAP_SEED",
     "bootstrap_percentile",
+    "bootstrap_se",
     "clip01",
     "mean_interval",
     "normal_interval",
@@ -73,16 +74,29 @@ def mean_interval(values: NDArray[np.float64], z: float) -> tuple[float, float, 
     return mean, mean - z * se, mean + z * se
 
 
+def _replicates(statistic: Callable[[NDArray[np.float64]], float], n: int) -> NDArray[np.float64]:
+    """The finite values of :data:`BOOTSTRAP_REPLICATES` seeded Poisson(1)-weight replicates of
+    ``statistic(weights)`` (NaN replicates dropped)."""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    reps = np.empty(BOOTSTRAP_REPLICATES)
+    for b in range(BOOTSTRAP_REPLICATES):
+        reps[b] = statistic(rng.poisson(1.0, n).astype(np.float64))
+    return reps[np.isfinite(reps)]
+
+
+def bootstrap_se(statistic: Callable[[NDArray[np.float64]], float], n: int) -> float:
+    """Bootstrap standard error: the sample standard deviation (``ddof=1``) of the finite replicates of
+    ``statistic(weights)`` (:data:`BOOTSTRAP_REPLICATES` seeded Poisson(1) weight vectors); NaN under 2."""
+    reps = _replicates(statistic, n)
+    return float(reps.std(ddof=1)) if reps.size >= 2 else math.nan
+
+
 def _bootstrap_quantiles(
     statistic: Callable[[NDArray[np.float64]], float], n: int, confidence: float
 ) -> tuple[float, float]:
     """The ``(1 -/+ confidence) / 2`` quantiles of :data:`BOOTSTRAP_REPLICATES` seeded Poisson(1)-weight
     replicates of ``statistic(weights)`` (NaN replicates dropped; NaN, NaN under 2 left)."""
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    reps = np.empty(BOOTSTRAP_REPLICATES)
-    for b in range(BOOTSTRAP_REPLICATES):
-        reps[b] = statistic(rng.poisson(1.0, n).astype(np.float64))
-    reps = reps[np.isfinite(reps)]
+    reps = _replicates(statistic, n)
     if reps.size < 2:
         return math.nan, math.nan
     alpha = (1.0 - confidence) / 2.0

@@ -50,7 +50,7 @@ from detectors.performance._ranking import SortedScores, auc_delong, average_pre
 from detectors.performance.config import BINARY, check_metrics
 from detectors.performance.result import MetricValue
 
-__all__ = ["ECE_BINS", "binary_metrics", "expected_calibration_error", "f1_se"]
+__all__ = ["ECE_BINS", "binary_metrics", "expected_calibration_error", "f1_se", "row_losses"]
 
 ECE_BINS = 10
 _EPS = float(np.finfo(np.float64).eps)
@@ -123,6 +123,15 @@ def _ap(s: SortedScores, n: int, confidence: float) -> MetricValue:
     return MetricValue("average_precision", ap, lo, hi, n, confidence, "bootstrap")
 
 
+def row_losses(metric: str, y: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per-row loss of ``metric``: ``brier`` ``(p - y)^2``; ``log_loss`` ``-[y log q + (1 - y) log(1 - q)]``,
+    ``q = p`` clipped to ``[eps, 1 - eps]`` (float64 eps). Their mean is the metric."""
+    if metric == "brier":
+        return (p - y) ** 2
+    q = np.clip(p, _EPS, 1.0 - _EPS)
+    return -np.where(y > 0, np.log(q), np.log1p(-q))
+
+
 def _probabilistic(metric: str, y: NDArray[np.float64], p: NDArray[np.float64], confidence: float) -> MetricValue:
     n = y.size
     method = "bootstrap" if metric == "ece" else "normal"
@@ -132,12 +141,7 @@ def _probabilistic(metric: str, y: NDArray[np.float64], p: NDArray[np.float64], 
         ece = expected_calibration_error(y, p)
         lo, hi = bootstrap_basic(lambda w: expected_calibration_error(y, p, w), ece, n, confidence)
         return MetricValue("ece", ece, lo, hi, n, confidence, method)
-    if metric == "brier":
-        losses = (p - y) ** 2
-    else:
-        q = np.clip(p, _EPS, 1.0 - _EPS)
-        losses = -np.where(y > 0, np.log(q), np.log1p(-q))
-    value, lo, hi = mean_interval(losses, z_value(confidence))
+    value, lo, hi = mean_interval(row_losses(metric, y, p), z_value(confidence))
     return MetricValue(metric, value, lo, hi, n, confidence, method)
 
 

@@ -39,13 +39,16 @@ from monitor.db.models import Alert, AlertEvent, ModelRow, WindowResult
 from monitor.pipeline.alert_signals import SEVERITY_RANK, Signal
 from monitor.pipeline.closed import epoch_to_datetime
 from monitor.pipeline.early import EarlyAlert
+from monitor.pipeline.fairness_late import label_judged
 from monitor.store.models_repo import get_or_create_model
 
 __all__ = ["LABEL_SIGNALS", "AlertChanges", "AlertService", "Notifier", "alert_payload", "change_cause", "list_alerts"]
 
 LABEL_SIGNALS = frozenset({"business_metric_drop", "performance_drop", "performance_estimate_unreliable"})
 """Signals judged when labels / outcomes arrive (:meth:`AlertService.process_labels`), not when a window
-closes: a closing window never counts as clean for the population's alerts of them. A segment's
+closes: a closing window never counts as clean for the population's alerts of them, nor for a
+``fairness_gap`` of a label-based fairness metric (:func:`monitor.pipeline.fairness_late.label_judged`:
+raised at close and at the label updates, judged clean by final updates only). A segment's
 ``business_metric_drop`` is judged when its window closes (:mod:`monitor.pipeline.segment_finish`), so a
 closing window without it counts as clean for it like for any window-close signal."""
 
@@ -168,7 +171,8 @@ class AlertService:
         for key, alert in unresolved.items():
             # a window that ended at or before the detection cannot say the problem is gone (an early alert
             # met such a window first or second depending on where persist points fell: not counted either way)
-            if key in fired or (alert.signal in LABEL_SIGNALS and alert.segment is None) \
+            if key in fired or (alert.segment is None and (alert.signal in LABEL_SIGNALS
+                                                            or label_judged(alert.signal, alert.feature))) \
                     or seen_at <= alert.detected_at:
                 continue
             self._count_clean(session, model, alert, limit, changes)

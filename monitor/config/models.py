@@ -8,9 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from monitor.config.durations import Duration
+from monitor.config.fairness import FairnessConfig, check_fairness_metrics
 from monitor.config.notifications import NotificationsConfig
 from monitor.config.performance import (
     Condition,
@@ -182,51 +183,6 @@ class SegmentsConfig(_Strict):
         return value
 
 
-class FairnessConfig(_Strict):
-    """Group fairness per window (``detectors.fairness``): for each attribute (a segment key or a
-    categorical/binary feature), each metric of ``metrics`` with its interval at ``confidence``.
-
-    A prediction is positive when ``score >= threshold``. Alert ``fairness_gap`` when a ``*_difference``
-    metric's lower bound > ``max_gap``, a ``*_ratio`` metric's upper bound < ``min_ratio``, or the
-    interval lies farther than ``max_change`` from ``reference_values[metric]``. ``reference_group``
-    ``{attribute: group}``: gaps are taken to that group instead of between all groups. Groups with fewer
-    than ``min_group_events`` events (or labelled events, for label metrics) are left out; at most
-    ``max_groups`` groups per attribute are kept (later ones pooled as ``other``).
-    """
-
-    attributes: list[str]
-    threshold: float = 0.5
-    reference_group: dict[str, str] = Field(default_factory=dict)
-    metrics: list[str] = Field(default_factory=lambda: ["demographic_parity_difference", "demographic_parity_ratio",
-                                                        "equal_opportunity_difference"])
-    max_gap: float = Field(default=0.1, ge=0, le=1)
-    min_ratio: float = Field(default=0.8, ge=0, le=1)
-    confidence: float = Field(default=0.95, ge=0.5, lt=1.0)
-    min_group_events: int = Field(default=30, ge=1)
-    max_groups: int = Field(default=20, ge=2, le=200)
-    reference_values: dict[str, float] = Field(default_factory=dict)
-    max_change: float | None = Field(default=None, gt=0)
-
-    @model_validator(mode="after")
-    def _check(self) -> FairnessConfig:
-        from detectors.fairness import METRICS
-
-        if not self.attributes:
-            raise ValueError("attributes: at least one attribute is needed")
-        for name in self.metrics:
-            if name not in METRICS:
-                raise ValueError(f"metrics: unknown metric {name!r}; valid: {', '.join(METRICS)}")
-        for attr in self.reference_group:
-            if attr not in self.attributes:
-                raise ValueError(f"reference_group: {attr!r} is not one of attributes {self.attributes}")
-        for name in self.reference_values:
-            if name not in self.metrics:
-                raise ValueError(f"reference_values: {name!r} is not one of metrics {self.metrics}")
-        if self.reference_values and self.max_change is None:
-            raise ValueError("reference_values needs max_change (how far a value may move from its reference)")
-        return self
-
-
 class ModelConfig(_Strict):
     """Everything the watcher needs to know about one model."""
 
@@ -252,6 +208,13 @@ class ModelConfig(_Strict):
     sample: SampleConfig = Field(default_factory=SampleConfig)
     segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
     fairness: FairnessConfig | None = None
+
+    @field_validator("fairness")
+    @classmethod
+    def _fairness_metrics_fit(cls, value: FairnessConfig | None, info: ValidationInfo) -> FairnessConfig | None:
+        if value is not None and "performance" in info.data:
+            check_fairness_metrics(value, info.data["performance"])
+        return value
 
     @field_validator("segments", mode="before")
     @classmethod

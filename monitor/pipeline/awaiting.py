@@ -23,6 +23,8 @@ from typing import Any
 from detectors.performance.result import MetricEstimate
 from monitor.pipeline.alert_signals import Signal
 from monitor.pipeline.business_metrics import MetricResult
+from monitor.pipeline.fairness_late import LateGroups
+from monitor.pipeline.fairness_state import FairnessRecord
 from monitor.pipeline.labels import LabelBook
 
 __all__ = ["AwaitingWindow", "PerformanceRecord", "WindowUpdate"]
@@ -59,8 +61,10 @@ class PerformanceRecord:
 class WindowUpdate:
     """What a persist point writes for a window that closed earlier (see the module docstring).
 
-    ``metrics``: the business metrics recomputed (``None``: unchanged); ``signals``: alert signals of the
-    label lifecycle (``performance_drop``, ``performance_estimate_unreliable``, ``business_metric_drop``);
+    ``metrics``: the business metrics recomputed (``None``: unchanged); ``fairness``: the label-based fairness
+    rows recomputed (label steps and final updates, :mod:`monitor.pipeline.fairness_late`; upserted by
+    attribute and metric); ``signals``: alert signals of the label lifecycle (``performance_drop``,
+    ``performance_estimate_unreliable``, ``business_metric_drop``, label-based ``fairness_gap``);
     ``judged``: the ``(signal, feature)`` pairs this update decided on, so an unresolved alert among them
     that did not fire counts one clean window (only final updates judge). ``judged_at``: for an update that
     carries signals, the event time (epoch seconds, the later of the join's two clocks) of the event that
@@ -78,13 +82,15 @@ class WindowUpdate:
     auto_resolve_after: int = 3
     seq: int = -1
     judged_at: float | None = None
+    fairness: list[FairnessRecord] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "window_key": self.window_key, "judged_at": self.judged_at,
                 "performance": [r.to_dict() for r in self.performance],
                 "metrics": None if self.metrics is None else [asdict(m) for m in self.metrics],
                 "signals": [s.to_dict() for s in self.signals], "judged": [list(j) for j in self.judged],
-                "final": self.final, "auto_resolve_after": self.auto_resolve_after, "seq": self.seq}
+                "final": self.final, "auto_resolve_after": self.auto_resolve_after, "seq": self.seq,
+                "fairness": [r.to_dict() for r in self.fairness]}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> WindowUpdate:
@@ -92,7 +98,8 @@ class WindowUpdate:
                    None if d["metrics"] is None else [MetricResult(**m) for m in d["metrics"]],
                    [Signal(**s) for s in d["signals"]], [(str(a), b) for a, b in d["judged"]], bool(d["final"]),
                    int(d["auto_resolve_after"]), int(d.get("seq", -1)),
-                   None if d.get("judged_at") is None else float(d["judged_at"]))
+                   None if d.get("judged_at") is None else float(d["judged_at"]),
+                   [FairnessRecord(**r) for r in d.get("fairness", [])])
 
 
 def _estimate_state(e: MetricEstimate) -> list[Any]:
@@ -106,9 +113,10 @@ def _estimate(v: list[Any]) -> MetricEstimate:
 
 
 class AwaitingWindow:
-    """A closed window's join state: business outcomes (``joined``) and labels (``book``) still coming."""
+    """A closed window's join state: business outcomes (``joined``) and labels (``book``) still coming;
+    ``fair``: the groups of its predictions for the label-based fairness metrics (or ``None``)."""
 
-    __slots__ = ("book", "business_final", "estimates", "joined", "key", "last_ts", "n_events", "step")
+    __slots__ = ("book", "business_final", "estimates", "fair", "joined", "key", "last_ts", "n_events", "step")
 
     def __init__(self, key: str, last_ts: float, n_events: int, joined: dict[str, dict[str, Any]],
                  book: LabelBook | None, estimates: dict[str, MetricEstimate], business_final: bool) -> None:
@@ -119,6 +127,7 @@ class AwaitingWindow:
         self.book = book
         self.estimates = estimates
         self.business_final = business_final
+        self.fair: LateGroups | None = None
         self.step = 0
         """The last label-coverage step judged (:func:`monitor.pipeline.updates.label_step`)."""
 
@@ -129,7 +138,8 @@ class AwaitingWindow:
                 "joined": {k: [f.get(n) for n in names] for k, f in self.joined.items()},
                 "book": None if self.book is None else self.book.to_state(),
                 "estimates": [_estimate_state(e) for e in self.estimates.values()],
-                "business_final": self.business_final, "step": self.step}
+                "business_final": self.business_final, "step": self.step,
+                "fair": None if self.fair is None else self.fair.to_state()}
 
     @classmethod
     def from_state(cls, d: dict[str, Any]) -> AwaitingWindow:
@@ -141,4 +151,5 @@ class AwaitingWindow:
                       int(d["n_events"]), joined, None if d["book"] is None else LabelBook.from_state(d["book"]),
                       estimates, bool(d["business_final"]))
         waiting.step = int(d.get("step", 0))
+        waiting.fair = None if d.get("fair") is None else LateGroups.from_state(d["fair"])
         return waiting

@@ -42,6 +42,7 @@ from monitor.pipeline.attach import attach
 from monitor.pipeline.awaiting import AwaitingWindow, WindowUpdate
 from monitor.pipeline.closed import ClosedWindow
 from monitor.pipeline.early import EarlyAlert
+from monitor.pipeline.fairness_late import LateGroups
 from monitor.pipeline.finish import finish_window
 from monitor.pipeline.labels import check_label, score_values
 from monitor.pipeline.model_state import ModelState
@@ -295,9 +296,10 @@ class Pipeline:
             out.append(dataclasses.replace(finish_window(state, window), seq=self._stamp()))
             state.counters["windows_closed"] += 1
             if state.joins:
-                state.awaiting[window.span.key] = AwaitingWindow(
-                    window.span.key, window.last_ts, window.n_events, window.joined, window.book,
-                    dict(window.estimates), business_final=not state.config.business_metrics)
+                waiting = AwaitingWindow(window.span.key, window.last_ts, window.n_events, window.joined, window.book,
+                                         dict(window.estimates), business_final=not state.config.business_metrics)
+                waiting.fair = LateGroups.at_close(window.fair, window.book)
+                state.awaiting[window.span.key] = waiting
         state.due_at = min((w.span.end for w in state.windows.values()), default=math.inf)
         finalize(state, idle, flush, self._stamp)
         return out

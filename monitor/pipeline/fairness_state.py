@@ -4,26 +4,36 @@ A prediction is positive when its score >= ``fairness.threshold``. Its group for
 segment value (a segment key) or its feature value (a categorical/binary feature); a missing value puts it
 in no group of that attribute, a value that is not a string is made one with ``str`` (counted in
 ``non_string``), and past ``max_groups`` distinct groups the rest are pooled as ``other`` (counted in
-``capped``). Label metrics (true/false positive rate, accuracy, precision) count the predictions labelled
-when the window closes (the window's label book); the groups of those predictions are kept per event only
-when the model has a ``performance`` block.
+``capped``). Label metrics (true/false positive rate, accuracy, precision) and performance gaps
+(:mod:`detectors.fairness_performance`: ROC AUC, average precision, log loss, Brier, from the scores) count
+the predictions labelled when the window closes (the window's label book, which holds every prediction's
+score and its label once joined); for them each prediction's decision and groups are kept per event
+(``of_event``: one tuple of the decision and one group per attribute, for every scored prediction of the
+open window; dropped when it closes) when the model has a ``performance`` block and one of these metrics
+is configured. The performance gaps need no more state than that: their scores are the label book's. When
+the window closes, ``of_event`` becomes the closed window's :class:`~monitor.pipeline.fairness_late.LateGroups`
+(one 2-byte group code per attribute and prediction), from which the label metrics and performance gaps are
+recomputed as late labels arrive (:mod:`monitor.pipeline.fairness_late`).
 
-``violated`` (signal ``fairness_gap``, warning): for a ``*_difference`` metric ``lower > max_gap``; for a
-``*_ratio`` metric ``upper < min_ratio``; or, with ``reference_values[metric] = r``,
-``lower > r + max_change`` or ``upper < r - max_change``.
+``violated`` (signal ``fairness_gap``, warning), with ``t`` the metric's threshold
+(:meth:`~monitor.config.fairness.FairnessConfig.threshold_of`): for a ``*_difference`` metric ``lower > t``;
+for a ``*_ratio`` metric ``upper < t``; or, with ``reference_values[metric] = r``, ``lower > r + max_change``
+or ``upper < r - max_change``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from detectors.fairness import GroupCounts, fairness_metric
-from monitor.config.models import FairnessConfig
+from detectors.fairness import FairnessValue, GroupCounts, fairness_metric
+from detectors.fairness_performance import performance_gap
+from monitor.config.fairness import FairnessConfig
 from monitor.pipeline.alert_signals import Signal
 from monitor.pipeline.labels import LabelBook
 
-__all__ = ["FairnessBook", "FairnessRecord", "fairness_signals"]
+__all__ = ["FairnessBook", "FairnessRecord", "fairness_records", "fairness_signals"]
 
 OTHER = "other"
 _LABEL_RATES = ("true_positive_rate", "false_positive_rate", "accuracy", "precision", "equal_opportunity")
@@ -56,7 +66,9 @@ class FairnessBook:
         self.counts: dict[str, dict[str, GroupCounts]] = {a: {} for a in config.attributes}
         self.capped = 0
         self.non_string = 0
-        self.keep_events = keep_events and any(m.startswith(_LABEL_RATES) for m in config.metrics)
+        self.gaps = frozenset(config.performance_metrics)
+        """The configured performance gaps (:mod:`detectors.fairness_performance`)."""
+        self.keep_events = keep_events and any(m.startswith(_LABEL_RATES) or m in self.gaps for m in config.metrics)
         self.of_event: dict[str, tuple[bool, tuple[str | None, ...]]] = {}
 
     def _group(self, attribute: str, value: Any) -> str | None:
@@ -85,32 +97,49 @@ class FairnessBook:
             self.of_event[event_id] = (positive, tuple(found))
 
     def results(self, book: LabelBook | None) -> list[FairnessRecord]:
-        """Every configured metric of every attribute, label metrics counting what ``book`` holds now."""
+        """Every configured metric of every attribute, label metrics and performance gaps counting what
+        ``book`` holds now."""
         cfg = self.config
+        labelled = self._labelled(book) if self.gaps else {}
+        return fairness_records(cfg, cfg.attributes, cfg.metrics, self._label_counts(book), labelled)
+
+    def _label_counts(self, book: LabelBook | None) -> dict[str, dict[str, GroupCounts]]:
+        """The window's counts with the confusion counts of the predictions ``book`` holds labelled."""
         counts = {a: {g: GroupCounts(c.n, c.positive) for g, c in groups.items()} for a, groups in self.counts.items()}
-        if book is not None and self.of_event:
-            attrs = list(self.where)
-            for event_id, row in book.index.items():
-                label = book.labels.get(row)
-                seen = self.of_event.get(event_id)
-                if label is None or seen is None:
-                    continue
-                positive, groups = seen
-                for attribute, group in zip(attrs, groups, strict=True):
-                    if group is not None:
-                        c = counts[attribute].setdefault(group, GroupCounts())
-                        c.add(positive, bool(label))
-                        c.n -= 1  # (counted once already, at add)
-                        c.positive -= positive
-        out = []
-        for attribute in cfg.attributes:
-            for metric in cfg.metrics:
-                res = fairness_metric(metric, counts[attribute], confidence=cfg.confidence,
-                                      reference_group=cfg.reference_group.get(attribute),
-                                      min_group_n=cfg.min_group_events)
-                threshold = cfg.max_gap if metric.endswith("_difference") else cfg.min_ratio
-                out.append(FairnessRecord(attribute, metric, res.value, res.lower, res.upper, threshold,
-                                          _violated(cfg, metric, res.lower, res.upper), res.groups))
+        if book is None or not self.of_event:
+            return counts
+        for event_id, row in book.index.items():
+            label = book.labels.get(row)
+            seen = self.of_event.get(event_id)
+            if label is None or seen is None:
+                continue
+            positive, groups = seen
+            for attribute, group in zip(self.where, groups, strict=True):
+                if group is not None:
+                    c = counts[attribute].setdefault(group, GroupCounts())
+                    c.add(positive, bool(label))
+                    c.n -= 1  # (counted once already, at add)
+                    c.positive -= positive
+        return counts
+
+    def _labelled(self, book: LabelBook | None) -> dict[str, tuple[list[str], list[bool], list[float]]]:
+        """Per attribute, ``(groups, labels, scores)`` of the labelled predictions ``book`` holds that have a
+        group of it (a binary model's book: one score per prediction)."""
+        out: dict[str, tuple[list[str], list[bool], list[float]]] = {a: ([], [], []) for a in self.where}
+        if book is None or not self.of_event:
+            return out
+        for event_id, row in book.index.items():
+            label = book.labels.get(row)
+            seen = self.of_event.get(event_id)
+            if label is None or seen is None:
+                continue
+            score = book.scores[row * book.width]
+            for attribute, group in zip(self.where, seen[1], strict=True):
+                if group is not None:
+                    groups, labels, scores = out[attribute]
+                    groups.append(group)
+                    labels.append(bool(label))
+                    scores.append(score)
         return out
 
     def to_state(self) -> dict[str, Any]:
@@ -127,12 +156,38 @@ class FairnessBook:
         self.of_event = {str(k): (bool(v[0]), tuple(v[1])) for k, v in data.get("of_event", {}).items()}
 
 
-def _violated(cfg: FairnessConfig, metric: str, lower: float | None, upper: float | None) -> bool:
+def fairness_records(cfg: FairnessConfig, attributes: Iterable[str], metrics: Iterable[str],
+                     counts: dict[str, dict[str, GroupCounts]],
+                     labelled: dict[str, tuple[list[str], list[bool], list[float]]]) -> list[FairnessRecord]:
+    """One row per attribute and metric (attributes outer, in the given orders): a performance gap from
+    ``labelled[attribute]`` (groups, labels, scores), a rate metric from ``counts[attribute]``."""
+    gaps = frozenset(cfg.performance_metrics)
+    out = []
+    metrics = list(metrics)
+    for attribute in attributes:
+        for metric in metrics:
+            reference = cfg.reference_group.get(attribute)
+            res: FairnessValue
+            if metric in gaps:
+                groups, labels, scores = labelled.get(attribute, ([], [], []))
+                res = performance_gap(metric, groups, labels, scores, confidence=cfg.confidence,
+                                      reference_group=reference, min_group_n=cfg.min_group_events)
+            else:
+                res = fairness_metric(metric, counts.get(attribute, {}), confidence=cfg.confidence,
+                                      reference_group=reference, min_group_n=cfg.min_group_events)
+            threshold = cfg.threshold_of(metric)
+            out.append(FairnessRecord(attribute, metric, res.value, res.lower, res.upper, threshold,
+                                      _violated(cfg, metric, threshold, res.lower, res.upper), res.groups))
+    return out
+
+
+def _violated(cfg: FairnessConfig, metric: str, threshold: float, lower: float | None, upper: float | None
+              ) -> bool:
     if lower is None or upper is None:
         return False
-    if metric.endswith("_difference") and lower > cfg.max_gap:
+    if metric.endswith("_difference") and lower > threshold:
         return True
-    if metric.endswith("_ratio") and upper < cfg.min_ratio:
+    if metric.endswith("_ratio") and upper < threshold:
         return True
     ref = cfg.reference_values.get(metric)
     if ref is not None and cfg.max_change is not None:

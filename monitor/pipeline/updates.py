@@ -22,6 +22,8 @@ When label-judged signals are judged (``performance_drop``, ``performance_estima
       the sequential detectors, the reliability guard and clean-window counting.
     Each persist point also writes a provisional update (performance and business values, no signals) of
     every window whose labels or outcomes changed since the last one: rows only, overwritten by the final.
+    The label-based fairness rows and their ``fairness_gap`` signals are recomputed at label steps and final
+    updates only (:mod:`monitor.pipeline.fairness_late`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from monitor.pipeline.awaiting import AwaitingWindow, WindowUpdate
+from monitor.pipeline.fairness_late import late_fairness
 from monitor.pipeline.finish import business_final
 from monitor.pipeline.model_state import ModelState
 
@@ -109,13 +112,18 @@ def final_update(state: ModelState, waiting: AwaitingWindow, reason: str | None,
                                       provisional=False)
         if reason is not None:
             performance = [type(r)(**{**r.to_dict(), "reason": reason}) for r in performance]
+    fairness, fair_signals, fair_judged = late_fairness(cfg.fairness, waiting.fair, waiting.book, final=True,
+                                                        disabled=cfg.alerts.disabled_signals)
+    signals.extend(fair_signals)
+    judged.extend(fair_judged)
     del state.awaiting[waiting.key]
     state.dirty.discard(waiting.key)
     if waiting.book is not None:
         state.n_awaiting -= len(waiting.book)
     state.joiner.forget_window(waiting.key)
     return WindowUpdate(cfg.name, waiting.key, performance, metrics, signals, judged, final=True,
-                        auto_resolve_after=cfg.alerts.auto_resolve_after, seq=seq, judged_at=judged_at(state))
+                        auto_resolve_after=cfg.alerts.auto_resolve_after, seq=seq, judged_at=judged_at(state),
+                        fairness=fairness)
 
 
 def spill(state: ModelState, stamp: Stamp, log: Any) -> None:
@@ -148,8 +156,8 @@ def label_step(state: ModelState, waiting: AwaitingWindow, stamp: Stamp) -> None
 
 
 def provisional_update(state: ModelState, waiting: AwaitingWindow, seq: int, *, judge: bool) -> WindowUpdate:
-    """Provisional performance and business values of ``waiting``; its provisional label signals only when
-    ``judge`` (a label step)."""
+    """Provisional performance and business values of ``waiting``; its provisional label signals and its
+    label-based fairness rows (with their signals) only when ``judge`` (a label step)."""
     from monitor.pipeline.business_metrics import compute_metrics
 
     cfg = state.config
@@ -163,9 +171,14 @@ def provisional_update(state: ModelState, waiting: AwaitingWindow, seq: int, *, 
             signals, _ = quality.label_signals(realized, waiting.estimates, final=False)
         performance = quality.records(waiting.n_events, waiting.book, waiting.estimates, realized, why,
                                       provisional=True)
+    fairness: list[Any] = []
+    if judge:
+        fairness, fair_signals, _ = late_fairness(cfg.fairness, waiting.fair, waiting.book, final=False,
+                                                  disabled=cfg.alerts.disabled_signals)
+        signals.extend(fair_signals)
     return WindowUpdate(cfg.name, waiting.key, performance, metrics, signals, [],
                         auto_resolve_after=cfg.alerts.auto_resolve_after, seq=seq,
-                        judged_at=judged_at(state) if judge else None)
+                        judged_at=judged_at(state) if judge else None, fairness=fairness)
 
 
 def take_updates(state: ModelState, seq: int) -> list[WindowUpdate]:

@@ -1,8 +1,10 @@
-"""Segment and fairness rows of windows: written with their window (same transaction), read for the CLI
-and the dashboard (``segment_series``, ``fairness_series``, ``worst_slice_series``)."""
+"""Segment and fairness rows of windows: written with their window (same transaction), the label-based
+fairness rows upserted by the window's label updates (``upsert_fairness``), read for the CLI and the
+dashboard (``segment_series``, ``fairness_series``, ``worst_slice_series``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -12,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from monitor.db.models import FairnessResultRow, ModelRow, SegmentResultRow, WindowResult
 from monitor.pipeline.closed import ClosedWindow
+from monitor.pipeline.fairness_state import FairnessRecord
 
 __all__ = ["FAIRNESS_FIELDS", "SEGMENT_FIELDS", "FairnessRow", "SegmentRow", "SliceRow", "fairness_series",
-           "segment_series", "worst_slice_series", "write_segments"]
+           "segment_series", "upsert_fairness", "worst_slice_series", "write_segments"]
 
 SEGMENT_FIELDS = ("model", "window_start", "window_end", "segment", "n_events", "drift_share", "drifted_columns",
                   "metrics", "alerted")
@@ -33,6 +36,27 @@ def write_segments(session: Session, closed: ClosedWindow, row: WindowResult) ->
         session.add(FairnessResultRow(**base, attribute=fair.attribute, metric=fair.metric, value=fair.value,
                                       lower=fair.lower, upper=fair.upper, threshold=fair.threshold,
                                       violated=fair.violated, groups=dict(fair.groups)))
+
+
+def upsert_fairness(session: Session, row: WindowResult, records: Iterable[FairnessRecord]) -> None:
+    """One ``fairness_results`` row per (window, attribute, metric): updated in place, or inserted (a
+    metric the window's close did not write)."""
+    records = list(records)
+    if not records:
+        return
+    existing = {(f.attribute, f.metric): f for f in session.scalars(
+        select(FairnessResultRow).where(FairnessResultRow.window_id == row.id))}
+    for rec in records:
+        values = dict(value=rec.value, lower=rec.lower, upper=rec.upper, threshold=rec.threshold,
+                      violated=rec.violated, groups=dict(rec.groups))
+        target = existing.get((rec.attribute, rec.metric))
+        if target is None:
+            session.add(FairnessResultRow(window_id=row.id, model_id=row.model_id, window_start=row.window_start,
+                                          window_end=row.window_end, attribute=rec.attribute, metric=rec.metric,
+                                          **values))
+            continue
+        for name, value in values.items():
+            setattr(target, name, value)
 
 
 @dataclass(frozen=True)

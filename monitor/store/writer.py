@@ -26,7 +26,7 @@ from monitor.pipeline.closed import ClosedWindow, epoch_to_datetime
 from monitor.pipeline.early import EarlyAlert
 from monitor.store.checkpoints import save_checkpoint, save_offsets
 from monitor.store.models_repo import get_or_create_model, prefetch_models
-from monitor.store.segments_store import write_segments
+from monitor.store.segments_store import upsert_fairness, write_segments
 
 __all__ = ["DEFAULT_GROUP_ID", "UpdateTargetMissing", "persist", "write_update", "write_window"]
 
@@ -191,8 +191,8 @@ def _upsert_metrics(session: Session, row: WindowResult, update: WindowUpdate) -
 
 
 def write_update(session: Session, update: WindowUpdate) -> WindowResult:
-    """Apply one :class:`~monitor.pipeline.awaiting.WindowUpdate` to its window's rows (performance values
-    and business metric values upserted); flushed, not committed.
+    """Apply one :class:`~monitor.pipeline.awaiting.WindowUpdate` to its window's rows (performance values,
+    business metric values and label-based fairness rows upserted); flushed, not committed.
 
     Raises
     ------
@@ -206,6 +206,7 @@ def write_update(session: Session, update: WindowUpdate) -> WindowResult:
         raise UpdateTargetMissing(f"window {update.window_key!r} of model {update.model!r} has no row to update")
     _upsert_performance(session, row, update.performance)
     _upsert_metrics(session, row, update)
+    upsert_fairness(session, row, update.fairness)
     session.flush()
     return row
 

@@ -134,3 +134,40 @@ def test_sequential_params_are_checked_on_load() -> None:
         parse_config(base % "{detector: page_hinkley, params: {threshold: -1}}")
     with pytest.raises(ConfigError, match="unexpected keyword"):
         parse_config(base % "{detector: adwin, params: {bogus: 1}}")
+
+
+FAIR = ("models: {m: {features: {g: categorical}, %s"
+        "fairness: {attributes: [g], metrics: [demographic_parity_difference, %s]%s}}}")
+
+
+@pytest.mark.parametrize(("performance", "has"), [
+    ("", "no performance block"),
+    ("performance: {task: regression}, ", "performance.task 'regression'"),
+])
+def test_fairness_performance_gaps_need_a_binary_performance_block(performance: str, has: str) -> None:
+    """A performance gap in fairness.metrics without a binary performance block: the error names the key of
+    the metric (its index in the list), the metric and what the model has instead."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(FAIR % (performance, "roc_auc_ratio", ""), source="cfg.yaml")
+    err = info.value
+    assert err.key_path == "models.m.fairness.metrics.1"
+    assert "roc_auc_ratio is a performance gap" in err.problem and has in err.problem
+    assert "(got 'roc_auc_ratio')" in str(err)
+    ok = parse_config(FAIR % ("performance: {task: binary_classification}, ", "roc_auc_ratio",
+                              ", thresholds: {roc_auc_ratio: 0.9}"))
+    fair = ok.models["m"].fairness
+    assert fair is not None and fair.performance_metrics == ["roc_auc_ratio"]
+    assert fair.threshold_of("roc_auc_ratio") == 0.9 and fair.threshold_of("demographic_parity_difference") == 0.1
+    assert parse_config(FAIR % ("", "equal_opportunity_ratio", "")).models["m"].fairness is not None
+
+
+@pytest.mark.parametrize(("metric", "extra", "problem"), [
+    ("roc_auc_diference", "", "unknown metric 'roc_auc_diference'"),
+    ("log_loss_ratio", "", "unknown metric 'log_loss_ratio'"),
+    ("brier_difference", ", thresholds: {roc_auc_difference: 0.1}", "thresholds: 'roc_auc_difference' is not one"),
+    ("roc_auc_ratio", ", thresholds: {roc_auc_ratio: 1.5}", "thresholds: roc_auc_ratio = 1.5 must be in [0, 1]"),
+])
+def test_fairness_metric_names_and_thresholds_are_checked(metric: str, extra: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(FAIR % ("performance: {task: binary_classification}, ", metric, extra))
+    assert info.value.key_path == "models.m.fairness" and problem in info.value.problem
