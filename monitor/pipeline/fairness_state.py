@@ -23,7 +23,7 @@ or ``upper < r - max_change``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -106,14 +106,7 @@ class FairnessBook:
     def _label_counts(self, book: LabelBook | None) -> dict[str, dict[str, GroupCounts]]:
         """The window's counts with the confusion counts of the predictions ``book`` holds labelled."""
         counts = {a: {g: GroupCounts(c.n, c.positive) for g, c in groups.items()} for a, groups in self.counts.items()}
-        if book is None or not self.of_event:
-            return counts
-        for event_id, row in book.index.items():
-            label = book.labels.get(row)
-            seen = self.of_event.get(event_id)
-            if label is None or seen is None:
-                continue
-            positive, groups = seen
+        for _row, label, (positive, groups) in self._labelled_rows(book):
             for attribute, group in zip(self.where, groups, strict=True):
                 if group is not None:
                     c = counts[attribute].setdefault(group, GroupCounts())
@@ -126,21 +119,27 @@ class FairnessBook:
         """Per attribute, ``(groups, labels, scores)`` of the labelled predictions ``book`` holds that have a
         group of it (a binary model's book: one score per prediction)."""
         out: dict[str, tuple[list[str], list[bool], list[float]]] = {a: ([], [], []) for a in self.where}
-        if book is None or not self.of_event:
+        if book is None:
             return out
-        for event_id, row in book.index.items():
-            label = book.labels.get(row)
-            seen = self.of_event.get(event_id)
-            if label is None or seen is None:
-                continue
+        for row, label, (_positive, seen_groups) in self._labelled_rows(book):
             score = book.scores[row * book.width]
-            for attribute, group in zip(self.where, seen[1], strict=True):
+            for attribute, group in zip(self.where, seen_groups, strict=True):
                 if group is not None:
                     groups, labels, scores = out[attribute]
                     groups.append(group)
                     labels.append(bool(label))
                     scores.append(score)
         return out
+
+    def _labelled_rows(self, book: LabelBook | None) -> Iterator[tuple[int, Any, tuple[bool, tuple[str | None, ...]]]]:
+        """``(row, label, (decision, groups))`` of each prediction ``book`` holds labelled and ``of_event`` saw."""
+        if book is None or not self.of_event:
+            return
+        for event_id, row in book.index.items():
+            label = book.labels.get(row)
+            seen = self.of_event.get(event_id)
+            if label is not None and seen is not None:
+                yield row, label, seen
 
     def to_state(self) -> dict[str, Any]:
         return {"counts": {a: {g: c.to_list() for g, c in groups.items()} for a, groups in self.counts.items()},
