@@ -239,6 +239,7 @@ def format_evaluation(ev: Evaluation) -> list[str]:
     incident began; then the watcher's incident it became, how many alerts it grouped and its top cause),
     then the false alarms."""
     lines = []
+    width = max([24, *(len(r.name) for r in ev.incidents)])  # the incident names in one column
     for r in ev.incidents:
         if r.caught:
             start = r.phase.start
@@ -249,12 +250,12 @@ def format_evaluation(ev: Evaluation) -> list[str]:
             signals = ", ".join(f"{key} {(t - start).total_seconds() / 3600:+.0f} h"
                                 for key, t in sorted(firsts.items(), key=lambda kv: (kv[1], kv[0])))
             timing = "in time" if r.in_time else "LATE"
-            lines.append(f"  {r.name:<24} caught {timing}, {r.delay_hours:+.0f} h after it began: {signals}")
+            lines.append(f"  {r.name:<{width}} caught {timing}, {r.delay_hours:+.0f} h after it began: {signals}")
             if r.incidents:
-                lines.append(" " * 27 + _incidents_line(r))
+                lines.append(" " * (width + 3) + _incidents_line(r))
         else:
             wanted = "; ".join(e.what for e in r.missing)
-            lines.append(f"  {r.name:<24} MISSED: {wanted}")
+            lines.append(f"  {r.name:<{width}} MISSED: {wanted}")
     for a in ev.false_alarms:
         where = f"[{a.segment}]" if a.segment else ""
         lines.append(f"  false alarm: {a.signal}({a.feature}){where} first seen {a.first_seen.isoformat()}")
