@@ -1,6 +1,6 @@
-"""The demo scenario: a recommender's simulated fortnight with scripted incidents and their ground truth.
+"""The demo scenario: a recommender's simulated three weeks with scripted incidents and their ground truth.
 
-``generate_scenario(out_dir, seed=..., days=14, events_per_hour=...)`` writes the events (JSONL), the
+``generate_scenario(out_dir, seed=..., days=21, events_per_hour=...)`` writes the events (JSONL), the
 training reference (Parquet), the watcher's config and ``ground_truth.json``; ``evaluate_alerts`` scores the
 alerts of a run against that ground truth. Modules: :mod:`~scenario.timeline` (when, and what should
 fire), :mod:`~scenario.world` (the generative process), :mod:`~scenario.encode` (files),

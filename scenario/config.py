@@ -12,6 +12,11 @@ labelled validation reference (``validation.parquet``) gives the reference ROC A
 threshold, with a quarter of the labels positive, *rises* when the model ranks worse (it predicts "no
 quality play" more often). ``label_ttl: 3d``: labels arrive hours to days late; a window's realized
 quality is provisional for three days after it closes.
+
+Segments and fairness: each window is also tested per ``country`` and per ``age_band`` (the events'
+``segments``; a segment needs ``min_events: 200`` events to be tested), and the share of positive predictions
+(``score >= 0.5``) is compared between age bands (``fairness_gap`` when the demographic parity difference's
+interval lies above ``max_gap: 0.1``).
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ import yaml
 from scenario.timeline import MODEL_NAME
 from scenario.world import FEATURES
 
-__all__ = ["WINDOW_SECONDS", "scenario_config", "write_config"]
+__all__ = ["SEGMENT_KEYS", "WINDOW_SECONDS", "scenario_config", "write_config"]
+
+SEGMENT_KEYS = ("country", "age_band")
+"""The segment keys every scenario event carries (``segments: {country, age_band}``)."""
 
 WINDOW_SECONDS = 86_400
 """Window size of the scenario's config (one day, tumbling, aligned on midnight UTC)."""
@@ -47,6 +55,8 @@ def scenario_config(
     >>> model = parse_config(yaml.safe_dump(cfg)).models["recommender"]
     >>> model.business_metrics[0].reference_value, model.performance.drops, model.label_ttl
     (0.3, {'roc_auc': 0.05}, 259200.0)
+    >>> model.segments.keys, model.fairness.attributes, model.fairness.metrics
+    (['country', 'age_band'], ['age_band'], ['demographic_parity_difference'])
     """
     take_rate: dict[str, Any] = {
         "name": "take_rate",
@@ -63,6 +73,9 @@ def scenario_config(
         "window": {"type": "time", "size": "1d", "allowed_lateness": "1h"},
         "outcome_join_ttl": "1h",
         "business_metrics": [take_rate],
+        "segments": {"keys": list(SEGMENT_KEYS), "min_events": 200},
+        "fairness": {"attributes": ["age_band"], "threshold": 0.5, "max_gap": 0.1,
+                     "metrics": ["demographic_parity_difference"]},
     }
     if validation_path is not None:
         model["performance"] = {

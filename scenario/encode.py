@@ -74,7 +74,8 @@ def _prediction_lines(ev: Events, model: str, ids: pa.Array) -> pa.Array:
         '","features":{"device":"', _text(ev.device), '","country":"', _text(ev.country),
         '","tenure_days":', tenure, ',"hour_of_day":', _text(ev.hour_of_day),
         ',"item_popularity":', _text(ev.item_popularity), ',"premium":', _bools(ev.premium),
-        '},"prediction":', _text(ev.prediction), "}\n",
+        '},"segments":{"country":"', _text(ev.country), '","age_band":"', _text(ev.age_band),
+        '"},"prediction":', _text(ev.prediction), "}\n",
     )
 
 
@@ -104,7 +105,7 @@ def event_lines(ev: Events, *, model: str, id_prefix: str = "rec-") -> Iterator[
 
     A prediction comes before its outcome and its outcome before its label (each is never earlier, and ties
     keep that order). Event ids are ``<id_prefix><row number, 8 digits>``; numbers are written in their
-    shortest exact form. Lines are built column-wise with Arrow's string kernels, so a fortnight takes
+    shortest exact form. Lines are built column-wise with Arrow's string kernels, so three weeks take
     seconds.
     """
     n = len(ev)
@@ -142,7 +143,8 @@ def write_events_jsonl(ev: Events, path: Path, *, model: str, id_prefix: str = "
 
 
 def events_frame(ev: Events, *, id_prefix: str = "ref-") -> pd.DataFrame:
-    """One row per recommendation: features, ``prediction`` and the outcomes (training-reference layout)."""
+    """One row per recommendation: features, ``age_band`` (a segment value), ``prediction`` and the outcomes
+    (training-reference layout)."""
     return pd.DataFrame(
         {
             "event_id": _event_ids(np.arange(len(ev), dtype=np.int64), id_prefix),
@@ -150,6 +152,7 @@ def events_frame(ev: Events, *, id_prefix: str = "ref-") -> pd.DataFrame:
             "model_version": ev.model_version.astype(str),
             "device": ev.device.astype(str),
             "country": ev.country.astype(str),
+            "age_band": ev.age_band.astype(str),
             "tenure_days": ev.tenure_days,
             "hour_of_day": ev.hour_of_day,
             "item_popularity": ev.item_popularity,

@@ -2,7 +2,7 @@
 
 Rules (``w`` = window size, windows aligned on the Unix epoch):
 
-* an alert is *explained* by an incident when its (signal, feature) is expected or allowed there and its
+* an alert is *explained* by an incident when its (signal, feature, segment) is expected or allowed there and its
   ``first_seen`` lies in ``[floor_w(start), end + w]``: from the window holding the incident's first event
   to one window after its last;
 * an incident is *caught* when each of its expectations is met by an explained alert, and *in time* when
@@ -23,7 +23,7 @@ Examples
 --------
 >>> from datetime import datetime, UTC
 >>> from scenario.timeline import build_ground_truth
->>> truth = build_ground_truth(datetime(2026, 11, 2, tzinfo=UTC), days=16)
+>>> truth = build_ground_truth(datetime(2026, 11, 2, tzinfo=UTC), days=21)
 >>> alerts = [RaisedAlert("business_metric_drop", "take_rate", datetime(2026, 11, 17, tzinfo=UTC)),
 ...           RaisedAlert("performance_drop", "roc_auc", datetime(2026, 11, 16, 6, tzinfo=UTC)),
 ...           RaisedAlert("feature_drift", "country", datetime(2026, 11, 2, 12, tzinfo=UTC))]
@@ -36,6 +36,16 @@ Examples
 False
 >>> [a.feature for a in ev.false_alarms], ev.ok
 (['country'], False)
+
+A segment's alert meets only an expectation naming that segment (or any segment):
+
+>>> br = RaisedAlert("business_metric_drop", "take_rate", datetime(2026, 11, 20, tzinfo=UTC), segment="country=BR")
+>>> pop = RaisedAlert("business_metric_drop", "take_rate", datetime(2026, 11, 20, tzinfo=UTC))
+>>> evaluate_alerts(truth, [br], window_seconds=86400).incident("playback_outage_one_country").caught
+True
+>>> ev = evaluate_alerts(truth, [pop], window_seconds=86400)
+>>> ev.incident("playback_outage_one_country").caught, len(ev.false_alarms)
+(False, 1)
 """
 
 from __future__ import annotations
@@ -53,12 +63,14 @@ __all__ = ["Evaluation", "IncidentResult", "RaisedAlert", "RaisedIncident", "eva
 
 @dataclass(frozen=True, slots=True)
 class RaisedAlert:
-    """The part of an alert the ground truth speaks about (``incident``: the id of the watcher's incident)."""
+    """The part of an alert the ground truth speaks about (``incident``: the id of the watcher's incident;
+    ``segment``: ``key=value`` of a segment's alert, ``None`` for the population's)."""
 
     signal: str
     feature: str | None
     first_seen: datetime
     incident: int | None = None
+    segment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +180,7 @@ def evaluate_alerts(
 
         def inside(exp: Expectation, a: RaisedAlert, phase: Phase = phase) -> bool:
             lo, hi = _floor(phase.start, w.total_seconds()), phase.end + w + extra(exp)
-            return lo <= a.first_seen <= hi and exp.matches(a.signal, a.feature)
+            return lo <= a.first_seen <= hi and exp.matches(a.signal, a.feature, a.segment)
 
         met: dict[str, RaisedAlert] = {}
         missing: list[Expectation] = []
@@ -196,9 +208,10 @@ def _with_incidents(results: list[IncidentResult], explained: list[tuple[str, Ra
     owner: dict[int, tuple[RaisedAlert, Phase]] = {}  # id() of an alert -> (alert, the phase owning it)
     for name, a in explained:
         phase = phases[name]
-        rank = (any(e.matches(a.signal, a.feature) for e in phase.expected), phase.start)
+        rank = (any(e.matches(a.signal, a.feature, a.segment) for e in phase.expected), phase.start)
         held = owner.get(id(a))
-        if held is None or rank > (any(e.matches(a.signal, a.feature) for e in held[1].expected), held[1].start):
+        if held is None or rank > (any(e.matches(a.signal, a.feature, a.segment) for e in held[1].expected),
+                                   held[1].start):
             owner[id(a)] = (a, phase)
     out = []
     for r in results:
@@ -226,24 +239,26 @@ def format_evaluation(ev: Evaluation) -> list[str]:
     incident began; then the watcher's incident it became, how many alerts it grouped and its top cause),
     then the false alarms."""
     lines = []
+    width = max([24, *(len(r.name) for r in ev.incidents)])  # the incident names in one column
     for r in ev.incidents:
         if r.caught:
             start = r.phase.start
             firsts: dict[str, datetime] = {}
             for a in r.met.values():
-                key = f"{a.signal}({a.feature})"
+                key = f"{a.signal}({a.feature})" + (f"[{a.segment}]" if a.segment else "")
                 firsts[key] = min(firsts.get(key, a.first_seen), a.first_seen)
             signals = ", ".join(f"{key} {(t - start).total_seconds() / 3600:+.0f} h"
                                 for key, t in sorted(firsts.items(), key=lambda kv: (kv[1], kv[0])))
             timing = "in time" if r.in_time else "LATE"
-            lines.append(f"  {r.name:<24} caught {timing}, {r.delay_hours:+.0f} h after it began: {signals}")
+            lines.append(f"  {r.name:<{width}} caught {timing}, {r.delay_hours:+.0f} h after it began: {signals}")
             if r.incidents:
-                lines.append(" " * 27 + _incidents_line(r))
+                lines.append(" " * (width + 3) + _incidents_line(r))
         else:
             wanted = "; ".join(e.what for e in r.missing)
-            lines.append(f"  {r.name:<24} MISSED: {wanted}")
+            lines.append(f"  {r.name:<{width}} MISSED: {wanted}")
     for a in ev.false_alarms:
-        lines.append(f"  false alarm: {a.signal}({a.feature}) first seen {a.first_seen.isoformat()}")
+        where = f"[{a.segment}]" if a.segment else ""
+        lines.append(f"  false alarm: {a.signal}({a.feature}){where} first seen {a.first_seen.isoformat()}")
     if not ev.false_alarms:
         lines.append("  no false alarms in the quiet periods")
     return lines

@@ -108,12 +108,13 @@ def raised_alerts(database_url: str, model: str) -> list[RaisedAlert]:
     from monitor.store.sessions import in_session
 
     rows = in_session(database_url, lambda session: session.execute(
-        select(Alert.signal, Alert.feature, Alert.first_seen, Alert.incident_id)
+        select(Alert.signal, Alert.feature, Alert.first_seen, Alert.incident_id, Alert.segment)
         .join(ModelRow, ModelRow.id == Alert.model_id)
         .where(ModelRow.name == model)
         .order_by(Alert.first_seen, Alert.id)
     ).all())
-    return [RaisedAlert(str(s), None if f is None else str(f), t, i) for s, f, t, i in rows]
+    return [RaisedAlert(str(s), None if f is None else str(f), t, i, None if g is None else str(g))
+            for s, f, t, i, g in rows]
 
 
 def raised_incidents(database_url: str, model: str) -> dict[int, RaisedIncident]:

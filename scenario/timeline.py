@@ -1,10 +1,15 @@
 """The scripted scenario: when each incident happens and which alerts it should raise (the ground truth).
 
-The schedule is written for 16 days (in day units, below) and scaled to other lengths, rounded to the hour::
+The schedule is written for 21 days (in day units, below) and scaled to other lengths, rounded to the hour::
 
-    day  0 .. 1.4 ==== 3 .. 4 ==== 5 .. 6.6 ==== 8 .. 9.25 ==== 11 .. 12 ==== 13 .. 14 ==== 15 .. 16
-         quiet   new device  covariate  pipeline break  model degenerates  quality decay   concept  recovery
+    day  0 .. 1.4 ==== 3 .. 4 ==== 5 .. 6.6 ==== 8 .. 9.25 ==== 11 .. 12 ==== 13 .. 14 ==== 15
+         quiet   new device  covariate  pipeline break  model degenerates  quality decay   concept
                              shift                                         (no drift)      drift
+
+         15 .. 17 ==== 18 .. 19 ==== 20 .. 21
+         quiet   playback   fairness  recovery
+                 outage in  drift (age
+                 BR only    bands)
 
 The covariate shift comes before the incidents that break the estimator's assumption (a broken feature
 pipeline and a degenerate model change how scores relate to labels): once the labels show an estimate
@@ -20,11 +25,17 @@ changes the scores; a degenerate model recommends worse items, so take-rate sink
 parameter). ``cause`` says which alert names what went wrong: the watcher should group an incident's alerts
 into one incident with that alert first.
 
+Two incidents are confined to part of the traffic (the events carry ``segments: {country, age_band}``): the
+playback outage hits one country only, so the population's take-rate stays inside its threshold and only
+that country's segment alert (``segment`` ``country=BR``) fires; the fairness drift moves the model's scores
+apart between age bands (``fairness_gap`` on ``age_band``). An :class:`Expectation` names the segment an
+alert must carry (``None``: the population's; :data:`ANY_SEGMENT`: any, or the population).
+
 >>> from datetime import datetime, UTC
->>> truth = build_ground_truth(datetime(2026, 11, 2, tzinfo=UTC), days=16, seed=7)
+>>> truth = build_ground_truth(datetime(2026, 11, 2, tzinfo=UTC), days=21, seed=7)
 >>> [p.name for p in truth.incidents]  # doctest: +NORMALIZE_WHITESPACE
 ['new_device_category', 'covariate_shift_quality', 'feature_pipeline_break', 'model_degenerates',
- 'quality_decay_no_drift', 'concept_drift']
+ 'quality_decay_no_drift', 'concept_drift', 'playback_outage_one_country', 'fairness_drift_age']
 >>> truth.incidents[0].start.isoformat(), truth.incidents[0].end.isoformat()
 ('2026-11-03T10:00:00+00:00', '2026-11-05T00:00:00+00:00')
 >>> GroundTruth.from_dict(truth.to_dict()) == truth
@@ -42,6 +53,7 @@ from typing import Any, Literal
 from scenario.errors import ScenarioError
 
 __all__ = [
+    "ANY_SEGMENT",
     "DEFAULT_DAYS",
     "MODEL_NAME",
     "SIGNAL_BUSINESS_METRIC",
@@ -49,6 +61,7 @@ __all__ = [
     "SIGNAL_DATA_QUALITY",
     "SIGNAL_ESTIMATED_DROP",
     "SIGNAL_ESTIMATE_UNRELIABLE",
+    "SIGNAL_FAIRNESS_GAP",
     "SIGNAL_FEATURE_DRIFT",
     "SIGNAL_NEAR_CONSTANT",
     "SIGNAL_PERFORMANCE_DROP",
@@ -60,7 +73,7 @@ __all__ = [
 ]
 
 MODEL_NAME = "recommender"
-SCENARIO_NAME = "recommender-16-days"
+SCENARIO_NAME = "recommender-21-days"
 
 # Alert signal names of monitor.pipeline.alert_signals (tests/unit/scenario/test_timeline.py checks they exist there).
 SIGNAL_FEATURE_DRIFT = "feature_drift"
@@ -73,6 +86,10 @@ SIGNAL_MULTIVARIATE = "multivariate_drift"
 SIGNAL_PERFORMANCE_DROP = "performance_drop"  # feature = metric name; realized, from joined labels
 SIGNAL_ESTIMATED_DROP = "estimated_performance_drop"  # feature = metric name; CBPE, at window close
 SIGNAL_ESTIMATE_UNRELIABLE = "performance_estimate_unreliable"  # feature = metric name
+SIGNAL_FAIRNESS_GAP = "fairness_gap"  # feature = "<attribute>:<metric>"
+
+ANY_SEGMENT = "*"
+"""The ``segment`` of an :class:`Expectation` met by an alert of any segment or of the population."""
 
 PhaseKind = Literal["quiet", "incident"]
 
@@ -83,33 +100,44 @@ AlertKey = tuple[str, str | None]
 
 @dataclass(frozen=True, slots=True)
 class Expectation:
-    """What should be seen: ``what`` in words, met by an alert whose (signal, feature) is any of ``any_of``.
+    """What should be seen: ``what`` in words, met by an alert whose (signal, feature) is any of ``any_of``
+    and whose segment is ``segment``.
 
-    ``after_labels``: the alert comes from labels, so it may come up to the ground truth's label horizon
-    later than a signal computed at window close (see :func:`scenario.evaluate_alerts`).
+    ``segment``: ``None``, the population's alert (no segment); ``"key=value"``, that segment's alert;
+    :data:`ANY_SEGMENT`, any alert (a segment's or the population's). ``after_labels``: the alert comes from
+    labels, so it may come up to the ground truth's label horizon later than a signal computed at window
+    close (see :func:`scenario.evaluate_alerts`).
 
     >>> e = Expectation("new device", (("feature_drift", "device"), ("data_quality", "device:unseen_categories")))
     >>> e.matches("data_quality", "device:unseen_categories"), e.matches("feature_drift", "country")
     (True, False)
+    >>> br = Expectation("BR's take-rate", (("business_metric_drop", "take_rate"),), segment="country=BR")
+    >>> br.matches("business_metric_drop", "take_rate"), br.matches("business_metric_drop", "take_rate", "country=BR")
+    (False, True)
     """
 
     what: str
     any_of: tuple[AlertKey, ...]
     after_labels: bool = False
+    segment: str | None = None
 
-    def matches(self, signal: str, feature: str | None) -> bool:
+    def matches(self, signal: str, feature: str | None, segment: str | None = None) -> bool:
+        if self.segment != ANY_SEGMENT and segment != self.segment:
+            return False
         return (signal, feature) in self.any_of
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"what": self.what, "any_of": [{"signal": s, "feature": f} for s, f in self.any_of]}
         if self.after_labels:
             out["after_labels"] = True
+        if self.segment is not None:
+            out["segment"] = self.segment
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Expectation:
         return cls(what=data["what"], any_of=tuple((a["signal"], a["feature"]) for a in data["any_of"]),
-                   after_labels=bool(data.get("after_labels", False)))
+                   after_labels=bool(data.get("after_labels", False)), segment=data.get("segment"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +157,9 @@ class Phase:
     def contains(self, ts: datetime) -> bool:
         return self.start <= ts < self.end
 
-    def explains(self, signal: str, feature: str | None) -> bool:
-        """Whether an alert (signal, feature) is one this phase expects or allows."""
-        return any(e.matches(signal, feature) for e in (*self.expected, *self.allowed))
+    def explains(self, signal: str, feature: str | None, segment: str | None = None) -> bool:
+        """Whether an alert (signal, feature, segment) is one this phase expects or allows."""
+        return any(e.matches(signal, feature, segment) for e in (*self.expected, *self.allowed))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -229,7 +257,9 @@ _REALIZED_DROP = Expectation("realized ROC AUC drops (once labels arrive)", ((SI
 _ESTIMATED_DROP = Expectation("estimated ROC AUC drops (CBPE, at window close)", ((SIGNAL_ESTIMATED_DROP, _AUC),))
 _UNRELIABLE = Expectation("the estimate disagrees with the labels", ((SIGNAL_ESTIMATE_UNRELIABLE, _AUC),),
                           after_labels=True)
-# name, start day, end day (of 16), description, expected, allowed
+_BR = "country=BR"
+_AGE_GAP = "age_band:demographic_parity_difference"
+# name, start day, end day (of 21), description, expected, allowed
 _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Expectation, ...]], ...] = (
     (
         "new_device_category",
@@ -318,6 +348,35 @@ _SCHEDULE: tuple[tuple[str, float, float, str, tuple[Expectation, ...], tuple[Ex
         (Expectation("take-rate drops", ((SIGNAL_BUSINESS_METRIC, "take_rate"),)),),
         (_UNRELIABLE,),
     ),
+    (
+        "playback_outage_one_country",
+        17,
+        18,
+        "A CDN outage in Brazil: playback stalls for users in BR, so fewer of their recommendations become "
+        "quality plays (BR's take-rate falls from about 0.27 to about 0.13). BR is 14% of the traffic: the "
+        "population's take-rate stays inside its threshold and no input or score moves; only BR's segment "
+        "alert says it.",
+        (Expectation("BR's take-rate drops (segment alert)", ((SIGNAL_BUSINESS_METRIC, "take_rate"),),
+                     segment=_BR),),
+        (_UNRELIABLE,),
+    ),
+    (
+        "fairness_drift_age",
+        19,
+        20,
+        "A re-trained user-embedding table is hot-swapped under model 1.4.0; it encodes age, so the model "
+        "scores users aged 18-24 higher and users aged 50+ lower (a logit shift of +-0.5) while what they "
+        "play is unchanged: the share of positive predictions (score >= 0.5) differs by about 0.2 between "
+        "the age bands. The table is rolled back the next day.",
+        (Expectation("positive-prediction share diverges between age bands",
+                     ((SIGNAL_FAIRNESS_GAP, _AGE_GAP),)),),
+        (
+            Expectation("scores of the age bands move", ((SIGNAL_PREDICTION_DRIFT, "prediction"),),
+                        segment=ANY_SEGMENT),
+            Expectation("several columns of an age band drift", ((SIGNAL_DATASET_DRIFT, None),), segment=ANY_SEGMENT),
+            _ESTIMATED_DROP, _REALIZED_DROP, _UNRELIABLE,
+        ),
+    ),
 )
 # what each incident's top cause must be (monitor.alerts.incidents ranks an incident's alerts cause first)
 _CAUSES: dict[str, Expectation] = {
@@ -329,17 +388,21 @@ _CAUSES: dict[str, Expectation] = {
         (_DQ, "prediction:constant"), (SIGNAL_NEAR_CONSTANT, "prediction"))),
     "quality_decay_no_drift": _REALIZED_DROP,
     "concept_drift": Expectation("take-rate drops", ((SIGNAL_BUSINESS_METRIC, "take_rate"),)),
+    "playback_outage_one_country": Expectation("BR's take-rate drops", ((SIGNAL_BUSINESS_METRIC, "take_rate"),),
+                                               segment=ANY_SEGMENT),
+    "fairness_drift_age": Expectation("the scores of the age bands move apart", (
+        (SIGNAL_PREDICTION_DRIFT, "prediction"), (SIGNAL_FAIRNESS_GAP, _AGE_GAP)), segment=ANY_SEGMENT),
 }
 _RECOVERY_NAME = "recovery"
-_SCHEDULE_DAYS = 16.0
-DEFAULT_DAYS = 16
+_SCHEDULE_DAYS = 21.0
+DEFAULT_DAYS = 21
 """Length of the scenario's schedule in days (other lengths scale it)."""
 
 
 def build_ground_truth(
     start: datetime, *, days: int = DEFAULT_DAYS, seed: int = 0, parameters: dict[str, Any] | None = None
 ) -> GroundTruth:
-    """The phases of a ``days``-long scenario starting at ``start`` (the 16-day schedule, scaled).
+    """The phases of a ``days``-long scenario starting at ``start`` (the 21-day schedule, scaled).
 
     Every boundary is rounded to a whole hour; quiet phases fill the gaps, and the last quiet phase is
     named ``recovery``.

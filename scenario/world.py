@@ -8,6 +8,9 @@ The generative story of one recommendation:
 
 * user features: ``device``, ``country``, ``tenure_days`` (log-normal), ``hour_of_day`` (local), ``premium``,
   and the recommended item's ``item_popularity`` (Beta);
+* the user's ``age_band`` (drawn from ``age_band_weights``, independent of everything else): not a model
+  feature, sent as a segment value (``segments: {country, age_band}``) for per-segment detection and
+  fairness;
 * a latent user-item match ``u``; the true propensity ``t = lin(features) + u``;
 * the model sees the logged features and part of ``u``: ``score = sigmoid(lin(logged) + 0.8 u + e)``;
 * cold start: an item with (logged) ``item_popularity < cold_popularity`` has no play history, so the
@@ -65,6 +68,8 @@ class World:
     devices: tuple[str, ...] = ("android", "ios", "web", "tv")
     device_weights: tuple[float, ...] = (0.46, 0.34, 0.12, 0.08)
     device_effects: tuple[float, ...] = (0.0, 0.15, -0.25, 0.10)
+    age_bands: tuple[str, ...] = ("18-24", "25-34", "35-49", "50+")
+    age_band_weights: tuple[float, ...] = (0.22, 0.31, 0.27, 0.20)
     countries: tuple[str, ...] = ("US", "BR", "GB", "DE", "FR", "IN", "JP", "MX")
     country_weights: tuple[float, ...] = (0.30, 0.14, 0.10, 0.10, 0.08, 0.12, 0.08, 0.08)
     country_utc_offsets: tuple[int, ...] = (-5, -3, 0, 1, 1, 5, 9, -6)
@@ -97,6 +102,11 @@ class World:
     concept_shift: float = 0.55
     new_release_share: float = 0.65
     new_release_popularity: tuple[float, float] = (0.003, 0.03)
+    outage_country: str = "BR"
+    outage_penalty: float = 0.9
+    favoured_band: str = "18-24"
+    disfavoured_band: str = "50+"
+    band_score_shift: float = 0.5
     # cold start and labels
     cold_popularity: float = 0.03
     label_delay_median_hours: float = 20.0
@@ -113,6 +123,7 @@ class Events:
     model_version: StrArray
     device: StrArray
     country: StrArray
+    age_band: StrArray  # a segment value, not a feature
     tenure_days: FloatArray  # NaN = null
     hour_of_day: IntArray
     item_popularity: FloatArray
@@ -156,6 +167,7 @@ class _Draws:
     match_new: FloatArray
     label_delay_ms: IntArray
     u_label_lost: FloatArray
+    u_age_band: FloatArray
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:
@@ -202,6 +214,7 @@ def _draw(world: World, rng: np.random.Generator, start_ms: int, hours: int, eve
         label_delay_ms=(rng.lognormal(np.log(world.label_delay_median_hours), world.label_delay_sigma, size=n)
                         * _MS_PER_HOUR).astype(np.int64),
         u_label_lost=rng.random(n),
+        u_age_band=rng.random(n),
     )
 
 
@@ -214,8 +227,10 @@ class _State:
     popularity_logged: FloatArray
     popularity_true: FloatArray
     match_true: FloatArray  # the user-item match that drives plays (the model saw part of draws.match)
+    age_band: StrArray
     degenerate: BoolArray
     penalty: FloatArray  # subtracted from the true propensity
+    score_shift: FloatArray  # added to the model's logit (not to the true propensity)
 
 
 Effect = Callable[[World, _Draws, _State, BoolArray], None]
@@ -250,6 +265,16 @@ def _tastes_change(world: World, draws: _Draws, state: _State, mask: BoolArray) 
     state.match_true[mask] = draws.match_new[mask]
 
 
+def _playback_outage(world: World, draws: _Draws, state: _State, mask: BoolArray) -> None:
+    country = world.countries.index(world.outage_country)
+    state.penalty[mask & (draws.country_idx == country)] += world.outage_penalty
+
+
+def _age_bias(world: World, draws: _Draws, state: _State, mask: BoolArray) -> None:
+    state.score_shift[mask & (state.age_band == world.favoured_band)] += world.band_score_shift
+    state.score_shift[mask & (state.age_band == world.disfavoured_band)] -= world.band_score_shift
+
+
 EFFECTS: dict[str, Effect] = {
     "new_device_category": _new_device,
     "feature_pipeline_break": _pipeline_break,
@@ -257,6 +282,8 @@ EFFECTS: dict[str, Effect] = {
     "covariate_shift_quality": _new_releases,
     "quality_decay_no_drift": _tastes_change,
     "concept_drift": _concept,
+    "playback_outage_one_country": _playback_outage,
+    "fairness_drift_age": _age_bias,
 }
 """What each incident of :mod:`scenario.timeline` does to the draws (by incident name)."""
 
@@ -308,6 +335,7 @@ def simulate(
         model_version=np.where(state.degenerate, world.degenerate_version, world.model_version).astype(object),
         device=state.device,
         country=np.asarray(world.countries, dtype=object)[draws.country_idx],
+        age_band=state.age_band,
         tenure_days=state.tenure_logged,
         hour_of_day=local_hour.astype(np.int64),
         item_popularity=state.popularity_logged,
@@ -338,14 +366,18 @@ def _initial_state(world: World, draws: _Draws) -> _State:
     n = draws.ts_ms.shape[0]
     cum = np.cumsum(world.device_weights) / np.sum(world.device_weights)
     device_idx = np.minimum(np.searchsorted(cum, draws.u_device, side="right"), len(world.devices) - 1)
+    cum_age = np.cumsum(world.age_band_weights) / np.sum(world.age_band_weights)
+    age_idx = np.minimum(np.searchsorted(cum_age, draws.u_age_band, side="right"), len(world.age_bands) - 1)
     return _State(
         device=np.asarray(world.devices, dtype=object)[device_idx],
         tenure_logged=draws.tenure.copy(),
         popularity_logged=draws.popularity.copy(),
         popularity_true=draws.popularity.copy(),
         match_true=draws.match.copy(),
+        age_band=np.asarray(world.age_bands, dtype=object)[age_idx],
         degenerate=np.zeros(n, dtype=bool),
         penalty=np.zeros(n),
+        score_shift=np.zeros(n),
     )
 
 
@@ -363,7 +395,7 @@ def _apply_incidents(world: World, draws: _Draws, state: _State, phases: tuple[P
 def _model_score(world: World, draws: _Draws, state: _State, local_hour: IntArray) -> FloatArray:
     """What the model predicts from the logged features (cold-start prior, degenerate model), rounded."""
     logged = _linear(world, state.device, state.tenure_logged, state.popularity_logged, draws.premium, local_hour)
-    score = _sigmoid(logged + 0.8 * draws.match + draws.score_noise)
+    score = _sigmoid(logged + 0.8 * draws.match + draws.score_noise + state.score_shift)
     cold = state.popularity_logged < world.cold_popularity
     score = np.where(cold, _sigmoid(world.intercept + 1.2 * (state.popularity_logged - 0.29)), score)
     score = np.where(state.degenerate, world.degenerate_score + draws.degenerate_noise, score)

@@ -1,6 +1,6 @@
 """``driftwarden demo [--db URL] [--no-serve] [--kafka]``: the scenario through the watcher, then the dashboard.
 
-1. generates the recommender's scenario (:mod:`scenario`: 16 days, six incidents, labels arriving hours to
+1. generates the recommender's scenario (:mod:`scenario`: 21 days, eight incidents, labels arriving hours to
    days late) into ``--workdir``;
 2. migrates the database (unless ``--no-migrate``) and builds the reference (``driftwarden reference build``);
 3. runs the watcher on the events (``driftwarden run --source <events file>``) with a progress bar; with

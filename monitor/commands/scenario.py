@@ -1,4 +1,4 @@
-"""``driftwarden scenario generate OUT_DIR``: write the demo fortnight's files without running anything.
+"""``driftwarden scenario generate OUT_DIR``: write the demo's three weeks of files without running anything.
 
 What ``driftwarden demo`` generates as its first step, for setups that run the steps as separate processes
 (the Docker Compose stack: one service generates, the producer replays the events to Kafka, the watcher
@@ -18,7 +18,7 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="The demo scenario: a recommender's fortnight with scripted incidents.",
+    group = typer.Typer(help="The demo scenario: a recommender's three weeks with scripted incidents.",
                         no_args_is_help=True)
 
     @group.command("generate")
@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         events_per_hour: Annotated[float, typer.Option("--events-per-hour", min=1.0,
                                                        help="Mean recommendations per hour.")] = 1000.0,
         days: Annotated[int, typer.Option("--days", min=1,
-                                          help="Length of the scenario in days (its incidents need 16).")] = 16,
+                                          help="Length of the scenario in days (its incidents need 21).")] = 21,
         seed: Annotated[int, typer.Option("--seed", help="Seed (same seed, same bytes).")] = 7,
     ) -> None:
         """Write events.jsonl, reference.parquet, validation.parquet, ground_truth.json and recommender.yaml into

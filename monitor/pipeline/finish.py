@@ -238,7 +238,7 @@ def finish_window(state: ModelState, window: OpenWindow) -> ClosedWindow:
     if vol is not None:
         signals.append(vol)
 
-    seg_rows, seg_signals, slices = _segments(state, window, signals, getattr(report, "drift_share", None))
+    seg_rows, seg_signals, slices = _segments(state, window, signals, report)
     signals.extend(seg_signals)
     fairness = window.fair.results(window.book) if window.fair is not None else []
     signals.extend(s for s in fairness_signals(fairness) if s.signal not in cfg.alerts.disabled_signals)
@@ -332,8 +332,9 @@ def _full_report(report_dict: dict[str, Any], window: OpenWindow, slices: Any,
 
 
 def _segments(state: ModelState, window: OpenWindow, population: list[Signal],
-              population_share: float | None) -> tuple[Any, Any, Any]:
-    """:func:`~monitor.pipeline.segment_finish.segment_results` of the window; never raises. Counts the
+              report: Any) -> tuple[Any, Any, Any]:
+    """:func:`~monitor.pipeline.segment_finish.segment_results` of the window against the population's
+    ``signals`` and drift ``report`` (``None`` when it was not tested); never raises. Counts the
     window's pooled segment values (``segments_capped``, ``segments_non_string``, with the fairness
     groups' own) in the model's counters."""
     from monitor.pipeline.segment_finish import segment_results
@@ -347,7 +348,8 @@ def _segments(state: ModelState, window: OpenWindow, population: list[Signal],
         return [], [], []
     try:
         overrides = usable_overrides(cfg.overrides(), window.profile) if window.profile is not None else {}
-        return segment_results(cfg, window.seg, window.joined, overrides, population, population_share)
+        return segment_results(cfg, window.seg, window.joined, overrides, population,
+                               getattr(report, "drift_share", None), getattr(report, "drifted_columns", None) or ())
     except Exception as exc:  # a bad segment must never stop the watcher
         log.warning("segments of %s window %s failed: %s: %s", cfg.name, window.span.key, type(exc).__name__, exc)
         return [], [], []

@@ -16,7 +16,9 @@ Rules:
   (``multivariate_drift`` excepted), each carrying ``segment``; a segment signal whose ``(signal,
   feature)`` the population raised in the same window is dropped (one population alert, not one per
   segment), and so is a segment's ``dataset_drift`` when every column that drifted in the segment drifted
-  in the population too (the population's ``feature_drift`` / ``prediction_drift`` alerts say it already).
+  in the population too: in the population's report (``population_drifted``; a column that arrives all null
+  is reported as the population's missing-rate alert, not as its ``feature_drift``) or as its
+  ``feature_drift`` / ``prediction_drift``.
 - Business metrics per segment are computed over the outcomes joined when the window closes, each event
   under the label its value has at close (a value pooled by then counts in ``key=other``).
   ``business_metric_drop`` for a segment: the segment is a significant worst slice with a lower rate than
@@ -38,6 +40,7 @@ Rules:
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field, replace
 from itertools import combinations
 from typing import Any
@@ -155,10 +158,12 @@ def _rank(groups: list[list[dict[str, Any]]], top: int) -> list[dict[str, Any]]:
 
 
 def segment_results(cfg: ModelConfig, book: SegmentBook | None, joined: dict[str, dict[str, Any]],
-                    overrides: dict[str, Any], population: list[Signal], population_share: float | None = None
+                    overrides: dict[str, Any], population: list[Signal], population_share: float | None = None,
+                    population_drifted: Collection[str] = ()
                     ) -> tuple[list[SegmentResult], list[Signal], list[dict[str, Any]]]:
     """The window's segment rows, segment signals and worst slices (module docstring);
-    ``population_share``: the population report's drift share (the drift slices' ``rest_rate``)."""
+    ``population_share``: the population report's drift share (the drift slices' ``rest_rate``);
+    ``population_drifted``: the columns that drifted in the population's report."""
     if book is None:
         return [], [], []
     reports = _reports(cfg, book, overrides)
@@ -166,6 +171,7 @@ def segment_results(cfg: ModelConfig, book: SegmentBook | None, joined: dict[str
     slices = _rank([*groups, _drift_slices(reports, population_share)], cfg.segments.top_slices)
     taken = {(s.signal, s.feature) for s in population}
     drifted = {s.feature for s in population if s.signal in ("feature_drift", "prediction_drift")}
+    drifted.update(population_drifted)
     signals: list[Signal] = []
     results = []
     for label, n in sorted(book.counts.items()):

@@ -22,6 +22,7 @@ from monitor.store import queries as q
 pytestmark = pytest.mark.integration
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+DAYS = 21  # the scenario's schedule (every incident resolved by its last day)
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +34,10 @@ def scenario_pg(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) ->
 
     with temporary_database(pg_server_url, "dw_dash") as url:
         upgrade(url)
-        files = generate_scenario(tmp_path_factory.mktemp("scenario"), seed=7, days=14, events_per_hour=200.0)
+        files = generate_scenario(tmp_path_factory.mktemp("scenario"), seed=7, days=DAYS, events_per_hour=200.0)
         build_scenario_reference(files, url)
         result = watch_scenario(files, url, Settings(database_url=url))
-        assert result.clean and result.windows == 14, result
+        assert result.clean and result.windows == DAYS, result
         yield url
 
 
@@ -46,7 +47,7 @@ def test_queries_on_postgres(scenario_pg: str) -> None:
         with engine.connect() as conn:
             overview = q.model_overview(conn)
             assert overview["model"].tolist() == ["recommender"]
-            assert int(overview["windows"].iloc[0]) == 14
+            assert int(overview["windows"].iloc[0]) == DAYS
             assert str(overview["last_window_end"].dt.tz) == "UTC"
             windows = q.windows(conn, 1)
             assert windows["has_sample"].all() and windows["window_end"].is_monotonic_increasing

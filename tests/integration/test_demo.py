@@ -19,8 +19,8 @@ from monitor.db.models import Alert, MetricValue, WindowResult
 pytestmark = pytest.mark.integration
 
 INCIDENTS = ("new_device_category", "covariate_shift_quality", "feature_pipeline_break", "model_degenerates",
-             "quality_decay_no_drift", "concept_drift")
-DAYS = 16
+             "quality_decay_no_drift", "concept_drift", "playback_outage_one_country", "fairness_drift_age")
+DAYS = 21
 
 
 def _windows(url: str) -> int:
@@ -66,6 +66,9 @@ def test_demo_runs_the_scenario_on_the_embedded_defaults(tmp_path: Path) -> None
         assert "caught in time" in line, out
     assert "estimated_performance_drop(roc_auc) +24 h" in next(x for x in lines if "covariate_shift_quality" in x)
     assert "performance_drop(roc_auc)" in next(x for x in lines if "quality_decay_no_drift" in x)
+    outage = next(x for x in lines if "playback_outage_one_country" in x)
+    assert "business_metric_drop(take_rate)[country=BR]" in outage, out
+    assert "fairness_gap(age_band:demographic_parity_difference)" in next(x for x in lines if "fairness_drift_age" in x)
     assert "no false alarms" in out
     assert " late labels, 20,000 labelled validation rows" in out
     db = tmp_path / "driftwarden.db"

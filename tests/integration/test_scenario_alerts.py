@@ -7,11 +7,14 @@ feature) is raised with ``first_seen`` from the window holding its start to one 
 that is at most one window late, plus the label horizon for alerts computed from labels; any other alert is a
 false alarm). Two incidents are about model quality: a covariate shift the estimate (CBPE) catches when the
 window closes, and a quality decay with no drift at all that only the realized quality catches once the
-labels arrive.
+labels arrive. Two are confined to part of the traffic: a playback outage in one country that only that
+country's segment alert catches (the population's take-rate stays inside its threshold), and a fairness
+drift between age bands that ``fairness_gap`` catches.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,8 +28,9 @@ pytestmark = pytest.mark.integration
 
 EVENTS_PER_HOUR = 600.0
 INCIDENTS = ["new_device_category", "covariate_shift_quality", "feature_pipeline_break", "model_degenerates",
-             "quality_decay_no_drift", "concept_drift"]
-DAYS = 16
+             "quality_decay_no_drift", "concept_drift", "playback_outage_one_country", "fairness_drift_age"]
+DAYS = 21
+
 
 def _run(files: ScenarioFiles, url: str) -> Evaluation:
     upgrade(url)
@@ -84,6 +88,36 @@ def test_quality_incidents_are_caught_by_the_right_kind_of_quality_signal(sqlite
     assert [(a.signal, a.feature) for a in decay.met.values()] == [("performance_drop", "roc_auc")]
     during = {(a.signal, a.feature) for name, a in ev.explained if name == "quality_decay_no_drift"}
     assert during <= {("performance_drop", "roc_auc"), ("performance_estimate_unreliable", "roc_auc")}, during
+
+
+def _utc(ts: datetime) -> datetime:
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+
+def test_the_outage_is_one_countrys_and_the_fairness_drift_the_age_bands(sqlite_run: tuple[str, Evaluation]) -> None:
+    """The outage: BR's segment alert, and nothing of the population's (its take-rate stays above the rule's
+    threshold); the stored rows say why. The fairness drift: the demographic parity difference over age bands
+    has its interval above ``max_gap`` on the incident's day only."""
+    from monitor.store.segments_store import fairness_series, segment_series
+    from monitor.store.sessions import in_session
+
+    url, ev = sqlite_run
+    outage = ev.incident("playback_outage_one_country")
+    [met] = outage.met.values()
+    assert (met.signal, met.feature, met.segment) == ("business_metric_drop", "take_rate", "country=BR")
+    during = [(a.signal, a.segment) for name, a in ev.explained if name == "playback_outage_one_country"]
+    assert all(segment is not None or signal == "performance_estimate_unreliable" for signal, segment in during)
+    day_end = outage.phase.end
+    rows = in_session(url, lambda s: segment_series(s, "recommender"))
+    br = {_utc(r.window_end): r.metrics.get("take_rate") for r in rows if r.segment == "country=BR"}
+    assert len(br) == DAYS and br[day_end] < 0.16, br
+    fair = [r for r in in_session(url, lambda s: fairness_series(s, "recommender"))
+            if r.attribute == "age_band" and r.metric == "demographic_parity_difference"]
+    assert len(fair) == DAYS
+    gap_end = ev.incident("fairness_drift_age").phase.end
+    assert [_utc(r.window_end) for r in fair if r.violated] == [gap_end]
+    [gap] = [r for r in fair if r.violated]
+    assert 0.15 < gap.value < 0.3 and gap.lower > 0.1
 
 
 def test_quality_is_stored_per_window_with_the_reference(sqlite_run: tuple[str, Evaluation]) -> None:

@@ -1,9 +1,9 @@
 """Fixtures of the dashboard tests: a database filled by the real scenario run, once per session.
 
-The scenario (:mod:`scenario`: 16 simulated days of the recommender with six incidents, labels arriving
-hours to days late) goes through the same path as ``driftwarden demo``: reference build (profile and
-labelled validation reference), then the watcher on the event file, into SQLite. Each test gets a private
-copy of that database.
+The scenario (:mod:`scenario`: 21 simulated days of the recommender with eight incidents, segments per
+country and age band, fairness between age bands, labels arriving hours to days late) goes through the same
+path as ``driftwarden demo``: reference build (profile and labelled validation reference), then the watcher on
+the event file, into SQLite. Each test gets a private copy of that database.
 """
 
 from __future__ import annotations

@@ -220,8 +220,9 @@ models:
 """
 
 
-def _region_window(tenure_shift: float) -> Any:
-    """One window of 3,000 events whose segment key ``region`` is also a feature of the model."""
+def _region_window(tenure_shift: float, *, tenure_null: bool = False) -> Any:
+    """One window of 3,000 events whose segment key ``region`` is also a feature of the model (``tenure_null``:
+    every event's ``tenure`` is null)."""
     rng = np.random.default_rng(8)
     n = 6000
     ref = pd.DataFrame({"tenure": rng.normal(10, 2, n), "region": rng.choice(REGIONS, n), "score": rng.uniform(size=n)})
@@ -229,8 +230,9 @@ def _region_window(tenure_shift: float) -> Any:
     evs = []
     for i in range(3000):
         region = REGIONS[i % 3]
+        tenure = None if tenure_null else float(rng.normal(10 + tenure_shift, 2))
         evs.append(prediction_event(model="rec", model_version="1", event_id=f"r{i}", ts=T0 + timedelta(seconds=i),
-                                    features={"tenure": float(rng.normal(10 + tenure_shift, 2)), "region": region},
+                                    features={"tenure": tenure, "region": region},
                                     prediction=float(rng.uniform()), segments={"region": region}))
     [window] = run(Pipeline(parse_config(REGION_CONFIG), {"rec": prof.with_version(1)}), evs)
     return window
@@ -253,3 +255,15 @@ def test_a_population_wide_shift_is_not_a_dataset_drift_in_every_segment() -> No
     signals = {(s.signal, s.feature, s.segment) for s in window.signals if s.signal != "multivariate_drift"}
     assert signals == {("feature_drift", "tenure", None)}
     assert all(r.drift_share == 0.5 and r.drifted_columns == ["tenure"] for r in window.segments)
+
+def test_a_column_the_population_reports_as_quality_is_not_a_dataset_drift_in_every_segment() -> None:
+    """``tenure`` arrives null for everyone: the population raises the missing-rate alert (its all-null
+    ``feature_drift`` is left out for it); each segment has half its columns drifted, but the column drifted
+    in the population's report too: no segment ``dataset_drift`` (one per segment before)."""
+    window = _region_window(0.0, tenure_null=True)
+    assert all(r.drift_share == 0.5 and r.drifted_columns == ["tenure"] for r in window.segments), window.segments
+    signals = {(s.signal, s.feature, s.segment) for s in window.signals}
+    assert ("data_quality", "tenure:missing_rate", None) in signals, signals
+    assert ("feature_drift", "tenure", None) not in signals
+    assert [s for s in window.signals if s.segment is not None] == []
+

@@ -9,7 +9,9 @@ from scenario import timeline as tl
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 DAY = 86_400
-TRUTH = build_ground_truth(START, days=16)
+TRUTH = build_ground_truth(START, days=21)
+BR = "country=BR"
+AGE_GAP = "age_band:demographic_parity_difference"
 HORIZON = 2 * DAY
 
 
@@ -33,13 +35,16 @@ def _perfect() -> list[RaisedAlert]:
         RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(13.8)),    # labels, the next day
         RaisedAlert(tl.SIGNAL_ESTIMATE_UNRELIABLE, "roc_auc", _at(15)),
         RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(15)),
+        RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(18), segment=BR),  # BR's segment alert
+        RaisedAlert(tl.SIGNAL_PREDICTION_DRIFT, "prediction", _at(20), segment="age_band=18-24"),  # allowed
+        RaisedAlert(tl.SIGNAL_FAIRNESS_GAP, AGE_GAP, _at(20)),
     ]
 
 
 def test_a_perfect_run_passes() -> None:
     ev = evaluate_alerts(TRUTH, _perfect(), window_seconds=DAY, label_horizon_seconds=HORIZON)
     assert ev.ok, format_evaluation(ev)
-    assert [r.delay_hours for r in ev.incidents] == [14.0, 24.0, 10.0, 18.0, 43.2, 24.0]
+    assert [r.delay_hours for r in ev.incidents] == [14.0, 24.0, 10.0, 18.0, 43.2, 24.0, 24.0, 24.0]
     assert "no false alarms" in format_evaluation(ev)[-1]
     lines = format_evaluation(ev)
     assert "covariate_shift_quality" in lines[1] and "estimated_performance_drop(roc_auc) +24 h" in lines[1]
@@ -96,6 +101,11 @@ def test_a_missed_expectation_fails_the_incident() -> None:
         (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "hour_of_day", _at(15.5)), "recovery"),
         (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "device", _at(4.1)), "more than one window after the end"),
         (RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(16.01)), "beyond the label horizon"),
+        (RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(18)), "the outage is BR's, not the population's"),
+        (RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(18), segment="country=US"), "only BR is out"),
+        (RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(16), segment=BR), "BR on a quiet day"),
+        (RaisedAlert(tl.SIGNAL_FAIRNESS_GAP, AGE_GAP, _at(17.5)), "a fairness gap on a quiet day"),
+        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "tenure_days", _at(20), segment="age_band=50+"), "only scores move"),
     ],
 )
 def test_unexplained_alerts_are_false_alarms(alert: RaisedAlert, why: str) -> None:
@@ -128,15 +138,16 @@ def test_incidents_one_per_scripted_incident_with_its_cause_first() -> None:
 
     from scenario import RaisedIncident
 
-    groups = [(0, 2), (2, 4), (4, 8), (8, 11), (11, 12), (12, 14)]  # alert slices of _perfect() per incident
+    groups = [(0, 2), (2, 4), (4, 8), (8, 11), (11, 12), (12, 14), (14, 15), (15, 17)]  # of _perfect(), per incident
     alerts = [replace(a, incident=k + 1) for k, (lo, hi) in enumerate(groups) for a in _perfect()[lo:hi]]
     tops = [(tl.SIGNAL_DATA_QUALITY, "device:unseen_categories"), (tl.SIGNAL_FEATURE_DRIFT, "item_popularity"),
             (tl.SIGNAL_DATA_QUALITY, "tenure_days:missing_rate"), (tl.SIGNAL_NEAR_CONSTANT, "prediction"),
-            (tl.SIGNAL_PERFORMANCE_DROP, "roc_auc"), (tl.SIGNAL_BUSINESS_METRIC, "take_rate")]
+            (tl.SIGNAL_PERFORMANCE_DROP, "roc_auc"), (tl.SIGNAL_BUSINESS_METRIC, "take_rate"),
+            (tl.SIGNAL_BUSINESS_METRIC, "take_rate"), (tl.SIGNAL_PREDICTION_DRIFT, "prediction")]
     incidents = {k + 1: RaisedIncident(k + 1, s, f, hi - lo)
                  for k, ((s, f), (lo, hi)) in enumerate(zip(tops, groups, strict=True))}
     ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY, label_horizon_seconds=HORIZON, incidents=incidents)
-    assert [(r.one_incident, r.cause_first) for r in ev.incidents] == [(True, True)] * 6
+    assert [(r.one_incident, r.cause_first) for r in ev.incidents] == [(True, True)] * 8
     lines = format_evaluation(ev)
     assert lines[5].strip() == "-> incident #3: 4 alerts, top cause data_quality(tenure_days:missing_rate)"
 

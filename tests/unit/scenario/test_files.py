@@ -42,6 +42,10 @@ def test_every_line_is_a_valid_event_in_time_order(files: ScenarioFiles) -> None
     p = preds[0]
     assert p.model == "recommender" and set(p.feature_dict) == set(FEATURES)
     assert isinstance(p.prediction, float) and 0 <= p.prediction <= 1
+    # every prediction names its segments: the country (also a feature) and the age band (not a feature)
+    assert all(set(e.segments) == {"country", "age_band"} and e.segments["country"] == e.feature_dict["country"]
+               for e in preds)
+    assert {e.segments["age_band"] for e in preds} == {"18-24", "25-34", "35-49", "50+"}
 
 
 def test_nulls_and_outcomes_are_written_as_the_contract_says(files: ScenarioFiles) -> None:
@@ -82,7 +86,7 @@ def test_labels_arrive_hours_to_days_late_and_some_never(files: ScenarioFiles) -
 def test_reference_parquet_has_features_prediction_and_outcomes(files: ScenarioFiles) -> None:
     frame = pd.read_parquet(files.reference)
     assert len(frame) == files.n_reference == 3000
-    assert set(FEATURES) | {"prediction", "shown", "played", "play_seconds", "label"} <= set(frame.columns)
+    assert set(FEATURES) | {"age_band", "prediction", "shown", "played", "play_seconds", "label"} <= set(frame.columns)
     assert frame["ts"].max() < pd.Timestamp(files.truth.start)
     assert frame["device"].dtype == object and frame["premium"].dtype == bool
     assert frame[list(FEATURES)].notna().all().all()
@@ -118,6 +122,9 @@ def test_config_loads_and_points_at_the_reference(files: ScenarioFiles) -> None:
     (metric,) = model.business_metrics
     frame = pd.read_parquet(files.reference)
     assert metric.reference_value == pytest.approx(frame["quality_play"].sum() / frame["shown"].sum(), abs=1e-4)
+    assert model.segments.keys == ["country", "age_band"]
+    assert model.fairness is not None and model.fairness.attributes == ["age_band"]
+    assert model.fairness.metrics == ["demographic_parity_difference"]
 
 
 def test_ground_truth_file(files: ScenarioFiles) -> None:
@@ -128,7 +135,7 @@ def test_ground_truth_file(files: ScenarioFiles) -> None:
     assert raw["parameters"]["label_horizon_seconds"] == 2 * 86_400
     assert [p["name"] for p in raw["phases"] if p["kind"] == "incident"] == [
         "new_device_category", "covariate_shift_quality", "feature_pipeline_break", "model_degenerates",
-        "quality_decay_no_drift", "concept_drift"]
+        "quality_decay_no_drift", "concept_drift", "playback_outage_one_country", "fairness_drift_age"]
 
 
 def test_generation_is_byte_for_byte_deterministic(files: ScenarioFiles, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from scenario.timeline import GroundTruth, build_ground_truth
 START = datetime(2026, 11, 2, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("days", [1, 2, 7, 14, 16, 30])
+@pytest.mark.parametrize("days", [1, 2, 7, 14, 16, 21, 30])
 def test_phases_cover_the_horizon_in_order_without_gaps(days: int) -> None:
     truth = build_ground_truth(START, days=days)
     assert truth.phases[0].start == START
@@ -22,8 +22,8 @@ def test_phases_cover_the_horizon_in_order_without_gaps(days: int) -> None:
     assert all(p.start.minute == 0 and p.start.second == 0 for p in truth.phases)
 
 
-def test_the_sixteen_day_schedule() -> None:
-    truth = build_ground_truth(START, days=16, seed=3)
+def test_the_twenty_one_day_schedule() -> None:
+    truth = build_ground_truth(START, days=21, seed=3)
     got = [(p.name, p.kind, (p.start - START) / timedelta(hours=1), (p.end - START) / timedelta(hours=1))
            for p in truth.phases]
     assert got == [
@@ -39,12 +39,16 @@ def test_the_sixteen_day_schedule() -> None:
         ("quality_decay_no_drift", "incident", 288, 312),
         ("quiet_5", "quiet", 312, 336),
         ("concept_drift", "incident", 336, 360),
-        ("recovery", "quiet", 360, 384),
+        ("quiet_6", "quiet", 360, 408),
+        ("playback_outage_one_country", "incident", 408, 432),
+        ("quiet_7", "quiet", 432, 456),
+        ("fairness_drift_age", "incident", 456, 480),
+        ("recovery", "quiet", 480, 504),
     ]
     # every quiet phase holds at least one whole day-long window
     for phase in truth.quiet:
         assert phase.end - phase.start >= timedelta(hours=24)
-    assert truth == build_ground_truth(START, seed=3)  # 16 days is the default
+    assert truth == build_ground_truth(START, seed=3)  # 21 days is the default
 
 
 def test_each_incident_expects_the_right_signal_on_the_right_column() -> None:
@@ -61,7 +65,21 @@ def test_each_incident_expects_the_right_signal_on_the_right_column() -> None:
         "model_degenerates": [{("prediction_near_constant", "prediction")}],
         "quality_decay_no_drift": [{("performance_drop", "roc_auc")}],
         "concept_drift": [{("business_metric_drop", "take_rate")}],
+        "playback_outage_one_country": [{("business_metric_drop", "take_rate")}],
+        "fairness_drift_age": [{("fairness_gap", "age_band:demographic_parity_difference")}],
     }
+    # the outage is BR's alone: met by BR's segment alert, never by the population's
+    [outage] = truth.incident("playback_outage_one_country").expected
+    assert outage.segment == "country=BR"
+    assert outage.matches("business_metric_drop", "take_rate", "country=BR")
+    assert not outage.matches("business_metric_drop", "take_rate")
+    assert not outage.matches("business_metric_drop", "take_rate", "country=US")
+    assert {s for e in truth.incident("playback_outage_one_country").allowed for s, _ in e.any_of} == {
+        "performance_estimate_unreliable"}
+    # the fairness gap is the population's (one per attribute); the age bands' own score drift is allowed
+    [gap] = truth.incident("fairness_drift_age").expected
+    assert gap.segment is None
+    assert truth.incident("fairness_drift_age").explains("prediction_drift", "prediction", "age_band=18-24")
     # only the realized quality can see the decay (labels), and it may come after the window closes
     decay = truth.incident("quality_decay_no_drift")
     assert [e.after_labels for e in decay.expected] == [True]
@@ -84,7 +102,8 @@ def test_signal_names_are_the_alert_services() -> None:
     used = {s for p in truth.incidents for e in (*p.expected, *p.allowed) for s, _ in e.any_of}
     assert used <= set(SIGNALS)
     assert {tl.SIGNAL_FEATURE_DRIFT, tl.SIGNAL_DATASET_DRIFT, tl.SIGNAL_DATA_QUALITY, tl.SIGNAL_NEAR_CONSTANT,
-            tl.SIGNAL_PREDICTION_DRIFT, tl.SIGNAL_BUSINESS_METRIC, tl.SIGNAL_MULTIVARIATE} <= set(SIGNALS)
+            tl.SIGNAL_PREDICTION_DRIFT, tl.SIGNAL_BUSINESS_METRIC, tl.SIGNAL_MULTIVARIATE,
+            tl.SIGNAL_FAIRNESS_GAP} <= set(SIGNALS)
 
 
 def test_ground_truth_round_trips_through_json(tmp_path) -> None:
@@ -93,6 +112,10 @@ def test_ground_truth_round_trips_through_json(tmp_path) -> None:
     truth.save(path)
     assert GroundTruth.load(path) == truth
     assert '"start": "2026-11-02T00:00:00Z"' in path.read_text()
+    full = build_ground_truth(START)
+    full.save(path)
+    assert GroundTruth.load(path) == full
+    assert '"segment": "country=BR"' in path.read_text()
 
 
 def test_lookups() -> None:

@@ -22,7 +22,7 @@ WORLD = World()
 
 @pytest.fixture(scope="module")
 def truth() -> GroundTruth:
-    return build_ground_truth(START, days=16, seed=5)
+    return build_ground_truth(START, days=21, seed=5)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_same_seed_same_events_other_seed_other_events(truth: GroundTruth) -> No
     a, b = scenario_events(truth, 50), scenario_events(truth, 50)
     for f in fields(Events):
         np.testing.assert_array_equal(getattr(a, f.name), getattr(b, f.name), err_msg=f.name)
-    other = build_ground_truth(START, days=16, seed=6)
+    other = build_ground_truth(START, days=21, seed=6)
     c = scenario_events(other, 50)
     assert len(a) != len(c) or not np.array_equal(a.prediction, c.prediction)
 
@@ -76,7 +76,7 @@ def test_events_are_sorted_and_outcomes_follow_their_prediction(events: Events) 
 
 def test_traffic_volume_is_the_same_every_day(events: Events) -> None:
     per_day = np.bincount(((events.ts_ms - events.ts_ms[0]) // 86_400_000).astype(np.int64))
-    assert per_day.size == 16
+    assert per_day.size == 21
     np.testing.assert_allclose(per_day, RATE * 24, rtol=0.03)
 
 
@@ -95,6 +95,9 @@ def test_quiet_days_are_the_reference_process(truth: GroundTruth, events: Events
         np.testing.assert_allclose(
             _shares(day.country, countries), _shares(reference.country, countries), atol=0.02
         )
+        bands = list(WORLD.age_bands)
+        np.testing.assert_allclose(_shares(day.age_band, bands), _shares(reference.age_band, bands), atol=0.02)
+        assert _parity_gap(day) < 0.04, phase.name
         hours = np.bincount(day.hour_of_day, minlength=24) / len(day)
         # 0.012: four standard errors of the largest hourly share (~0.09) of one day at 400 events/h
         np.testing.assert_allclose(hours, np.bincount(reference.hour_of_day, minlength=24) / len(reference),
@@ -199,6 +202,40 @@ def test_quality_decay_keeps_inputs_scores_and_take_rate_but_not_the_ranking(
 def test_concept_drift_keeps_the_ranking(truth: GroundTruth, events: Events, reference: Events) -> None:
     day = _whole_days(events, truth.incident("concept_drift"))
     assert abs(_auc(day) - _auc(reference)) < 0.03
+
+
+def _parity_gap(ev: Events, threshold: float = 0.5) -> float:
+    """Largest minus smallest share of positive predictions (score >= threshold) between age bands."""
+    shares = [np.mean(ev.prediction[ev.age_band == band] >= threshold) for band in WORLD.age_bands]
+    return float(max(shares) - min(shares))
+
+
+def test_playback_outage_sinks_one_countrys_take_rate_not_the_populations(
+    truth: GroundTruth, events: Events, reference: Events
+) -> None:
+    day = _whole_days(events, truth.incident("playback_outage_one_country"))
+    br = day.take(np.flatnonzero(day.country == WORLD.outage_country))
+    rest = day.take(np.flatnonzero(day.country != WORLD.outage_country))
+    assert 0.1 < _take_rate(br) < 0.16 < 0.25 < _take_rate(reference)
+    assert abs(_take_rate(rest) - _take_rate(reference)) < 0.02
+    # the population stays inside the config's rule (alert below 0.8 x the reference)
+    assert _take_rate(day) > 0.85 * _take_rate(reference)
+    for column in ("prediction", "item_popularity", "tenure_days", "hour_of_day"):
+        p = stats.ks_2samp(getattr(day, column), getattr(reference, column)).pvalue
+        assert p > 1e-3, f"{column} moved during the outage (KS p={p:.2g})"
+
+
+def test_fairness_drift_moves_the_age_bands_scores_apart_and_nothing_else(
+    truth: GroundTruth, events: Events, reference: Events
+) -> None:
+    day = _whole_days(events, truth.incident("fairness_drift_age"))
+    assert _parity_gap(reference) < 0.02
+    assert 0.17 < _parity_gap(day) < 0.27
+    assert abs(_take_rate(day) - _take_rate(reference)) < 0.02  # what users play is unchanged
+    for column in ("item_popularity", "tenure_days", "hour_of_day"):
+        assert stats.ks_2samp(getattr(day, column), getattr(reference, column)).pvalue > 1e-3, column
+    after = _whole_days(events, truth.phases[-1])
+    assert _parity_gap(after) < 0.04
 
 
 def test_labels_only_for_shown_some_lost_none_after_the_end(truth: GroundTruth, events: Events) -> None:
