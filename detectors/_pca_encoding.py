@@ -93,15 +93,16 @@ def _fit_encoding(x: FloatArray, cats: tuple[int, ...]) -> tuple[_Encoding, Floa
     """The encoding fitted on ``x`` and ``x`` standardized with it (the same values as ``_standardize(x, enc)``,
     without encoding ``x`` a second time)."""
     n, p = x.shape
-    finite = np.isfinite(x)
+    columns = np.ascontiguousarray(x.T)  # one column per row: the per-column passes read contiguous memory
+    finite = np.isfinite(columns)
     impute = np.zeros(p)
     for j in range(p):
-        if j not in cats and finite[:, j].any():
-            impute[j] = float(x[finite[:, j], j].mean())
+        if j not in cats and finite[j].any():
+            impute[j] = float(columns[j][finite[j]].mean())
     codes, freqs, missing = [], [], []
     for j in cats:
-        ok = finite[:, j]
-        values, counts = np.unique(x[ok, j], return_counts=True)
+        ok = finite[j]
+        values, counts = np.unique(columns[j][ok], return_counts=True)
         codes.append(values.astype(np.float64))
         freqs.append(counts / n)
         missing.append(float((~ok).sum() / n))
@@ -114,7 +115,7 @@ def _fit_encoding(x: FloatArray, cats: tuple[int, ...]) -> tuple[_Encoding, Floa
         freqs=tuple(freqs),
         missing_freqs=tuple(missing),
     )
-    encoded = _encode(x, enc)
+    encoded = _encode(x, enc, _category_table(enc))
     means = encoded.mean(axis=0)
     scales = encoded.std(axis=0)
     scales[scales == 0] = 1.0
