@@ -287,12 +287,13 @@ class CategoricalProfile:
         max_hashed: int = DEFAULT_MAX_HASHED,
     ) -> CategoricalProfile:
         labels = to_labels(series)
-        valid = labels[pd.notna(labels)]
-        if valid.size == 0:
-            raise AllNullColumnError(name, "reference")
-        codes, uniques = pd.factorize(valid, sort=True)
-        counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
+        codes, uniques = pd.factorize(labels, sort=True)  # a null label: code -1
+        counts = np.bincount(codes + 1, minlength=len(uniques) + 1).astype(np.int64)
+        n_null = int(counts[0])
+        counts = counts[1:]
         del codes
+        if n_null == labels.size:
+            raise AllNullColumnError(name, "reference")
         if kind == BINARY and len(uniques) > 2:
             raise IncompatibleTypeError(name, "reference", BINARY, f"{series.dtype} with {len(uniques)} values")
         n_levels = len(uniques)
@@ -314,7 +315,7 @@ class CategoricalProfile:
             kind=kind,
             dtype=str(series.dtype),
             n_rows=int(labels.size),
-            n_null=int(labels.size - valid.size),
+            n_null=n_null,
             categories=tuple(str(u) for u in uniques),
             counts=_frozen(kept_counts),
             n_levels=n_levels,
