@@ -142,12 +142,14 @@ class NumericProfile:
         arr = to_numeric(series, column=name, source="reference")
         null = np.isnan(arr)
         finite_mask = np.isfinite(arr)
-        finite = np.sort(arr[finite_mask])
+        finite = arr[finite_mask]  # a copy, sorted in place
+        finite.sort()
         if finite.size == 0:
             raise AllNullColumnError(name, "reference")
         n_distinct = int(np.count_nonzero(np.diff(finite)) + 1)
         inner = np.unique(_sorted_quantiles(finite, np.linspace(0.1, 0.9, 9)))
-        counts = np.bincount(np.searchsorted(inner, finite, side="right"), minlength=inner.size + 1)
+        # values per bin [inner[b-1], inner[b]): differences of the counts below each edge
+        counts = np.diff(np.searchsorted(finite, inner, side="left"), prepend=0, append=finite.size)
         sampled = finite.size > max_values
         values = np.sort(rng.choice(finite, size=max_values, replace=False)) if sampled else finite
         return cls(

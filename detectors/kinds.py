@@ -32,6 +32,7 @@ CATEGORICAL: Final = "categorical"
 BINARY: Final = "binary"
 KINDS: Final[tuple[str, ...]] = (NUMERIC, CATEGORICAL, BINARY)
 INTEGER_CARDINALITY_LIMIT: Final = 10
+_HEAD: Final = 1024
 
 
 def check_kind(kind: str) -> str:
@@ -78,8 +79,11 @@ def _few_distinct(values: npt.NDArray[Any], limit: int) -> int | None:
     """The number of distinct values of ``values`` (no nulls) if it is at most ``limit``, else ``None``.
 
     ``limit`` vectorised passes of comparisons instead of hashing every value (a column with many
-    distinct values is rejected after ``limit + 1`` passes over a shrinking remainder).
+    distinct values is rejected after ``limit + 1`` passes over a shrinking remainder), on the first
+    ``_HEAD`` values first: more than ``limit`` distinct values there are more than ``limit`` in all.
     """
+    if values.size > _HEAD and _few_distinct(values[:_HEAD], limit) is None:
+        return None
     rest = values
     count = 0
     while rest.size:
