@@ -55,8 +55,9 @@ def infer_kind(series: pd.Series) -> str:
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return BINARY
-    non_null = series.dropna()
-    values = non_null.to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        return NUMERIC
+    values = _non_null(series)
     if isinstance(dtype, pd.CategoricalDtype):
         return BINARY if _few_distinct(values, 2) is not None else CATEGORICAL
     if pd.api.types.is_numeric_dtype(dtype):
@@ -65,14 +66,20 @@ def infer_kind(series: pd.Series) -> str:
         if pd.api.types.is_integer_dtype(dtype) and _few_distinct(values, INTEGER_CARDINALITY_LIMIT) is not None:
             return CATEGORICAL
         return NUMERIC
-    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
-        return NUMERIC
-    head = non_null.iloc[:1000]
-    if len(non_null) and pd.api.types.is_object_dtype(dtype) and all(isinstance(v, int | float) for v in head):
-        numeric = pd.to_numeric(non_null, errors="coerce")
-        if numeric.notna().all():
-            return infer_kind(numeric)
+    if values.size and pd.api.types.is_object_dtype(dtype) and all(isinstance(v, int | float) for v in values[:1000]):
+        numeric = pd.to_numeric(values, errors="coerce")
+        if not pd.isna(numeric).any():
+            return infer_kind(pd.Series(numeric))
     return BINARY if _few_distinct(values, 2) is not None else CATEGORICAL
+
+
+def _non_null(series: pd.Series) -> npt.NDArray[Any]:
+    """``series.dropna().to_numpy()``; for a numpy dtype, without building a Series."""
+    if not isinstance(series.dtype, np.dtype):
+        return series.dropna().to_numpy()
+    values = series.to_numpy()
+    null = pd.isna(values)
+    return values[~null] if null.any() else values
 
 
 def _few_distinct(values: npt.NDArray[Any], limit: int) -> int | None:
