@@ -288,12 +288,25 @@ class CategoricalProfile:
         max_levels: int = DEFAULT_MAX_LEVELS,
         max_hashed: int = DEFAULT_MAX_HASHED,
     ) -> CategoricalProfile:
+        return cls.build_with_codes(name, series, kind, max_levels=max_levels, max_hashed=max_hashed)[0]
+
+    @classmethod
+    def build_with_codes(
+        cls,
+        name: str,
+        series: pd.Series,
+        kind: str,
+        *,
+        max_levels: int = DEFAULT_MAX_LEVELS,
+        max_hashed: int = DEFAULT_MAX_HASHED,
+    ) -> tuple[CategoricalProfile, npt.NDArray[np.intp]]:
+        """:meth:`build`, and the position of each value's label among the profile's ``categories`` (-1 for
+        a null or a level not kept): the lookup the multivariate encoding starts from."""
         labels = to_labels(series)
         codes, uniques = pd.factorize(labels, sort=True)  # a null label: code -1
         counts = np.bincount(codes + 1, minlength=len(uniques) + 1).astype(np.int64)
         n_null = int(counts[0])
         counts = counts[1:]
-        del codes
         if n_null == labels.size:
             raise AllNullColumnError(name, "reference")
         if kind == BINARY and len(uniques) > 2:
@@ -309,10 +322,13 @@ class CategoricalProfile:
                 "n_unhashed": int(counts.sum() - counts[hashed].sum()),
                 "hashes": _frozen(np.unique(label_hashes(np.asarray(uniques)[hashed]))),
             }
+            position = np.full(n_levels + 1, -1, dtype=np.intp)  # the last slot: a null's code -1
+            position[keep] = np.arange(keep.size)
+            codes = position[codes]
             uniques, kept_counts = np.asarray(uniques)[keep], counts[keep]
         else:
             kept_counts = counts
-        return cls(
+        col = cls(
             name=name,
             kind=kind,
             dtype=str(series.dtype),
@@ -325,6 +341,7 @@ class CategoricalProfile:
             n_doubletons=int(np.count_nonzero(counts == 2)),
             **extra,
         )
+        return col, np.asarray(codes, dtype=np.intp)
 
     def meta(self) -> dict[str, Any]:
         return {
