@@ -175,7 +175,7 @@ def _category_table(enc: _Encoding) -> _CategoryTable | None:
 
 
 def _encode(x: FloatArray, enc: _Encoding, table: _CategoryTable | None = None) -> FloatArray:
-    out = np.array(x, dtype=np.float64, copy=True)
+    out = np.array(x, dtype=np.float64, copy=True, order="C")  # row-major whatever the input's layout
     finite = np.isfinite(out)
     impute = ~finite  # non-finite entries of the numeric columns take the column's impute value
     if enc.categorical:

@@ -81,7 +81,7 @@ def joint_matrix(
             parts.append(to_numeric_lenient(raw)[0])
     if not parts:
         return np.empty((0, 0))
-    return np.column_stack(parts)
+    return np.stack(parts).T  # column-major: each column written in one piece, read so by the encoding fit
 
 
 @lru_cache(maxsize=256)
