@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from detectors._pca_encoding import _row_errors, single_threaded_blas
+from detectors._pca_encoding import _complement, _row_errors, single_threaded_blas
 
 FloatArray = NDArray[np.float64]
 
@@ -25,9 +25,10 @@ class _CrossFit:
 def _cross_fit(z: FloatArray, *, variance_explained: float, folds: int, seed: int) -> _CrossFit:
     """Steps 3 and 4 on the standardized reference ``z``."""
     n, p = z.shape
-    fold_of = _fold_of(n, folds, seed)
+    rows = _fold_rows(n, folds, seed)
     with single_threaded_blas():  # p x p problems and thin products: threads cost more than they save
-        fold_grams = np.stack([_gram(z[fold_of == j]) for j in range(folds)])
+        held = [z[r] for r in rows]
+        fold_grams = np.stack([_gram(zj) for zj in held])
         gram = fold_grams.sum(axis=0)
         var, vt = _principal_axes(gram)
         total = float(var.sum())
@@ -36,18 +37,15 @@ def _cross_fit(z: FloatArray, *, variance_explained: float, folds: int, seed: in
         fold_components = np.empty((folds, k, p))
         errors = np.empty(n)
         for j in range(folds):
-            held_out = fold_of == j
             fold_components[j] = _principal_axes(gram - fold_grams[j])[1][:k]
-            errors[held_out] = _row_errors(z[held_out], fold_components[j])
+            errors[rows[j]] = _row_errors(held[j], _complement(fold_components[j]))
     return _CrossFit(np.ascontiguousarray(vt[:k]), fold_components, ratio, errors)
 
 
-def _fold_of(n: int, folds: int, seed: int) -> NDArray[np.intp]:
-    """Each row's fold: a permutation of the rows seeded with ``seed``, split into ``folds`` near-equal parts."""
-    fold_of = np.empty(n, dtype=np.intp)
-    for j, rows in enumerate(np.array_split(np.random.default_rng(seed).permutation(n), folds)):
-        fold_of[rows] = j
-    return fold_of
+def _fold_rows(n: int, folds: int, seed: int) -> list[NDArray[np.intp]]:
+    """Each fold's rows, in increasing order: a permutation of the rows seeded with ``seed``, split into
+    ``folds`` near-equal parts."""
+    return [np.sort(r) for r in np.array_split(np.random.default_rng(seed).permutation(n), folds)]
 
 
 def _n_components(ratio: FloatArray, variance_explained: float) -> int:

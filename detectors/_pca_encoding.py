@@ -93,15 +93,16 @@ def _fit_encoding(x: FloatArray, cats: tuple[int, ...]) -> tuple[_Encoding, Floa
     """The encoding fitted on ``x`` and ``x`` standardized with it (the same values as ``_standardize(x, enc)``,
     without encoding ``x`` a second time)."""
     n, p = x.shape
-    finite = np.isfinite(x)
+    columns = np.ascontiguousarray(x.T)  # one column per row: the per-column passes read contiguous memory
+    finite = np.isfinite(columns)
     impute = np.zeros(p)
     for j in range(p):
-        if j not in cats and finite[:, j].any():
-            impute[j] = float(x[finite[:, j], j].mean())
+        if j not in cats and finite[j].any():
+            impute[j] = float(columns[j][finite[j]].mean())
     codes, freqs, missing = [], [], []
     for j in cats:
-        ok = finite[:, j]
-        values, counts = np.unique(x[ok, j], return_counts=True)
+        ok = finite[j]
+        values, counts = np.unique(columns[j][ok], return_counts=True)
         codes.append(values.astype(np.float64))
         freqs.append(counts / n)
         missing.append(float((~ok).sum() / n))
@@ -114,7 +115,7 @@ def _fit_encoding(x: FloatArray, cats: tuple[int, ...]) -> tuple[_Encoding, Floa
         freqs=tuple(freqs),
         missing_freqs=tuple(missing),
     )
-    encoded = _encode(x, enc)
+    encoded = _encode(x, enc, _category_table(enc))
     means = encoded.mean(axis=0)
     scales = encoded.std(axis=0)
     scales[scales == 0] = 1.0
@@ -174,7 +175,7 @@ def _category_table(enc: _Encoding) -> _CategoryTable | None:
 
 
 def _encode(x: FloatArray, enc: _Encoding, table: _CategoryTable | None = None) -> FloatArray:
-    out = np.array(x, dtype=np.float64, copy=True)
+    out = np.array(x, dtype=np.float64, copy=True, order="C")  # row-major whatever the input's layout
     finite = np.isfinite(out)
     impute = ~finite  # non-finite entries of the numeric columns take the column's impute value
     if enc.categorical:
@@ -237,34 +238,42 @@ def single_threaded_blas() -> Iterator[None]:
             yield
 
 
-def _row_errors(z: FloatArray, components: FloatArray) -> FloatArray:
-    residual = (z @ components.T) @ components
-    np.subtract(z, residual, out=residual)
-    # np.linalg.norm(residual, axis=1) of a real array: sqrt of the row sums of the squares
-    return np.sqrt(np.add.reduce(np.multiply(residual, residual, out=residual), axis=1))
+def _complement(components: FloatArray) -> FloatArray:
+    """An orthonormal basis of the orthogonal complement of the rows of ``components`` (``k x p``, orthonormal
+    rows), as ``(p - k) x p`` rows: the last ``p - k`` columns of the complete QR factorization of
+    ``components.T`` (the identity for ``k = 0``)."""
+    k, p = components.shape
+    if k == 0:
+        return np.eye(p)
+    q = np.linalg.qr(components.T, mode="complete")[0]
+    return np.ascontiguousarray(q[:, k:].T)
 
 
-def _fold_mean_errors(z: FloatArray, stacked: FloatArray, k: int,
+def _row_errors(z: FloatArray, complement: FloatArray) -> FloatArray:
+    """Each row's reconstruction error ``|z - z V^T V|`` for a model of components ``V``, as the norm of the
+    row's coordinates in ``complement`` (:func:`_complement` of ``V``): the residual lies in the complement,
+    whose basis is orthonormal, so the two norms are equal (to rounding: no ``|z|^2 - |z V^T|^2``
+    cancellation), at ``p - k`` products per row instead of ``2 k`` and no ``n x p`` residual."""
+    coords = z @ complement.T
+    return np.sqrt(np.add.reduce(np.multiply(coords, coords, out=coords), axis=1))
+
+
+def _fold_mean_errors(z: FloatArray, complements: FloatArray, folds: int,
                       column_squares: FloatArray | None = None) -> FloatArray:
-    """Per row, the mean over the fold models of the row's reconstruction error: ``stacked`` holds the
-    ``folds`` models' ``k`` unit components one model after the other (``(folds * k, p)``). One product
-    projects onto every model's subspace; each residual is then formed explicitly (no ``|z|^2 - |proj|^2``
-    cancellation). ``column_squares`` (length ``p``), when given, gets added, per column, the squared
-    residuals summed over the rows and averaged over the fold models."""
-    folds = stacked.shape[0] // k if k else 0
-    if folds == 0:
-        squares = z * z
-        if column_squares is not None:
-            column_squares += np.add.reduce(squares, axis=0)
-        return np.sqrt(np.add.reduce(squares, axis=1))
-    projected = z @ stacked.T
-    total = np.zeros(z.shape[0])
-    for j in range(folds):
-        block = slice(j * k, (j + 1) * k)
-        residual = projected[:, block] @ stacked[block]
-        np.subtract(z, residual, out=residual)
-        np.multiply(residual, residual, out=residual)
-        if column_squares is not None:
-            column_squares += np.add.reduce(residual, axis=0) / folds
-        total += np.sqrt(np.add.reduce(residual, axis=1))
-    return total / folds
+    """Per row, the mean over the fold models of the row's reconstruction error (:func:`_row_errors`):
+    ``complements`` holds the ``folds`` models' complement bases one model after the other
+    (``(folds * (p - k), p)``), so one product gives every row's coordinates off every model's subspace.
+    ``column_squares`` (length ``p``), when given, gets added, per column, the squared residuals summed over
+    the rows and averaged over the fold models: for a model with complement ``W`` and coordinates
+    ``Y = z W^T``, the residuals are ``Y W``, whose column sums of squares are ``diag(W^T (Y^T Y) W)``."""
+    n = z.shape[0]
+    m = complements.shape[0] // folds
+    coords = z @ complements.T
+    if column_squares is not None:
+        for j in range(folds):
+            block = slice(j * m, (j + 1) * m)
+            y, w = coords[:, block], complements[block]
+            column_squares += np.add.reduce((y.T @ y @ w) * w, axis=0) / folds
+    np.multiply(coords, coords, out=coords)
+    errors = np.sqrt(np.add.reduce(coords.reshape(n, folds, m), axis=2))
+    return np.add.reduce(errors, axis=1) / folds

@@ -142,12 +142,14 @@ class NumericProfile:
         arr = to_numeric(series, column=name, source="reference")
         null = np.isnan(arr)
         finite_mask = np.isfinite(arr)
-        finite = np.sort(arr[finite_mask])
+        finite = arr[finite_mask]  # a copy, sorted in place
+        finite.sort()
         if finite.size == 0:
             raise AllNullColumnError(name, "reference")
         n_distinct = int(np.count_nonzero(np.diff(finite)) + 1)
         inner = np.unique(_sorted_quantiles(finite, np.linspace(0.1, 0.9, 9)))
-        counts = np.bincount(np.searchsorted(inner, finite, side="right"), minlength=inner.size + 1)
+        # values per bin [inner[b-1], inner[b]): differences of the counts below each edge
+        counts = np.diff(np.searchsorted(finite, inner, side="left"), prepend=0, append=finite.size)
         sampled = finite.size > max_values
         values = np.sort(rng.choice(finite, size=max_values, replace=False)) if sampled else finite
         return cls(
@@ -286,13 +288,27 @@ class CategoricalProfile:
         max_levels: int = DEFAULT_MAX_LEVELS,
         max_hashed: int = DEFAULT_MAX_HASHED,
     ) -> CategoricalProfile:
+        return cls.build_with_codes(name, series, kind, max_levels=max_levels, max_hashed=max_hashed)[0]
+
+    @classmethod
+    def build_with_codes(
+        cls,
+        name: str,
+        series: pd.Series,
+        kind: str,
+        *,
+        max_levels: int = DEFAULT_MAX_LEVELS,
+        max_hashed: int = DEFAULT_MAX_HASHED,
+    ) -> tuple[CategoricalProfile, npt.NDArray[np.intp]]:
+        """:meth:`build`, and the position of each value's label among the profile's ``categories`` (-1 for
+        a null or a level not kept): the lookup the multivariate encoding starts from."""
         labels = to_labels(series)
-        valid = labels[pd.notna(labels)]
-        if valid.size == 0:
+        codes, uniques = pd.factorize(labels, sort=True)  # a null label: code -1
+        counts = np.bincount(codes + 1, minlength=len(uniques) + 1).astype(np.int64)
+        n_null = int(counts[0])
+        counts = counts[1:]
+        if n_null == labels.size:
             raise AllNullColumnError(name, "reference")
-        codes, uniques = pd.factorize(valid, sort=True)
-        counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
-        del codes
         if kind == BINARY and len(uniques) > 2:
             raise IncompatibleTypeError(name, "reference", BINARY, f"{series.dtype} with {len(uniques)} values")
         n_levels = len(uniques)
@@ -306,15 +322,18 @@ class CategoricalProfile:
                 "n_unhashed": int(counts.sum() - counts[hashed].sum()),
                 "hashes": _frozen(np.unique(label_hashes(np.asarray(uniques)[hashed]))),
             }
+            position = np.full(n_levels + 1, -1, dtype=np.intp)  # the last slot: a null's code -1
+            position[keep] = np.arange(keep.size)
+            codes = position[codes]
             uniques, kept_counts = np.asarray(uniques)[keep], counts[keep]
         else:
             kept_counts = counts
-        return cls(
+        col = cls(
             name=name,
             kind=kind,
             dtype=str(series.dtype),
             n_rows=int(labels.size),
-            n_null=int(labels.size - valid.size),
+            n_null=n_null,
             categories=tuple(str(u) for u in uniques),
             counts=_frozen(kept_counts),
             n_levels=n_levels,
@@ -322,6 +341,7 @@ class CategoricalProfile:
             n_doubletons=int(np.count_nonzero(counts == 2)),
             **extra,
         )
+        return col, np.asarray(codes, dtype=np.intp)
 
     def meta(self) -> dict[str, Any]:
         return {

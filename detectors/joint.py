@@ -63,9 +63,10 @@ def joint_matrix(
 ) -> npt.NDArray[np.float64]:
     """``(rows, len(names))`` float matrix of ``batch`` in the detector's encoding (module docstring).
 
-    ``codes`` may hold, per categorical column of object values, the positions of its values among the
-    reference categories by exact lookup (-1 for a value not found, e.g.
-    :meth:`~detectors.column_windows.CategoricalWindow.lookup_codes`), so the window's lookup is reused.
+    ``codes`` may hold, per categorical column of object values, the positions of its values (or of their
+    labels) among the reference categories (-1 for a value not found, which is converted and looked up
+    again; e.g. :meth:`~detectors.column_windows.CategoricalWindow.lookup_codes`), so a lookup already
+    made is reused.
     """
     parts = []
     for name in names:
@@ -80,7 +81,7 @@ def joint_matrix(
             parts.append(to_numeric_lenient(raw)[0])
     if not parts:
         return np.empty((0, 0))
-    return np.column_stack(parts)
+    return np.stack(parts).T  # column-major: each column written in one piece, read so by the encoding fit
 
 
 @lru_cache(maxsize=256)
@@ -113,10 +114,13 @@ def fit_joint(
     columns: Mapping[str, ColumnProfile],
     *,
     chunk_size: int | None = None,
+    codes: Mapping[str, npt.NDArray[np.intp] | None] | None = None,
 ) -> tuple[PCAReconstruction | None, tuple[str, ...]]:
     """The fitted detector and its columns, or ``(None, ())`` when the rule of the module docstring says no.
 
-    ``chunk_size`` is no longer used (the band is set for each window's own size) and must be ``None``.
+    ``codes`` are passed to :func:`joint_matrix` (e.g. the profile build's own positions of the labels,
+    :meth:`~detectors.columns.CategoricalProfile.build_with_codes`). ``chunk_size`` is no longer used
+    (the band is set for each window's own size) and must be ``None``.
     """
     if chunk_size is not None:
         raise InvalidParameterError(
@@ -126,7 +130,7 @@ def fit_joint(
     names = usable_columns(columns)
     if len(names) < MIN_COLUMNS or len(frame) < MIN_REFERENCE_ROWS:
         return None, ()
-    matrix = joint_matrix(columns, names, frame)
+    matrix = joint_matrix(columns, names, frame, codes)
     cats = [i for i, name in enumerate(names) if isinstance(columns[name], CategoricalProfile)]
     return PCAReconstruction.fit(matrix, categorical_columns=cats), names
 

@@ -17,7 +17,7 @@ floats with ``repr``, everything else with ``str``.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,7 @@ CATEGORICAL: Final = "categorical"
 BINARY: Final = "binary"
 KINDS: Final[tuple[str, ...]] = (NUMERIC, CATEGORICAL, BINARY)
 INTEGER_CARDINALITY_LIMIT: Final = 10
+_HEAD: Final = 1024
 
 
 def check_kind(kind: str) -> str:
@@ -54,32 +55,43 @@ def infer_kind(series: pd.Series) -> str:
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return BINARY
-    if isinstance(dtype, pd.CategoricalDtype):
-        return BINARY if _few_distinct(series, 2) is not None else CATEGORICAL
-    if pd.api.types.is_numeric_dtype(dtype):
-        if _few_distinct(series, 2) is not None:
-            return BINARY
-        if pd.api.types.is_integer_dtype(dtype) and _few_distinct(series, INTEGER_CARDINALITY_LIMIT) is not None:
-            return CATEGORICAL
-        return NUMERIC
     if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
         return NUMERIC
-    non_null = series.dropna()
-    head = non_null.iloc[:1000]
-    if len(non_null) and pd.api.types.is_object_dtype(dtype) and all(isinstance(v, int | float) for v in head):
-        numeric = pd.to_numeric(non_null, errors="coerce")
-        if numeric.notna().all():
-            return infer_kind(numeric)
-    return BINARY if _few_distinct(series, 2) is not None else CATEGORICAL
+    values = _non_null(series)
+    if isinstance(dtype, pd.CategoricalDtype):
+        return BINARY if _few_distinct(values, 2) is not None else CATEGORICAL
+    if pd.api.types.is_numeric_dtype(dtype):
+        if _few_distinct(values, 2) is not None:
+            return BINARY
+        if pd.api.types.is_integer_dtype(dtype) and _few_distinct(values, INTEGER_CARDINALITY_LIMIT) is not None:
+            return CATEGORICAL
+        return NUMERIC
+    if values.size and pd.api.types.is_object_dtype(dtype) and all(isinstance(v, int | float) for v in values[:1000]):
+        numeric = pd.to_numeric(values, errors="coerce")
+        if not pd.isna(numeric).any():
+            return infer_kind(pd.Series(numeric))
+    return BINARY if _few_distinct(values, 2) is not None else CATEGORICAL
 
 
-def _few_distinct(series: pd.Series, limit: int) -> int | None:
-    """The number of distinct non-null values if it is at most ``limit``, else ``None``.
+def _non_null(series: pd.Series) -> npt.NDArray[Any]:
+    """``series.dropna().to_numpy()``; for a numpy dtype, without building a Series."""
+    if not isinstance(series.dtype, np.dtype):
+        return series.dropna().to_numpy()
+    values = series.to_numpy()
+    null = pd.isna(values)
+    return values[~null] if null.any() else values
+
+
+def _few_distinct(values: npt.NDArray[Any], limit: int) -> int | None:
+    """The number of distinct values of ``values`` (no nulls) if it is at most ``limit``, else ``None``.
 
     ``limit`` vectorised passes of comparisons instead of hashing every value (a column with many
-    distinct values is rejected after ``limit + 1`` passes over a shrinking remainder).
+    distinct values is rejected after ``limit + 1`` passes over a shrinking remainder), on the first
+    ``_HEAD`` values first: more than ``limit`` distinct values there are more than ``limit`` in all.
     """
-    rest = series.dropna().to_numpy()
+    if values.size > _HEAD and _few_distinct(values[:_HEAD], limit) is None:
+        return None
+    rest = values
     count = 0
     while rest.size:
         count += 1

@@ -58,6 +58,7 @@ from detectors._pca_encoding import (
     MatrixShapeError,
     _as_matrix,
     _category_table,
+    _complement,
     _encode,
     _Encoding,
     _encoding_from_dict,
@@ -75,7 +76,7 @@ from detectors.multivariate_result import MultivariateResult
 
 __all__ = ["MatrixShapeError", "MultivariateResult", "PCAReconstruction"]
 # re-exported helpers (tests and benches use them)
-_HELPERS = (_category_table, _encode, _Encoding, _row_errors, single_threaded_blas)
+_HELPERS = (_category_table, _complement, _encode, _Encoding, _row_errors, single_threaded_blas)
 
 FloatArray = NDArray[np.float64]
 _KIND = "pca_reconstruction"
@@ -140,7 +141,7 @@ class PCAReconstruction:
         self._table = _category_table(encoding)
         self._components = components
         self._folds = fold_components
-        self._stacked = np.ascontiguousarray(fold_components.reshape(-1, fold_components.shape[2]))
+        self._complements = np.concatenate([_complement(c) for c in fold_components])
         self._ratio = explained_variance_ratio
         self.band = band
         self.variance_explained = variance_explained
@@ -249,7 +250,7 @@ class PCAReconstruction:
         """
         z = self.transform(matrix)
         with single_threaded_blas():
-            return _fold_mean_errors(z, self._stacked, self.n_components)
+            return _fold_mean_errors(z, self._complements, self.folds)
 
     def reconstruction_parts(self, matrix: ArrayLike) -> tuple[FloatArray, FloatArray]:
         """:meth:`reconstruction_errors` and, per column, the squared residuals summed over the rows and
@@ -257,7 +258,7 @@ class PCAReconstruction:
         z = self.transform(matrix)
         squares = np.zeros(self.n_features)
         with single_threaded_blas():
-            return _fold_mean_errors(z, self._stacked, self.n_components, squares), squares
+            return _fold_mean_errors(z, self._complements, self.folds, squares), squares
 
     @staticmethod
     def column_shares(column_squares: ArrayLike) -> FloatArray:

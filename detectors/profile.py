@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from detectors._container import digest, pack, unpack
@@ -111,13 +112,17 @@ class ReferenceProfile:
                 raise MissingColumnError(name, "reference data")
         rng = np.random.default_rng(seed)
         built: dict[str, ColumnProfile] = {}
+        codes: dict[str, npt.NDArray[np.intp]] = {}  # per categorical column, its labels' category positions
         for name in _with_progress(names) if progress else names:
             series = frame[name]
             kind = check_kind(kinds[name]) if name in kinds else infer_kind(series)
-            built[name] = _column_profile(name, series, kind, rng=rng, max_values=max_values,
-                                          max_levels=max_levels, max_hashed=max_hashed)
+            if kind == NUMERIC:
+                built[name] = NumericProfile.build(name, series, max_values=max_values, rng=rng)
+            else:
+                built[name], codes[name] = CategoricalProfile.build_with_codes(
+                    name, series, kind, max_levels=max_levels, max_hashed=max_hashed)
         candidates = built if multivariate_columns is None else _joint_candidates(built, multivariate_columns)
-        detector, joint = fit_joint(frame, candidates) if multivariate else (None, ())
+        detector, joint = fit_joint(frame, candidates, codes=codes) if multivariate else (None, ())
         return cls._assemble(built, len(frame), version=0, multivariate=detector, multivariate_columns=joint)
 
     @classmethod
@@ -286,16 +291,6 @@ def _with_progress(names: list[str]) -> Iterable[str]:
     from tqdm import tqdm
 
     return tqdm(names, desc="profiling reference", unit="col")
-
-
-def _column_profile(
-    name: str, series: pd.Series, kind: str, *, rng: np.random.Generator, max_values: int, max_levels: int,
-    max_hashed: int,
-) -> ColumnProfile:
-    """The profile of one column of the given (checked) kind."""
-    if kind == NUMERIC:
-        return NumericProfile.build(name, series, max_values=max_values, rng=rng)
-    return CategoricalProfile.build(name, series, kind, max_levels=max_levels, max_hashed=max_hashed)
 
 
 def _joint_candidates(built: dict[str, ColumnProfile], names: Sequence[str]) -> dict[str, ColumnProfile]:

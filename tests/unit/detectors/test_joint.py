@@ -159,3 +159,26 @@ def test_multivariate_columns_restrict_the_detector() -> None:
     assert evaluate(p, ref.iloc[:500], columns=["a", "b", "k"]).multivariate is not None
     with pytest.raises(ValueError, match="nope"):
         ReferenceProfile.build(ref, multivariate_columns=["a", "nope"])
+
+
+def test_the_builds_label_positions_encode_as_the_lookup_does() -> None:
+    """The profile build hands its own label positions to the joint matrix: the same matrix as looking the
+    values up, with nulls, levels the profile does not keep (``max_levels``) and non-string objects."""
+    from detectors.columns import CategoricalProfile
+    from detectors.joint import joint_matrix
+
+    rng = np.random.default_rng(21)
+    n = 3000
+    mixed = rng.choice(np.array(["a", "b", 1, 2.5, None, "rare1", "rare2"], dtype=object), size=n,
+                       p=[0.3, 0.3, 0.15, 0.1, 0.1, 0.03, 0.02])
+    data = pd.DataFrame({"x": rng.normal(size=n), "m": pd.Series(mixed, dtype=object),
+                         "s": rng.choice(np.array(["u", "v", "w", None], dtype=object), size=n)})
+    for max_levels in (2, 3, 1000):
+        columns, codes = {}, {}
+        for name in ("m", "s"):
+            columns[name], codes[name] = CategoricalProfile.build_with_codes(
+                name, data[name], "categorical", max_levels=max_levels)
+        columns["x"] = ReferenceProfile.build(data[["x"]], multivariate=False)["x"]
+        names = ("x", "m", "s")
+        assert np.array_equal(joint_matrix(columns, names, data, codes), joint_matrix(columns, names, data),
+                              equal_nan=True)

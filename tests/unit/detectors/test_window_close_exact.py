@@ -346,15 +346,17 @@ def test_cvm_pvalue_with_kept_coefficients_is_the_series() -> None:
 
 
 def test_row_errors_are_the_norms_of_the_residuals() -> None:
-    from detectors.multivariate import _row_errors
+    from detectors.multivariate import _complement, _row_errors
 
     rng = np.random.default_rng(12)
     for rows in (1, 7, 392, 512, 1000):
         z = rng.normal(size=(rows, 9)) * rng.uniform(0.01, 50, 9)
-        components = np.linalg.qr(rng.normal(size=(9, 9)))[0][:4].copy()
-        with single_threaded_blas():
-            expected = np.linalg.norm(z - (z @ components.T) @ components, axis=1)
-            assert np.array_equal(_row_errors(z, components), expected)
+        for k in (0, 1, 4, 8, 9):
+            components = np.linalg.qr(rng.normal(size=(9, 9)))[0][:k].copy()
+            with single_threaded_blas():
+                expected = np.linalg.norm(z - (z @ components.T) @ components, axis=1)
+                got = _row_errors(z, _complement(components))
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12 * np.abs(z).max())
 
 
 def _np_load_members(data: bytes) -> dict[str, npt.NDArray[Any]]:
