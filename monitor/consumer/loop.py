@@ -48,7 +48,7 @@ from monitor.consumer.pipelines import reload_pipeline
 from monitor.events import EventDecoder, OutcomeEvent
 from monitor.ops import Health, Metrics
 from monitor.retry import retry_with_backoff
-from monitor.sources.base import RawMessage, Source, SourceUnavailable
+from monitor.sources.base import RawMessage, Source, SourceUnavailable, TopicPartition
 
 __all__ = ["Service"]
 
@@ -289,9 +289,14 @@ class Service:
             if (numbers is not None and p not in numbers and not len(part.merger)
                     and not self.partitions.merge_paused.intersection(part.merger.tps)):
                 continue
-            for taken in part.merger.release(self.source.caught_up, now_m):
+            for taken in part.merger.release(self.source.caught_up, now_m, self._lagging):
                 self._apply(part, taken)
             self.partitions.throttle(part.merger)
+
+    def _lagging(self, tp: TopicPartition) -> bool:
+        """Records of ``tp`` are known to be waiting for a poll (the source's lag; asked only while a merge
+        waits for ``tp``)."""
+        return self.source.lag().get(tp, 0) > 0
 
     def _apply(self, part: Partition, taken: Taken) -> None:
         """Feed one taken message to its partition's pipeline (an event the pipeline raises for becomes a dead

@@ -8,8 +8,11 @@ return; feeding them as they come would make results depend on timing (and diffe
 stream rank, offset)``: a head is released only when the other stream has a head to compare with, or has
 handed out everything available (``caught_up``). Then the merged order is a pure function of the two
 sequences, so a run restarted from stored offsets continues exactly as an uninterrupted one. Only if the
-other stream stays silent longer than ``max_wait`` (a stalled partition) is a head released without it; that is
-logged (a WARNING, once per silence), since the merged order then depends on timing.
+other stream stays silent for longer than it may is a head released without it; that is logged (a WARNING,
+once per silence), since the merged order then depends on timing. How long it may stay silent:
+``max_lag_wait`` (300 s) while the source knows records of it are waiting (``lagging``: its high watermark is
+above its next offset, so the silence is a slow or starved fetch, as on a loaded host), else ``max_wait``
+(10 s: nothing is known to be waiting, e.g. no fetch of it has answered yet).
 Messages without an event time (dead letters) have key ``-inf``: they leave as soon as they are at the head.
 
 >>> m = PartitionMerger([("p", 0), ("o", 0)], max_wait=5.0)
@@ -21,6 +24,12 @@ Messages without an event time (dead letters) have key ``-inf``: they leave as s
 ['pred@10', 'out@20']
 >>> m.release(lambda tp: tp == ("o", 0), now=0.2)  # outcomes at their end: the rest may go
 ['pred@30']
+>>> m.push(("p", 0), 40.0, 2, "pred@40")
+>>> lagging = lambda tp: tp == ("o", 0)             # outcomes known to be waiting on the broker
+>>> m.release(lambda tp: False, now=1.0, lagging=lagging), m.release(lambda tp: False, now=7.0, lagging=lagging)
+([], [])
+>>> m.release(lambda tp: False, now=7.5)            # nothing known to be waiting: 5 s of silence were enough
+['pred@40']
 """
 
 from __future__ import annotations
@@ -40,9 +49,10 @@ log = logging.getLogger(__name__)
 class PartitionMerger:
     """Merges the streams ``tps`` (rank = position in ``tps``) by ``(key, rank, offset)``."""
 
-    def __init__(self, tps: Sequence[TopicPartition], max_wait: float = 10.0) -> None:
+    def __init__(self, tps: Sequence[TopicPartition], max_wait: float = 10.0, max_lag_wait: float = 300.0) -> None:
         self.tps = list(tps)
         self.max_wait = max_wait
+        self.max_lag_wait = max_lag_wait
         self._queues: dict[TopicPartition, deque[tuple[float, int, int, Any]]] = {tp: deque() for tp in tps}
         self._rank = {tp: i for i, tp in enumerate(self.tps)}
         self._blocked_since: float | None = None
@@ -58,8 +68,10 @@ class PartitionMerger:
     def push(self, tp: TopicPartition, key: float, offset: int, item: Any) -> None:
         self._queues[tp].append((key, self._rank[tp], offset, item))
 
-    def release(self, caught_up: Callable[[TopicPartition], bool], now: float) -> list[Any]:
-        """Items that may be processed now, in merged order."""
+    def release(self, caught_up: Callable[[TopicPartition], bool], now: float,
+                lagging: Callable[[TopicPartition], bool] | None = None) -> list[Any]:
+        """Items that may be processed now, in merged order (``lagging``: records of a stream are known to be
+        waiting; see the module docstring)."""
         out: list[Any] = []
         queues = [self._queues[tp] for tp in self.tps]
         while True:
@@ -86,11 +98,14 @@ class PartitionMerger:
                 continue
             if self._blocked_since is None:
                 self._blocked_since = now
-            if now - self._blocked_since < self.max_wait:
+            waited = now - self._blocked_since
+            if waited < self.max_wait:
+                return out
+            if lagging is not None and waited < self.max_lag_wait and any(lagging(tp) for tp in empty):
                 return out
             if not self._warned:  # once per silence: from here the merged order depends on timing
                 self._warned = True
                 log.warning("a stream stayed silent: released the other without it (results may differ from a "
-                            "rerun)", extra={"silent": [f"{t}:{p}" for t, p in empty], "max_wait_s": self.max_wait})
+                            "rerun)", extra={"silent": [f"{t}:{p}" for t, p in empty], "waited_s": round(waited, 1)})
             best = min(nonempty, key=lambda i: queues[i][0][:3])
             out.append(queues[best].popleft()[3])

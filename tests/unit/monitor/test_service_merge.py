@@ -81,3 +81,22 @@ def test_a_silent_stream_is_waited_for_until_max_wait(caplog: pytest.LogCaptureF
     assert merger.release(lambda tp: False, now=20.0) == []
     assert merger.release(lambda tp: False, now=22.5) == ["p1"]  # the same silence: logged once
     assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1
+
+
+def test_a_stream_with_records_known_to_be_waiting_is_waited_for_until_max_lag_wait(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A fetch that is slow (records of the silent stream are on the broker, not yet polled) is not a stalled
+    partition: releasing without it would make the merged order depend on timing."""
+    merger = PartitionMerger([PRED, OUT], max_wait=2.0, max_lag_wait=60.0)
+    merger.push(PRED, 1.0, 0, "p0")
+    lagging: set[tuple[str, int]] = {OUT}
+    assert merger.release(lambda tp: False, now=0.0, lagging=lagging.__contains__) == []
+    assert merger.release(lambda tp: False, now=59.0, lagging=lagging.__contains__) == []
+    assert not caplog.records
+    assert merger.release(lambda tp: False, now=60.5, lagging=lagging.__contains__) == ["p0"]
+    assert [r.waited_s for r in caplog.records if r.levelname == "WARNING"] == [60.5]  # type: ignore[attr-defined]
+    merger.push(PRED, 2.0, 1, "p1")  # the lag is gone (the records were polled and were another stream's)
+    lagging.clear()
+    assert merger.release(lambda tp: False, now=70.0, lagging=lagging.__contains__) == []
+    assert merger.release(lambda tp: False, now=72.5, lagging=lagging.__contains__) == ["p1"]
