@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from monitor.commands.support import AppState, fail, first_line, safe_url
+from monitor.commands.support import DB_OPTION, database_url, fail, first_line, safe_url
 from monitor.db import migrate
 
 
@@ -15,10 +15,10 @@ def register(app: typer.Typer) -> None:
     def upgrade(
         ctx: typer.Context,
         revision: str = typer.Argument("head", help="Target revision."),
-        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+        db: str | None = DB_OPTION,
     ) -> None:
         """Create or upgrade the schema to REVISION (default: the newest)."""
-        url = db or AppState.of(ctx).settings.database_url
+        url = database_url(ctx, db)
         try:
             migrate.upgrade(url, revision)
         except Exception as exc:
@@ -29,10 +29,10 @@ def register(app: typer.Typer) -> None:
     def downgrade(
         ctx: typer.Context,
         revision: str = typer.Argument(..., help="Target revision ('base' empties the database)."),
-        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+        db: str | None = DB_OPTION,
     ) -> None:
         """Downgrade the schema to REVISION."""
-        url = db or AppState.of(ctx).settings.database_url
+        url = database_url(ctx, db)
         try:
             migrate.downgrade(url, revision)
         except Exception as exc:
@@ -42,10 +42,10 @@ def register(app: typer.Typer) -> None:
     @db_app.command("current")
     def current(
         ctx: typer.Context,
-        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+        db: str | None = DB_OPTION,
     ) -> None:
         """Print the schema revision of the database."""
-        url = db or AppState.of(ctx).settings.database_url
+        url = database_url(ctx, db)
         try:
             revision = migrate.current_revision(url)
         except Exception as exc:
