@@ -37,32 +37,43 @@ def _row(alert: Any, model: str) -> dict[str, Any]:
     }
 
 
+STATUS_OPTION: Any = typer.Option("unresolved", "--status", help=f"One of {', '.join(STATUSES)}.")
+MODEL_OPTION: Any = typer.Option(None, "--model", help="Only this model.")
+JSON_LINES_OPTION: Any = typer.Option(False, "--json", help="One JSON object per line.")
+"""The filters and output of ``alerts list`` and ``incidents list`` (see :func:`listed`)."""
+
+
+def listed(ctx: typer.Context, db: str | None, migrate: bool, status: str, what: str,
+           query: Callable[[Any, str | None], list[dict[str, Any]]], *, as_json: bool) -> list[dict[str, Any]]:
+    """The rows of ``query(session, status)`` (``status`` None for ``all``, an unknown one exits 2); with
+    ``as_json`` printed as JSON lines, and none returned to print; with no rows, ``no {what}`` printed."""
+    if status not in STATUSES:
+        fail(f"--status {status!r} is not one of {', '.join(STATUSES)}")
+    rows = _with_session(database_url(ctx, db), lambda s: query(s, None if status == "all" else status),
+                         write=False, migrate=migrate)
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row))
+        return []
+    if not rows:
+        typer.echo(f"no {what}")
+    return rows
+
+
 def _list_command(
     ctx: typer.Context,
-    status: str = typer.Option("unresolved", "--status", help=f"One of {', '.join(STATUSES)}."),
-    model: str | None = typer.Option(None, "--model", help="Only this model."),
+    status: str = STATUS_OPTION,
+    model: str | None = MODEL_OPTION,
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many alerts."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    as_json: bool = JSON_LINES_OPTION,
     db: str | None = DB_OPTION,
     migrate: bool = migrate_option(),
 ) -> None:
     """List alerts, most recently seen first."""
     from monitor.alerts.service import list_alerts
 
-    if status not in STATUSES:
-        fail(f"--status {status!r} is not one of {', '.join(STATUSES)}")
-    url = database_url(ctx, db)
-    rows = _with_session(
-        url, lambda s: [_row(a, m) for a, m in
-                        list_alerts(s, status=None if status == "all" else status, model=model, limit=limit)],
-        write=False, migrate=migrate,
-    )
-    if as_json:
-        for row in rows:
-            typer.echo(json.dumps(row))
-        return
-    if not rows:
-        typer.echo("no alerts")
+    rows = listed(ctx, db, migrate, status, "alerts", lambda s, st: [
+        _row(a, m) for a, m in list_alerts(s, status=st, model=model, limit=limit)], as_json=as_json)
     for r in rows:
         feature = f" [{r['feature']}]" if r["feature"] else ""
         typer.echo(f"#{r['id']:<5} {r['severity']:<8} {r['status']:<12} {r['model']} {r['signal']}{feature} "

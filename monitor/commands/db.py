@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
 from monitor.commands.support import DB_OPTION, database_url, fail, first_line, safe_url
 from monitor.db import migrate
+
+
+def _move(url: str, revision: str, verb: str, step: Callable[[str, str], None]) -> None:
+    """``step(url, revision)`` (upgrade or downgrade), then one line with the revision reached; a failure
+    exits 2 with one line naming the database."""
+    try:
+        step(url, revision)
+    except Exception as exc:
+        fail(f"db {verb} of {safe_url(url)} failed: {first_line(exc)}")
+    typer.echo(f"database {safe_url(url)} at revision {migrate.current_revision(url)}")
 
 
 def register(app: typer.Typer) -> None:
@@ -18,12 +30,7 @@ def register(app: typer.Typer) -> None:
         db: str | None = DB_OPTION,
     ) -> None:
         """Create or upgrade the schema to REVISION (default: the newest)."""
-        url = database_url(ctx, db)
-        try:
-            migrate.upgrade(url, revision)
-        except Exception as exc:
-            fail(f"db upgrade of {safe_url(url)} failed: {first_line(exc)}")
-        typer.echo(f"database {safe_url(url)} at revision {migrate.current_revision(url)}")
+        _move(database_url(ctx, db), revision, "upgrade", migrate.upgrade)
 
     @db_app.command("downgrade")
     def downgrade(
@@ -32,12 +39,7 @@ def register(app: typer.Typer) -> None:
         db: str | None = DB_OPTION,
     ) -> None:
         """Downgrade the schema to REVISION."""
-        url = database_url(ctx, db)
-        try:
-            migrate.downgrade(url, revision)
-        except Exception as exc:
-            fail(f"db downgrade of {safe_url(url)} failed: {first_line(exc)}")
-        typer.echo(f"database {safe_url(url)} at revision {migrate.current_revision(url)}")
+        _move(database_url(ctx, db), revision, "downgrade", migrate.downgrade)
 
     @db_app.command("current")
     def current(

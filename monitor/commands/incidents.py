@@ -7,8 +7,8 @@ from typing import Any
 
 import typer
 
-from monitor.commands.alerts import STATUSES, _row, _with_session
-from monitor.commands.support import DB_OPTION, database_url, fail, migrate_option
+from monitor.commands.alerts import JSON_LINES_OPTION, MODEL_OPTION, STATUS_OPTION, _row, _with_session, listed
+from monitor.commands.support import DB_OPTION, database_url, migrate_option
 
 __all__ = ["register"]
 
@@ -50,27 +50,18 @@ _JSON = typer.Option(False, "--json", help="JSON instead of text.")
 
 def _list_command(
     ctx: typer.Context,
-    status: str = typer.Option("unresolved", "--status", help=f"One of {', '.join(STATUSES)}."),
-    model: str | None = typer.Option(None, "--model", help="Only this model."),
+    status: str = STATUS_OPTION,
+    model: str | None = MODEL_OPTION,
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many incidents."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    as_json: bool = JSON_LINES_OPTION,
     db: str | None = DB_OPTION,
     migrate: bool = migrate_option(),
 ) -> None:
     """List incidents, most recently seen first."""
     from monitor.alerts.incidents import list_incidents
 
-    if status not in STATUSES:
-        fail(f"--status {status!r} is not one of {', '.join(STATUSES)}")
-    url = database_url(ctx, db)
-    rows = _with_session(url, lambda s: [_incident_row(i, m) for i, m in list_incidents(
-        s, status=None if status == "all" else status, model=model, limit=limit)], write=False, migrate=migrate)
-    if as_json:
-        for row in rows:
-            typer.echo(json.dumps(row))
-        return
-    if not rows:
-        typer.echo("no incidents")
+    rows = listed(ctx, db, migrate, status, "incidents", lambda s, st: [
+        _incident_row(i, m) for i, m in list_incidents(s, status=st, model=model, limit=limit)], as_json=as_json)
     for r in rows:
         _echo_incident(r)
 
