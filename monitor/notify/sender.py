@@ -6,10 +6,11 @@ the consuming thread. Every ``poll_interval`` seconds it first routes the new no
 the routes matching one of its alerts (its alerts given their dashboard link and runbook), and is marked
 ``routed`` (``unrouted`` when no route matches). Then it claims up to ``batch`` due rows (``pending``,
 ``next_attempt_at`` reached) by moving their ``next_attempt_at`` a lease ahead and committing (PostgreSQL:
-``FOR UPDATE SKIP LOCKED``, so two senders do not claim the same row), then delivers each one outside any
-transaction and records the outcome, in a transaction of its own. A pass first looks for work in a read-only
-session: an idle pass (nothing to route, nothing due) opens no write transaction, so on SQLite it neither waits
-for the write lock nor holds it (the rule of :mod:`monitor.db.engine`). The outcomes:
+``FOR UPDATE SKIP LOCKED``, so two senders do not claim the same row; SQLite: ``BEGIN IMMEDIATE``, one claim
+at a time), then delivers each one outside any transaction and records the outcome, in a transaction of its
+own. A pass first looks for work in a read-only session: an idle pass (nothing to route, nothing due) opens no
+write transaction, so on SQLite it neither waits for the write lock nor holds it (the rule of
+:mod:`monitor.db.engine`). The outcomes:
 
 - delivered (a 2xx answer; Apprise reports success): ``sent``;
 - a 408, 429, 5xx answer, no answer, or Apprise reporting failure: attempt ``n`` failed, retried
