@@ -10,61 +10,29 @@ fails at once; ``sessions.begin()`` begins with ``BEGIN IMMEDIATE`` (:mod:`monit
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, func, select, text
 
-from monitor.alerts.service import AlertService
 from monitor.config.notifications import NotificationsConfig
 from monitor.db import make_engine, session_factory, upgrade
-from monitor.db.models import NotificationRow, WindowResult
-from monitor.notify.outbox import UNROUTED, Outbox
+from monitor.db.models import NotificationRow
+from monitor.notify.outbox import UNROUTED
 from monitor.notify.routes import resolve_routes
 from monitor.notify.sender import NotificationSender
-from monitor.pipeline.alert_signals import Signal
-from monitor.store.models_repo import get_or_create_model
+from tests.unit.monitor.test_notify_sender import Receiver, close_window, drift
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 WINDOWS = 40
-DESTINATIONS = ("a", "b")
-
-
-class DedupReceiver:
-    """A webhook receiver that keeps every (path, Idempotency-Key) it is posted, duplicates included."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, str]] = []
-        posts = self.posts
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                assert body["key"] == self.headers["Idempotency-Key"]
-                posts.append((self.path, self.headers["Idempotency-Key"]))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/{path}"
-
-    def delivered(self) -> set[tuple[str, str]]:
-        """What a receiver that drops a key it has seen (per destination) keeps."""
-        return set(self.posts)
+DESTINATIONS = 2
+"""Receivers, one destination each: every notification is posted to each."""
 
 
 @pytest.fixture
@@ -87,26 +55,18 @@ def engines(url: str) -> Iterator[Callable[[], Engine]]:
         engine.dispose()
 
 
-def _sender(engine: Engine, receiver: DedupReceiver) -> NotificationSender:
+def _sender(engine: Engine, receivers: list[Receiver]) -> NotificationSender:
     config = NotificationsConfig.model_validate({"routes": [
-        {"name": "all", "destinations": [{"type": "json", "url": receiver.url(p)} for p in DESTINATIONS]}]})
+        {"name": "all", "destinations": [{"type": "json", "url": f"http://{r.address}/"} for r in receivers]}]})
     return NotificationSender(engine, resolve_routes(config, {}), poll_interval=0.0)
 
 
 def _persist_windows(engine: Engine, count: int) -> None:
-    """The watcher's persist, one window a transaction: read the model, then write the window and its alert
-    (each window opens an alert on a column of its own, so each writes a notification to the outbox)."""
+    """The watcher's persist, one window a transaction that reads the model, then writes the window and its
+    alert (a column of its own each time: each window writes one notification to the outbox)."""
     sessions = session_factory(engine)
     for i in range(count):
-        signals = [Signal("feature_drift", "warning", f"f{i} drifted", f"f{i}", 0.3)]
-        with sessions.begin() as s:
-            model = get_or_create_model(s, "rec")
-            row = WindowResult(model_id=model.id, window_key=f"count:{i}", window_start=T0 + timedelta(hours=i),
-                               window_end=T0 + timedelta(hours=i + 1), n_events=100, reference_version=1,
-                               preset="default", dataset_drift=False, drift_share=0.0, report={})
-            s.add(row)
-            s.flush()
-            AlertService(Outbox()).process_window(s, "rec", row, signals)
+        close_window(sessions, i, [drift(f"f{i}")])
 
 
 def _run(name: str, work: Callable[[], None], errors: list[str]) -> threading.Thread:
@@ -123,8 +83,8 @@ def _run(name: str, work: Callable[[], None], errors: list[str]) -> threading.Th
 
 def test_watcher_and_two_senders_on_one_file_deliver_each_notification_once(
         engines: Callable[[], Engine]) -> None:
-    receiver = DedupReceiver()
-    senders = [_sender(engines(), receiver) for _ in range(2)]  # the watcher's thread and `driftwarden notify`
+    receivers = [Receiver() for _ in range(DESTINATIONS)]
+    senders = [_sender(engines(), receivers) for _ in range(2)]  # the watcher's thread and `driftwarden notify`
     errors: list[str] = []
     watcher_done = threading.Event()
 
@@ -154,9 +114,10 @@ def test_watcher_and_two_senders_on_one_file_deliver_each_notification_once(
         statuses = Counter({status: n for status, n in s.execute(
             select(NotificationRow.status, func.count()).group_by(NotificationRow.status))})
     assert notifications == WINDOWS  # one a window
-    assert statuses == {"routed": notifications, "sent": notifications * len(DESTINATIONS)}  # none pending
-    assert len(receiver.delivered()) == notifications * len(DESTINATIONS)  # every one arrived at each destination
-    assert len(receiver.posts) == len(receiver.delivered())  # and only once: nothing for the receiver to drop
+    assert statuses == {"routed": notifications, "sent": notifications * DESTINATIONS}  # none pending
+    for receiver in receivers:  # each arrived at each destination, once: nothing to drop by its key
+        keys = [body["key"] for body in receiver.bodies]
+        assert len(set(keys)) == len(keys) == notifications
 
 
 def _statements(engine: Engine) -> list[str]:
@@ -166,11 +127,10 @@ def _statements(engine: Engine) -> list[str]:
 
 
 def test_an_idle_pass_opens_no_write_transaction(url: str, engines: Callable[[], Engine]) -> None:
-    receiver = DedupReceiver()
     _persist_windows(engines(), 2)
     engine = engines()
-    sender = _sender(engine, receiver)
-    assert sender.deliver_due() == 2 * len(DESTINATIONS)
+    sender = _sender(engine, [Receiver() for _ in range(DESTINATIONS)])
+    assert sender.deliver_due() == 2 * DESTINATIONS
     seen = _statements(engine)
     other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another writer holds the write lock: an idle pass does not wait for it
