@@ -4,9 +4,9 @@ through :func:`~monitor.alerts.incidents.acknowledge_incident` / :func:`~monitor
 as ``driftwarden incidents ack|resolve`` does; refused unless the visitor's role allows it
 (:mod:`dashboard.roles`: assigning to oneself is ``take``, to anyone else or to nobody ``assign``).
 
-One short transaction per action; its notification is written to the outbox in the same transaction (and
-delivered by the watcher's sender or ``driftwarden notify``). Errors come back as :class:`ActionError` with a
-message fit for the page.
+One short write transaction per action (``BEGIN IMMEDIATE`` on SQLite: :mod:`monitor.db.engine`); its
+notification is written to the outbox in the same transaction (and delivered by the watcher's sender or
+``driftwarden notify``). Errors come back as :class:`ActionError` with a message fit for the page.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from monitor.alerts.incidents import acknowledge_incident, refresh_incident_of, 
 from monitor.alerts.service import AlertService
 from monitor.config.settings import Settings
 from monitor.db.base import utcnow
+from monitor.db.engine import session_factory
 from monitor.notify.outbox import Outbox
 
 __all__ = ["Action", "ActionError", "IncidentAction", "change_alert", "change_incident"]
@@ -48,7 +49,7 @@ def _write(settings: Settings) -> Iterator[Session]:
     """One transaction on the monitor's database; an :class:`AlertError` comes back as :class:`ActionError`, and
     the cached alert reads are dropped whatever happened."""
     try:
-        with Session(data.engine(settings.database_url)) as session, session.begin():
+        with session_factory(data.engine(settings.database_url)).begin() as session:  # BEGIN IMMEDIATE on SQLite
             yield session
     except AlertError as exc:
         raise ActionError(str(exc)) from exc

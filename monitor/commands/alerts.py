@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from monitor.commands.support import AppState, fail, in_session, migrate_option
+from monitor.commands.support import DB_OPTION, database_url, fail, in_session, migrate_option
 
 __all__ = ["register"]
 
@@ -37,35 +37,43 @@ def _row(alert: Any, model: str) -> dict[str, Any]:
     }
 
 
-_DB = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL).")
+STATUS_OPTION: Any = typer.Option("unresolved", "--status", help=f"One of {', '.join(STATUSES)}.")
+MODEL_OPTION: Any = typer.Option(None, "--model", help="Only this model.")
+JSON_LINES_OPTION: Any = typer.Option(False, "--json", help="One JSON object per line.")
+"""The filters and output of ``alerts list`` and ``incidents list`` (see :func:`listed`)."""
+
+
+def listed(ctx: typer.Context, db: str | None, migrate: bool, status: str, what: str,
+           query: Callable[[Any, str | None], list[dict[str, Any]]], *, as_json: bool) -> list[dict[str, Any]]:
+    """The rows of ``query(session, status)`` (``status`` None for ``all``, an unknown one exits 2); with
+    ``as_json`` printed as JSON lines, and none returned to print; with no rows, ``no {what}`` printed."""
+    if status not in STATUSES:
+        fail(f"--status {status!r} is not one of {', '.join(STATUSES)}")
+    rows = _with_session(database_url(ctx, db), lambda s: query(s, None if status == "all" else status),
+                         write=False, migrate=migrate)
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row))
+        return []
+    if not rows:
+        typer.echo(f"no {what}")
+    return rows
 
 
 def _list_command(
     ctx: typer.Context,
-    status: str = typer.Option("unresolved", "--status", help=f"One of {', '.join(STATUSES)}."),
-    model: str | None = typer.Option(None, "--model", help="Only this model."),
+    status: str = STATUS_OPTION,
+    model: str | None = MODEL_OPTION,
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many alerts."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
-    db: str | None = _DB,
+    as_json: bool = JSON_LINES_OPTION,
+    db: str | None = DB_OPTION,
     migrate: bool = migrate_option(),
 ) -> None:
     """List alerts, most recently seen first."""
     from monitor.alerts.service import list_alerts
 
-    if status not in STATUSES:
-        fail(f"--status {status!r} is not one of {', '.join(STATUSES)}")
-    url = db or AppState.of(ctx).settings.database_url
-    rows = _with_session(
-        url, lambda s: [_row(a, m) for a, m in
-                        list_alerts(s, status=None if status == "all" else status, model=model, limit=limit)],
-        write=False, migrate=migrate,
-    )
-    if as_json:
-        for row in rows:
-            typer.echo(json.dumps(row))
-        return
-    if not rows:
-        typer.echo("no alerts")
+    rows = listed(ctx, db, migrate, status, "alerts", lambda s, st: [
+        _row(a, m) for a, m in list_alerts(s, status=st, model=model, limit=limit)], as_json=as_json)
     for r in rows:
         feature = f" [{r['feature']}]" if r["feature"] else ""
         typer.echo(f"#{r['id']:<5} {r['severity']:<8} {r['status']:<12} {r['model']} {r['signal']}{feature} "
@@ -77,7 +85,7 @@ def _ack_command(
     alert_id: int = typer.Argument(..., help="Alert id (see `alerts list`)."),
     by: str = typer.Option(..., "--by", help="Who acknowledges."),
     note: str | None = typer.Option(None, "--note", help="Why / what is being done."),
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
     migrate: bool = migrate_option(),
 ) -> None:
     """Acknowledge an open alert (a notification is queued in the outbox, delivered by the watcher or
@@ -85,7 +93,7 @@ def _ack_command(
     from monitor.alerts.service import AlertService
     from monitor.notify.outbox import Outbox
 
-    url = db or AppState.of(ctx).settings.database_url
+    url = database_url(ctx, db)
     status = _with_session(url, lambda s: AlertService(Outbox()).acknowledge(s, alert_id, by, note).status,
                            write=True, migrate=migrate)
     typer.echo(f"alert {alert_id} {status} by {by}")
@@ -96,7 +104,7 @@ def _resolve_command(
     alert_id: int = typer.Argument(..., help="Alert id (see `alerts list`)."),
     by: str = typer.Option(..., "--by", help="Who resolves."),
     note: str | None = typer.Option(None, "--note", help="Resolution note."),
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
     migrate: bool = migrate_option(),
 ) -> None:
     """Resolve an open or acknowledged alert (a notification is queued in the outbox, delivered by the
@@ -105,7 +113,7 @@ def _resolve_command(
     from monitor.alerts.service import AlertService
     from monitor.notify.outbox import Outbox
 
-    url = db or AppState.of(ctx).settings.database_url
+    url = database_url(ctx, db)
     service = AlertService(Outbox())
     status = _with_session(url, lambda s: refresh_incident_of(
         s, service.resolve(s, alert_id, by, note), service.notifier).status, write=True, migrate=migrate)
@@ -142,7 +150,7 @@ def _show_command(
     config: str | None = typer.Option(None, "--config", "-c", help="Configuration whose notifications.runbooks "
                                       "gives the signal's runbook."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object."),
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
     migrate: bool = migrate_option(),
 ) -> None:
     """One alert with its history and evidence (the statistics and sample rows of its windows)."""
@@ -155,7 +163,7 @@ def _show_command(
         from monitor.commands.run import load_run_config
 
         runbooks = dict(load_run_config(Path(config)).notifications.runbooks)
-    url = db or AppState.of(ctx).settings.database_url
+    url = database_url(ctx, db)
     found = _with_session(url, lambda s: alert_evidence(s, alert_id, examples=examples, runbooks=runbooks),
                           write=False, migrate=migrate)
     if as_json:
@@ -169,14 +177,14 @@ def _assign_command(
     alert_id: int = typer.Argument(..., help="Alert id (see `alerts list`)."),
     to: str = typer.Option(..., "--to", help="Who takes it ('' : nobody)."),
     by: str = typer.Option(..., "--by", help="Who assigns."),
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
     migrate: bool = migrate_option(),
 ) -> None:
     """Assign an alert to someone (recorded in its history and notified)."""
     from monitor.alerts.service import AlertService
     from monitor.notify.outbox import Outbox
 
-    url = db or AppState.of(ctx).settings.database_url
+    url = database_url(ctx, db)
     _with_session(url, lambda s: AlertService(Outbox()).assign(s, alert_id, to.strip() or None, by),
                   write=True, migrate=migrate)
     typer.echo(f"alert {alert_id} assigned to {to.strip() or 'nobody'} by {by}")
@@ -189,7 +197,7 @@ def _snooze_command(
                               "duration from now such as 2h or 30m."),
     by: str = typer.Option(..., "--by", help="Who snoozes."),
     note: str | None = typer.Option(None, "--note", help="Why."),
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
     migrate: bool = migrate_option(),
 ) -> None:
     """Snooze an alert until a time: what windows do to it is recorded but not notified until then."""
@@ -197,7 +205,7 @@ def _snooze_command(
     from monitor.notify.outbox import Outbox
 
     when = _parse_until(until)
-    url = db or AppState.of(ctx).settings.database_url
+    url = database_url(ctx, db)
     _with_session(url, lambda s: AlertService(Outbox()).snooze(s, alert_id, when, by, note), write=True,
                   migrate=migrate)
     typer.echo(f"alert {alert_id} snoozed until {when.isoformat()} by {by}")

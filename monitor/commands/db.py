@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
-from monitor.commands.support import AppState, fail, first_line, safe_url
+from monitor.commands.support import DB_OPTION, database_url, fail, first_line, safe_url
 from monitor.db import migrate
+
+
+def _move(url: str, revision: str, verb: str, step: Callable[[str, str], None]) -> None:
+    """``step(url, revision)`` (upgrade or downgrade), then one line with the revision reached; a failure
+    exits 2 with one line naming the database."""
+    try:
+        step(url, revision)
+    except Exception as exc:
+        fail(f"db {verb} of {safe_url(url)} failed: {first_line(exc)}")
+    typer.echo(f"database {safe_url(url)} at revision {migrate.current_revision(url)}")
 
 
 def register(app: typer.Typer) -> None:
@@ -15,37 +27,27 @@ def register(app: typer.Typer) -> None:
     def upgrade(
         ctx: typer.Context,
         revision: str = typer.Argument("head", help="Target revision."),
-        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+        db: str | None = DB_OPTION,
     ) -> None:
         """Create or upgrade the schema to REVISION (default: the newest)."""
-        url = db or AppState.of(ctx).settings.database_url
-        try:
-            migrate.upgrade(url, revision)
-        except Exception as exc:
-            fail(f"db upgrade of {safe_url(url)} failed: {first_line(exc)}")
-        typer.echo(f"database {safe_url(url)} at revision {migrate.current_revision(url)}")
+        _move(database_url(ctx, db), revision, "upgrade", migrate.upgrade)
 
     @db_app.command("downgrade")
     def downgrade(
         ctx: typer.Context,
         revision: str = typer.Argument(..., help="Target revision ('base' empties the database)."),
-        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+        db: str | None = DB_OPTION,
     ) -> None:
         """Downgrade the schema to REVISION."""
-        url = db or AppState.of(ctx).settings.database_url
-        try:
-            migrate.downgrade(url, revision)
-        except Exception as exc:
-            fail(f"db downgrade of {safe_url(url)} failed: {first_line(exc)}")
-        typer.echo(f"database {safe_url(url)} at revision {migrate.current_revision(url)}")
+        _move(database_url(ctx, db), revision, "downgrade", migrate.downgrade)
 
     @db_app.command("current")
     def current(
         ctx: typer.Context,
-        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+        db: str | None = DB_OPTION,
     ) -> None:
         """Print the schema revision of the database."""
-        url = db or AppState.of(ctx).settings.database_url
+        url = database_url(ctx, db)
         try:
             revision = migrate.current_revision(url)
         except Exception as exc:

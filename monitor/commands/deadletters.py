@@ -9,7 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
-from monitor.commands.support import AppState, fail, in_session, migrate_option, safe_url, with_sessions
+from monitor.commands.support import (
+    DB_OPTION,
+    AppState,
+    database_url,
+    fail,
+    in_session,
+    migrate_option,
+    safe_url,
+    with_sessions,
+)
 
 __all__ = ["parse_since", "register"]
 
@@ -40,7 +49,6 @@ def _line(item: Any) -> str:
             f"{item.raw_size}B{requeued}: {item.reason}")
 
 
-_DB = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL).")
 _REASON = typer.Option(None, "--reason", help="Only reasons containing this text (any case).")
 _MODEL = typer.Option(None, "--model", help="Only this model.")
 _SINCE = typer.Option(None, "--since", help="Only dead letters stored since: 2d, 6h or an ISO time.")
@@ -60,13 +68,13 @@ def _list(
     since: str | None = _SINCE,
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line (without the raw bytes)."),
-    db: str | None = _DB, migrate: bool = migrate_option(),
+    db: str | None = DB_OPTION, migrate: bool = migrate_option(),
 ) -> None:
     """List dead letters, newest first."""
     from monitor.store.dead_letters import find
 
     selected = _which(reason, model, since, limit)
-    url = db or AppState.of(ctx).settings.database_url
+    url = database_url(ctx, db)
     items = in_session(url, lambda session: find(session, selected), failing="database", migrate=migrate)
     for item in items:
         typer.echo(json.dumps(item.to_json(with_raw=False)) if as_json else _line(item))
@@ -76,12 +84,12 @@ def _list(
 def _show(
     ctx: typer.Context, dead_letter_id: int = typer.Argument(..., help="Dead letter id (see `list`)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object, raw bytes as base64."),
-    db: str | None = _DB, migrate: bool = migrate_option(),
+    db: str | None = DB_OPTION, migrate: bool = migrate_option(),
 ) -> None:
     """One dead letter with its reason and raw bytes."""
     from monitor.store.dead_letters import get
 
-    url = db or AppState.of(ctx).settings.database_url
+    url = database_url(ctx, db)
     item = in_session(url, lambda session: get(session, dead_letter_id), failing="database",
                       migrate=migrate)
     if item is None:
@@ -98,13 +106,13 @@ def _export(
     ctx: typer.Context,
     out: Annotated[Path, typer.Argument(help="JSON Lines file to write ('-': stdout).")],
     reason: str | None = _REASON, model: str | None = _MODEL, since: str | None = _SINCE,
-    db: str | None = _DB, migrate: bool = migrate_option(),
+    db: str | None = DB_OPTION, migrate: bool = migrate_option(),
 ) -> None:
     """Write the selected dead letters as JSON Lines, each with its raw bytes and key in base64."""
     from monitor.store.dead_letters import find
 
     selected = _which(reason, model, since, None)
-    url = db or AppState.of(ctx).settings.database_url
+    url = database_url(ctx, db)
     items = in_session(url, lambda session: find(session, selected), failing="database", migrate=migrate)
     lines = "".join(json.dumps(item.to_json(with_raw=True)) + "\n" for item in items)
     if str(out) == "-":
@@ -124,7 +132,7 @@ def _requeue(
     topic: str | None = typer.Option(None, "--topic", help="Produce here instead of each one's source topic."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be produced; produce nothing."),
     as_json: bool = typer.Option(False, "--json", help="The result as one JSON object."),
-    db: str | None = _DB, migrate: bool = migrate_option(),
+    db: str | None = DB_OPTION, migrate: bool = migrate_option(),
 ) -> None:
     """Produce dead letters back to their topic (raw bytes and key) and record it (requeued_at, count)."""
     from monitor.requeue import requeue
@@ -133,7 +141,7 @@ def _requeue(
         fail("requeue needs dead letter ids or at least one of --reason, --model, --since")
     selected = _which(reason, model, since, None, ids)
     settings = AppState.of(ctx).settings
-    url = db or settings.database_url
+    url = database_url(ctx, db)
     producer = None if dry_run else _producer(settings)
     try:
         result = with_sessions(url, lambda s: requeue(s, selected, producer, topic=topic, dry_run=dry_run),

@@ -330,12 +330,17 @@ def serve_dashboard(database_url: str, port: int = 8501, *, wait: float = 60.0,
     raise DemoError(f"the dashboard did not answer on port {port} within {wait:.0f} s")
 
 
+# Not support.DB_OPTION: the demo's default database is a fresh SQLite file in --workdir (a second demo
+# would otherwise append to the first one's windows), DRIFTWARDEN_DATABASE_URL only with --kafka.
+_DEMO_DB_OPTION = typer.Option(None, "--db", help="Database URL (default: a fresh SQLite file in the work dir; "
+                                                  "with --kafka: DRIFTWARDEN_DATABASE_URL).")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
         ctx: typer.Context,
-        db: str | None = typer.Option(None, "--db", help="Database URL (default: a fresh SQLite file in the work "
-                                                         "dir; with --kafka: DRIFTWARDEN_DATABASE_URL)."),
+        db: str | None = _DEMO_DB_OPTION,
         no_serve: bool = typer.Option(False, "--no-serve", help="Do not serve the dashboard afterwards."),
         kafka: bool = typer.Option(False, "--kafka", help="Go through the real broker "
                                                           "(DRIFTWARDEN_KAFKA_BOOTSTRAP_SERVERS) and database."),

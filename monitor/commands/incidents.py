@@ -7,8 +7,8 @@ from typing import Any
 
 import typer
 
-from monitor.commands.alerts import STATUSES, _row, _with_session
-from monitor.commands.support import AppState, fail, migrate_option
+from monitor.commands.alerts import JSON_LINES_OPTION, MODEL_OPTION, STATUS_OPTION, _row, _with_session, listed
+from monitor.commands.support import DB_OPTION, database_url, migrate_option
 
 __all__ = ["register"]
 
@@ -45,33 +45,23 @@ def _echo_incident(r: dict[str, Any]) -> None:
                f"last {r['last_seen']}: {r['title']}")
 
 
-_DB = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL).")
 _JSON = typer.Option(False, "--json", help="JSON instead of text.")
 
 
 def _list_command(
     ctx: typer.Context,
-    status: str = typer.Option("unresolved", "--status", help=f"One of {', '.join(STATUSES)}."),
-    model: str | None = typer.Option(None, "--model", help="Only this model."),
+    status: str = STATUS_OPTION,
+    model: str | None = MODEL_OPTION,
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many incidents."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
-    db: str | None = _DB,
+    as_json: bool = JSON_LINES_OPTION,
+    db: str | None = DB_OPTION,
     migrate: bool = migrate_option(),
 ) -> None:
     """List incidents, most recently seen first."""
     from monitor.alerts.incidents import list_incidents
 
-    if status not in STATUSES:
-        fail(f"--status {status!r} is not one of {', '.join(STATUSES)}")
-    url = db or AppState.of(ctx).settings.database_url
-    rows = _with_session(url, lambda s: [_incident_row(i, m) for i, m in list_incidents(
-        s, status=None if status == "all" else status, model=model, limit=limit)], write=False, migrate=migrate)
-    if as_json:
-        for row in rows:
-            typer.echo(json.dumps(row))
-        return
-    if not rows:
-        typer.echo("no incidents")
+    rows = listed(ctx, db, migrate, status, "incidents", lambda s, st: [
+        _incident_row(i, m) for i, m in list_incidents(s, status=st, model=model, limit=limit)], as_json=as_json)
     for r in rows:
         _echo_incident(r)
 
@@ -79,11 +69,11 @@ def _show_command(
     ctx: typer.Context,
     incident_id: int = typer.Argument(..., help="Incident id (see `incidents list`)."),
     as_json: bool = _JSON,
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
     migrate: bool = migrate_option(),
 ) -> None:
     """An incident and its alerts, likely cause first."""
-    url = db or AppState.of(ctx).settings.database_url
+    url = database_url(ctx, db)
     data = _with_session(url, lambda s: _show(s, incident_id), write=False, migrate=migrate)
     if as_json:
         typer.echo(json.dumps(data))
@@ -101,7 +91,7 @@ def _ack_command(
     by: str = typer.Option(..., "--by", help="Who acknowledges."),
     note: str | None = typer.Option(None, "--note", help="Why / what is being done."),
     as_json: bool = _JSON,
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
     migrate: bool = migrate_option(),
 ) -> None:
     """Acknowledge an incident and each of its unresolved alerts."""
@@ -110,7 +100,7 @@ def _ack_command(
     from monitor.db.base import utcnow
     from monitor.notify.outbox import Outbox
 
-    url = db or AppState.of(ctx).settings.database_url
+    url = database_url(ctx, db)
     status = _with_session(url, lambda s: acknowledge_incident(
         s, AlertService(Outbox()), incident_id, by, note, now=utcnow()).status, write=True, migrate=migrate)
     typer.echo(json.dumps({"id": incident_id, "status": status, "by": by}) if as_json
@@ -122,7 +112,7 @@ def _resolve_command(
     by: str = typer.Option(..., "--by", help="Who resolves."),
     note: str | None = typer.Option(None, "--note", help="Resolution note."),
     as_json: bool = _JSON,
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
     migrate: bool = migrate_option(),
 ) -> None:
     """Resolve an incident and each of its unresolved alerts."""
@@ -130,7 +120,7 @@ def _resolve_command(
     from monitor.alerts.service import AlertService
     from monitor.notify.outbox import Outbox
 
-    url = db or AppState.of(ctx).settings.database_url
+    url = database_url(ctx, db)
     status = _with_session(url, lambda s: resolve_incident(
         s, AlertService(Outbox()), incident_id, by, note).status, write=True, migrate=migrate)
     typer.echo(json.dumps({"id": incident_id, "status": status, "by": by}) if as_json

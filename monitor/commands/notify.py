@@ -16,7 +16,7 @@ from pathlib import Path
 
 import typer
 
-from monitor.commands.support import AppState, fail, migrate_option, prepare_database
+from monitor.commands.support import DB_OPTION, AppState, database_url, fail, migrate_option, prepare_database
 
 __all__ = ["register"]
 
@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         config: str = typer.Option(..., "--config", "-c", help="The configuration whose notifications: routes "
                                     "are used."),
-        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+        db: str | None = DB_OPTION,
         once: bool = typer.Option(False, "--once", help="One pass over the due notifications, then exit."),
         poll_interval: float = typer.Option(1.0, "--poll-interval", min=0.05, help="Seconds between passes."),
         migrate: bool = migrate_option(),
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         settings = AppState.of(ctx).settings
         loaded = load_run_config(Path(config))
         configure_logging(settings.log_level)
-        url = db or settings.database_url
+        url = database_url(ctx, db)
         try:
             sender = build_sender(settings, loaded, url, os.environ, registry=None, poll_interval=poll_interval)
         except ServiceSetupError as exc:

@@ -12,7 +12,7 @@ import json
 
 import typer
 
-from monitor.commands.support import AppState, in_session, migrate_option
+from monitor.commands.support import DB_OPTION, database_url, in_session, migrate_option
 
 __all__ = ["register"]
 
@@ -30,14 +30,14 @@ def register(app: typer.Typer) -> None:
     def performance(
         ctx: typer.Context,
         model: str = typer.Argument(..., help="Model name."),
-        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+        db: str | None = DB_OPTION,
         as_json: bool = typer.Option(False, "--json", help="One JSON object per line (window + metric)."),
         migrate: bool = migrate_option(),
     ) -> None:
         """Realized and estimated performance of MODEL per window (provisional until label_ttl passes)."""
         from monitor.store.queries import performance_series
 
-        url = db or AppState.of(ctx).settings.database_url
+        url = database_url(ctx, db)
         rows = in_session(url, lambda session: performance_series(session, model),
                           failing=f"cannot read performance of {model!r} from", migrate=migrate)
         if as_json:

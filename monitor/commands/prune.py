@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor.commands.support import AppState, fail, migrate_option, with_sessions
+from monitor.commands.support import DB_OPTION, database_url, fail, migrate_option, with_sessions
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         config_path: Annotated[Path, typer.Option("--config", "-c", help="The watcher's YAML configuration.")],
         dry_run: bool = typer.Option(False, "--dry-run", help="Count the rows that would go; delete nothing."),
         as_json: bool = typer.Option(False, "--json", help="Rows per table as one JSON object."),
-        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+        db: str | None = DB_OPTION,
         migrate: bool = migrate_option(),
     ) -> None:
         """Delete the rows older than the retention policy (samples, feature results, windows not cited by
@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         if not policy.enabled:
             fail(f"{config_path}: retention: no table has a retention (samples, feature_results, window_results, "
                  "dead_letters)")
-        url = db or AppState.of(ctx).settings.database_url
+        url = database_url(ctx, db)
         now = datetime.now(UTC)
 
         def prune_now(sessions: sessionmaker[Session]) -> dict[str, int]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from monitor.commands.support import AppState, fail, in_session, migrate_option
+from monitor.commands.support import DB_OPTION, database_url, fail, in_session, migrate_option
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -139,7 +139,7 @@ def _build(
     model: str | None = typer.Argument(None, help="Model name (as in the config file)."),
     data: Path | None = _FROM_OPTION,
     config: Path | None = _CONFIG_OPTION,
-    db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+    db: str | None = DB_OPTION,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     out: Path | None = _OUT_OPTION,
     migrate: bool = migrate_option(),
@@ -148,7 +148,7 @@ def _build(
 ) -> None:
     """Build MODEL's reference profile from training data and register it (hash + version), or save it
     to a file with --out."""
-    url = db or AppState.of(ctx).settings.database_url
+    url = database_url(ctx, db)
     if all_models:
         if model is not None or config is None or data is not None or out is not None:
             fail("--all builds every model of --config: pass --config FILE, and no MODEL, --from or --out")
@@ -178,13 +178,13 @@ def _build(
 def _list(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="Model name."),
-    db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+    db: str | None = DB_OPTION,
     migrate: bool = migrate_option(),
 ) -> None:
     """List MODEL's registered reference versions."""
     from monitor.store.references import reference_versions
 
-    url = db or AppState.of(ctx).settings.database_url
+    url = database_url(ctx, db)
     rows = in_session(url, lambda session: reference_versions(session, model),
                       failing="cannot read references from", migrate=migrate)
     if not rows:

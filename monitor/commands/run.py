@@ -23,7 +23,7 @@ from typing import Any
 import typer
 from prometheus_client import CollectorRegistry
 
-from monitor.commands.support import AppState, fail, migrate_option, prepare_database
+from monitor.commands.support import DB_OPTION, AppState, database_url, fail, migrate_option, prepare_database
 
 log = logging.getLogger("monitor.run")
 
@@ -69,7 +69,6 @@ def _progress_bar(service: Any, path: Path) -> Any:
 # The options of `run`, by what they are about.
 _CONFIG = typer.Option(..., "--config", "-c", help="Monitor configuration (YAML).")
 _SOURCE = typer.Option("kafka", "--source", help="'kafka' (consumer group) or a JSONL/Parquet file of events.")
-_DB = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL).")
 _MAX_MESSAGES = typer.Option(None, "--max-messages", min=1, help="Stop after N messages.")
 _TIMEOUT = typer.Option(None, "--timeout", min=0, help="Stop after S seconds.")
 _METRICS_PORT = typer.Option(
@@ -174,7 +173,7 @@ def _run_command(
     ctx: typer.Context,
     config: str = _CONFIG,
     source: str = _SOURCE,
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
     max_messages: int | None = _MAX_MESSAGES,
     timeout: float | None = _TIMEOUT,
     metrics_port: int | None = _METRICS_PORT,
@@ -196,7 +195,7 @@ def _run_command(
     loaded = load_run_config(Path(config))
     _checked_source(source)
     configure_logging(settings.log_level)
-    url = db or settings.database_url
+    url = database_url(ctx, db)
     registry = CollectorRegistry()
     try:  # the routes and their URLs are checked before the database is touched
         sender = build_sender(settings, loaded, url, os.environ, registry=registry)

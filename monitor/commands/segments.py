@@ -13,14 +13,14 @@ from typing import Any
 
 import typer
 
-from monitor.commands.support import AppState, in_session, migrate_option
+from monitor.commands.support import DB_OPTION, database_url, in_session, migrate_option
 
 __all__ = ["register"]
 
 
 def _read(ctx: typer.Context, db: str | None, migrate: bool, what: str, model: str,
           query: Callable[[Any, str], list[Any]]) -> list[Any]:
-    url = db or AppState.of(ctx).settings.database_url
+    url = database_url(ctx, db)
     return in_session(url, lambda session: query(session, model), failing=f"cannot read {what} of {model!r} from",
                       migrate=migrate)
 
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
     def segments(
         ctx: typer.Context,
         model: str = typer.Argument(..., help="Model name."),
-        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+        db: str | None = DB_OPTION,
         as_json: bool = typer.Option(False, "--json", help="One JSON object per line (window + segment)."),
         migrate: bool = migrate_option(),
     ) -> None:
@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
     def fairness(
         ctx: typer.Context,
         model: str = typer.Argument(..., help="Model name."),
-        db: str | None = typer.Option(None, "--db", help="Database URL (default: DRIFTWARDEN_DATABASE_URL)."),
+        db: str | None = DB_OPTION,
         as_json: bool = typer.Option(False, "--json", help="One JSON object per line (window + attribute + metric)."),
         migrate: bool = migrate_option(),
     ) -> None:

@@ -1,7 +1,8 @@
-"""Shared pieces of the CLI: the per-invocation state (settings), the one-line error exit and the database
-preparation every command that opens the database goes through (:func:`prepare_database`), and the
-open-run-close of one session (:func:`in_session`) or of a session factory (:func:`with_sessions`), with
-the one-line exit on any error (the open-run-close itself is :mod:`monitor.store.sessions`').
+"""Shared pieces of the CLI: the per-invocation state (settings), the one-line error exit, the ``--db``
+option of the commands that open the database and its resolution (:data:`DB_OPTION`, :func:`database_url`),
+the database preparation every such command goes through (:func:`prepare_database`), and the
+open-run-close of one session (:func:`in_session`) or of a session factory (:func:`with_sessions`), with the
+one-line exit on any error (the open-run-close itself is :mod:`monitor.store.sessions`').
 
 The migration policy is the same for every such command (``run``, ``demo``, ``reference build|list``,
 ``alerts list|ack|resolve``): the schema is upgraded to the newest revision first; with ``--no-migrate``
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 EXIT_BAD_INPUT = 2
+DB_HELP = "Database URL (default: DRIFTWARDEN_DATABASE_URL)."
 MIGRATE_HELP = ("Upgrade the database schema to the newest revision first (default). With --no-migrate the "
                 "command refuses a database whose schema is not at the newest revision.")
 
@@ -49,6 +51,16 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print ``driftwarden: error: <message>`` on one line to stderr and exit with ``code``."""
     typer.echo(f"driftwarden: error: {' '.join(message.split())}", err=True)
     raise typer.Exit(code)
+
+
+DB_OPTION: Any = typer.Option(None, "--db", help=DB_HELP)
+"""The ``--db URL`` option of every command that opens the database; read it with :func:`database_url`.
+(``demo`` has its own: its default is a fresh SQLite file.)"""
+
+
+def database_url(ctx: typer.Context, db: str | None) -> str:
+    """The database of this invocation: ``--db`` when given, else ``DRIFTWARDEN_DATABASE_URL`` (the settings')."""
+    return db or AppState.of(ctx).settings.database_url
 
 
 def migrate_option() -> Any:

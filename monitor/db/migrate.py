@@ -16,6 +16,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from monitor.db.engine import for_writing
+
 __all__ = ["alembic_config", "current_revision", "downgrade", "head_revision", "upgrade"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -45,7 +47,7 @@ def upgrade(url: str, revision: str = "head", engine: Engine | None = None) -> N
     cfg = alembic_config(url)
     with _quiet_alembic():
         if engine is not None:
-            with engine.begin() as connection:
+            with for_writing(engine).begin() as connection:
                 cfg.attributes["connection"] = connection
                 command.upgrade(cfg, revision)
         else:

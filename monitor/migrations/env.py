@@ -6,7 +6,7 @@ from alembic import context
 
 from monitor.db import models  # noqa: F401  (registers the tables on Base.metadata)
 from monitor.db.base import Base
-from monitor.db.engine import make_engine
+from monitor.db.engine import for_writing, make_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -36,8 +36,8 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
-    try:
-        with engine.connect() as conn:
+    try:  # a write transaction: BEGIN IMMEDIATE on SQLite (two processes migrating one file take turns)
+        with for_writing(engine).connect() as conn:
             _run(conn)
             conn.commit()
     finally:

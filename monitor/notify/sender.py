@@ -6,8 +6,11 @@ the consuming thread. Every ``poll_interval`` seconds it first routes the new no
 the routes matching one of its alerts (its alerts given their dashboard link and runbook), and is marked
 ``routed`` (``unrouted`` when no route matches). Then it claims up to ``batch`` due rows (``pending``,
 ``next_attempt_at`` reached) by moving their ``next_attempt_at`` a lease ahead and committing (PostgreSQL:
-``FOR UPDATE SKIP LOCKED``, so two senders do not claim the same row), then delivers each one outside any
-transaction and records the outcome:
+``FOR UPDATE SKIP LOCKED``, so two senders do not claim the same row; SQLite: ``BEGIN IMMEDIATE``, one claim
+at a time), then delivers each one outside any transaction and records the outcome, in a transaction of its
+own. A pass first looks for work in a read-only session: an idle pass (nothing to route, nothing due) opens no
+write transaction, so on SQLite it neither waits for the write lock nor holds it (the rule of
+:mod:`monitor.db.engine`). The outcomes:
 
 - delivered (a 2xx answer; Apprise reports success): ``sent``;
 - a 408, 429, 5xx answer, no answer, or Apprise reporting failure: attempt ``n`` failed, retried
@@ -30,10 +33,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import ColumnElement, exists, func, select
 
 from monitor.db.base import utcnow
+from monitor.db.engine import session_factory
 from monitor.db.models import NotificationRow
 from monitor.errors import MonitorError
 from monitor.notify.outbox import UNROUTED
@@ -79,7 +82,7 @@ class NotificationSender:
                  poll_interval: float = 1.0, batch: int = 50, initial_backoff: float = 1.0,
                  max_backoff: float = 300.0, max_attempts: int = 10, lease: float = 60.0, timeout: float = 10.0,
                  clock: Callable[[], datetime] = utcnow) -> None:
-        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.sessions = session_factory(engine)
         self.is_postgres = engine.dialect.name == "postgresql"
         self.routing = routing
         self.destinations = routing.destinations
@@ -101,12 +104,19 @@ class NotificationSender:
         runbook = (self.routing.runbooks or {}).get(str(alert["signal"]))
         return {**alert, "url": f"{base}/alerts?alert={alert['alert_id']}" if base else None, "runbook": runbook}
 
+    def _any(self, *where: ColumnElement[bool]) -> bool:
+        """Whether a pending row matches ``where``: one read, no write transaction."""
+        with self.sessions() as session:
+            return bool(session.scalar(select(exists().where(NotificationRow.status == "pending", *where))))
+
     def route_new(self) -> int:
         """Fan the new notifications out to their destinations (see the module docstring); how many routed."""
         now = self.clock()
+        new = NotificationRow.destination == UNROUTED
+        if not self._any(new):
+            return 0
         with self.sessions.begin() as session:
-            query = (select(NotificationRow).where(NotificationRow.status == "pending",
-                                                   NotificationRow.destination == UNROUTED)
+            query = (select(NotificationRow).where(NotificationRow.status == "pending", new)
                      .order_by(NotificationRow.id).limit(self.batch))
             if self.is_postgres:
                 query = query.with_for_update(skip_locked=True)
@@ -122,10 +132,11 @@ class NotificationSender:
 
     def _claim(self) -> list[NotificationRow]:
         now = self.clock()
+        due = (NotificationRow.destination != UNROUTED, NotificationRow.next_attempt_at <= now)
+        if not self._any(*due):
+            return []
         with self.sessions.begin() as session:
-            query = (select(NotificationRow).where(NotificationRow.status == "pending",
-                                                   NotificationRow.destination != UNROUTED,
-                                                   NotificationRow.next_attempt_at <= now)
+            query = (select(NotificationRow).where(NotificationRow.status == "pending", *due)
                      .order_by(NotificationRow.id).limit(self.batch))
             if self.is_postgres:
                 query = query.with_for_update(skip_locked=True)
