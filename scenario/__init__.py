@@ -3,8 +3,9 @@
 ``generate_scenario(out_dir, seed=..., days=21, events_per_hour=...)`` writes the events (JSONL), the
 training reference (Parquet), the watcher's config and ``ground_truth.json``; ``evaluate_alerts`` scores the
 alerts of a run against that ground truth. Modules: :mod:`~scenario.timeline` (when, and what should
-fire), :mod:`~scenario.world` (the generative process), :mod:`~scenario.encode` (files),
-:mod:`~scenario.config`, :mod:`~scenario.generate`, :mod:`~scenario.evaluate`.
+fire), :mod:`~scenario.truth` (the ground truth's types), :mod:`~scenario.world` (the generative
+process), :mod:`~scenario.encode` (files), :mod:`~scenario.config`, :mod:`~scenario.generate`,
+:mod:`~scenario.evaluate`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
     from scenario.errors import ScenarioError
     from scenario.evaluate import Evaluation, RaisedAlert, RaisedIncident, evaluate_alerts, format_evaluation
     from scenario.generate import DEFAULT_START, ScenarioFiles, generate_scenario
-    from scenario.timeline import MODEL_NAME, Expectation, GroundTruth, Phase, build_ground_truth
+    from scenario.timeline import MODEL_NAME, build_ground_truth
+    from scenario.truth import Expectation, GroundTruth, Phase
     from scenario.world import FEATURES, World
 
 # Each name's module, imported at first use (PEP 562): `driftwarden run` imports `scenario.timeline` for a
@@ -26,8 +28,8 @@ _HOME = {
     "WINDOW_SECONDS": "config", "scenario_config": "config", "ScenarioError": "errors",
     "Evaluation": "evaluate", "RaisedAlert": "evaluate", "RaisedIncident": "evaluate", "evaluate_alerts": "evaluate",
     "format_evaluation": "evaluate", "DEFAULT_START": "generate", "ScenarioFiles": "generate",
-    "generate_scenario": "generate", "MODEL_NAME": "timeline", "Expectation": "timeline",
-    "GroundTruth": "timeline", "Phase": "timeline", "build_ground_truth": "timeline",
+    "generate_scenario": "generate", "MODEL_NAME": "timeline", "Expectation": "truth",
+    "GroundTruth": "truth", "Phase": "truth", "build_ground_truth": "timeline",
     "FEATURES": "world", "World": "world",
 }
 

@@ -55,7 +55,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from scenario.timeline import Expectation, GroundTruth, Phase
+from scenario.truth import Expectation, GroundTruth, Phase
 
 __all__ = ["Evaluation", "IncidentResult", "RaisedAlert", "RaisedIncident", "evaluate_alerts",
            "format_evaluation"]

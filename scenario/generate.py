@@ -22,7 +22,8 @@ import numpy as np
 from scenario.config import WINDOW_SECONDS, write_config
 from scenario.encode import events_frame, n_events, validation_frame, write_events_jsonl, write_parquet
 from scenario.errors import ScenarioError
-from scenario.timeline import DEFAULT_DAYS, MODEL_NAME, GroundTruth, build_ground_truth
+from scenario.timeline import DEFAULT_DAYS, MODEL_NAME, build_ground_truth
+from scenario.truth import GroundTruth
 from scenario.world import Events, World, simulate
 
 __all__ = [
@@ -131,7 +132,7 @@ def generate_scenario(
     Files: ``events.jsonl`` (predictions, outcomes and late labels of model ``recommender``, mixed, in time
     order), ``reference.parquet`` (the training reference: features, ``prediction`` and outcomes),
     ``validation.parquet`` (the labelled validation reference: shown recommendations' features,
-    ``prediction`` and ``label``), ``ground_truth.json`` (:class:`~scenario.timeline.GroundTruth`) and
+    ``prediction`` and ``label``), ``ground_truth.json`` (:class:`~scenario.truth.GroundTruth`) and
     ``recommender.yaml`` (the watcher's config, pointing at both references). Same arguments, same bytes.
     """
     world = world or World()

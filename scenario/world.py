@@ -25,23 +25,23 @@ The generative story of one recommendation:
   ``label_delay_median_hours``), and a share ``label_lost_share`` never arrives (reports lost). Labels
   that would arrive after the simulated stretch ends are not written either.
 
-Incidents (:data:`EFFECTS`) only transform these draws; every random number is drawn for every event whether
-an incident touches it or not, so the quiet stretches are exactly the reference's process.
+Incidents (:data:`scenario.effects.EFFECTS`) only transform these draws; every random number is drawn for
+every event whether an incident touches it or not, so the quiet stretches are exactly the reference's process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
 
+from scenario.effects import State, apply_incidents
 from scenario.errors import ScenarioError
-from scenario.timeline import Phase
+from scenario.truth import Phase
 
-__all__ = ["EFFECTS", "FEATURES", "Events", "World", "simulate"]
+__all__ = ["FEATURES", "Draws", "Events", "World", "simulate"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -143,7 +143,7 @@ class Events:
 
 
 @dataclass
-class _Draws:
+class Draws:
     """Everything random about one event (drawn for all events), plus the derived quantities."""
 
     ts_ms: IntArray
@@ -174,7 +174,7 @@ def _sigmoid(x: FloatArray) -> FloatArray:
     return np.asarray(1.0 / (1.0 + np.exp(-x)), dtype=np.float64)
 
 
-def _draw(world: World, rng: np.random.Generator, start_ms: int, hours: int, events_per_hour: float) -> _Draws:
+def _draw(world: World, rng: np.random.Generator, start_ms: int, hours: int, events_per_hour: float) -> Draws:
     offsets = np.asarray(world.country_utc_offsets, dtype=np.int64)
     weights = np.asarray(world.country_weights) / np.sum(world.country_weights)
     diurnal = np.asarray(world.diurnal)
@@ -188,7 +188,7 @@ def _draw(world: World, rng: np.random.Generator, start_ms: int, hours: int, eve
     ts_ms = start_ms + (cell // len(weights)) * _MS_PER_HOUR + rng.integers(0, _MS_PER_HOUR, size=n)
     order = np.argsort(ts_ms, kind="stable")
     a, b = world.popularity_beta
-    return _Draws(
+    return Draws(
         ts_ms=ts_ms[order],
         country_idx=(cell % len(weights))[order],
         u_device=rng.random(n),
@@ -218,76 +218,6 @@ def _draw(world: World, rng: np.random.Generator, start_ms: int, hours: int, eve
     )
 
 
-@dataclass
-class _State:
-    """The mutable per-event quantities incidents act on (logged features, model behaviour, true propensity)."""
-
-    device: StrArray
-    tenure_logged: FloatArray
-    popularity_logged: FloatArray
-    popularity_true: FloatArray
-    match_true: FloatArray  # the user-item match that drives plays (the model saw part of draws.match)
-    age_band: StrArray
-    degenerate: BoolArray
-    penalty: FloatArray  # subtracted from the true propensity
-    score_shift: FloatArray  # added to the model's logit (not to the true propensity)
-
-
-Effect = Callable[[World, _Draws, _State, BoolArray], None]
-
-
-def _new_device(world: World, draws: _Draws, state: _State, mask: BoolArray) -> None:
-    state.device[mask & (draws.u_new_device < world.new_device_share)] = world.new_device
-
-
-def _pipeline_break(world: World, draws: _Draws, state: _State, mask: BoolArray) -> None:
-    state.tenure_logged[mask] = np.nan
-    state.popularity_logged[mask] = world.constant_popularity
-    state.penalty[mask] += world.broken_pipeline_penalty
-
-
-def _degenerate(world: World, draws: _Draws, state: _State, mask: BoolArray) -> None:
-    state.degenerate |= mask
-    state.penalty[mask] += world.degenerate_penalty
-
-
-def _concept(world: World, draws: _Draws, state: _State, mask: BoolArray) -> None:
-    state.penalty[mask] += world.concept_shift
-
-
-def _new_releases(world: World, draws: _Draws, state: _State, mask: BoolArray) -> None:
-    new = mask & (draws.u_new_release < world.new_release_share)
-    state.popularity_true[new] = draws.new_release_popularity[new]
-    state.popularity_logged[new] = draws.new_release_popularity[new]
-
-
-def _tastes_change(world: World, draws: _Draws, state: _State, mask: BoolArray) -> None:
-    state.match_true[mask] = draws.match_new[mask]
-
-
-def _playback_outage(world: World, draws: _Draws, state: _State, mask: BoolArray) -> None:
-    country = world.countries.index(world.outage_country)
-    state.penalty[mask & (draws.country_idx == country)] += world.outage_penalty
-
-
-def _age_bias(world: World, draws: _Draws, state: _State, mask: BoolArray) -> None:
-    state.score_shift[mask & (state.age_band == world.favoured_band)] += world.band_score_shift
-    state.score_shift[mask & (state.age_band == world.disfavoured_band)] -= world.band_score_shift
-
-
-EFFECTS: dict[str, Effect] = {
-    "new_device_category": _new_device,
-    "feature_pipeline_break": _pipeline_break,
-    "model_degenerates": _degenerate,
-    "covariate_shift_quality": _new_releases,
-    "quality_decay_no_drift": _tastes_change,
-    "concept_drift": _concept,
-    "playback_outage_one_country": _playback_outage,
-    "fairness_drift_age": _age_bias,
-}
-"""What each incident of :mod:`scenario.timeline` does to the draws (by incident name)."""
-
-
 def _linear(world: World, device: StrArray, tenure: FloatArray, popularity: FloatArray,
             premium: BoolArray, local_hour: IntArray) -> FloatArray:
     effects = dict(zip(world.devices, world.device_effects, strict=True))
@@ -314,7 +244,8 @@ def simulate(
 ) -> Events:
     """Draw ``hours`` hours of recommendations from ``start`` (about ``events_per_hour`` an hour on average).
 
-    ``phases`` with ``kind == "incident"`` apply their :data:`EFFECTS` to the events inside ``[start, end)``.
+    ``phases`` with ``kind == "incident"`` apply their :data:`~scenario.effects.EFFECTS` to the events inside
+    ``[start, end)``.
 
     >>> from datetime import datetime, UTC
     >>> ev = simulate(datetime(2026, 11, 2, tzinfo=UTC), 24, 500, np.random.default_rng(1))
@@ -325,7 +256,7 @@ def simulate(
     start_ms = _start_ms(start, hours, events_per_hour)
     draws = _draw(world, rng, start_ms, hours, events_per_hour)
     state = _initial_state(world, draws)
-    _apply_incidents(world, draws, state, phases)
+    apply_incidents(world, draws, state, phases)
     offsets = np.asarray(world.country_utc_offsets, dtype=np.int64)[draws.country_idx]
     local_hour = ((draws.ts_ms // _MS_PER_HOUR) + offsets) % 24
     out = _outcomes(world, draws, state, local_hour, start_ms + hours * _MS_PER_HOUR)
@@ -361,14 +292,14 @@ def _start_ms(start: datetime, hours: int, events_per_hour: float) -> int:
     return start_ms
 
 
-def _initial_state(world: World, draws: _Draws) -> _State:
+def _initial_state(world: World, draws: Draws) -> State:
     """The state before any incident: devices from their weights, logged features equal to the true ones."""
     n = draws.ts_ms.shape[0]
     cum = np.cumsum(world.device_weights) / np.sum(world.device_weights)
     device_idx = np.minimum(np.searchsorted(cum, draws.u_device, side="right"), len(world.devices) - 1)
     cum_age = np.cumsum(world.age_band_weights) / np.sum(world.age_band_weights)
     age_idx = np.minimum(np.searchsorted(cum_age, draws.u_age_band, side="right"), len(world.age_bands) - 1)
-    return _State(
+    return State(
         device=np.asarray(world.devices, dtype=object)[device_idx],
         tenure_logged=draws.tenure.copy(),
         popularity_logged=draws.popularity.copy(),
@@ -381,18 +312,7 @@ def _initial_state(world: World, draws: _Draws) -> _State:
     )
 
 
-def _apply_incidents(world: World, draws: _Draws, state: _State, phases: tuple[Phase, ...]) -> None:
-    """Apply the :data:`EFFECTS` of each incident phase to the events inside its ``[start, end)``."""
-    for phase in phases:
-        if phase.kind != "incident":
-            continue
-        if phase.name not in EFFECTS:
-            raise ScenarioError("phases", f"no effect for incident {phase.name!r}; known: {sorted(EFFECTS)}")
-        lo, hi = int(phase.start.timestamp() * 1000), int(phase.end.timestamp() * 1000)
-        EFFECTS[phase.name](world, draws, state, (draws.ts_ms >= lo) & (draws.ts_ms < hi))
-
-
-def _model_score(world: World, draws: _Draws, state: _State, local_hour: IntArray) -> FloatArray:
+def _model_score(world: World, draws: Draws, state: State, local_hour: IntArray) -> FloatArray:
     """What the model predicts from the logged features (cold-start prior, degenerate model), rounded."""
     logged = _linear(world, state.device, state.tenure_logged, state.popularity_logged, draws.premium, local_hour)
     score = _sigmoid(logged + 0.8 * draws.match + draws.score_noise + state.score_shift)
@@ -414,7 +334,7 @@ class _Outcomes:
     label_ts_ms: IntArray  # -1: no label (not shown, lost, or arriving at or after the end)
 
 
-def _outcomes(world: World, draws: _Draws, state: _State, local_hour: IntArray, end_ms: int) -> _Outcomes:
+def _outcomes(world: World, draws: Draws, state: State, local_hour: IntArray, end_ms: int) -> _Outcomes:
     """Shown, played and quality plays from the true propensity (true features, match, incident penalty)."""
     truth = _linear(world, state.device, draws.tenure, state.popularity_true, draws.premium, local_hour)
     propensity = truth + state.match_true - state.penalty

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from scenario import RaisedAlert, build_ground_truth, evaluate_alerts, format_evaluation
-from scenario import timeline as tl
+from scenario import truth as gt
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 DAY = 86_400
@@ -21,23 +21,23 @@ def _at(day: float) -> datetime:
 
 def _perfect() -> list[RaisedAlert]:
     return [
-        RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "device", _at(2)),           # release began day 1.42
-        RaisedAlert(tl.SIGNAL_DATA_QUALITY, "device:unseen_categories", _at(2)),
-        RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "item_popularity", _at(5)),
-        RaisedAlert(tl.SIGNAL_ESTIMATED_DROP, "roc_auc", _at(5)),         # at window close
-        RaisedAlert(tl.SIGNAL_DATA_QUALITY, "tenure_days:missing_rate", _at(7)),
-        RaisedAlert(tl.SIGNAL_DATA_QUALITY, "item_popularity:constant", _at(7)),
-        RaisedAlert(tl.SIGNAL_PREDICTION_DRIFT, "prediction", _at(7)),    # allowed knock-on
-        RaisedAlert(tl.SIGNAL_ESTIMATE_UNRELIABLE, "roc_auc", _at(8)),    # scores no longer mean what they did
-        RaisedAlert(tl.SIGNAL_NEAR_CONSTANT, "prediction", _at(10)),
-        RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(11)),     # knock-on, one window late
-        RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(11.5)),    # knock-on, once labels arrived
-        RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(13.8)),    # labels, the next day
-        RaisedAlert(tl.SIGNAL_ESTIMATE_UNRELIABLE, "roc_auc", _at(15)),
-        RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(15)),
-        RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(18), segment=BR),  # BR's segment alert
-        RaisedAlert(tl.SIGNAL_PREDICTION_DRIFT, "prediction", _at(20), segment="age_band=18-24"),  # allowed
-        RaisedAlert(tl.SIGNAL_FAIRNESS_GAP, AGE_GAP, _at(20)),
+        RaisedAlert(gt.SIGNAL_FEATURE_DRIFT, "device", _at(2)),           # release began day 1.42
+        RaisedAlert(gt.SIGNAL_DATA_QUALITY, "device:unseen_categories", _at(2)),
+        RaisedAlert(gt.SIGNAL_FEATURE_DRIFT, "item_popularity", _at(5)),
+        RaisedAlert(gt.SIGNAL_ESTIMATED_DROP, "roc_auc", _at(5)),         # at window close
+        RaisedAlert(gt.SIGNAL_DATA_QUALITY, "tenure_days:missing_rate", _at(7)),
+        RaisedAlert(gt.SIGNAL_DATA_QUALITY, "item_popularity:constant", _at(7)),
+        RaisedAlert(gt.SIGNAL_PREDICTION_DRIFT, "prediction", _at(7)),    # allowed knock-on
+        RaisedAlert(gt.SIGNAL_ESTIMATE_UNRELIABLE, "roc_auc", _at(8)),    # scores no longer mean what they did
+        RaisedAlert(gt.SIGNAL_NEAR_CONSTANT, "prediction", _at(10)),
+        RaisedAlert(gt.SIGNAL_BUSINESS_METRIC, "take_rate", _at(11)),     # knock-on, one window late
+        RaisedAlert(gt.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(11.5)),    # knock-on, once labels arrived
+        RaisedAlert(gt.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(13.8)),    # labels, the next day
+        RaisedAlert(gt.SIGNAL_ESTIMATE_UNRELIABLE, "roc_auc", _at(15)),
+        RaisedAlert(gt.SIGNAL_BUSINESS_METRIC, "take_rate", _at(15)),
+        RaisedAlert(gt.SIGNAL_BUSINESS_METRIC, "take_rate", _at(18), segment=BR),  # BR's segment alert
+        RaisedAlert(gt.SIGNAL_PREDICTION_DRIFT, "prediction", _at(20), segment="age_band=18-24"),  # allowed
+        RaisedAlert(gt.SIGNAL_FAIRNESS_GAP, AGE_GAP, _at(20)),
     ]
 
 
@@ -52,7 +52,7 @@ def test_a_perfect_run_passes() -> None:
 
 
 def test_the_label_horizon_defaults_to_the_ground_truths() -> None:
-    late = RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(13.8))
+    late = RaisedAlert(gt.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(13.8))
     assert evaluate_alerts(TRUTH, _perfect(), window_seconds=DAY).incident("quality_decay_no_drift").in_time is False
     with_param = type(TRUTH)(**{**TRUTH.__dict__, "parameters": {"label_horizon_seconds": HORIZON}})
     ev = evaluate_alerts(with_param, _perfect(), window_seconds=DAY)
@@ -63,16 +63,16 @@ def test_the_label_horizon_defaults_to_the_ground_truths() -> None:
 def test_label_signals_get_the_horizon_and_window_close_signals_do_not() -> None:
     # realized quality: two days after the window closed is in time, three is late
     deadline = TRUTH.incident("quality_decay_no_drift").start + timedelta(days=1) + timedelta(seconds=HORIZON)
-    alerts = [a for a in _perfect() if a.signal != tl.SIGNAL_PERFORMANCE_DROP or a.first_seen < _at(12)]
-    on_time = [*alerts, RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", deadline)]
+    alerts = [a for a in _perfect() if a.signal != gt.SIGNAL_PERFORMANCE_DROP or a.first_seen < _at(12)]
+    on_time = [*alerts, RaisedAlert(gt.SIGNAL_PERFORMANCE_DROP, "roc_auc", deadline)]
     ev = evaluate_alerts(TRUTH, on_time, window_seconds=DAY, label_horizon_seconds=HORIZON)
     assert ev.incident("quality_decay_no_drift").in_time
-    late = [*alerts, RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", deadline + timedelta(hours=1))]
+    late = [*alerts, RaisedAlert(gt.SIGNAL_PERFORMANCE_DROP, "roc_auc", deadline + timedelta(hours=1))]
     ev = evaluate_alerts(TRUTH, late, window_seconds=DAY, label_horizon_seconds=HORIZON)
     assert ev.incident("quality_decay_no_drift").caught and not ev.incident("quality_decay_no_drift").in_time
     # the estimate is due at window close: the horizon does not extend it
-    est = [a for a in _perfect() if a.signal != tl.SIGNAL_ESTIMATED_DROP]
-    est.append(RaisedAlert(tl.SIGNAL_ESTIMATED_DROP, "roc_auc", _at(5.5)))
+    est = [a for a in _perfect() if a.signal != gt.SIGNAL_ESTIMATED_DROP]
+    est.append(RaisedAlert(gt.SIGNAL_ESTIMATED_DROP, "roc_auc", _at(5.5)))
     ev = evaluate_alerts(TRUTH, est, window_seconds=DAY, label_horizon_seconds=HORIZON)
     assert ev.incident("covariate_shift_quality").caught and not ev.incident("covariate_shift_quality").in_time
 
@@ -89,23 +89,23 @@ def test_a_missed_expectation_fails_the_incident() -> None:
 @pytest.mark.parametrize(
     ("alert", "why"),
     [
-        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "country", _at(0.5)), "quiet day"),
-        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "country", _at(2)), "wrong column during an incident"),
-        (RaisedAlert(tl.SIGNAL_PREDICTION_DRIFT, "prediction", _at(15)), "concept drift allows no drift"),
-        (RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(2.5)), "a new device does not hurt quality"),
-        (RaisedAlert(tl.SIGNAL_ESTIMATED_DROP, "roc_auc", _at(13)), "no estimate can see tastes change"),
-        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "item_popularity", _at(12.5)), "no drift in the quality decay"),
-        (RaisedAlert(tl.SIGNAL_ESTIMATE_UNRELIABLE, "roc_auc", _at(2.5)), "a new device leaves the estimate"),
-        (RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "accuracy", _at(13)), "only roc_auc is expected"),
+        (RaisedAlert(gt.SIGNAL_FEATURE_DRIFT, "country", _at(0.5)), "quiet day"),
+        (RaisedAlert(gt.SIGNAL_FEATURE_DRIFT, "country", _at(2)), "wrong column during an incident"),
+        (RaisedAlert(gt.SIGNAL_PREDICTION_DRIFT, "prediction", _at(15)), "concept drift allows no drift"),
+        (RaisedAlert(gt.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(2.5)), "a new device does not hurt quality"),
+        (RaisedAlert(gt.SIGNAL_ESTIMATED_DROP, "roc_auc", _at(13)), "no estimate can see tastes change"),
+        (RaisedAlert(gt.SIGNAL_FEATURE_DRIFT, "item_popularity", _at(12.5)), "no drift in the quality decay"),
+        (RaisedAlert(gt.SIGNAL_ESTIMATE_UNRELIABLE, "roc_auc", _at(2.5)), "a new device leaves the estimate"),
+        (RaisedAlert(gt.SIGNAL_PERFORMANCE_DROP, "accuracy", _at(13)), "only roc_auc is expected"),
         (RaisedAlert("traffic_volume", None, _at(7.5)), "volume is never expected"),
-        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "hour_of_day", _at(15.5)), "recovery"),
-        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "device", _at(4.1)), "more than one window after the end"),
-        (RaisedAlert(tl.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(16.01)), "beyond the label horizon"),
-        (RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(18)), "the outage is BR's, not the population's"),
-        (RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(18), segment="country=US"), "only BR is out"),
-        (RaisedAlert(tl.SIGNAL_BUSINESS_METRIC, "take_rate", _at(16), segment=BR), "BR on a quiet day"),
-        (RaisedAlert(tl.SIGNAL_FAIRNESS_GAP, AGE_GAP, _at(17.5)), "a fairness gap on a quiet day"),
-        (RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "tenure_days", _at(20), segment="age_band=50+"), "only scores move"),
+        (RaisedAlert(gt.SIGNAL_FEATURE_DRIFT, "hour_of_day", _at(15.5)), "recovery"),
+        (RaisedAlert(gt.SIGNAL_FEATURE_DRIFT, "device", _at(4.1)), "more than one window after the end"),
+        (RaisedAlert(gt.SIGNAL_PERFORMANCE_DROP, "roc_auc", _at(16.01)), "beyond the label horizon"),
+        (RaisedAlert(gt.SIGNAL_BUSINESS_METRIC, "take_rate", _at(18)), "the outage is BR's, not the population's"),
+        (RaisedAlert(gt.SIGNAL_BUSINESS_METRIC, "take_rate", _at(18), segment="country=US"), "only BR is out"),
+        (RaisedAlert(gt.SIGNAL_BUSINESS_METRIC, "take_rate", _at(16), segment=BR), "BR on a quiet day"),
+        (RaisedAlert(gt.SIGNAL_FAIRNESS_GAP, AGE_GAP, _at(17.5)), "a fairness gap on a quiet day"),
+        (RaisedAlert(gt.SIGNAL_FEATURE_DRIFT, "tenure_days", _at(20), segment="age_band=50+"), "only scores move"),
     ],
 )
 def test_unexplained_alerts_are_false_alarms(alert: RaisedAlert, why: str) -> None:
@@ -116,7 +116,7 @@ def test_unexplained_alerts_are_false_alarms(alert: RaisedAlert, why: str) -> No
 
 def test_late_detection_is_caught_but_not_in_time() -> None:
     alerts = [a for a in _perfect() if a.feature != "device:unseen_categories"]
-    alerts.append(RaisedAlert(tl.SIGNAL_DATA_QUALITY, "device:unseen_categories", _at(3.5)))  # deadline: day 3
+    alerts.append(RaisedAlert(gt.SIGNAL_DATA_QUALITY, "device:unseen_categories", _at(3.5)))  # deadline: day 3
     ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY, label_horizon_seconds=HORIZON)
     r = ev.incident("new_device_category")
     assert r.caught and not r.in_time and not ev.ok
@@ -126,7 +126,7 @@ def test_late_detection_is_caught_but_not_in_time() -> None:
 def test_window_holding_the_start_counts() -> None:
     # first_seen stamped with the start of the window that holds the incident's start (day 1, 00:00)
     alerts = [a for a in _perfect() if a.feature != "device"]
-    alerts.append(RaisedAlert(tl.SIGNAL_FEATURE_DRIFT, "device", _at(1)))
+    alerts.append(RaisedAlert(gt.SIGNAL_FEATURE_DRIFT, "device", _at(1)))
     ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY, label_horizon_seconds=HORIZON)
     assert ev.ok, format_evaluation(ev)
 
@@ -140,10 +140,10 @@ def test_incidents_one_per_scripted_incident_with_its_cause_first() -> None:
 
     groups = [(0, 2), (2, 4), (4, 8), (8, 11), (11, 12), (12, 14), (14, 15), (15, 17)]  # of _perfect(), per incident
     alerts = [replace(a, incident=k + 1) for k, (lo, hi) in enumerate(groups) for a in _perfect()[lo:hi]]
-    tops = [(tl.SIGNAL_DATA_QUALITY, "device:unseen_categories"), (tl.SIGNAL_FEATURE_DRIFT, "item_popularity"),
-            (tl.SIGNAL_DATA_QUALITY, "tenure_days:missing_rate"), (tl.SIGNAL_NEAR_CONSTANT, "prediction"),
-            (tl.SIGNAL_PERFORMANCE_DROP, "roc_auc"), (tl.SIGNAL_BUSINESS_METRIC, "take_rate"),
-            (tl.SIGNAL_BUSINESS_METRIC, "take_rate"), (tl.SIGNAL_PREDICTION_DRIFT, "prediction")]
+    tops = [(gt.SIGNAL_DATA_QUALITY, "device:unseen_categories"), (gt.SIGNAL_FEATURE_DRIFT, "item_popularity"),
+            (gt.SIGNAL_DATA_QUALITY, "tenure_days:missing_rate"), (gt.SIGNAL_NEAR_CONSTANT, "prediction"),
+            (gt.SIGNAL_PERFORMANCE_DROP, "roc_auc"), (gt.SIGNAL_BUSINESS_METRIC, "take_rate"),
+            (gt.SIGNAL_BUSINESS_METRIC, "take_rate"), (gt.SIGNAL_PREDICTION_DRIFT, "prediction")]
     incidents = {k + 1: RaisedIncident(k + 1, s, f, hi - lo)
                  for k, ((s, f), (lo, hi)) in enumerate(zip(tops, groups, strict=True))}
     ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY, label_horizon_seconds=HORIZON, incidents=incidents)
@@ -152,13 +152,13 @@ def test_incidents_one_per_scripted_incident_with_its_cause_first() -> None:
     assert lines[5].strip() == "-> incident #3: 4 alerts, top cause data_quality(tenure_days:missing_rate)"
 
     # the wrong top cause, two incidents for one, one incident for two
-    wrong = {**incidents, 3: RaisedIncident(3, tl.SIGNAL_PREDICTION_DRIFT, "prediction", 4)}
+    wrong = {**incidents, 3: RaisedIncident(3, gt.SIGNAL_PREDICTION_DRIFT, "prediction", 4)}
     ev = evaluate_alerts(TRUTH, alerts, window_seconds=DAY, label_horizon_seconds=HORIZON, incidents=wrong)
     assert not ev.incident("feature_pipeline_break").cause_first
     assert "(expected top cause: tenure_days arrives null)" in format_evaluation(ev)[5]
     split = [replace(a, incident=9) if a.feature == "item_popularity:constant" else a for a in alerts]
     ev = evaluate_alerts(TRUTH, split, window_seconds=DAY, label_horizon_seconds=HORIZON,
-                         incidents={**incidents, 9: RaisedIncident(9, tl.SIGNAL_DATA_QUALITY, "x", 1)})
+                         incidents={**incidents, 9: RaisedIncident(9, gt.SIGNAL_DATA_QUALITY, "x", 1)})
     assert not ev.incident("feature_pipeline_break").one_incident
     merged = [replace(a, incident=1) if a.incident == 2 else a for a in alerts]
     ev = evaluate_alerts(TRUTH, merged, window_seconds=DAY, label_horizon_seconds=HORIZON, incidents=incidents)

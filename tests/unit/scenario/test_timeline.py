@@ -4,9 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scenario import timeline as tl
+from scenario import truth as gt
 from scenario.errors import ScenarioError
-from scenario.timeline import GroundTruth, build_ground_truth
+from scenario.timeline import build_ground_truth
+from scenario.truth import GroundTruth
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 
@@ -101,9 +102,9 @@ def test_signal_names_are_the_alert_services() -> None:
     truth = build_ground_truth(START)
     used = {s for p in truth.incidents for e in (*p.expected, *p.allowed) for s, _ in e.any_of}
     assert used <= set(SIGNALS)
-    assert {tl.SIGNAL_FEATURE_DRIFT, tl.SIGNAL_DATASET_DRIFT, tl.SIGNAL_DATA_QUALITY, tl.SIGNAL_NEAR_CONSTANT,
-            tl.SIGNAL_PREDICTION_DRIFT, tl.SIGNAL_BUSINESS_METRIC, tl.SIGNAL_MULTIVARIATE,
-            tl.SIGNAL_FAIRNESS_GAP} <= set(SIGNALS)
+    assert {gt.SIGNAL_FEATURE_DRIFT, gt.SIGNAL_DATASET_DRIFT, gt.SIGNAL_DATA_QUALITY, gt.SIGNAL_NEAR_CONSTANT,
+            gt.SIGNAL_PREDICTION_DRIFT, gt.SIGNAL_BUSINESS_METRIC, gt.SIGNAL_MULTIVARIATE,
+            gt.SIGNAL_FAIRNESS_GAP} <= set(SIGNALS)
 
 
 def test_ground_truth_round_trips_through_json(tmp_path) -> None:

@@ -12,7 +12,8 @@ from sklearn.metrics import roc_auc_score
 
 from scenario.errors import ScenarioError
 from scenario.generate import reference_events, scenario_events
-from scenario.timeline import GroundTruth, Phase, build_ground_truth
+from scenario.timeline import build_ground_truth
+from scenario.truth import GroundTruth, Phase
 from scenario.world import Events, World, simulate
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
