@@ -1,9 +1,9 @@
 """Label-based fairness of a closed window, recomputed as its late labels arrive (pure).
 
-Which metrics: every configured fairness metric that needs labels (:func:`label_based`: the true/false
-positive rate, accuracy and precision gaps, equal opportunity, and the performance gaps of
-:mod:`detectors.fairness_performance`). Demographic parity (selection rate) counts every prediction, so it is
-final when the window closes and is never recomputed.
+Which metrics: every configured fairness metric that needs labels
+(:func:`~monitor.pipeline.fairness_state.label_based`: the true/false positive rate, accuracy and precision
+gaps, equal opportunity, and the performance gaps of :mod:`detectors.fairness_performance`). Demographic
+parity (selection rate) counts every prediction, so it is final when the window closes and is never recomputed.
 
 When: at the updates that judge the window's performance (:mod:`monitor.pipeline.updates`): the label that
 brings its labelled share to a new quarter (provisional) and the final update (``label_ttl`` passed, the
@@ -35,23 +35,16 @@ from typing import Any
 from detectors.fairness import GroupCounts
 from monitor.config.fairness import FairnessConfig
 from monitor.pipeline.alert_signals import Signal
-from monitor.pipeline.fairness_state import FairnessBook, FairnessRecord, fairness_records, fairness_signals
+from monitor.pipeline.fairness_state import (
+    FairnessBook,
+    FairnessRecord,
+    fairness_records,
+    fairness_signals,
+    label_based,
+)
 from monitor.pipeline.labels import LabelBook
 
-__all__ = ["LABEL_FREE", "LateGroups", "label_based", "label_judged", "late_fairness"]
-
-LABEL_FREE = ("demographic_parity", "selection_rate")
-"""Prefixes of the fairness metrics that count every prediction, labelled or not (final at close)."""
-
-
-def label_based(metric: str) -> bool:
-    """Whether fairness metric ``metric`` counts labelled predictions only (recomputed as labels arrive).
-
-    >>> label_based("equal_opportunity_difference"), label_based("demographic_parity_ratio")
-    (True, False)
-    """
-    return not metric.startswith(LABEL_FREE)
-
+__all__ = ["LateGroups", "label_judged", "late_fairness"]
 
 def label_judged(signal: str, feature: str | None) -> bool:
     """Whether ``fairness_gap`` alert ``(signal, feature)`` is of a label-based metric (judged by the label

@@ -33,10 +33,23 @@ from monitor.config.fairness import FairnessConfig
 from monitor.pipeline.alert_signals import Signal
 from monitor.pipeline.labels import LabelBook
 
-__all__ = ["FairnessBook", "FairnessRecord", "fairness_records", "fairness_signals"]
+__all__ = ["LABEL_FREE", "FairnessBook", "FairnessRecord", "fairness_records", "fairness_signals", "label_based"]
 
 OTHER = "other"
-_LABEL_RATES = ("true_positive_rate", "false_positive_rate", "accuracy", "precision", "equal_opportunity")
+LABEL_FREE = ("demographic_parity", "selection_rate")
+"""Prefixes of the fairness metrics that count every prediction, labelled or not (final at close)."""
+
+
+def label_based(metric: str) -> bool:
+    """Whether fairness metric ``metric`` counts labelled predictions only (the label rates and the performance
+    gaps; recomputed as labels arrive).
+
+    >>> label_based("equal_opportunity_difference"), label_based("roc_auc_difference")
+    (True, True)
+    >>> label_based("demographic_parity_ratio")
+    False
+    """
+    return not metric.startswith(LABEL_FREE)
 
 
 @dataclass(frozen=True)
@@ -68,7 +81,7 @@ class FairnessBook:
         self.non_string = 0
         self.gaps = frozenset(config.performance_metrics)
         """The configured performance gaps (:mod:`detectors.fairness_performance`)."""
-        self.keep_events = keep_events and any(m.startswith(_LABEL_RATES) or m in self.gaps for m in config.metrics)
+        self.keep_events = keep_events and any(label_based(m) for m in config.metrics)
         self.of_event: dict[str, tuple[bool, tuple[str | None, ...]]] = {}
 
     def _group(self, attribute: str, value: Any) -> str | None:
